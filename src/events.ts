@@ -1,0 +1,43 @@
+/**
+ * The one event model every adapter translates into (koishi/satori style):
+ * adapters turn platform messages into IncomingMessage, hand them to the BotCore,
+ * and send each Delivery the core gives back. The core never imports a platform SDK.
+ */
+export type Platform = 'web' | 'telegram' | 'discord' | 'wechat';
+
+export interface IncomingMessage {
+  platform: Platform;
+  chatId: string;
+  /** Platform message id; with platform and chatId it is the idempotency key. */
+  messageId: string;
+  userId: string;
+  userName?: string;
+  /** Text with platform markup already resolved to plain text (mentions may remain; the core strips them). */
+  text: string;
+  isPrivate: boolean;
+  /** The adapter decided, by its platform's rules, that the bot itself was mentioned. */
+  mentionsBot: boolean;
+  /** The message is a reply to one of the bot's messages. */
+  repliesToBot: boolean;
+  /** Sent by this bot or another bot: the core ignores it. */
+  fromBot: boolean;
+  /** An explicit praise command (/kuakua <text>, Discord slash command): always triggers. */
+  explicit?: boolean;
+  /** Mention strings to strip from the prompt (e.g. "@kuakua_bot", "<@123>"). */
+  mentionTexts?: string[];
+  /** Milliseconds since epoch when the platform says it was sent. */
+  sentAt?: number;
+}
+
+export type DeliveryKind = 'praise' | 'fallback' | 'busy' | 'admin' | 'refusal' | 'help';
+
+export interface Delivery {
+  platform: Platform;
+  chatId: string;
+  /** The message being answered: adapters quote it or @-mention its author. */
+  replyToMessageId: string;
+  userId: string;
+  userName?: string;
+  text: string;
+  kind: DeliveryKind;
+}
