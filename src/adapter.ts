@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { Delivery, IncomingMessage, Platform } from './events.ts';
+
+export type HandleResult =
+  | { action: 'ignored'; reason: string }
+  | { action: 'queued'; jobId: string }
+  /** Answered at once without the model: admin command, refusal, cooldown notice, busy reply. */
+  | { action: 'replied'; delivery: Delivery };
+
+export interface BotStatus {
+  redis: boolean;
+  queueDepth: number;
+  workers: number;
+  model: string | null;
+}
+
+/** What an adapter sees of the core: hand in messages, get deliveries back. */
+export interface BotCore {
+  /** Applies triggers, cooldowns, idempotency and back-pressure, then enqueues. Never waits for the model. */
+  handle(msg: IncomingMessage): Promise<HandleResult>;
+  /** Registers this process's sender for a platform; replies for chats it owns are routed back to it. */
+  onDelivery(platform: Platform, deliver: (d: Delivery) => Promise<void>): void;
+  status(): Promise<BotStatus>;
+  close(): Promise<void>;
+}
+
+export interface RunningAdapter {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export interface AdapterContext {
+  core: BotCore;
+  logger: Logger;
+}
