@@ -1,0 +1,28 @@
+import type { Registry } from 'prom-client';
+import type { AdapterContext } from '../../src/adapter.ts';
+import type { Config } from '../../src/config.ts';
+import type { WebOptions } from './context.ts';
+import { startWebServer, type RunningWeb } from './server.ts';
+
+export type { RunningWeb } from './server.ts';
+
+/** Longest praise request text accepted by the API, in characters. */
+export const MAX_TEXT_CHARS = 2000;
+
+export function webOptionsFromConfig(config: Config): WebOptions {
+  return {
+    host: config.http.host,
+    port: config.http.port,
+    apiToken: config.secrets.apiToken,
+    bodyLimitBytes: config.http.bodyLimit,
+    maxTextChars: MAX_TEXT_CHARS,
+    rateLimit: { max: config.http.rateLimitPerMinute || Number.MAX_SAFE_INTEGER, windowMs: 60_000 },
+    // The core answers with its timeout policy (fallback/busy) after queue.timeoutMs; wait a little longer for that reply.
+    replyTimeoutMs: config.queue.timeoutMs + 5_000,
+  };
+}
+
+/** The web playground + HTTP API as an adapter of the shared core. */
+export function startWebAdapter(ctx: AdapterContext, config: Config, registry: Registry): Promise<RunningWeb> {
+  return startWebServer({ ...webOptionsFromConfig(config), core: ctx.core, logger: ctx.logger, registry });
+}

@@ -1,0 +1,133 @@
+// The 夸夸群 playground. Every piece of user or bot text goes through textContent, never innerHTML.
+const $ = (id) => document.getElementById(id);
+const messages = $('messages');
+const input = $('input');
+const send = $('send');
+
+// getRandomValues works on plain-http LAN addresses too, where randomUUID (secure contexts only) does not.
+const newId = () => 'web-' + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+const userId = localStorage.getItem('kuakua-user') || newId();
+localStorage.setItem('kuakua-user', userId);
+let token = sessionStorage.getItem('kuakua-token') || '';
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function scrollDown() {
+  messages.scrollTop = messages.scrollHeight;
+}
+
+function addMessage(who, text, extraClass) {
+  const row = el('div', `msg ${who}`);
+  row.append(el('div', 'avatar', who === 'me' ? '我' : '夸'));
+  const body = el('div', 'body');
+  if (who === 'bot') body.append(el('div', 'name', '夸夸机器人'));
+  body.append(el('div', extraClass ? `bubble ${extraClass}` : 'bubble', text));
+  row.append(body);
+  messages.append(row);
+  scrollDown();
+  return row;
+}
+
+function addSystem(text, isError) {
+  messages.append(el('div', isError ? 'system error' : 'system', text));
+  scrollDown();
+}
+
+function setTyping(on) {
+  $('typing').hidden = !on;
+}
+
+async function api(path, init = {}) {
+  const headers = { ...(init.headers || {}) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return fetch(path, { ...init, headers });
+}
+
+async function praise(text) {
+  addMessage('me', text);
+  const pending = addMessage('bot', '…', 'pending');
+  setTyping(true);
+  send.disabled = true;
+  try {
+    const res = await api('/api/praise', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text, userId, chatId: userId }),
+    });
+    const data = await res.json().catch(() => ({}));
+    pending.remove();
+    if (res.status === 401) {
+      $('auth').hidden = false;
+      addSystem('需要 API token 才能发送。', true);
+    } else if (typeof data.reply === 'string') {
+      addMessage('bot', data.reply);
+    } else {
+      addSystem(data.message || `请求失败（${res.status}）`, true);
+    }
+  } catch (err) {
+    pending.remove();
+    addSystem(`网络错误：${err.message}`, true);
+  } finally {
+    setTyping(false);
+    send.disabled = false;
+    input.focus();
+  }
+}
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = input.value;
+  if (!text.trim() || send.disabled) return;
+  input.value = '';
+  praise(text);
+});
+
+input.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+
+$('auth').addEventListener('submit', (event) => {
+  event.preventDefault();
+  token = $('token').value.trim();
+  sessionStorage.setItem('kuakua-token', token);
+  $('auth').hidden = true;
+  addSystem('已保存 token，请重新发送。');
+});
+
+function drawQr(rows) {
+  const canvas = $('login-qr');
+  const ctx = canvas.getContext('2d');
+  const quiet = 4;
+  const cell = Math.floor(canvas.width / (rows.length + quiet * 2));
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = '#000';
+  rows.forEach((row, r) => {
+    for (let c = 0; c < row.length; c++) {
+      if (row[c] === '1') ctx.fillRect((c + quiet) * cell, (r + quiet) * cell, cell, cell);
+    }
+  });
+}
+
+async function pollLogin() {
+  try {
+    const res = await api('/api/login');
+    const { wechat } = res.ok ? await res.json() : { wechat: null };
+    const scanning = wechat && wechat.status === 'scan' && Array.isArray(wechat.qr);
+    $('login').hidden = !scanning;
+    if (scanning) drawQr(wechat.qr);
+  } catch {
+    // The server is restarting; try again on the next tick.
+  }
+}
+
+pollLogin();
+setInterval(pollLogin, 3000);

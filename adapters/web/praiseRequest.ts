@@ -1,0 +1,59 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { IncomingMessage } from '../../src/events.ts';
+import { HttpError } from './http.ts';
+
+// Control, format (zero-width, RTL marks), separator and whitespace characters: none of them is something to praise.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\s]/gu;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const idSchema = () =>
+  z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(64, 'must be at most 64 characters')
+    .regex(/^[\p{L}\p{N}_.:@-]+$/u, 'may contain only letters, digits and _ . : @ -');
+
+export function praiseRequestSchema(maxTextChars: number) {
+  return z.strictObject({
+    text: z
+      .string({ error: 'must be a string' })
+      .min(1, 'must not be empty')
+      // Lone UTF-16 surrogates (possible through JSON \ud800 escapes) become U+FFFD instead of reaching the model.
+      .transform((s) => s.replace(LONE_SURROGATE, '\uFFFD'))
+      .refine((s) => s.replace(INVISIBLE, '') !== '', 'must contain visible characters')
+      .refine((s) => [...s].length <= maxTextChars, `must be at most ${maxTextChars} characters`),
+    chatId: idSchema().optional(),
+    userId: idSchema().optional(),
+  });
+}
+
+export type PraiseRequest = z.infer<ReturnType<typeof praiseRequestSchema>>;
+
+export function parsePraiseRequest(body: unknown, maxTextChars: number): PraiseRequest {
+  const parsed = praiseRequestSchema(maxTextChars).safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.join('.') || 'body';
+  throw new HttpError(400, 'invalid_request', `${field}: ${issue.message}`);
+}
+
+const anonymousId = (ip: string) => 'anon-' + createHash('sha256').update(ip).digest('hex').slice(0, 12);
+
+/** A web message is a private chat with the bot, so every message triggers. */
+export function toIncomingMessage(req: PraiseRequest, clientIp: string): IncomingMessage {
+  const userId = req.userId ?? anonymousId(clientIp);
+  return {
+    platform: 'web',
+    chatId: req.chatId ?? userId,
+    messageId: 'web-' + randomUUID(),
+    userId,
+    text: req.text,
+    isPrivate: true,
+    mentionsBot: false,
+    repliesToBot: false,
+    fromBot: false,
+    sentAt: Date.now(),
+  };
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+
+const asset = (name: string, type: string) => ({ body: readFileSync(new URL(`../page/${name}`, import.meta.url)), type });
+
+const ASSETS: Record<string, { body: Buffer; type: string }> = {
+  '/': asset('index.html', 'text/html; charset=utf-8'),
+  '/page.js': asset('page.js', 'text/javascript; charset=utf-8'),
+  '/page.css': asset('page.css', 'text/css; charset=utf-8'),
+};
+
+// No inline script is allowed, so even text that slipped into the DOM as markup could not run.
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export function isPageAsset(path: string): boolean {
+  return path in ASSETS;
+}
+
+export function pageRoute(res: ServerResponse, path: string) {
+  const { body, type } = ASSETS[path];
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': body.length,
+    'content-security-policy': CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-cache',
+  });
+  res.end(body);
+}

@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Delivery } from '../../../src/events.ts';
+import type { WebContext } from '../context.ts';
+import { HttpError, readJsonBody, sendJson } from '../http.ts';
+import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
+
+/**
+ * POST /api/praise: the web message goes through the same core and queue as every platform;
+ * the request stays open until the delivery for its message id comes back.
+ */
+export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: ServerResponse, clientIp: string) {
+  const started = performance.now();
+  const body = parsePraiseRequest(await readJsonBody(req, ctx.options.bodyLimitBytes), ctx.options.maxTextChars);
+  const msg = toIncomingMessage(body, clientIp);
+  const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
+
+  let result;
+  try {
+    result = await ctx.core.handle(msg);
+  } catch (err) {
+    ctx.pending.cancel(msg.messageId);
+    ctx.logger.error({ err, messageId: msg.messageId }, 'web: core.handle failed');
+    throw new HttpError(503, 'unavailable', 'The praise queue is unavailable right now; try again shortly', { 'retry-after': '5' });
+  }
+
+  if (result.action === 'ignored') {
+    ctx.pending.cancel(msg.messageId);
+    if (/cooldown|rate/i.test(result.reason)) {
+      throw new HttpError(429, 'cooldown', `Too many praise requests for this user or chat (${result.reason}); wait a moment`, { 'retry-after': '10' });
+    }
+    throw new HttpError(422, 'ignored', `The bot ignored this message: ${result.reason}`);
+  }
+
+  let delivery: Delivery | null;
+  if (result.action === 'replied') {
+    ctx.pending.cancel(msg.messageId);
+    delivery = result.delivery;
+  } else {
+    delivery = await reply;
+  }
+  const latencyMs = Math.round(performance.now() - started);
+  if (!delivery) {
+    throw new HttpError(503, 'no_reply', `No worker answered within ${ctx.options.replyTimeoutMs} ms`, { 'retry-after': '5' });
+  }
+  const model = (await ctx.core.status().catch(() => null))?.model ?? null;
+  const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model };
+  switch (delivery.kind) {
+    case 'busy':
+      return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
+    case 'refusal':
+      return sendJson(res, 429, { error: 'refused', ...payload }, { 'retry-after': '10' });
+    default:
+      return sendJson(res, 200, payload);
+  }
+}

@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
+import { hasBearerToken, isLoopbackHost } from './auth.ts';
+import type { WebContext, WebOptions } from './context.ts';
+import { HttpError, sendError } from './http.ts';
+import { createPendingReplies } from './pending.ts';
+import { createRateLimiter } from './rateLimit.ts';
+import { healthRoute } from './routes/health.ts';
+import { loginRoute } from './routes/login.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { isPageAsset, pageRoute } from './routes/page.ts';
+import { praiseRoute } from './routes/praise.ts';
+
+export interface RunningWeb extends RunningAdapter {
+  url: string;
+  port: number;
+}
+
+export interface StartWebOptions extends WebOptions {
+  core: BotCore;
+  logger: Logger;
+  registry: Registry;
+}
+
+const ROUTES: Record<string, string> = {
+  '/api/praise': 'POST',
+  '/api/login': 'GET',
+  '/healthz': 'GET',
+  '/metrics': 'GET',
+};
+
+/** The web playground and HTTP API: a web message is a 'web' platform message through the shared core and queue. */
+export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb> {
+  const { core, logger, registry, ...options } = opts;
+  if (!isLoopbackHost(options.host) && !options.apiToken) {
+    throw new Error(
+      `Refusing to serve the web API on ${options.host} without KUAKUA_API_TOKEN: set KUAKUA_API_TOKEN ` +
+        `(clients then send "Authorization: Bearer <token>") or bind 127.0.0.1 (KUAKUA_HTTP_HOST).`,
+    );
+  }
+  const log = logger.child({ adapter: 'web' });
+  const pending = createPendingReplies();
+  const ctx: WebContext = { core, logger: log, registry, pending, options };
+  const limiter = createRateLimiter(options.rateLimit);
+
+  core.onDelivery('web', async (d) => {
+    if (!pending.deliver(d)) log.debug({ replyTo: d.replyToMessageId }, 'web: reply arrived after its request ended');
+  });
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const method = req.method ?? 'GET';
+    if (isPageAsset(path)) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET', { allow: 'GET' });
+      return pageRoute(res, path);
+    }
+    const allowed = ROUTES[path];
+    if (!allowed) throw new HttpError(404, 'not_found', `No route ${path}`);
+    if (method !== allowed) throw new HttpError(405, 'method_not_allowed', `Use ${allowed} ${path}`, { allow: allowed });
+    if (options.apiToken && path !== '/healthz' && !hasBearerToken(req, options.apiToken)) {
+      throw new HttpError(401, 'unauthorized', 'Send Authorization: Bearer <KUAKUA_API_TOKEN>', { 'www-authenticate': 'Bearer' });
+    }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (method === 'POST') {
+      const decision = limiter.check(ip);
+      if (!decision.ok) {
+        throw new HttpError(429, 'rate_limited', `Too many requests from this address; retry in ${decision.retryAfterSec} s`, {
+          'retry-after': String(decision.retryAfterSec),
+        });
+      }
+    }
+    switch (path) {
+      case '/api/praise':
+        return praiseRoute(ctx, req, res, ip);
+      case '/api/login':
+        return loginRoute(res);
+      case '/healthz':
+        return healthRoute(ctx, res);
+      case '/metrics':
+        return metricsRoute(ctx, res);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (!(err instanceof HttpError)) log.error({ err }, 'web: request failed');
+      const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal', 'Internal error');
+      if (res.headersSent) return res.destroy();
+      // The rest of an oversized upload is not read: close the connection after answering.
+      if (httpErr.status === 413) res.setHeader('connection', 'close');
+      sendError(res, httpErr);
+    });
+  });
+  server.requestTimeout = options.replyTimeoutMs + 30_000;
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
+  log.info({ url, auth: Boolean(options.apiToken) }, 'web: playground and API listening');
+
+  return {
+    name: 'web',
+    url,
+    port,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      pending.close();
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+      await closed;
+    },
+  };
+}
