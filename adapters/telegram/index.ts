@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Telegraf, TelegramError } from 'telegraf';
+import type { AdapterContext, RunningAdapter } from '../../src/adapter.ts';
+import type { Config } from '../../src/config.ts';
+import type { Delivery } from '../../src/events.ts';
+import { backoffDelay, pause } from '../shared/backoff.ts';
+import { createDispatcher } from '../shared/dispatch.ts';
+import { describeError, redactor } from '../shared/redact.ts';
+import { splitMessage } from '../shared/split.ts';
+import { parseCommand, toIncoming } from './translate.ts';
+
+export const TELEGRAM_MAX_MESSAGE = 4096;
+
+export interface TelegramWebhookOptions {
+  /** Public https URL Telegram posts updates to; its host is used, the local listener serves `path`. */
+  url: string;
+  host: string;
+  port: number;
+  path: string;
+  /** Echoed by Telegram in X-Telegram-Bot-Api-Secret-Token; a random one is made when absent. */
+  secretToken?: string;
+}
+
+export interface TelegramOptions {
+  token: string;
+  /** A self-hosted Bot API server, e.g. "http://127.0.0.1:8081". */
+  apiRoot?: string;
+  /** Long polling when absent. */
+  webhook?: TelegramWebhookOptions;
+  /** Attempts per sendMessage before giving up (429 and network errors are retried). */
+  maxSendAttempts?: number;
+}
+
+/** Adapter options from config and environment, or undefined when TELEGRAM_BOT_TOKEN is not set (the adapter stays off). */
+export function telegramOptions(config: Pick<Config, 'telegram' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): TelegramOptions | undefined {
+  const token = config.secrets.telegramBotToken?.trim();
+  if (!token) return undefined;
+  const { webhook } = config.telegram;
+  return {
+    token,
+    apiRoot: env.TELEGRAM_API_ROOT?.trim() || config.telegram.apiRoot,
+    ...(webhook.url ? { webhook: { ...webhook, secretToken: env.TELEGRAM_WEBHOOK_SECRET?.trim() || undefined } } : {}),
+  };
+}
+
+const isNetworkError = (err: unknown) => err instanceof Error && (err.name === 'FetchError' || err.name === 'AbortError');
+
+export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions): Promise<RunningAdapter> {
+  const { core, token, apiRoot, webhook, maxSendAttempts = 5 } = ctx;
+  const secretToken = webhook ? (webhook.secretToken ?? randomBytes(24).toString('hex')) : undefined;
+  const redact = redactor(token, secretToken);
+  const logger = ctx.logger.child({ adapter: 'telegram' });
+  const bot = new Telegraf(token, { telegram: { apiRoot }, handlerTimeout: 10_000 });
+  const stopping = new AbortController();
+
+  const sendChunk = async (chatId: string, text: string, replyTo?: number) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await bot.telegram.sendMessage(chatId, text, replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {});
+      } catch (err) {
+        const retryAfter = err instanceof TelegramError && err.code === 429 ? (err.parameters?.retry_after ?? 1) : undefined;
+        if (attempt >= maxSendAttempts || stopping.signal.aborted || (retryAfter === undefined && !isNetworkError(err))) throw err;
+        const waitMs = retryAfter !== undefined ? retryAfter * 1000 : backoffDelay(attempt - 1);
+        logger.warn({ chatId, attempt, waitMs, err: describeError(err, redact) }, 'sendMessage failed, retrying');
+        await pause(waitMs, stopping.signal);
+      }
+    }
+  };
+
+  const deliver = async (d: Delivery) => {
+    const replyTo = Number(d.replyToMessageId);
+    const chunks = splitMessage(d.text, TELEGRAM_MAX_MESSAGE);
+    for (const [i, chunk] of chunks.entries()) {
+      await sendChunk(d.chatId, chunk, i === 0 && Number.isSafeInteger(replyTo) ? replyTo : undefined);
+    }
+  };
+
+  const dispatcher = createDispatcher({ core, logger, deliver, redact });
+
+  bot.on('message', (tctx) => {
+    const message = tctx.message;
+    const command = parseCommand(message, tctx.botInfo);
+    if (command === 'other-bot') return;
+    const msg = toIncoming(message, tctx.botInfo, command);
+    if (!msg || msg.fromBot) return;
+    dispatcher.submit(msg);
+  });
+  bot.catch((err, tctx) => logger.error({ updateId: tctx.update.update_id, err: describeError(err, redact) }, 'update handler failed'));
+
+  // Validates the token up front: a wrong token is a clear start-up error, not a retry loop.
+  try {
+    bot.botInfo = await bot.telegram.getMe();
+  } catch (err) {
+    if (err instanceof TelegramError && err.code === 401) throw new Error('Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)');
+    throw new Error(`Telegram getMe failed: ${redact(err instanceof Error ? err.message : String(err))}`);
+  }
+  core.onDelivery('telegram', deliver);
+  await bot.telegram
+    .setMyCommands([
+      { command: 'kuakua', description: '求夸：/kuakua <想被夸的事>' },
+      { command: 'start', description: '使用说明' },
+    ])
+    .catch((err: unknown) => logger.warn({ err: describeError(err, redact) }, 'setMyCommands failed'));
+
+  // Long polling: telegraf retries network errors inside its loop; anything that ends the loop (409 conflict, a revoked
+  // token, a broken proxy answer) lands here and polling is relaunched with backoff instead of ending the process.
+  const poll = async () => {
+    for (let attempt = 0; !stopping.signal.aborted; ) {
+      const startedAt = Date.now();
+      try {
+        await bot.launch({ allowedUpdates: ['message'] });
+        if (stopping.signal.aborted) return;
+        throw new Error('long polling ended');
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        if (Date.now() - startedAt > 60_000) attempt = 0;
+        const waitMs = backoffDelay(attempt++);
+        logger.warn({ waitMs, err: describeError(err, redact) }, 'telegram connection lost, reconnecting');
+        await pause(waitMs, stopping.signal);
+      }
+    }
+  };
+
+  let webhookServer: Server | undefined;
+  if (webhook) {
+    webhookServer = createServer(bot.webhookCallback(webhook.path, { secretToken }));
+    await new Promise<void>((resolve, reject) => {
+      webhookServer!.once('error', reject).listen(webhook.port, webhook.host, () => resolve());
+    });
+    await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] });
+  }
+  const supervisor = webhook ? Promise.resolve() : poll();
+  logger.info({ username: bot.botInfo.username, mode: webhook ? 'webhook' : 'polling' }, 'telegram adapter started');
+
+  return {
+    name: 'telegram',
+    async stop() {
+      stopping.abort();
+      if (webhookServer) await new Promise((resolve) => webhookServer!.close(resolve));
+      else {
+        try {
+          bot.stop('shutdown');
+        } catch {
+          // not launched (backing off between attempts): nothing to stop
+        }
+        // telegraf's polling may sit in its fixed 5 s retry wait; do not hold shutdown much longer than that
+        const grace = new AbortController();
+        await Promise.race([supervisor, pause(6_000, grace.signal)]);
+        grace.abort();
+      }
+      await dispatcher.drain();
+    },
+  };
+}
