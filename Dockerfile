@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# Two images from one file:
+#   --target bot     adapters + web playground/API (no model, no GPU libraries)
+#   --target worker  queue worker with the model; CUDA 12 + cuDNN 9 runtime, falls back to CPU without a GPU
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+
+# Production dependencies. ONNXRUNTIME_NODE_INSTALL=skip leaves out onnxruntime's CUDA provider download,
+# cuda12 fetches it (onnxruntime-node postinstall).
+FROM ${NODE_IMAGE} AS deps-base
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+
+FROM deps-base AS deps-cpu
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
+
+FROM deps-base AS deps-gpu
+RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS bot
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps-cpu /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+COPY src ./src
+COPY adapters ./adapters
+COPY worker ./worker
+# Login sessions (wechat) live under .kuakua; mount a volume there.
+RUN mkdir -p .kuakua && chown node:node .kuakua
+USER node
+EXPOSE 8787
+CMD ["node", "--import", "tsx", "src/cli.ts", "bot"]
+
+FROM ${CUDA_IMAGE} AS worker
+ENV NODE_ENV=production
+COPY --from=deps-base /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=deps-gpu /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+COPY src ./src
+COPY adapters ./adapters
+COPY worker ./worker
+# Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too.
+RUN mkdir -p models && useradd --system --uid 1001 kuakua
+USER kuakua
+CMD ["node", "--import", "tsx", "src/cli.ts", "worker"]
