@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""kuakua model tools: build-data, train, convert, export, random, tokenize, reference.
+
+Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
+"""
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+try:
+    import torch  # noqa: E402
+except ImportError:
+    # Debian's python3-torch lives under the system interpreter; another python3 may come first on PATH.
+    if os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3') and os.path.exists('/usr/bin/python3'):
+        os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
+    raise SystemExit('error: PyTorch is missing: apt-get install python3-torch python3-onnx python3-numpy libopenblas0-pthread')
+
+torch.set_num_threads(int(os.environ.get('KUAKUA_TORCH_THREADS', '2')))
+
+
+def cmd_build_data(a):
+    import corpus
+    print(json.dumps(corpus.build(a.data_dir, a.out, a.heldout)))
+
+
+def cmd_train(a):
+    import train
+    train.run(a)
+
+
+def cmd_convert(a):
+    import checkpoint
+    import export
+    model, tok, raw = checkpoint.load(a.checkpoint)
+    export.write_model_dir(model, tok, a.out, name=a.name or os.path.basename(os.path.normpath(a.checkpoint)),
+                           variants=a.variants.split(','))
+    print(f'wrote {a.out}')
+
+
+def cmd_random(a):
+    import export
+    from arch import GPT3, GPT3Config, init_weights
+    from wordpiece import WordPiece, pad_vocab
+    import checkpoint
+    if a.large:
+        a.layers, a.heads, a.hidden, a.positions, a.vocab_size = 24, 16, 1024, 2048, 25600
+    tok = WordPiece.from_file(a.vocab)
+    if a.vocab_size:
+        tok = pad_vocab(tok, a.vocab_size)
+    cfg = GPT3Config(vocab_size=len(tok.vocab), hidden_size=a.hidden, num_layers=a.layers,
+                     num_attention_heads=a.heads, max_position_embeddings=a.positions, eod_id=tok.special_id('[SEP]'))
+    model = GPT3(cfg)
+    init_weights(model, std=a.std, seed=a.seed)
+    model.eval()
+    if a.checkpoint:
+        checkpoint.save(model, tok, a.checkpoint, wrap=a.wrap)
+    if a.out:
+        export.write_model_dir(model, tok, a.out, name=a.name or 'random', variants=a.variants.split(','))
+    print(json.dumps({'out': a.out, 'checkpoint': a.checkpoint, 'config': cfg.to_dict()}))
+
+
+def cmd_tokenize(a):
+    from wordpiece import WordPiece
+    tok = WordPiece.from_file(os.path.join(a.model, 'vocab.txt'))
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(tok.encode(json.loads(line))))
+
+
+def cmd_reference(a):
+    """PyTorch logits for a checkpoint on JSON input, for parity tests of the ONNX export."""
+    import checkpoint
+    model, _, _ = checkpoint.load(a.checkpoint)
+    req = json.load(sys.stdin)
+    ids = torch.tensor(req['input_ids'], dtype=torch.long)
+    mask = torch.tensor(req['attention_mask'], dtype=torch.long) if 'attention_mask' in req else None
+    with torch.no_grad():
+        logits, _ = model(ids, attention_mask=mask)
+    json.dump({'logits': logits.tolist()}, sys.stdout)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='tools/model/main.py', description=__doc__)
+    sub = p.add_subparsers(dest='cmd', required=True)
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_vocab = os.path.join(here, '..', '..', 'models', 'kuakua-mini', 'vocab.txt')
+
+    s = sub.add_parser('build-data', help='write kuakua-mini JSONL rows from the shared praise data')
+    s.add_argument('--data-dir', required=True)
+    s.add_argument('--out', required=True)
+    s.add_argument('--heldout', type=float, default=0.1, help='fraction of topics held out for validation')
+    s.set_defaults(fn=cmd_build_data)
+
+    s = sub.add_parser('train', help='train from scratch or fine-tune (--init) on src_txt JSONL')
+    s.add_argument('--data', required=True, help='JSONL rows with a src_txt field ("<post> | <praise>")')
+    s.add_argument('--general', help='JSONL of general text (trained on in full) for the warm-up phase')
+    s.add_argument('--general-frac', type=float, default=0.25, help='share of steps spent on --general first')
+    s.add_argument('--mix', type=float, default=0.1, help='share of later batches still drawn from --general')
+    s.add_argument('--valid', help='held-out JSONL; validation perplexity is reported at the end')
+    s.add_argument('--out', required=True, help='checkpoint directory (ModelScope layout) to write')
+    s.add_argument('--init', help='ModelScope checkpoint directory to fine-tune instead of training from scratch')
+    s.add_argument('--resume', action='store_true', help='continue from OUT/trainer_state.pt')
+    s.add_argument('--layers', type=int, default=4)
+    s.add_argument('--heads', type=int, default=4)
+    s.add_argument('--hidden', type=int, default=256)
+    s.add_argument('--positions', type=int, default=128)
+    s.add_argument('--vocab-size', type=int, default=3500)
+    s.add_argument('--seq-len', type=int, default=96)
+    s.add_argument('--batch', type=int, default=32)
+    s.add_argument('--steps', type=int, default=6000)
+    s.add_argument('--lr', type=float, default=3e-4)
+    s.add_argument('--warmup', type=int, default=300)
+    s.add_argument('--save-every', type=int, default=250)
+    s.add_argument('--max-minutes', type=float, default=0, help='stop (and save) after this long')
+    s.add_argument('--seed', type=int, default=1234)
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser('convert', help='ModelScope checkpoint dir -> model directory (ONNX + tokenizer + config)')
+    s.add_argument('checkpoint', help='directory with pytorch_model.bin, config.json, vocab.txt')
+    s.add_argument('--out', required=True)
+    s.add_argument('--name')
+    s.add_argument('--variants', default='fp32,int8,q4')
+    s.set_defaults(fn=cmd_convert)
+
+    s = sub.add_parser('random', help='a model directory of any shape with random weights')
+    s.add_argument('--out')
+    s.add_argument('--checkpoint', help='also write the weights as a ModelScope checkpoint directory')
+    s.add_argument('--wrap', action='store_true', help="wrap the checkpoint as {'state_dict': ...}")
+    s.add_argument('--large', action='store_true', help='the GPT-3 large shape: 24 layers, 16 heads, 1024, vocab 25600')
+    s.add_argument('--layers', type=int, default=2)
+    s.add_argument('--heads', type=int, default=2)
+    s.add_argument('--hidden', type=int, default=64)
+    s.add_argument('--positions', type=int, default=128)
+    s.add_argument('--vocab', default=default_vocab)
+    s.add_argument('--vocab-size', type=int, default=0, help='pad the vocab with [unusedN] tokens to this size')
+    s.add_argument('--std', type=float, default=0.2)
+    s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--name')
+    s.add_argument('--variants', default='fp32,int8,q4')
+    s.set_defaults(fn=cmd_random)
+
+    s = sub.add_parser('tokenize', help='JSON strings on stdin -> JSON id lists (reference tokenizer)')
+    s.add_argument('--model', required=True)
+    s.set_defaults(fn=cmd_tokenize)
+
+    s = sub.add_parser('reference', help='PyTorch logits for {"input_ids", "attention_mask"?} on stdin')
+    s.add_argument('--checkpoint', required=True)
+    s.set_defaults(fn=cmd_reference)
+
+    a = p.parse_args(argv)
+    a.fn(a)
+
+
+if __name__ == '__main__':
+    main()
