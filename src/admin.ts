@@ -1,0 +1,71 @@
+import type { BotStatus } from './adapter.ts';
+import type { ChatSettingsStore } from './chatSettings.ts';
+import type { Config } from './config.ts';
+import type { Delivery, DeliveryKind, IncomingMessage } from './events.ts';
+import { normalizeText } from './triggers.ts';
+
+export type AdminCommandName = 'on' | 'off' | 'keywords' | 'status' | 'help';
+export interface AdminCommand {
+  name: AdminCommandName;
+  args: string[];
+}
+
+const COMMAND = /^\/kuakua_(on|off|keywords|status|help)(?:@\S+)?(?:\s+([\s\S]*))?$/i;
+const MAX_KEYWORDS = 20;
+const MAX_KEYWORD_CHARS = 20;
+
+/** "/kuakua_keywords@my_bot 加油 冲" -> { name: 'keywords', args: ['加油', '冲'] }; anything else -> null. */
+export function parseAdminCommand(text: string): AdminCommand | null {
+  const m = COMMAND.exec(normalizeText(text).trim());
+  if (!m) return null;
+  const args = (m[2] ?? '').split(/[\s,，、]+/).filter(Boolean);
+  return { name: m[1]!.toLowerCase() as AdminCommandName, args };
+}
+
+export function isAdmin(config: Config, msg: IncomingMessage): boolean {
+  return config.admins[msg.platform].includes(msg.userId);
+}
+
+export interface AdminDeps {
+  config: Config;
+  settings: ChatSettingsStore;
+  status: () => Promise<BotStatus>;
+}
+
+/** Runs a chat command; only ids in admins.<platform> may change settings, everybody may ask for help. */
+export async function runAdminCommand(cmd: AdminCommand, msg: IncomingMessage, deps: AdminDeps): Promise<Delivery> {
+  const { config, settings } = deps;
+  const reply = (text: string, kind: DeliveryKind = 'admin'): Delivery => ({
+    platform: msg.platform,
+    chatId: msg.chatId,
+    replyToMessageId: msg.messageId,
+    userId: msg.userId,
+    userName: msg.userName,
+    text,
+    kind,
+  });
+
+  if (cmd.name === 'help') return reply(config.messages.help, 'help');
+  if (!isAdmin(config, msg)) return reply(config.messages.notAdmin, 'refusal');
+
+  switch (cmd.name) {
+    case 'on':
+      await settings.setEnabled(msg.platform, msg.chatId, true);
+      return reply(config.messages.enabled);
+    case 'off':
+      await settings.setEnabled(msg.platform, msg.chatId, false);
+      return reply(config.messages.disabled);
+    case 'keywords': {
+      const keywords = [...new Set(cmd.args)].slice(0, MAX_KEYWORDS).map((k) => Array.from(k).slice(0, MAX_KEYWORD_CHARS).join(''));
+      await settings.setExtraKeywords(msg.platform, msg.chatId, keywords);
+      return reply(config.messages.keywordsSet.replace('{keywords}', keywords.length ? keywords.join('、') : '无'));
+    }
+    case 'status': {
+      const s = await deps.status();
+      const chat = await settings.get(msg.platform, msg.chatId);
+      return reply(
+        `夸夸状态：本群${chat.enabled === false ? '已关闭' : '已开启'}；排队 ${s.queueDepth} 条；在线 worker ${s.workers} 个；模型 ${s.model ?? '无'}；Redis ${s.redis ? '正常' : '不可用'}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,236 @@
+import { hostname } from 'node:os';
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BotCore, BotStatus, HandleResult } from './adapter.ts';
+import { parseAdminCommand, runAdminCommand } from './admin.ts';
+import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
+import type { Config } from './config.ts';
+import { Limits } from './cooldown.ts';
+import type { Delivery, DeliveryKind, IncomingMessage, Platform } from './events.ts';
+import { fallbackPraise } from './fallback.ts';
+import { liveWorkers } from './heartbeat.ts';
+import { metrics } from './metrics.ts';
+import { PraiseHistory } from './policy.ts';
+import {
+  idempotencyKey,
+  jobIdFor,
+  praiseJobSchema,
+  redisKeys,
+  replyJobSchema,
+  replyQueueName,
+  type PraiseJob,
+  type RedisKeys,
+  type ReplyJob,
+} from './queue/contracts.ts';
+import { createRedis } from './redis.ts';
+import { evaluateTrigger } from './triggers.ts';
+
+export interface BotCoreOptions {
+  config: Config;
+  logger: Logger;
+  /** Defaults to config.secrets.redisUrl. */
+  redisUrl?: string;
+  /** Defaults to config.instance.id, else "<hostname>-<pid>". */
+  instanceId?: string;
+}
+
+export interface KuakuaCore extends BotCore {
+  readonly instanceId: string;
+}
+
+type Deliver = (d: Delivery) => Promise<void>;
+
+export function defaultInstanceId(config: Config): string {
+  return config.instance.id || `${hostname()}-${process.pid}`.replace(/[^\w.-]/g, '_');
+}
+
+const REPLY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 } };
+
+class Bot implements KuakuaCore {
+  private readonly keys: RedisKeys;
+  private readonly requests: Queue;
+  private readonly replies: Queue;
+  private readonly replyWorker: Worker;
+  private readonly settings: ChatSettingsStore;
+  private readonly limits: Limits;
+  private readonly history: PraiseHistory;
+  private readonly deliverers = new Map<Platform, Deliver>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: Config,
+    logger: Logger,
+    private readonly redis: Redis,
+    readonly instanceId: string,
+  ) {
+    const prefix = config.redis.prefix;
+    const q = config.queue;
+    this.log = logger.child({ component: 'bot', instance: instanceId });
+    this.keys = redisKeys(prefix);
+    this.settings = new ChatSettingsStore(redis, this.keys);
+    this.limits = new Limits(redis, this.keys);
+    this.history = new PraiseHistory(redis, this.keys, config.policy.historySize);
+    const retention = { removeOnComplete: { count: q.retention.completed }, removeOnFail: { count: q.retention.failed } };
+    this.requests = new Queue(q.name, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: { attempts: q.attempts, backoff: { type: q.backoff.type, delay: q.backoff.delayMs }, ...retention },
+    });
+    const replyName = replyQueueName(q.name, instanceId);
+    this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: { ...REPLY_JOB_OPTIONS, ...retention } });
+    this.replyWorker = new Worker(replyName, (job) => this.onReplyJob(job), { connection: redis, prefix, concurrency: 16 });
+    this.replyWorker.on('failed', (job, err) => {
+      metrics.errors.inc({ component: 'delivery' });
+      this.log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'delivering a reply failed');
+    });
+    this.replyWorker.on('error', (err) => this.log.warn({ err: err.message }, 'reply queue connection problem'));
+  }
+
+  onDelivery(platform: Platform, deliver: Deliver): void {
+    this.deliverers.set(platform, deliver);
+  }
+
+  async handle(msg: IncomingMessage): Promise<HandleResult> {
+    const result = await this.decide(msg);
+    const outcome = result.action === 'ignored' ? `ignored:${result.reason}` : result.action === 'replied' ? `replied:${result.delivery.kind}` : 'queued';
+    metrics.requests.inc({ platform: msg.platform, outcome });
+    if (result.action === 'replied') metrics.replies.inc({ platform: msg.platform, kind: result.delivery.kind });
+    this.log.debug({ platform: msg.platform, chatId: msg.chatId, messageId: msg.messageId, outcome }, 'handled message');
+    return result;
+  }
+
+  private async decide(msg: IncomingMessage): Promise<HandleResult> {
+    if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
+    const key = idempotencyKey(msg);
+    const firstTime = () => this.redis.set(this.keys.seen(key), '1', 'EX', this.config.queue.retention.dedupeSeconds, 'NX').then((r) => r === 'OK');
+
+    const command = parseAdminCommand(msg.text);
+    if (command) {
+      if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
+      return { action: 'replied', delivery: await runAdminCommand(command, msg, { config: this.config, settings: this.settings, status: () => this.status() }) };
+    }
+
+    const stored = await this.settings.get(msg.platform, msg.chatId);
+    const decision = evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored));
+    if (!decision.triggered) return { action: 'ignored', reason: decision.reason };
+    if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
+
+    const cooldown = this.config.cooldown.byPlatform[msg.platform] ?? this.config.cooldown.userSeconds;
+    if (!(await this.limits.takeCooldown(msg.platform, msg.userId, cooldown))) {
+      return this.config.cooldown.notify ? this.reply(msg, this.config.messages.cooldown, 'refusal') : { action: 'ignored', reason: 'cooldown' };
+    }
+    if (!(await this.limits.takeChatRate(msg.platform, msg.chatId, this.config.rateLimit.chatPerMinute))) {
+      await this.limits.releaseCooldown(msg.platform, msg.userId);
+      return { action: 'ignored', reason: 'rate-limited' };
+    }
+    const depth = await this.requests.count();
+    metrics.queueDepth.set(depth);
+    if (depth >= this.config.queue.maxDepth) {
+      await this.limits.releaseCooldown(msg.platform, msg.userId);
+      this.log.warn({ depth, maxDepth: this.config.queue.maxDepth }, 'request queue full');
+      return this.config.queue.onFull === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'busy' };
+    }
+
+    const job: PraiseJob = praiseJobSchema.parse({
+      key,
+      platform: msg.platform,
+      chatId: msg.chatId,
+      messageId: msg.messageId,
+      userId: msg.userId,
+      userName: msg.userName,
+      instanceId: this.instanceId,
+      enqueuedAt: Date.now(),
+      post: decision.post,
+    });
+    const timeout: ReplyJob = { type: 'timeout', ...job };
+    await this.replies.add('timeout', timeout, { jobId: jobIdFor(key, 'timeout'), delay: this.config.queue.timeoutMs });
+    const jobId = jobIdFor(key, 'req');
+    await this.requests.add('praise', job, { jobId });
+    return { action: 'queued', jobId };
+  }
+
+  private reply(msg: IncomingMessage, text: string, kind: DeliveryKind): HandleResult {
+    return { action: 'replied', delivery: toDelivery(msg, text, kind) };
+  }
+
+  /** Both a worker's reply and this bot's timeout land here; whichever claims the "answered" key first is the one answer. */
+  private async onReplyJob(job: Job): Promise<string> {
+    const parsed = replyJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      metrics.errors.inc({ component: 'delivery' });
+      this.log.error({ jobId: job.id, problem: parsed.error.issues[0]?.message }, 'dropping a malformed reply job');
+      return 'malformed';
+    }
+    const r = parsed.data;
+    const answered = this.keys.answered(r.key);
+    const claimed = await this.redis.set(answered, `${r.type}:${this.instanceId}`, 'EX', this.config.queue.retention.dedupeSeconds, 'NX');
+    if (claimed !== 'OK') return 'already answered';
+
+    let delivery: Delivery | undefined;
+    if (r.type === 'reply') {
+      await this.replies.remove(jobIdFor(r.key, 'timeout')).catch(() => 0);
+      delivery = toDelivery(r, r.text, r.kind);
+    } else {
+      // Nobody answered in time: take the request back if no worker holds it yet (a late answer would be dropped anyway).
+      await this.requests.remove(jobIdFor(r.key, 'req')).catch(() => 0);
+      this.log.warn({ platform: r.platform, chatId: r.chatId, policy: this.config.queue.onTimeout }, 'no worker answered in time');
+      const onTimeout = this.config.queue.onTimeout;
+      if (onTimeout === 'fallback') {
+        const recent = await this.history.recent(r.platform, r.chatId);
+        delivery = toDelivery(r, fallbackPraise(r.post, this.config.triggers.genericPost, recent), 'fallback');
+      } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy');
+    }
+    if (!delivery) return 'silent';
+
+    const deliver = this.deliverers.get(r.platform);
+    try {
+      if (!deliver) throw new Error(`no ${r.platform} sender is registered in this process`);
+      await deliver(delivery);
+    } catch (err) {
+      await this.redis.del(answered);
+      throw err;
+    }
+    if (r.type === 'timeout' && delivery.kind === 'fallback') await this.history.add(r.platform, r.chatId, delivery.text);
+    metrics.replies.inc({ platform: r.platform, kind: delivery.kind });
+    metrics.endToEndLatency.observe({ kind: delivery.kind }, (Date.now() - r.enqueuedAt) / 1000);
+    return delivery.kind;
+  }
+
+  async status(): Promise<BotStatus> {
+    try {
+      const [pong, queueDepth, workers] = await withTimeout(Promise.all([this.redis.ping(), this.requests.count(), liveWorkers(this.redis, this.keys)]), 2000);
+      metrics.queueDepth.set(queueDepth);
+      return { redis: pong === 'PONG', queueDepth, workers: workers.length, model: workers[0]?.model ?? null };
+    } catch {
+      return { redis: false, queueDepth: 0, workers: 0, model: null };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.replyWorker.close();
+    await Promise.all([this.requests.close(), this.replies.close()]);
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+function toDelivery(
+  to: { platform: Platform; chatId: string; messageId: string; userId: string; userName?: string },
+  text: string,
+  kind: DeliveryKind,
+): Delivery {
+  return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */
+export async function createBotCore(opts: BotCoreOptions): Promise<KuakuaCore> {
+  const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl);
+  const bot = new Bot(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config));
+  await redis.ping();
+  return bot;
+}

@@ -1,0 +1,299 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+
+const PLATFORMS = ['web', 'telegram', 'discord', 'wechat'] as const;
+const strings = z.array(z.string().min(1));
+const count = z.number().int().min(0);
+const positive = z.number().int().min(1);
+
+const chatOverrideSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  extraKeywords: strings.optional(),
+  mentionRequired: z.boolean().optional(),
+});
+
+export const configSchema = z.strictObject({
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }),
+  instance: z.strictObject({ id: z.string().regex(/^[\w.-]*$/, 'letters, digits, "_", "-" or "."') }),
+  redis: z.strictObject({ prefix: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'), autoStart: z.boolean(), dataDir: z.string().min(1) }),
+  triggers: z.strictObject({
+    keywords: strings,
+    mentionRequiredInGroups: z.boolean(),
+    privateChats: z.boolean(),
+    genericPost: z.string().min(1),
+  }),
+  chats: z.record(z.string().regex(/^(web|telegram|discord|wechat):.+$/, '"<platform>:<chatId>"'), chatOverrideSchema),
+  cooldown: z.strictObject({
+    userSeconds: count,
+    byPlatform: z.partialRecord(z.enum(PLATFORMS), count),
+    notify: z.boolean(),
+  }),
+  rateLimit: z.strictObject({ chatPerMinute: count }),
+  queue: z.strictObject({
+    name: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'),
+    maxDepth: positive,
+    onFull: z.enum(['busy', 'silent']),
+    timeoutMs: positive,
+    onTimeout: z.enum(['fallback', 'busy', 'silent']),
+    attempts: positive,
+    backoff: z.strictObject({ type: z.enum(['fixed', 'exponential']), delayMs: count }),
+    lockDurationMs: z.number().int().min(1000),
+    stalledIntervalMs: z.number().int().min(1000),
+    retention: z.strictObject({ completed: count, failed: count, dedupeSeconds: positive }),
+  }),
+  worker: z.strictObject({
+    concurrency: positive,
+    heartbeatSeconds: positive,
+    shutdownTimeoutMs: positive,
+  }),
+  model: z.strictObject({
+    dir: z.string().min(1),
+    variant: z.enum(['fp32', 'int8', 'q4']),
+    threads: count,
+    executionProvider: z.enum(['cpu', 'cuda']),
+    candidates: positive,
+    maxNewTokens: positive,
+  }),
+  policy: z.strictObject({
+    historySize: count,
+    maxReplyChars: positive,
+    minReplyChars: count,
+    resampleAttempts: count,
+    blocklist: strings,
+  }),
+  admins: z.strictObject(Object.fromEntries(PLATFORMS.map((p) => [p, strings])) as Record<(typeof PLATFORMS)[number], typeof strings>),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    bodyLimit: positive,
+    rateLimitPerMinute: count,
+  }),
+  messages: z.strictObject({
+    busy: z.string().min(1),
+    cooldown: z.string().min(1),
+    help: z.string().min(1),
+    notAdmin: z.string().min(1),
+    enabled: z.string().min(1),
+    disabled: z.string().min(1),
+    keywordsSet: z.string().min(1),
+  }),
+  telegram: z.strictObject({
+    apiRoot: z.url(),
+    webhook: z.strictObject({ url: z.union([z.literal(''), z.url()]), host: z.string().min(1), port: z.number().int().min(0).max(65535), path: z.string().startsWith('/') }),
+  }),
+  discord: z.strictObject({ apiRoot: z.url(), gatewayUrl: z.union([z.literal(''), z.url()]), registerSlashCommand: z.boolean() }),
+  wechat: z.strictObject({ puppet: z.string().min(1), name: z.string().min(1), memoryDir: z.string().min(1) }),
+});
+
+export interface Secrets {
+  redisUrl: string;
+  telegramBotToken?: string;
+  discordToken?: string;
+  wechatyPuppetServiceToken?: string;
+  apiToken?: string;
+}
+
+export type Config = z.infer<typeof configSchema> & { secrets: Secrets };
+export type ChatOverride = z.infer<typeof chatOverrideSchema>;
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Environment variables that override config keys (secrets are separate, see SECRET_ENV). */
+export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' }> = {
+  KUAKUA_LOG_LEVEL: { path: 'log.level', kind: 'string' },
+  KUAKUA_INSTANCE_ID: { path: 'instance.id', kind: 'string' },
+  KUAKUA_HTTP_HOST: { path: 'http.host', kind: 'string' },
+  KUAKUA_HTTP_PORT: { path: 'http.port', kind: 'number' },
+  KUAKUA_MODEL_DIR: { path: 'model.dir', kind: 'string' },
+  KUAKUA_MODEL_VARIANT: { path: 'model.variant', kind: 'string' },
+  KUAKUA_MODEL_THREADS: { path: 'model.threads', kind: 'number' },
+  KUAKUA_EXECUTION_PROVIDER: { path: 'model.executionProvider', kind: 'string' },
+  KUAKUA_WORKER_CONCURRENCY: { path: 'worker.concurrency', kind: 'number' },
+  KUAKUA_QUEUE_MAX_DEPTH: { path: 'queue.maxDepth', kind: 'number' },
+  KUAKUA_QUEUE_TIMEOUT_MS: { path: 'queue.timeoutMs', kind: 'number' },
+};
+
+const SECRET_ENV: Record<keyof Secrets, string> = {
+  redisUrl: 'REDIS_URL',
+  telegramBotToken: 'TELEGRAM_BOT_TOKEN',
+  discordToken: 'DISCORD_TOKEN',
+  wechatyPuppetServiceToken: 'WECHATY_PUPPET_SERVICE_TOKEN',
+  apiToken: 'KUAKUA_API_TOKEN',
+};
+
+/** Keys that look like secrets; a config file containing them is refused so tokens live only in the environment. */
+const SECRET_KEY = /token|password|secret|redisUrl/i;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  /** Project root holding config/default.yaml; defaults to this package's root. */
+  root?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Tree = Record<string, unknown>;
+const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function readYaml(file: string, label: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config error: cannot read ${label}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+    const reason = (err as Error).message.split('\n')[0];
+    throw new ConfigError(`config error: ${label} is not valid YAML${where}: ${reason}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isTree(doc)) throw new ConfigError(`config error: ${label} must be a YAML mapping of keys, got ${describe(doc)}`);
+  return doc;
+}
+
+function findSecretKey(tree: Tree, prefix = ''): string | undefined {
+  for (const [k, v] of Object.entries(tree)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (SECRET_KEY.test(k)) return path;
+    if (isTree(v) && path !== 'messages' && path !== 'chats') {
+      const found = findSecretKey(v, path);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function merge(base: Tree, over: Tree, sources: Map<string, string>, label: string, prefix = ''): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (isTree(v) && isTree(out[k])) out[k] = merge(out[k] as Tree, v, sources, label, path);
+    else {
+      out[k] = v;
+      sources.set(path, label);
+    }
+  }
+  return out;
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const k of keys.slice(0, -1)) {
+    if (!isTree(node[k])) node[k] = {};
+    node = node[k] as Tree;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+function getPath(tree: unknown, path: PropertyKey[]): unknown {
+  let node = tree;
+  for (const k of path) node = isTree(node) || Array.isArray(node) ? (node as Tree)[k as string] : undefined;
+  return node;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function sourceOf(path: string, sources: Map<string, string>): string {
+  for (let p = path; p; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
+    const s = sources.get(p);
+    if (s) return s;
+  }
+  return 'config/default.yaml';
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'string' || issue.origin === 'array' ? `expected at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}` : `expected a number >= ${issue.minimum}`;
+    case 'too_big':
+      return `expected a number <= ${issue.maximum}`;
+    default:
+      return `expected ${issue.message.replace(/^Invalid (string: )?/i, '').replace(/^must match pattern .*$/, 'a valid value')}`;
+  }
+}
+
+/** Loads, merges and validates the configuration; throws ConfigError with a one-line message naming the key. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const root = opts.root ?? PROJECT_ROOT;
+  const env = opts.env ?? process.env;
+  const sources = new Map<string, string>();
+  let tree = readYaml(join(root, 'config/default.yaml'), 'config/default.yaml');
+
+  const overrides: [string, string][] = [[join(root, 'config/local.yaml'), 'config/local.yaml']];
+  if (env.KUAKUA_CONFIG) {
+    const file = isAbsolute(env.KUAKUA_CONFIG) ? env.KUAKUA_CONFIG : resolve(env.KUAKUA_CONFIG);
+    if (!existsSync(file)) throw new ConfigError(`config error: KUAKUA_CONFIG names ${env.KUAKUA_CONFIG}, which does not exist`);
+    overrides.push([file, `KUAKUA_CONFIG file ${env.KUAKUA_CONFIG}`]);
+  }
+  for (const [file, label] of overrides) {
+    if (!existsSync(file)) continue;
+    const over = readYaml(file, label);
+    const secretKey = findSecretKey(over);
+    if (secretKey) {
+      throw new ConfigError(`config error: ${secretKey} in ${label}: secrets are read only from the environment (${Object.values(SECRET_ENV).join(', ')})`);
+    }
+    tree = merge(tree, over, sources, label);
+  }
+
+  for (const [name, { path, kind }] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+    setPath(tree, path, value);
+    sources.set(path, `env ${name}`);
+  }
+
+  const result = configSchema.safeParse(tree);
+  if (!result.success) {
+    const problems = result.error.issues.slice(0, 3).map((issue) => {
+      const path = issue.path.map(String).join('.') || '(top level)';
+      const value = issue.code === 'unrecognized_keys' ? '' : ` = ${describe(getPath(tree, issue.path))}`;
+      return `${path}${value} (from ${sourceOf(path, sources)}): ${expectation(issue)}`;
+    });
+    const more = result.error.issues.length > 3 ? ` (and ${result.error.issues.length - 3} more)` : '';
+    throw new ConfigError(`config error: ${problems.join('; ')}${more}`);
+  }
+
+  const secrets: Secrets = { redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL };
+  for (const [key, name] of Object.entries(SECRET_ENV) as [keyof Secrets, string][]) {
+    if (key !== 'redisUrl' && env[name]) secrets[key] = env[name];
+  }
+  if (!/^rediss?:\/\//.test(secrets.redisUrl)) {
+    throw new ConfigError('config error: REDIS_URL (from env REDIS_URL): expected a redis:// or rediss:// URL');
+  }
+  return { ...result.data, secrets };
+}
+
+/** For CLI commands: load the config or print the one-line error and exit non-zero. */
+export function loadConfigOrExit(opts?: LoadConfigOptions): Config {
+  try {
+    return loadConfig(opts);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}
+

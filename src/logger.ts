@@ -1,0 +1,62 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Environment variables whose values must never appear in a log line. */
+export const SECRET_ENV_NAMES = ['TELEGRAM_BOT_TOKEN', 'DISCORD_TOKEN', 'WECHATY_PUPPET_SERVICE_TOKEN', 'REDIS_URL', 'KUAKUA_API_TOKEN'];
+
+const REDACT_PATHS = [
+  'token', 'password', 'secret', 'secrets', 'apiToken', 'redisUrl', 'authorization',
+  '*.token', '*.password', '*.secret', '*.secrets', '*.apiToken', '*.redisUrl', '*.authorization',
+  'headers.authorization', '*.headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
+];
+
+/** "redis://user:pass@host" -> "redis://user:***@host"; anything that is not a URL with a password is returned as is. */
+export function redactUrl(url: string): string {
+  return url.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]+)@/gi, '$1$2:***@');
+}
+
+function secretValues(env: NodeJS.ProcessEnv): string[] {
+  const values = new Set<string>();
+  for (const name of SECRET_ENV_NAMES) {
+    const v = env[name];
+    if (!v || v.length < 4) continue;
+    if (name === 'REDIS_URL') {
+      const password = /:\/\/[^:@/\s]*:([^@/\s]+)@/.exec(v)?.[1];
+      if (password) values.add(password).add(decodeURIComponent(password));
+    } else values.add(v);
+  }
+  return [...values];
+}
+
+/** Wraps a destination so that known secret values and URL passwords are masked in every serialized line. */
+export function scrubbingDestination(dest: DestinationStream, env: NodeJS.ProcessEnv = process.env): DestinationStream {
+  const secrets = secretValues(env).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+  return {
+    write(line: string) {
+      let out = redactUrl(line);
+      for (const s of secrets) out = out.split(s).join('[REDACTED]');
+      dest.write(out);
+    },
+  };
+}
+
+export interface LoggerOptions {
+  level?: string;
+  name?: string;
+  /** Where lines go; stdout by default. */
+  destination?: DestinationStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const dest = opts.destination ?? pino.destination(1);
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      name: opts.name ?? 'kuakua',
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    },
+    scrubbingDestination(dest, opts.env),
+  );
+}

@@ -1,0 +1,20 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry for the whole process: bots, workers and the web server all record here; GET /metrics serves it. */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'kuakua_' });
+
+const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60];
+
+export const metrics = {
+  /** Messages handed to a BotCore, by what became of them (queued, replied:<kind>, ignored:<reason>). */
+  requests: new Counter({ name: 'kuakua_requests_total', help: 'Messages handled by the bot core', labelNames: ['platform', 'outcome'], registers: [registry] }),
+  /** Answers delivered to a chat, by kind (praise, fallback, busy, admin, refusal, help). */
+  replies: new Counter({ name: 'kuakua_replies_total', help: 'Answers delivered to chats', labelNames: ['platform', 'kind'], registers: [registry] }),
+  errors: new Counter({ name: 'kuakua_errors_total', help: 'Errors, by component', labelNames: ['component'], registers: [registry] }),
+  endToEndLatency: new Histogram({ name: 'kuakua_end_to_end_latency_seconds', help: 'From queuing a request to delivering its answer', labelNames: ['kind'], buckets: latencyBuckets, registers: [registry] }),
+  generationLatency: new Histogram({ name: 'kuakua_generation_latency_seconds', help: 'Engine time per job', buckets: latencyBuckets, registers: [registry] }),
+  queueWait: new Histogram({ name: 'kuakua_queue_wait_seconds', help: 'Time a job waited in the request queue', buckets: latencyBuckets, registers: [registry] }),
+  queueDepth: new Gauge({ name: 'kuakua_queue_depth', help: 'Requests waiting in the request queue (last observed)', registers: [registry] }),
+  tokensPerSecond: new Gauge({ name: 'kuakua_tokens_per_second', help: 'Generated tokens per second of the last batch', registers: [registry] }),
+};

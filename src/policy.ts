@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import type { Platform } from './events.ts';
+import type { RedisKeys } from './queue/contracts.ts';
+import { normalizeText } from './triggers.ts';
+
+export interface PolicyRules {
+  blocklist: string[];
+  minChars: number;
+  maxChars: number;
+}
+
+export type Rejection = 'too-short' | 'blocked' | 'repeat';
+
+const SENTENCE_END = /[。！!？?～~…]/;
+const LATIN_WORD = /^[a-z0-9' ]+$/i;
+
+const compact = (s: string) => s.toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whitespace collapsed, invisible characters removed, cut at a sentence end to at most maxChars characters. */
+export function cleanReply(text: string, maxChars: number): string {
+  const chars = Array.from(normalizeText(text).replace(/\s+/g, ' ').trim());
+  if (chars.length <= maxChars) return chars.join('');
+  const cut = chars.slice(0, maxChars);
+  for (let i = cut.length - 1; i >= maxChars / 2; i--) if (SENTENCE_END.test(cut[i]!)) return cut.slice(0, i + 1).join('');
+  return cut.join('');
+}
+
+/** The blocklist entry the text contains, if any. Latin words match whole words; Chinese entries match even when split by spaces or symbols. */
+export function blockedWord(text: string, blocklist: string[]): string | undefined {
+  const lower = text.toLowerCase();
+  const squeezed = compact(text);
+  return blocklist.find((word) =>
+    LATIN_WORD.test(word) ? new RegExp(`(^|[^a-z0-9])${escapeRegExp(word.toLowerCase())}($|[^a-z0-9])`, 'i').test(lower) : squeezed.includes(compact(word)),
+  );
+}
+
+/** The first candidate that is long enough, clean and not one of the chat's recent replies. */
+export function choosePraise(candidates: string[], avoid: string[], rules: PolicyRules): { reply?: string; rejected: { text: string; reason: Rejection }[] } {
+  const recent = new Set(avoid.map(compact));
+  const rejected: { text: string; reason: Rejection }[] = [];
+  for (const raw of candidates) {
+    const text = cleanReply(raw, rules.maxChars);
+    let reason: Rejection | undefined;
+    if (Array.from(compact(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
+    else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
+    else if (recent.has(compact(text))) reason = 'repeat';
+    if (!reason) return { reply: text, rejected };
+    rejected.push({ text, reason });
+  }
+  return { rejected };
+}
+
+/** The chat's last N replies, newest first, shared by all workers and bots through Redis. */
+export class PraiseHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly size: number,
+  ) {}
+
+  async recent(platform: Platform, chatId: string): Promise<string[]> {
+    if (this.size <= 0) return [];
+    return this.redis.lrange(this.keys.history(platform, chatId), 0, this.size - 1);
+  }
+
+  async add(platform: Platform, chatId: string, reply: string): Promise<void> {
+    if (this.size <= 0) return;
+    const key = this.keys.history(platform, chatId);
+    await this.redis.multi().lpush(key, reply).ltrim(key, 0, this.size - 1).expire(key, 30 * 86400).exec();
+  }
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
+export const MAX_POST_CHARS = 300;
+
+const platform = z.enum(['web', 'telegram', 'discord', 'wechat']);
+
+/** Who asked, and where the answer goes: carried unchanged from the request job to the reply. */
+const addressing = {
+  /** platform:chatId:messageId, the idempotency key. */
+  key: z.string().min(1),
+  platform,
+  chatId: z.string().min(1),
+  messageId: z.string().min(1),
+  userId: z.string().min(1),
+  userName: z.string().optional(),
+  /** The bot process that owns the chat; the reply goes to its reply queue. */
+  instanceId: z.string().min(1),
+  /** Milliseconds since epoch when the bot queued the request. */
+  enqueuedAt: z.number().int(),
+};
+
+/** Request queue job: one praise to generate. */
+export const praiseJobSchema = z.object({
+  ...addressing,
+  post: z.string().min(1).max(MAX_POST_CHARS),
+});
+export type PraiseJob = z.infer<typeof praiseJobSchema>;
+
+/** Reply queue jobs: a worker's answer, or the bot's own timeout that fires when no answer came in time. */
+export const replyJobSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('reply'),
+    ...addressing,
+    text: z.string().min(1),
+    kind: z.enum(['praise', 'fallback']),
+    model: z.string(),
+    queueWaitMs: z.number().min(0),
+    generationMs: z.number().min(0),
+  }),
+  z.object({ type: z.literal('timeout'), ...addressing, post: z.string().min(1) }),
+]);
+export type ReplyJob = z.infer<typeof replyJobSchema>;
+
+/** One reply queue per bot instance: only that process consumes it, so replies reach the process that owns the chat. */
+export const replyQueueName = (queueName: string, instanceId: string) => `${queueName}-reply-${instanceId}`;
+
+export function idempotencyKey(p: { platform: string; chatId: string; messageId: string }): string {
+  return `${p.platform}:${p.chatId}:${p.messageId}`;
+}
+
+/** BullMQ job ids may not contain ':' and should be short: a hash of the idempotency key. */
+export function jobIdFor(key: string, kind: 'req' | 'reply' | 'timeout'): string {
+  return `${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/** Our own Redis keys (BullMQ uses the same prefix for its queues). */
+export function redisKeys(prefix: string) {
+  return {
+    /** Set once per incoming message: drops platform redeliveries. */
+    seen: (key: string) => `${prefix}:seen:${key}`,
+    /** Set by whoever sends the one answer to a message (reply, fallback, busy or silent timeout). */
+    answered: (key: string) => `${prefix}:answered:${key}`,
+    history: (platform: string, chatId: string) => `${prefix}:history:${platform}:${chatId}`,
+    cooldown: (platform: string, userId: string) => `${prefix}:cooldown:${platform}:${userId}`,
+    chatRate: (platform: string, chatId: string, window: number) => `${prefix}:rate:${platform}:${chatId}:${window}`,
+    chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
+    worker: (id: string) => `${prefix}:worker:${id}`,
+    workerPattern: () => `${prefix}:worker:*`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { redactUrl } from './logger.ts';
+
+/**
+ * A connection for BullMQ and our own keys. maxRetriesPerRequest null: commands wait through a Redis
+ * restart instead of failing (BullMQ requires it for workers). rediss:// URLs get TLS from ioredis.
+ */
+export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+  const client = new Redis(url, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...opts,
+  });
+  // Connection errors are retried by ioredis; without a listener Node would treat them as unhandled.
+  client.on('error', () => {});
+  return client;
+}
+
+/** True when a Redis server answers PING at url within timeoutMs. */
+export async function pingRedis(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch (err) {
+    // A server that answers but rejects our password is "there": let the caller fail with the auth error.
+    if (/NOAUTH|WRONGPASS|invalid password/i.test((err as Error).message)) throw err;
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function onPath(bin: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const file = join(dir, bin);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+export interface EnsureRedisOptions {
+  url: string;
+  logger: Logger;
+  /** Start a private redis-server when nothing answers on this machine. */
+  autoStart: boolean;
+  /** Data directory of the private server. */
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EnsuredRedis {
+  url: string;
+  /** Set when we started a private server: stops it. */
+  stop?: () => Promise<void>;
+}
+
+/**
+ * Makes sure a Redis answers at url. When none does, the URL points at this machine and redis-server is on PATH,
+ * starts a private one (append-only file under dataDir) that lives as long as this process.
+ */
+export async function ensureRedis(opts: EnsureRedisOptions): Promise<EnsuredRedis> {
+  const { url, logger } = opts;
+  if (await pingRedis(url)) return { url };
+
+  const parsed = new URL(url);
+  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname);
+  const bin = onPath('redis-server', opts.env ?? process.env);
+  const howTo = 'install it (apt-get install redis-server, or brew install redis) or run `docker compose up -d redis`, or point REDIS_URL at a running Redis';
+  if (!local || !opts.autoStart || !bin) {
+    const why = !local ? 'it is on another machine' : !opts.autoStart ? 'redis.autoStart is false' : 'redis-server is not on PATH';
+    throw new RedisUnavailableError(`no Redis answers at ${redactUrl(url)} and none can be started here (${why}): ${howTo}`);
+  }
+
+  const port = parsed.port || '6379';
+  const dir = resolve(opts.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const args = ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
+  const password = decodeURIComponent(parsed.password);
+  if (password) args.push('--requirepass', password);
+  const proc = spawn(bin, args, { stdio: 'ignore' });
+  const killOnExit = () => proc.kill('SIGTERM');
+  process.once('exit', killOnExit);
+
+  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+    if (await pingRedis(url, 500)) {
+      logger.info({ port: Number(port), dataDir: dir }, 'no Redis was running: started a private redis-server');
+      return {
+        url,
+        stop: async () => {
+          process.off('exit', killOnExit);
+          if (proc.exitCode !== null) return;
+          await new Promise<void>((done) => {
+            proc.once('exit', () => done());
+            proc.kill('SIGTERM');
+          });
+        },
+      };
+    }
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new RedisUnavailableError(`started ${bin} on port ${port} but it did not answer (is the port taken?): ${howTo}`);
+}
