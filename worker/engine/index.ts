@@ -1,0 +1,175 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { pino, type Logger } from 'pino';
+import { checkModelDir, loadModelConfig, type Variant } from './config.ts';
+import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
+import type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
+
+export type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
+export { checkModelDir, VARIANTS, isVariant, type Variant } from './config.ts';
+
+const MAX_CANDIDATES = 16;
+/** More crashes than this within CRASH_WINDOW_MS stops the restarts: the fault is not transient. */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 60_000;
+
+interface Pending {
+  resolve: (r: GenerateResult[]) => void;
+  reject: (e: Error) => void;
+}
+
+/** Main-thread handle on the engine thread: forwards requests, detects crashes, restarts the thread. */
+class ThreadedEngine extends EventEmitter implements Engine {
+  private worker: Worker | undefined;
+  private ready!: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private down: Error | undefined;
+  private crashes: number[] = [];
+  private warned = new Set<string>();
+  modelName = '';
+
+  constructor(
+    private readonly cfg: ThreadConfig,
+    private readonly maxPostChars: number,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  start(): Promise<void> {
+    const worker = new Worker(new URL('./thread.mjs', import.meta.url), { workerData: this.cfg, execArgv: [] });
+    this.worker = worker;
+    this.ready = new Promise<void>((resolve, reject) => {
+      const onStartFailure = (err: Error) => reject(err);
+      worker.once('error', onStartFailure);
+      worker.once('exit', (code) => onStartFailure(new Error(`engine thread exited with code ${code} while loading`)));
+      worker.on('message', (msg: FromThread) => {
+        if (msg.type === 'ready') {
+          this.modelName = msg.modelName;
+          worker.off('error', onStartFailure);
+          worker.removeAllListeners('exit');
+          worker.on('error', (err) => this.onCrash(worker, err as Error));
+          worker.on('exit', (code) => this.onCrash(worker, new Error(`engine thread exited with code ${code}`)));
+          resolve();
+        } else this.onMessage(msg);
+      });
+    });
+    return this.ready;
+  }
+
+  private onMessage(msg: FromThread): void {
+    if (msg.type === 'warn') {
+      if (!this.warned.has(msg.message)) this.log.warn(msg.message);
+      this.warned.add(msg.message);
+      return;
+    }
+    if (msg.type !== 'result' && msg.type !== 'error') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg.results);
+    else p.reject(new Error(msg.message));
+  }
+
+  private onCrash(worker: Worker, err: Error): void {
+    if (this.closed || worker !== this.worker) return;
+    this.worker = undefined;
+    worker.removeAllListeners();
+    void worker.terminate();
+    const error = new Error(`engine thread crashed: ${err.message}`);
+    this.log.error({ err }, 'engine thread crashed');
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.emit('crash', { error });
+
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (this.crashes.length > MAX_CRASHES) {
+      this.down = new Error(`engine is down after ${this.crashes.length} crashes in a minute: ${err.message}`);
+      this.log.error(this.down.message);
+      return;
+    }
+    this.start().then(
+      () => {
+        this.log.info('engine thread restarted');
+        this.emit('restart', {});
+      },
+      (startErr: Error) => {
+        this.down = new Error(`engine restart failed: ${startErr.message}`);
+        this.log.error(this.down.message);
+      },
+    );
+  }
+
+  async generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
+    if (this.closed) throw new Error('engine is closed');
+    if (this.down) throw this.down;
+    const clean = reqs.map((r) => this.validate(r));
+    if (clean.length === 0) return [];
+    await this.ready;
+    if (this.down) throw this.down;
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.post({ type: 'generate', id, reqs: clean });
+    });
+  }
+
+  private validate(r: GenerateRequest): GenerateRequest {
+    if (typeof r?.post !== 'string' || r.post.trim() === '') throw new Error('post must be a non-empty string');
+    const n = Math.min(MAX_CANDIDATES, Math.max(1, Math.floor(r.n ?? 3)));
+    return {
+      post: r.post.length > this.maxPostChars ? r.post.slice(-this.maxPostChars) : r.post,
+      n,
+      avoid: (r.avoid ?? []).filter((a) => typeof a === 'string'),
+      seed: r.seed,
+      maxNewTokens: r.maxNewTokens,
+    };
+  }
+
+  private post(msg: ToThread): void {
+    this.worker?.postMessage(msg);
+  }
+
+  /** Fault drill: makes the engine thread throw an uncaught error (tests use it to check crash handling). */
+  simulateCrash(): void {
+    this.post({ type: 'crash' });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error('engine is closed');
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    await this.worker?.terminate();
+  }
+}
+
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const variant: Variant = opts.variant ?? 'fp32';
+  checkModelDir(opts.modelDir, variant);
+  const model = loadModelConfig(opts.modelDir);
+  const log = opts.logger ?? pino({ name: 'kuakua-engine' }, pino.destination(2));
+  const engine = new ThreadedEngine(
+    {
+      modelDir: opts.modelDir,
+      variant,
+      threads: opts.threads,
+      executionProvider: opts.executionProvider ?? 'cpu',
+      batching: opts.batching ?? 'continuous',
+      maxBatchRows: opts.maxBatchRows ?? 64,
+    },
+    model.nPositions * 16,
+    log,
+  );
+  try {
+    await engine.start();
+  } catch (err) {
+    await engine.close();
+    throw new Error(`cannot start engine for ${opts.modelDir}: ${(err as Error).message}`);
+  }
+  return engine;
+}

@@ -1,0 +1,25 @@
+import type { Variant } from './config.ts';
+import type { BatchingPolicy } from './scheduler.ts';
+import type { ExecutionProvider } from './session.ts';
+import type { GenerateRequest, GenerateResult } from './types.ts';
+
+/** Messages between the Engine (main thread) and the engine thread. */
+export interface ThreadConfig {
+  modelDir: string;
+  variant: Variant;
+  threads?: number;
+  executionProvider: ExecutionProvider;
+  batching: BatchingPolicy;
+  maxBatchRows: number;
+}
+
+export type ToThread =
+  | { type: 'generate'; id: number; reqs: GenerateRequest[] }
+  /** Fault drill: the thread throws an uncaught error, as a native or programming fault would. */
+  | { type: 'crash' };
+
+export type FromThread =
+  | { type: 'ready'; modelName: string }
+  | { type: 'result'; id: number; results: GenerateResult[] }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'warn'; message: string };

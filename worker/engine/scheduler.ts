@@ -1,0 +1,123 @@
+import { randomInt } from 'node:crypto';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import { DecodeBatch, type FinishedRow, type SequenceGroup } from './batch.ts';
+import { chooseReply } from './choose.ts';
+import type { ModelConfig } from './config.ts';
+import { cleanReply } from './postprocess.ts';
+import { buildPrompt } from './prompt.ts';
+import { createRng } from './sampling.ts';
+import type { DecoderSession } from './session.ts';
+import type { TextTokenizer } from './tokenizer.ts';
+import type { GenerateRequest, GenerateResult } from './types.ts';
+
+/**
+ * continuous: waiting requests join the running batch at the next step boundary.
+ * wave: they wait until the running batch has drained.
+ */
+export type BatchingPolicy = 'continuous' | 'wave';
+
+export const DEFAULT_CANDIDATES = 3;
+
+interface Job {
+  req: GenerateRequest;
+  done: FinishedRow[];
+  started: number;
+  resolve: (r: GenerateResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Turns generate requests into decode rows, runs the batch loop, and answers each request as soon as it is complete. */
+export class Scheduler {
+  private batch: DecodeBatch;
+  private queue: SequenceGroup[] = [];
+  private readonly jobs = new Map<SequenceGroup, Job>();
+  private running = false;
+
+  constructor(
+    private readonly session: DecoderSession,
+    private readonly cfg: ModelConfig,
+    private readonly tok: TextTokenizer,
+    private readonly opts: { policy: BatchingPolicy; maxRows: number },
+  ) {
+    this.batch = new DecodeBatch(session, cfg);
+  }
+
+  generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
+    return Promise.all(reqs.map((req) => this.enqueue(req)));
+  }
+
+  private enqueue(req: GenerateRequest): Promise<GenerateResult> {
+    return new Promise((resolve, reject) => {
+      const prompt = buildPrompt(req.post, this.cfg, this.tok, req.maxNewTokens);
+      const n = Math.max(1, Math.floor(req.n ?? DEFAULT_CANDIDATES));
+      const seed = req.seed ?? randomInt(2 ** 31);
+      const gen = this.cfg.generation;
+      const group: SequenceGroup = {
+        prompt: prompt.ids,
+        rngs: Array.from({ length: n }, (_, i) => createRng((seed ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0)),
+        params: gen,
+        minNewTokens: Math.min(gen.min_new_tokens, prompt.maxNewTokens),
+        maxNewTokens: prompt.maxNewTokens,
+      };
+      this.jobs.set(group, { req, done: [], started: performance.now(), resolve, reject });
+      this.queue.push(group);
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 || this.batch.size > 0) {
+        if (this.queue.length > 0 && (this.opts.policy === 'continuous' || this.batch.size === 0)) {
+          this.collect(await this.batch.admit(this.takeAdmissible()));
+        }
+        if (this.batch.size > 0) this.collect(await this.batch.step());
+        // Lets requests posted meanwhile reach the queue before the next step boundary.
+        await yieldToEvents();
+      }
+    } catch (err) {
+      // A failed run poisons the shared batch: fail everything in flight and start clean.
+      const error = new Error(`generation failed: ${err instanceof Error ? err.message : String(err)}`);
+      for (const job of this.jobs.values()) job.reject(error);
+      this.jobs.clear();
+      this.queue = [];
+      this.batch = new DecodeBatch(this.session, this.cfg);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private takeAdmissible(): SequenceGroup[] {
+    const taken: SequenceGroup[] = [];
+    let rows = this.batch.size;
+    while (this.queue.length > 0) {
+      const need = this.queue[0]!.rngs.length;
+      if (rows + need > this.opts.maxRows && rows > 0) break;
+      taken.push(this.queue.shift()!);
+      rows += need;
+    }
+    return taken;
+  }
+
+  private collect(rows: FinishedRow[]): void {
+    for (const row of rows) {
+      const job = this.jobs.get(row.group)!;
+      job.done.push(row);
+      if (job.done.length < row.group.rngs.length) continue;
+      this.jobs.delete(row.group);
+      const cands = job.done.map((r) => ({
+        text: cleanReply(this.tok.decode(r.tokens), this.cfg.separator),
+        score: r.meanLogprob,
+      }));
+      const { reply, candidates } = chooseReply(cands, job.req.avoid ?? [], job.req.post);
+      job.resolve({
+        reply,
+        candidates,
+        newTokens: job.done.reduce((s, r) => s + r.tokens.length, 0),
+        ms: Math.round(performance.now() - job.started),
+      });
+    }
+  }
+}

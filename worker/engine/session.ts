@@ -1,0 +1,121 @@
+import * as ort from 'onnxruntime-node';
+import type { ModelConfig } from './config.ts';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  path: string;
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  /** Called once when CUDA was asked for but could not be used. */
+  onFallback?: (reason: string) => void;
+}
+
+/** Key/value cache: for each layer, key and value tensors [rows, n_head, past, head_dim]. */
+export interface KvCache {
+  rows: number;
+  past: number;
+  tensors: ort.Tensor[];
+}
+
+export interface StepInput {
+  rows: number;
+  seqLen: number;
+  inputIds: BigInt64Array;
+  /** [rows, past + seqLen] */
+  attentionMask: BigInt64Array;
+  positionIds: BigInt64Array;
+  cache: KvCache;
+}
+
+export interface StepOutput {
+  /** Logits of the last position of each row: [rows, vocab]. */
+  lastLogits: Float32Array;
+  cache: KvCache;
+}
+
+async function createSession(opts: SessionOptions): Promise<ort.InferenceSession> {
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: opts.threads ?? 0,
+    interOpNumThreads: 1,
+  };
+  if (opts.executionProvider === 'cuda') {
+    try {
+      return await ort.InferenceSession.create(opts.path, { ...base, executionProviders: ['cuda'] });
+    } catch (err) {
+      opts.onFallback?.((err as Error).message.split('\n')[0] ?? 'unknown error');
+    }
+  }
+  return ort.InferenceSession.create(opts.path, { ...base, executionProviders: ['cpu'] });
+}
+
+/** A GPT-2 style decoder exported with past_key_values inputs and present outputs. */
+export class DecoderSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly cfg: ModelConfig,
+  ) {}
+
+  static async load(cfg: ModelConfig, opts: SessionOptions): Promise<DecoderSession> {
+    const session = await createSession(opts);
+    for (const name of ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']) {
+      if (!session.inputNames.includes(name)) throw new Error(`${opts.path} has no input "${name}"`);
+    }
+    return new DecoderSession(session, cfg);
+  }
+
+  emptyCache(rows: number): KvCache {
+    const { nLayer, nHead, headDim } = this.cfg;
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < nLayer * 2; i++) {
+      tensors.push(new ort.Tensor('float32', new Float32Array(0), [rows, nHead, 0, headDim]));
+    }
+    return { rows, past: 0, tensors };
+  }
+
+  private forward(input: StepInput): Promise<ort.InferenceSession.ReturnType> {
+    const { rows, seqLen, cache } = input;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', input.inputIds, [rows, seqLen]),
+      attention_mask: new ort.Tensor('int64', input.attentionMask, [rows, cache.past + seqLen]),
+      position_ids: new ort.Tensor('int64', input.positionIds, [rows, seqLen]),
+    };
+    for (let l = 0; l < this.cfg.nLayer; l++) {
+      feeds[`past_key_values.${l}.key`] = cache.tensors[2 * l]!;
+      feeds[`past_key_values.${l}.value`] = cache.tensors[2 * l + 1]!;
+    }
+    return this.session.run(feeds);
+  }
+
+  async run(input: StepInput): Promise<StepOutput> {
+    const { rows, seqLen } = input;
+    const out = await this.forward(input);
+    const tensors: ort.Tensor[] = [];
+    for (let l = 0; l < this.cfg.nLayer; l++) {
+      tensors.push(out[`present.${l}.key`] as ort.Tensor, out[`present.${l}.value`] as ort.Tensor);
+    }
+    const logits = out.logits as ort.Tensor;
+    const vocab = logits.dims[2]!;
+    const all = logits.data as Float32Array;
+    let lastLogits = all;
+    if (seqLen > 1) {
+      lastLogits = new Float32Array(rows * vocab);
+      for (let r = 0; r < rows; r++) {
+        lastLogits.set(all.subarray((r * seqLen + seqLen - 1) * vocab, (r * seqLen + seqLen) * vocab), r * vocab);
+      }
+    }
+    return { lastLogits, cache: { rows, past: input.cache.past + seqLen, tensors } };
+  }
+
+  /** Full logits [rows, seqLen, vocab] (tests compare cached decoding with a full pass). */
+  async logits(input: StepInput): Promise<Float32Array> {
+    const out = await this.forward(input);
+    return (out.logits as ort.Tensor).data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Variant } from './config.ts';
+import type { ExecutionProvider } from './session.ts';
+
+export interface GenerateRequest {
+  post: string;
+  /** Candidates to sample (default 3); the reply is the best one not in `avoid`. */
+  n?: number;
+  /** Recent replies not to repeat (compared after normalization). */
+  avoid?: string[];
+  seed?: number;
+  maxNewTokens?: number;
+}
+
+export interface GenerateResult {
+  /** Best candidate not in `avoid`; '' when the model produced nothing usable. */
+  reply: string;
+  /** Distinct non-empty candidates, best first. */
+  candidates: string[];
+  /** Tokens generated for this request, over all candidates. */
+  newTokens: number;
+  /** Time in the engine thread, from arrival to answer. */
+  ms: number;
+}
+
+export interface EngineOptions {
+  modelDir: string;
+  variant?: Variant;
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  logger?: Logger;
+  /** Step-boundary joining (default) or drain-then-admit; see BENCHMARKS.md for the measurement. */
+  batching?: 'continuous' | 'wave';
+  /** Upper bound on rows (request candidates) decoded together. */
+  maxBatchRows?: number;
+}
+
+export type EngineEvent = 'crash' | 'restart';
+
+export interface Engine {
+  readonly modelName: string;
+  generate(reqs: GenerateRequest[]): Promise<GenerateResult[]>;
+  close(): Promise<void>;
+  on?(event: EngineEvent, listener: (info: { error?: Error }) => void): void;
+}
