@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kuakua model tools: build-data, train, convert, export, random, tokenize, reference.
+"""kuakua model tools: build-data, train, convert, random, tokenize, reference, unittest.
 
 Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
 """
@@ -82,6 +82,12 @@ def cmd_reference(a):
     json.dump({'logits': logits.tolist()}, sys.stdout)
 
 
+def cmd_unittest(a):
+    import unittest
+    suite = unittest.defaultTestLoader.discover(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tests'))
+    sys.exit(0 if unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful() else 1)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog='tools/model/main.py', description=__doc__)
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -118,7 +124,7 @@ def main(argv=None):
     s.add_argument('--seed', type=int, default=1234)
     s.set_defaults(fn=cmd_train)
 
-    s = sub.add_parser('convert', help='ModelScope checkpoint dir -> model directory (ONNX + tokenizer + config)')
+    s = sub.add_parser('convert', aliases=['export'], help='ModelScope checkpoint dir -> model directory (ONNX + tokenizer + config)')
     s.add_argument('checkpoint', help='directory with pytorch_model.bin, config.json, vocab.txt')
     s.add_argument('--out', required=True)
     s.add_argument('--name')
@@ -149,6 +155,9 @@ def main(argv=None):
     s = sub.add_parser('reference', help='PyTorch logits for {"input_ids", "attention_mask"?} on stdin')
     s.add_argument('--checkpoint', required=True)
     s.set_defaults(fn=cmd_reference)
+
+    s = sub.add_parser('unittest', help="run the toolchain's Python unit tests")
+    s.set_defaults(fn=cmd_unittest)
 
     a = p.parse_args(argv)
     a.fn(a)

@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync, statSync, unlinkSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelTool, runModelTool } from '../helpers/modelTool.ts';
+
+// A small random model, written both as a ModelScope checkpoint and, through `convert`, as a model directory.
+const SHAPE = { layers: 2, heads: 4, hidden: 64, positions: 64 };
+let dir: string;
+let ckpt: string;
+let modelDir: string;
+
+interface Step {
+  logits: Float32Array;
+  dims: readonly number[];
+  present: Record<string, ort.Tensor>;
+}
+
+async function run(session: ort.InferenceSession, ids: number[][], mask: number[][], pos: number[][],
+  past?: Record<string, ort.Tensor>): Promise<Step> {
+  const b = ids.length;
+  const s = ids[0].length;
+  const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+  const feeds: Record<string, ort.Tensor> = { input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos) };
+  const headDim = SHAPE.hidden / SHAPE.heads;
+  for (let i = 0; i < SHAPE.layers; i++) {
+    for (const kv of ['key', 'value']) {
+      feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`]
+        ?? new ort.Tensor('float32', new Float32Array(0), [b, SHAPE.heads, 0, headDim]);
+    }
+  }
+  const out = await session.run(feeds);
+  const present: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(out)) if (k.startsWith('present.')) present[k] = v;
+  expect(out.logits.dims.slice(0, 2)).toEqual([b, s]);
+  return { logits: out.logits.data as Float32Array, dims: out.logits.dims, present };
+}
+
+function reference(input_ids: number[][], attention_mask?: number[][]): number[][][] {
+  const out = modelTool(['reference', '--checkpoint', ckpt], JSON.stringify({ input_ids, attention_mask }));
+  return JSON.parse(out).logits;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function correlation(a: Float32Array, b: Float32Array): number {
+  const n = a.length;
+  const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / n;
+  const ma = mean(a);
+  const mb = mean(b);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** Logits of row `row`, positions [from, to), flattened. */
+function slice(step: Step, row: number, from: number, to: number): Float32Array {
+  const [, s, v] = step.dims;
+  return step.logits.subarray((row * s + from) * v, (row * s + to) * v);
+}
+
+const positions = (mask: number[]) => {
+  let seen = -1;
+  return mask.map((m) => (m ? ++seen : 0));
+};
+
+const IDS = [[120, 121, 122, 300, 301, 302, 55, 3000, 17, 999], [450, 451, 452, 453, 454, 455, 456, 457, 458, 459]];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kuakua-parity-'));
+  ckpt = join(dir, 'ckpt');
+  modelDir = join(dir, 'model');
+  modelTool(['random', '--checkpoint', ckpt, '--wrap', '--layers', String(SHAPE.layers), '--heads', String(SHAPE.heads),
+    '--hidden', String(SHAPE.hidden), '--positions', String(SHAPE.positions), '--seed', '7']);
+  modelTool(['convert', ckpt, '--out', modelDir]);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ONNX export of the ModelScope GPT-3 architecture', () => {
+  it('matches the PyTorch forward within 1e-4 (fp32) with the Optimum I/O names', async () => {
+    const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
+    expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids',
+      ...Array.from({ length: SHAPE.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()]);
+    expect(session.outputNames[0]).toBe('logits');
+    expect(session.outputNames).toContain(`present.${SHAPE.layers - 1}.value`);
+    const mask = IDS.map((r) => r.map(() => 1));
+    const onnxOut = await run(session, IDS, mask, mask.map(positions));
+    const ref = reference(IDS).flat(2);
+    expect(maxDiff(onnxOut.logits, ref)).toBeLessThan(1e-4);
+  });
+
+  it('decoding with the KV cache equals full-sequence logits', async () => {
+    const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
+    const mask = IDS.map((r) => r.map(() => 1));
+    const full = await run(session, IDS, mask, mask.map(positions));
+    const split = 6;
+    let step = await run(session, IDS.map((r) => r.slice(0, split)), mask.map((r) => r.slice(0, split)),
+      mask.map((r) => positions(r).slice(0, split)));
+    for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, split), slice(full, row, 0, split))).toBeLessThan(1e-4);
+    for (let t = split; t < IDS[0].length; t++) {
+      step = await run(session, IDS.map((r) => [r[t]]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present);
+      for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, 1), slice(full, row, t, t + 1))).toBeLessThan(1e-4);
+    }
+  });
+
+  it('a left-padded batch equals unpadded runs, in prefill and in decode', async () => {
+    const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
+    const short = [200, 201, 202, 203];
+    const long = IDS[1];
+    const pad = long.length - short.length;
+    const ids = [[...Array(pad).fill(0), ...short], long];
+    const mask = [[...Array(pad).fill(0), ...short.map(() => 1)], long.map(() => 1)];
+    const batched = await run(session, ids, mask, mask.map(positions));
+    const alone = await run(session, [short], [short.map(() => 1)], [positions(short.map(() => 1))]);
+    expect(maxDiff(slice(batched, 0, pad, ids[0].length), slice(alone, 0, 0, short.length))).toBeLessThan(1e-4);
+    // One decode step on top of the padded cache.
+    const next = await run(session, [[77], [77]], mask.map((r) => [...r, 1]), [[short.length], [long.length]], batched.present);
+    const nextAlone = await run(session, [[77]], [[...short.map(() => 1), 1]], [[short.length]], alone.present);
+    expect(maxDiff(slice(next, 0, 0, 1), slice(nextAlone, 0, 0, 1))).toBeLessThan(1e-4);
+    // The reference agrees on the padded row too.
+    const ref = reference(ids, mask);
+    expect(maxDiff(slice(batched, 0, pad, ids[0].length), ref[0].slice(pad).flat())).toBeLessThan(1e-4);
+  });
+
+  it('int8 and q4 variants run with the same I/O and track fp32', async () => {
+    const mask = IDS.map((r) => r.map(() => 1));
+    const fp32 = await run(await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx')), IDS, mask, mask.map(positions));
+    // A wrong weight layout (e.g. swapped 4-bit nibbles) drops the correlation to about 0.
+    for (const [file, minCorrelation] of [['model_int8.onnx', 0.99], ['model_q4.onnx', 0.9]] as const) {
+      const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
+      const q = await run(session, IDS, mask, mask.map(positions));
+      expect(maxDiff(q.logits, fp32.logits)).toBeGreaterThan(0); // really quantized
+      expect(correlation(q.logits, fp32.logits)).toBeGreaterThan(minCorrelation);
+    }
+  });
+
+  it('stores the tied embedding once and writes the transformers.js layout', () => {
+    const cfg = JSON.parse(modelTool(['random', '--layers', '1', '--heads', '1', '--hidden', '32', '--out', join(dir, 'tiny'), '--variants', 'fp32']));
+    const params = cfg.config.vocab_size * 32 + 64 * 32 + 1 * (12 * 32 * 32 + 13 * 32) + 2 * 32;
+    const bytes = statSync(join(dir, 'tiny/onnx/model.onnx')).size;
+    expect(bytes).toBeGreaterThan(params * 4);
+    expect(bytes).toBeLessThan(params * 4 * 1.1); // a second copy of the embedding would add ~75%
+    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) {
+      expect(existsSync(join(dir, 'tiny', f))).toBe(true);
+    }
+  });
+});
+
+describe('convert', () => {
+  it('names what is missing from a checkpoint directory', () => {
+    const broken = join(dir, 'broken');
+    modelTool(['random', '--checkpoint', broken, '--layers', '1', '--heads', '1', '--hidden', '16']);
+    unlinkSync(join(broken, 'vocab.txt'));
+    const r = runModelTool(['convert', broken, '--out', join(dir, 'never')]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/missing vocab\.txt/);
+    const none = runModelTool(['convert', join(dir, 'nope'), '--out', join(dir, 'never')]);
+    expect(none.stderr).toMatch(/checkpoint directory not found/);
+  });
+
+  it.runIf(process.env.KUAKUA_LARGE_TESTS === '1')('converts a GPT-3 large shaped checkpoint', async () => {
+    const big = join(dir, 'large-ckpt');
+    modelTool(['random', '--large', '--checkpoint', big, '--wrap']);
+    modelTool(['convert', big, '--out', join(dir, 'large'), '--variants', 'fp32']);
+    const session = await ort.InferenceSession.create(join(dir, 'large/onnx/model.onnx'));
+    expect(session.inputNames).toContain('past_key_values.23.value');
+  }, 1_800_000);
+});

@@ -1,0 +1,66 @@
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+
+import torch  # noqa: E402
+
+import checkpoint  # noqa: E402
+import train  # noqa: E402
+from wordpiece import WordPiece, build_vocab  # noqa: E402
+
+TOK = build_vocab(['今天终于拿到驾照了！求夸', '太棒了加油'], 200)
+
+
+class WordPieceTest(unittest.TestCase):
+    def test_chinese_is_one_token_per_character(self):
+        ids = TOK.encode('太棒了')
+        self.assertEqual([TOK.vocab[i] for i in ids], ['太', '棒', '了'])
+
+    def test_ascii_words_lowercase_and_split_into_pieces(self):
+        self.assertEqual([TOK.vocab[i] for i in TOK.encode('Hi, OK')], ['h', '##i', ',', 'o', '##k'])
+
+    def test_unknown_and_overlong_words_become_unk(self):
+        unk = TOK.special_id('[UNK]')
+        self.assertEqual(TOK.encode('龘'), [unk])
+        self.assertEqual(TOK.encode('a' * 101), [unk])
+
+    def test_control_and_zero_width_characters_are_dropped(self):
+        self.assertEqual(TOK.encode('太\u200b棒\x07'), TOK.encode('太棒'))
+
+    def test_decode_joins_pieces(self):
+        self.assertEqual(TOK.decode(TOK.encode('太棒 hi')), '太 棒 hi')
+
+
+class TrainTest(unittest.TestCase):
+    def test_loss_is_only_on_the_praise_part(self):
+        ids, labels = train.encode_row(TOK, '今天 | 太棒了', 32, 3)
+        post = TOK.encode('今天 | ')
+        self.assertEqual(ids[:len(post)], post)
+        self.assertTrue(all(x == train.IGNORE for x in labels[:len(post)]))
+        self.assertEqual(labels[len(post):], TOK.encode('太棒了') + [3])
+
+    def test_rows_without_separator_train_in_full(self):
+        ids, labels = train.encode_row(TOK, '今天太棒了', 32, 3)
+        self.assertEqual(ids, labels)
+
+    def test_long_posts_are_cut_from_the_left(self):
+        ids, labels = train.encode_row(TOK, '今' * 100 + ' | 太棒了', 16, 3)
+        self.assertEqual(len(ids), 16)
+        self.assertEqual(labels[-4:], TOK.encode('太棒了') + [3])
+
+    def test_noam_warmup_then_decay(self):
+        self.assertLess(train.noam_lr(10, 3e-4, 100), train.noam_lr(100, 3e-4, 100))
+        self.assertAlmostEqual(train.noam_lr(100, 3e-4, 100), 3e-4)
+        self.assertLess(train.noam_lr(400, 3e-4, 100), 3e-4)
+
+
+class CheckpointTest(unittest.TestCase):
+    def test_wrapped_and_prefixed_state_dicts_are_normalized(self):
+        sd = {'state_dict': {'model.language_model.word_embeddings.weight': torch.zeros(1)}}
+        self.assertEqual(list(checkpoint.normalize_state_dict(sd)), ['language_model.word_embeddings.weight'])
+
+
+if __name__ == '__main__':
+    unittest.main()
