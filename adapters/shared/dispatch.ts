@@ -5,8 +5,8 @@ import { recentKeys } from './dedupe.ts';
 import { describeError } from './redact.ts';
 
 export interface Dispatcher {
-  /** Hands a message to the core without waiting: platform handlers return at once. */
-  submit(msg: IncomingMessage): void;
+  /** Hands a message to the core without waiting: platform handlers return at once. `onIgnored` runs when the core drops it. */
+  submit(msg: IncomingMessage, onIgnored?: () => Promise<unknown>): void;
   /** Waits for messages already submitted (used on shutdown and in tests). */
   drain(): Promise<void>;
 }
@@ -25,20 +25,21 @@ export function createDispatcher(opts: {
   const recent = recentKeys();
   const inflight = new Set<Promise<void>>();
 
-  const run = async (msg: IncomingMessage) => {
+  const run = async (msg: IncomingMessage, onIgnored?: () => Promise<unknown>) => {
     try {
       const result = await core.handle(msg);
       logger.debug({ chatId: msg.chatId, messageId: msg.messageId, action: result.action }, 'message handled');
       if (result.action === 'replied') await deliver(result.delivery);
+      else if (result.action === 'ignored') await onIgnored?.();
     } catch (err) {
       logger.error({ chatId: msg.chatId, messageId: msg.messageId, err: describeError(err, redact) }, 'could not handle message');
     }
   };
 
   return {
-    submit(msg) {
+    submit(msg, onIgnored) {
       if (recent.seen(`${msg.chatId}\u0000${msg.messageId}`)) return;
-      const p = run(msg);
+      const p = run(msg, onIgnored);
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },
