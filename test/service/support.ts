@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BotCore } from '../../src/adapter.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
+import { createLogger } from '../../src/logger.ts';
+
+export const silentLogger = createLogger({ level: 'silent' });
+
+type Patch<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? Patch<T[K]> : T[K] };
+
+function apply(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = target[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) apply(cur as Record<string, unknown>, v as Record<string, unknown>);
+    else target[k] = v;
+  }
+}
+
+/** The default config pointed at a test Redis, with fast timings and the given changes. */
+export function testConfig(redisUrl: string, patch: Patch<Config> = {}): Config {
+  const config = loadConfig({ env: { REDIS_URL: redisUrl } });
+  apply(config as unknown as Record<string, unknown>, {
+    queue: { timeoutMs: 20_000, stalledIntervalMs: 5_000, backoff: { type: 'fixed', delayMs: 100 } },
+    worker: { heartbeatSeconds: 1 },
+  });
+  apply(config as unknown as Record<string, unknown>, patch as Record<string, unknown>);
+  return config;
+}
+
+let counter = 0;
+/** A group message on Telegram asking for praise, unless overridden. */
+export function message(over: Partial<IncomingMessage> = {}): IncomingMessage {
+  counter += 1;
+  return {
+    platform: 'telegram',
+    chatId: 'group-1',
+    messageId: `m${counter}-${Date.now()}`,
+    userId: `user-${counter}`,
+    userName: 'Alice',
+    text: '求夸 我今天跑了五公里',
+    isPrivate: false,
+    mentionsBot: false,
+    repliesToBot: false,
+    fromBot: false,
+    ...over,
+  };
+}
+
+/** Records what the core delivers for a platform. */
+export function collect(core: BotCore, platform: Platform = 'telegram'): Delivery[] {
+  const got: Delivery[] = [];
+  core.onDelivery(platform, async (d) => {
+    got.push(d);
+  });
+  return got;
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v) return v;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

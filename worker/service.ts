@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.ts';
+import { fallbackPraise } from '../src/fallback.ts';
+import { beat, removeBeat } from '../src/heartbeat.ts';
+import { metrics } from '../src/metrics.ts';
+import { choosePraise, PraiseHistory } from '../src/policy.ts';
+import { jobIdFor, praiseJobSchema, redisKeys, replyJobSchema, replyQueueName, type PraiseJob } from '../src/queue/contracts.ts';
+import { createRedis } from '../src/redis.ts';
+import type { Engine } from './engine/index.ts';
+
+export interface StartWorkerOptions {
+  config: Config;
+  logger: Logger;
+  engine: Engine;
+  /** Defaults to config.secrets.redisUrl. */
+  redisUrl?: string;
+}
+
+export interface RunningWorker {
+  readonly id: string;
+  /** Stops taking jobs, lets the jobs in hand finish (or, after worker.shutdownTimeoutMs, puts them back in the queue). */
+  close(): Promise<void>;
+}
+
+class ShutdownAbort extends Error {}
+
+/** Resolves with p, or rejects as soon as the signal fires (the engine keeps computing, but the job is released). */
+function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new ShutdownAbort('worker shutting down'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Consumes the request queue with the engine, applies the praise policy and sends each answer to the reply queue of the bot that asked. */
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const { config, engine } = opts;
+  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const log = opts.logger.child({ component: 'worker', worker: id });
+  const prefix = config.redis.prefix;
+  const keys = redisKeys(prefix);
+  const redis = createRedis(opts.redisUrl ?? config.secrets.redisUrl);
+  await redis.ping();
+  const history = new PraiseHistory(redis, keys, config.policy.historySize);
+  const rules = { blocklist: config.policy.blocklist, minChars: config.policy.minReplyChars, maxChars: config.policy.maxReplyChars };
+  const retention = { removeOnComplete: { count: config.queue.retention.completed }, removeOnFail: { count: config.queue.retention.failed } };
+  const requests = new Queue(config.queue.name, { connection: redis, prefix });
+  const replyQueues = new Map<string, Queue>();
+  const replyQueue = (instanceId: string) => {
+    let q = replyQueues.get(instanceId);
+    if (!q) {
+      q = new Queue(replyQueueName(config.queue.name, instanceId), {
+        connection: redis,
+        prefix,
+        defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 500 }, ...retention },
+      });
+      replyQueues.set(instanceId, q);
+    }
+    return q;
+  };
+
+  async function generate(job: PraiseJob, signal?: AbortSignal) {
+    const avoid = await history.recent(job.platform, job.chatId);
+    let newTokens = 0;
+    let generationMs = 0;
+    for (let attempt = 0; attempt <= config.policy.resampleAttempts; attempt++) {
+      const started = Date.now();
+      const [result] = await abortable(
+        engine.generate([{ post: job.post, n: config.model.candidates, avoid, maxNewTokens: config.model.maxNewTokens }]),
+        signal,
+      );
+      generationMs += Date.now() - started;
+      if (!result) throw new Error('the engine returned no result');
+      newTokens += result.newTokens;
+      const choice = choosePraise([result.reply, ...result.candidates].filter(Boolean), avoid, rules);
+      if (choice.reply) return { text: choice.reply, kind: 'praise' as const, newTokens, generationMs, avoid };
+      log.debug({ rejected: choice.rejected.map((r) => r.reason), attempt }, 'no acceptable candidate');
+    }
+    return { text: fallbackPraise(job.post, config.triggers.genericPost, avoid), kind: 'fallback' as const, newTokens, generationMs, avoid };
+  }
+
+  // Three parameters: BullMQ then passes an AbortSignal, which close() fires when the shutdown grace period ends.
+  const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<string> => {
+    const parsed = praiseJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`malformed praise job: ${parsed.error.issues[0]?.message}`);
+    const p = parsed.data;
+    // The bot already answered (timeout policy) or an earlier attempt of this job did: generating again would be wasted.
+    if (await redis.exists(keys.answered(p.key))) return 'already answered';
+    const queueWaitMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
+    metrics.queueWait.observe(queueWaitMs / 1000);
+
+    let out: Awaited<ReturnType<typeof generate>>;
+    try {
+      out = await generate(p, signal);
+    } catch (err) {
+      if (!(err instanceof ShutdownAbort) || !token) throw err;
+      // Back to the queue without spending one of the job's attempts.
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    await history.add(p.platform, p.chatId, out.text);
+    const reply = replyJobSchema.parse({ ...p, type: 'reply', text: out.text, kind: out.kind, model: engine.modelName, queueWaitMs, generationMs: out.generationMs });
+    // Same job id on a retry: BullMQ keeps one reply job, and the bot's "answered" key drops any second delivery.
+    await replyQueue(p.instanceId).add('reply', reply, { jobId: jobIdFor(p.key, 'reply') });
+
+    const tokensPerSecond = out.generationMs > 0 ? (out.newTokens / out.generationMs) * 1000 : 0;
+    metrics.generationLatency.observe(out.generationMs / 1000);
+    if (out.newTokens > 0) metrics.tokensPerSecond.set(tokensPerSecond);
+    log.info(
+      { platform: p.platform, chatId: p.chatId, kind: out.kind, queueWaitMs, generationMs: out.generationMs, newTokens: out.newTokens, tokensPerSecond: Math.round(tokensPerSecond * 10) / 10, attempt: job.attemptsMade + 1 },
+      'praise generated',
+    );
+    return out.kind;
+  };
+
+  const worker = new Worker(config.queue.name, processor, {
+    connection: redis,
+    prefix,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.queue.lockDurationMs,
+    stalledInterval: config.queue.stalledIntervalMs,
+    // A job whose worker died is put back twice before it counts as failed.
+    maxStalledCount: 2,
+    ...retention,
+  });
+  worker.on('failed', (job, err) => {
+    if (err instanceof DelayedError) return;
+    metrics.errors.inc({ component: 'worker' });
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'praise job failed');
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'queue connection problem'));
+  engine.on?.('crash', ({ error }) => log.error({ err: error?.message }, 'engine thread crashed; it is being restarted'));
+  engine.on?.('restart', () => log.info('engine thread restarted'));
+
+  const info = { id, model: engine.modelName, host: hostname(), pid: process.pid, concurrency: config.worker.concurrency, startedAt: Date.now() };
+  const heartbeat = async () => {
+    try {
+      await beat(redis, keys, info, config.worker.heartbeatSeconds * 3);
+      metrics.queueDepth.set(await requests.count());
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    }
+  };
+  await heartbeat();
+  const timer = setInterval(heartbeat, config.worker.heartbeatSeconds * 1000);
+  timer.unref();
+  await worker.waitUntilReady();
+  log.info({ queue: config.queue.name, model: engine.modelName, concurrency: config.worker.concurrency }, 'worker ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(timer);
+        const closed = worker.close();
+        let grace: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          closed.then(() => false),
+          new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(true), config.worker.shutdownTimeoutMs))),
+        ]);
+        clearTimeout(grace);
+        if (late) {
+          log.warn('jobs still running after the shutdown grace period: putting them back in the queue');
+          worker.cancelAllJobs('shutdown');
+          await closed;
+        }
+        await removeBeat(redis, keys, id).catch(() => undefined);
+        await Promise.all([requests.close(), ...[...replyQueues.values()].map((q) => q.close())]);
+        await redis.quit().catch(() => redis.disconnect());
+        log.info('worker stopped');
+      })()),
+  };
+}
