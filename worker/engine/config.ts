@@ -12,7 +12,7 @@ const ONNX_FILES: Record<Variant, string> = {
 };
 
 const generationSchema = z.object({
-  temperature: z.number().positive().default(0.9),
+  temperature: z.number().min(0).default(0.9),
   top_p: z.number().gt(0).max(1).default(0.9),
   top_k: z.number().int().min(0).default(40),
   repetition_penalty: z.number().positive().default(1.2),

@@ -65,7 +65,7 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: S
 }
 
 function sampleFrom(weights: Float64Array, total: number, params: SamplingParams, rng: Rng): number {
-  let pool = new Int32Array(weights.length);
+  let pool: Int32Array<ArrayBufferLike> = new Int32Array(weights.length);
   for (let i = 0; i < pool.length; i++) pool[i] = i;
   let poolMass = total;
   if (params.top_k > 0 && params.top_k < weights.length) {

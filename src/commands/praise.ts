@@ -1,0 +1,66 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
+
+export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-mini');
+
+interface PraiseOptions {
+  n?: string;
+  seed?: string;
+  model: string;
+  variant: string;
+  json?: boolean;
+}
+
+function parseInteger(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+async function praise(text: string, opts: PraiseOptions): Promise<void> {
+  const post = text.trim();
+  if (!post) throw new Error('nothing to praise: the text is empty');
+  const count = opts.n === undefined ? undefined : parseInteger('n', opts.n, 1, 16);
+  const seed = opts.seed === undefined ? undefined : parseInteger('seed', opts.seed, 0, 2 ** 31 - 1);
+  const modelDir = resolve(opts.model);
+  checkModelDir(modelDir, opts.variant);
+  const variant = opts.variant as Variant;
+
+  const engine = await createEngine({ modelDir, variant, logger: pino({ level: 'warn' }, pino.destination(2)) });
+  try {
+    // More candidates than asked for, so that `--n 5` can still print five different praises after de-duplication.
+    const [result] = await engine.generate([{ post, n: count ? count + 2 : undefined, seed }]);
+    const praises = count ? result!.candidates.slice(0, count) : [result!.reply].filter(Boolean);
+    if (opts.json) {
+      console.log(JSON.stringify({ post, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
+    } else {
+      if (praises.length === 0) throw new Error('the model produced no usable praise');
+      for (const p of praises) console.log(p);
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+export function registerPraise(program: Command): void {
+  program
+    .command('praise')
+    .description('generate praise for a post with the local model (no Redis, no config)')
+    .argument('<text>', 'the post to praise, e.g. "今天终于拿到驾照了"')
+    .option('--n <count>', 'print this many different praises')
+    .option('--seed <seed>', 'random seed, for reproducible output')
+    .option('--model <dir>', 'model directory', DEFAULT_MODEL_DIR)
+    .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
+    .option('--json', 'print one JSON object')
+    .action(async (text: string, opts: PraiseOptions) => {
+      try {
+        await praise(text, opts);
+      } catch (err) {
+        console.error(`kuakua praise: ${(err as Error).message.split('\n')[0]}`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
+
+const exec = promisify(execFile);
+
+async function kuakua(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec('node', [join(REPO_ROOT, 'bin/kuakua.mjs'), ...args], { cwd: tmpdir() });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+}
+
+describe('kuakua praise', () => {
+  let dir: string;
+  let broken: string;
+  beforeAll(async () => {
+    dir = await makeRandomModel();
+    broken = mkdtempSync(join(tmpdir(), 'kuakua-cli-'));
+    cpSync(dir, broken, { recursive: true });
+    rmSync(join(broken, 'onnx/model_int8.onnx'));
+  });
+  afterAll(() => rmSync(broken, { recursive: true, force: true }));
+
+  it('prints one praise, reproducibly with --seed', async () => {
+    const a = await kuakua('praise', '今天终于拿到驾照了', '--model', dir, '--seed', '7');
+    expect(a.code).toBe(0);
+    expect(a.stdout.trim().split('\n')).toHaveLength(1);
+    expect(a.stdout.trim().length).toBeGreaterThan(0);
+    const b = await kuakua('praise', '今天终于拿到驾照了', '--model', dir, '--seed', '7');
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('prints --n different praises, and JSON with --json on each variant', async () => {
+    const many = await kuakua('praise', '今天终于拿到驾照了', '--model', dir, '--n', '3', '--variant', 'q4');
+    const lines = many.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(new Set(lines).size).toBe(3);
+    const json = await kuakua('praise', '求夸', '--model', dir, '--json', '--variant', 'int8', '--n', '2');
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed).toMatchObject({ post: '求夸', model: 'random', variant: 'int8' });
+    expect(parsed.praises).toHaveLength(2);
+  });
+
+  it('fails with a one-line error on bad input', async () => {
+    const [empty, noDir, noFile, variant, count] = await Promise.all([
+      kuakua('praise', '   ', '--model', dir),
+      kuakua('praise', '夸我', '--model', join(broken, 'missing')),
+      kuakua('praise', '夸我', '--model', broken, '--variant', 'int8'),
+      kuakua('praise', '夸我', '--model', dir, '--variant', 'fp16'),
+      kuakua('praise', '夸我', '--model', dir, '--n', 'lots'),
+    ]);
+    expectOneLineError(empty, /text is empty/);
+    expectOneLineError(noDir, /model directory not found/);
+    expectOneLineError(noFile, /missing onnx\/model_int8\.onnx/);
+    expectOneLineError(variant, /unknown variant "fp16"/);
+    expectOneLineError(count, /--n must be an integer/);
+  });
+});

@@ -1,0 +1,103 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
+import { normalizeForCompare } from '../../worker/engine/postprocess.ts';
+import { makeRandomModel } from '../helpers/model.ts';
+
+const quiet = pino({ level: 'silent' });
+
+describe('engine (worker thread, real onnxruntime, random model)', () => {
+  let dir: string;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    dir = await makeRandomModel();
+    engine = await createEngine({ modelDir: dir, threads: 1, logger: quiet });
+  });
+  afterAll(() => engine?.close());
+
+  it('names the model and answers with cleaned candidates', async () => {
+    expect(engine.modelName).toBe('random');
+    const [r] = await engine.generate([{ post: '今天终于拿到驾照了', n: 3, seed: 5 }]);
+    expect(r!.candidates.length).toBeGreaterThan(0);
+    expect(r!.candidates.length).toBeLessThanOrEqual(3);
+    expect(r!.reply).toBe(r!.candidates[0]);
+    expect(r!.newTokens).toBeGreaterThan(0);
+    for (const c of r!.candidates) {
+      expect(c).toBe(c.trim());
+      expect(c).not.toMatch(/\[(SEP|CLS|PAD)\]/);
+      expect(c).not.toMatch(/[\u4e00-\u9fff] [\u4e00-\u9fff]/);
+    }
+  });
+
+  it('is reproducible with a seed and differs across unseeded calls', async () => {
+    const req = { post: '加班到十二点', n: 2, seed: 1234 };
+    const [a] = await engine.generate([req]);
+    const [b] = await engine.generate([req]);
+    expect(b).toMatchObject({ reply: a!.reply, candidates: a!.candidates });
+    const replies = await Promise.all([1, 2, 3].map(() => engine.generate([{ post: '加班到十二点', n: 1 }])));
+    expect(new Set(replies.map(([r]) => r!.reply)).size).toBeGreaterThan(1);
+  });
+
+  it('honours the avoid list with a normalized comparison', async () => {
+    const req = { post: '考研上岸了', n: 4, seed: 99 };
+    const [first] = await engine.generate([req]);
+    expect(first!.candidates.length).toBeGreaterThan(1);
+    const avoid = [` ${first!.candidates[0]!.toUpperCase()}！`];
+    const [second] = await engine.generate([{ ...req, avoid }]);
+    expect(second!.candidates).toEqual(first!.candidates);
+    expect(normalizeForCompare(second!.reply)).not.toBe(normalizeForCompare(first!.candidates[0]!));
+    expect(second!.reply).toBe(first!.candidates[1]);
+    const [none] = await engine.generate([{ ...req, avoid: first!.candidates }]);
+    expect(none!.reply).toBe('');
+  });
+
+  it('decodes concurrent requests together and answers each with its own result', async () => {
+    const posts = ['一', '今天跑了五公里', '我终于学会了游泳，虽然还是有点怕水，但是教练说我进步很大', '求夸'];
+    const results = await Promise.all(posts.map((post, i) => engine.generate([{ post, n: 2, seed: i, maxNewTokens: 6 + i }])));
+    results.forEach(([r], i) => {
+      expect(r!.newTokens).toBeLessThanOrEqual(2 * (6 + i));
+      expect(r!.reply.length).toBeGreaterThan(0);
+    });
+    // the same seeds alone give the same answers as in the shared batch
+    const [alone] = await engine.generate([{ post: posts[2]!, n: 2, seed: 2, maxNewTokens: 8 }]);
+    expect(alone!.candidates).toEqual(results[2]![0]!.candidates);
+  });
+
+  it('rejects empty posts with a clear error', async () => {
+    await expect(engine.generate([{ post: '  ' }])).rejects.toThrow(/non-empty/);
+  });
+
+  it('rejects pending callers when the engine thread crashes, then restarts', async () => {
+    const crashing = engine as Engine & { simulateCrash(): void };
+    const restarted = new Promise<void>((resolve) => engine.on!('restart', () => resolve()));
+    const pending = engine.generate([{ post: '今天终于拿到驾照了', n: 4, maxNewTokens: 100 }]);
+    crashing.simulateCrash();
+    await expect(pending).rejects.toThrow(/engine thread crashed/);
+    await restarted;
+    const [r] = await engine.generate([{ post: '重启之后还能夸吗', n: 1, seed: 3 }]);
+    expect(r!.reply.length).toBeGreaterThan(0);
+  });
+});
+
+describe('model directory validation', () => {
+  let broken: string;
+  afterAll(() => rmSync(broken, { recursive: true, force: true }));
+
+  it('names the missing file in a one-line error', async () => {
+    const dir = await makeRandomModel();
+    broken = mkdtempSync(join(tmpdir(), 'kuakua-broken-'));
+    cpSync(dir, broken, { recursive: true });
+    expect(() => checkModelDir(broken, 'q4')).not.toThrow();
+    rmSync(join(broken, 'onnx/model_q4.onnx'));
+    expect(() => checkModelDir(broken, 'q4')).toThrow(/missing onnx\/model_q4\.onnx$/);
+    rmSync(join(broken, 'tokenizer.json'));
+    expect(() => checkModelDir(broken, 'fp32')).toThrow(/missing tokenizer\.json$/);
+    expect(() => checkModelDir(join(broken, 'nope'), 'fp32')).toThrow(/not found/);
+    expect(() => checkModelDir(dir, 'fp16')).toThrow(/unknown variant "fp16"/);
+    await expect(createEngine({ modelDir: broken, logger: quiet })).rejects.toThrow(/missing tokenizer\.json/);
+  });
+});

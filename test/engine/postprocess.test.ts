@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { chooseReply } from '../../worker/engine/choose.ts';
+import { cleanReply, joinCjk, normalizeForCompare } from '../../worker/engine/postprocess.ts';
+
+describe('postprocess', () => {
+  it('removes spaces between CJK characters and CJK punctuation only', () => {
+    expect(joinCjk('你 真 棒 ！ 继 续 加 油 。')).toBe('你真棒！继续加油。');
+    expect(joinCjk('考 了 100 分 , good job')).toBe('考了 100 分 , good job');
+  });
+
+  it('keeps the text after the separator and trims', () => {
+    expect(cleanReply('今 天 | 太 厉 害 了 ', '|')).toBe('太厉害了');
+    expect(cleanReply(' 真 棒 ', '|')).toBe('真棒');
+  });
+
+  it('normalizes width, case, spaces and punctuation for comparisons', () => {
+    expect(normalizeForCompare('太棒了！ Ｇood')).toBe(normalizeForCompare('太棒了 good。'));
+    expect(normalizeForCompare('太棒了')).not.toBe(normalizeForCompare('太强了'));
+  });
+});
+
+describe('chooseReply', () => {
+  const cands = [
+    { text: '一般般', score: -3 },
+    { text: '太厉害了！', score: -1 },
+    { text: '太厉害了', score: -1.5 },
+    { text: '', score: 0 },
+    { text: '驾照到手，稳！', score: -2 },
+  ];
+
+  it('ranks distinct non-empty candidates by score', () => {
+    expect(chooseReply(cands, [], '拿到驾照了')).toEqual({
+      reply: '太厉害了！',
+      candidates: ['太厉害了！', '驾照到手，稳！', '一般般'],
+    });
+  });
+
+  it('skips candidates in the avoid list and echoes of the post', () => {
+    expect(chooseReply(cands, ['太厉害了'], '拿到驾照了').reply).toBe('驾照到手，稳！');
+    expect(chooseReply(cands, ['太厉害了'], '驾照到手 稳').reply).toBe('一般般');
+    expect(chooseReply(cands, ['太厉害了', '驾照到手，稳', '一般般!'], 'x').reply).toBe('');
+  });
+});
