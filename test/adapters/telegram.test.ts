@@ -1,0 +1,201 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTelegramAdapter, telegramOptions } from '../../adapters/telegram/index.ts';
+import type { RunningAdapter } from '../../src/adapter.ts';
+import { startFakeTelegram, type FakeChat, type FakeEntity, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.ts';
+import { waitFor } from '../service/support.ts';
+import { BAD_INPUTS } from './badInput.ts';
+import { startStack, type Stack } from './stack.ts';
+
+const ADMIN_ID = 4242;
+const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 UTF-16 units: more than one Telegram message
+
+let stack: Stack;
+let fake: FakeTelegram;
+let adapter: RunningAdapter;
+let nextUser = 100;
+let nextChat = -1001;
+
+const user = (name = 'someone', over: Partial<FakeUser> = {}): FakeUser => ({ id: nextUser++, is_bot: false, first_name: name, ...over });
+const group = (): FakeChat => ({ id: nextChat--, type: 'supergroup', title: 'praise group' });
+const repliesTo = (m: FakeMessage) => fake.sent.filter((s) => s.chat.id === m.chat.id && s.reply_parameters?.message_id === m.message_id);
+const sentTo = (chat: FakeChat) => fake.sent.filter((s) => s.chat.id === chat.id);
+
+/** Waits for the reply to `m`, then gives the system time to (wrongly) send a second one. */
+async function oneReplyTo(m: FakeMessage): Promise<FakeMessage> {
+  const [reply] = await waitFor(() => (repliesTo(m).length > 0 ? repliesTo(m) : undefined), `a reply to "${m.text?.slice(0, 30)}"`);
+  await sleep(500);
+  expect(repliesTo(m)).toHaveLength(1);
+  return reply!;
+}
+
+/** A silent chat is proven by a later triggering message in the same chat being answered while the first is not. */
+async function noReplyTo(m: FakeMessage): Promise<void> {
+  const probe = fake.userMessage({ chat: m.chat, from: user('prober'), text: '求夸 我来确认一下' });
+  await oneReplyTo(probe);
+  expect(repliesTo(m)).toHaveLength(0);
+}
+
+const mention = (text: string, username = fake.bot.username!): FakeEntity => {
+  const at = `@${username}`;
+  return { type: 'mention', offset: text.indexOf(at), length: at.length };
+};
+
+beforeAll(async () => {
+  stack = await startStack({
+    admins: { telegram: [String(ADMIN_ID)], discord: [], wechat: [], web: [] },
+    rateLimit: { chatPerMinute: 0 },
+    messages: { help: LONG_HELP },
+  });
+  fake = await startFakeTelegram();
+  const options = telegramOptions(
+    { ...stack.config, secrets: { ...stack.config.secrets, telegramBotToken: fake.token } },
+    { TELEGRAM_API_ROOT: fake.apiRoot },
+  );
+  adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await stack?.close();
+  await fake?.close();
+});
+
+describe('telegram adapter, end to end through telegraf, Redis, the core and the worker', () => {
+  it('reads the token and API root from config and environment, and stays off without a token', () => {
+    expect(telegramOptions({ ...stack.config, secrets: { redisUrl: stack.config.secrets.redisUrl } }, {})).toBeUndefined();
+    const o = telegramOptions({ ...stack.config, secrets: { ...stack.config.secrets, telegramBotToken: 'abc:def' } }, { TELEGRAM_API_ROOT: 'http://127.0.0.1:9' });
+    expect(o).toMatchObject({ token: 'abc:def', apiRoot: 'http://127.0.0.1:9' });
+    expect(o?.webhook).toBeUndefined();
+  });
+
+  it('answers a group mention once, quoting the asker, with emoji before the mention (UTF-16 offsets)', async () => {
+    const chat = group();
+    const text = '🎉👍🏽 @kuakua_test_bot 我今天跑完了全马';
+    const m = fake.userMessage({ chat, from: user('alice'), text, entities: [mention(text)] });
+    expect(mention(text).offset).toBe(7); // 🎉 and 👍 are two code units each, 🏽 two more, then a space
+    const reply = await oneReplyTo(m);
+    expect(reply.text!.length).toBeGreaterThan(0);
+    expect(reply.reply_parameters).toMatchObject({ message_id: m.message_id });
+  });
+
+  it('does not answer a mention of another user, or a plain message', async () => {
+    const chat = group();
+    const text = '👋 @somebody_else 今天天气不错';
+    const other = fake.userMessage({ chat, from: user(), text, entities: [mention(text, 'somebody_else')] });
+    const plain = fake.userMessage({ chat, from: user(), text: '今天天气不错' });
+    await noReplyTo(other);
+    expect(repliesTo(plain)).toHaveLength(0);
+  });
+
+  it('answers a text_mention of the bot (a user without a username)', async () => {
+    const chat = group();
+    const m = fake.userMessage({ chat, from: user(), text: 'Kuakua 我升职了', entities: [{ type: 'text_mention', offset: 0, length: 6, user: fake.bot }] });
+    await oneReplyTo(m);
+  });
+
+  it('answers a reply to one of its messages, and a keyword, and a private chat', async () => {
+    const chat = group();
+    const first = fake.userMessage({ chat, from: user(), text: '夸我 我学会了游泳' });
+    const botMessage = await oneReplyTo(first);
+    const reply = fake.userMessage({ chat, from: user(), text: '谢谢！', replyTo: botMessage });
+    await oneReplyTo(reply);
+    const asker = user('dm');
+    const dm = fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text: '我今天按时起床了' });
+    await oneReplyTo(dm);
+  });
+
+  it('answers /kuakua <text> and ignores commands addressed to another bot', async () => {
+    const chat = group();
+    const cmd = '/kuakua@kuakua_test_bot';
+    const mine = fake.userMessage({ chat, from: user(), text: `${cmd} 我写完了论文`, entities: [{ type: 'bot_command', offset: 0, length: cmd.length }] });
+    await oneReplyTo(mine);
+    const otherCmd = '/kuakua@other_bot';
+    const theirs = fake.userMessage({ chat, from: user(), text: `${otherCmd} 求夸`, entities: [{ type: 'bot_command', offset: 0, length: otherCmd.length }] });
+    await noReplyTo(theirs);
+  });
+
+  it('ignores other bots, even with a trigger word', async () => {
+    const chat = group();
+    const m = fake.userMessage({ chat, from: user('robot', { is_bot: true }), text: '求夸 我是机器人' });
+    await noReplyTo(m);
+  });
+
+  it('keeps the per-user cooldown: a second 求夸 right after the first gets nothing', async () => {
+    const chat = group();
+    const asker = user('eager');
+    const first = fake.userMessage({ chat, from: asker, text: '求夸 第一次' });
+    const second = fake.userMessage({ chat, from: asker, text: '求夸 第二次' });
+    await oneReplyTo(first);
+    await noReplyTo(second);
+  });
+
+  it('lets only admins switch the bot off and on in a chat; others get a polite refusal', async () => {
+    const chat = group();
+    const cmd = (from: FakeUser, text: string) => fake.userMessage({ chat, from, text, entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] });
+    const admin = user('admin', { id: ADMIN_ID });
+
+    const refused = await oneReplyTo(cmd(user('mallory'), '/kuakua_off@kuakua_test_bot'));
+    expect(refused.text).toBe(stack.config.messages.notAdmin);
+
+    expect((await oneReplyTo(cmd(admin, '/kuakua_off@kuakua_test_bot'))).text).toBe(stack.config.messages.disabled);
+    const whileOff = fake.userMessage({ chat, from: user(), text: '求夸 没人理我' });
+    const onAgain = cmd(admin, '/kuakua_on');
+    expect((await oneReplyTo(onAgain)).text).toBe(stack.config.messages.enabled);
+    expect(repliesTo(whileOff)).toHaveLength(0);
+
+    await oneReplyTo(cmd(admin, '/kuakua_keywords 加油'));
+    await oneReplyTo(fake.userMessage({ chat, from: user(), text: '加油 我今天做完了作业' }));
+    const status = await oneReplyTo(cmd(user(), '/kuakua_status'));
+    expect(status.text).toBe(stack.config.messages.notAdmin);
+    const adminStatus = await oneReplyTo(cmd(admin, '/kuakua_status'));
+    expect(adminStatus.text).toMatch(/worker/);
+  });
+
+  it('answers /start with the help text, split at 4096 characters, the first part quoting the asker', async () => {
+    const chat = group();
+    const m = fake.userMessage({ chat, from: user(), text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] });
+    await waitFor(() => sentTo(chat).length >= 2 || undefined, 'both parts of the help text');
+    const parts = sentTo(chat);
+    expect(parts).toHaveLength(2);
+    expect(parts.every((p) => p.text!.length <= 4096)).toBe(true);
+    expect(parts.map((p) => p.text).join('')).toBe(LONG_HELP);
+    expect(parts[0]!.reply_parameters?.message_id).toBe(m.message_id);
+  });
+
+  it('waits retry_after seconds on a 429 and then sends the reply', async () => {
+    const chat = group();
+    const before = fake.calls.filter((c) => c.method === 'sendMessage').length;
+    fake.rateLimit('sendMessage', 1, 1);
+    const m = fake.userMessage({ chat, from: user(), text: '求夸 我被限流了' });
+    await oneReplyTo(m);
+    const attempts = fake.calls.filter((c) => c.method === 'sendMessage').slice(before);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('reconnects after the server drops every connection and refuses new ones for a while', async () => {
+    const chat = group();
+    const t = Date.now();
+    fake.dropConnections(1500);
+    const m = fake.userMessage({ chat, from: user(), text: '求夸 断线之后' });
+    await oneReplyTo(m);
+    expect(fake.pollsSince(t + 1500)).toBeGreaterThan(0);
+  });
+
+  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, text) => {
+    const asker = user('fuzzer');
+    const m = fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text });
+    // Private chats always trigger: every case is answered (praise, or fallback praise for a generic post).
+    await oneReplyTo(m);
+    const after = user('after');
+    await oneReplyTo(fake.userMessage({ chat: { id: after.id, type: 'private' }, from: after, text: '求夸' }));
+  });
+
+  it('never logs the bot token', () => {
+    const all = stack.logs.join('\n');
+    expect(all).toContain('telegram adapter started');
+    expect(all).not.toContain(fake.token);
+    expect(all).not.toContain(fake.token.split(':')[1]);
+  });
+});
