@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger, redactUrl } from '../../src/logger.ts';
+import { createRedis, ensureRedis, pingRedis, RedisUnavailableError } from '../../src/redis.ts';
+import { freePort, startRedis } from '../helpers/redis.ts';
+import { silentLogger } from './support.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'kuakua-redis-test-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('ensureRedis', () => {
+  it('uses a Redis that answers, with a password in the URL', async () => {
+    const server = await startRedis({ password: 's3cret-pass' });
+    try {
+      const ensured = await ensureRedis({ url: server.url, logger: silentLogger, autoStart: true, dataDir: tempDir() });
+      expect(ensured.stop).toBeUndefined();
+      const client = createRedis(server.url);
+      expect(await client.ping()).toBe('PONG');
+      client.disconnect();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('starts a private redis-server with an append-only file when nothing answers on this machine', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const dataDir = join(tempDir(), 'data');
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (l: string) => void lines.push(l) } });
+    const ensured = await ensureRedis({ url, logger, autoStart: true, dataDir });
+    try {
+      expect(await pingRedis(url)).toBe(true);
+      const client = createRedis(url);
+      await client.set('k', 'v');
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      client.disconnect();
+      expect(existsSync(dataDir)).toBe(true);
+      expect(lines.join('')).toContain('started a private redis-server');
+    } finally {
+      await ensured.stop?.();
+    }
+    expect(await pingRedis(url)).toBe(false);
+  });
+
+  it.each([
+    ['redis-server is not on PATH', { env: { PATH: '' }, autoStart: true }, /redis-server is not on PATH/],
+    ['autoStart is off', { env: process.env, autoStart: false }, /redis\.autoStart is false/],
+  ])('explains both ways to get Redis when %s', async (_name, o, reason) => {
+    const url = `redis://:hunter2@127.0.0.1:${await freePort()}`;
+    const err = await ensureRedis({ url, logger: silentLogger, dataDir: tempDir(), ...o }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    const message = (err as Error).message;
+    expect(message).toMatch(reason);
+    expect(message).toContain('apt-get install redis-server');
+    expect(message).toContain('docker compose up -d redis');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('does not try to start a server for a Redis on another machine', async () => {
+    const err = await ensureRedis({ url: 'redis://redis.invalid:6379', logger: silentLogger, autoStart: true, dataDir: tempDir() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/it is on another machine/);
+  });
+});
+
+describe('logger redaction', () => {
+  it('never writes tokens, passwords or Redis URL passwords', () => {
+    const env = { TELEGRAM_BOT_TOKEN: '123456:AAH-telegram-secret', REDIS_URL: 'rediss://default:r3dis-pw@cache.example:6380', KUAKUA_API_TOKEN: 'api-token-xyz' };
+    const lines: string[] = [];
+    const logger = createLogger({ env, destination: { write: (l: string) => void lines.push(l) } });
+    logger.info({ token: env.TELEGRAM_BOT_TOKEN, config: { secrets: { apiToken: 'api-token-xyz' } }, headers: { authorization: 'Bearer api-token-xyz' } }, 'starting');
+    logger.info(`calling https://api.telegram.org/bot${env.TELEGRAM_BOT_TOKEN}/getMe`);
+    logger.warn({ url: env.REDIS_URL }, 'connecting');
+    logger.error({ err: new Error(`auth failed for redis://user:other-pass@host with r3dis-pw`) }, 'failed');
+    const text = lines.join('');
+    expect(lines).toHaveLength(4);
+    for (const secret of ['AAH-telegram-secret', 'r3dis-pw', 'api-token-xyz', 'other-pass']) expect(text).not.toContain(secret);
+    expect(text).toContain('cache.example:6380');
+  });
+
+  it('redactUrl keeps everything but the password', () => {
+    expect(redactUrl('redis://:pw@127.0.0.1:6379/1')).toBe('redis://:***@127.0.0.1:6379/1');
+    expect(redactUrl('rediss://user:p%40ss@host:6380')).toBe('rediss://user:***@host:6380');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
