@@ -1,40 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { collect, message, silentLogger, testConfig, waitFor } from './support.ts';
+import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
-let redis: TestRedis;
-let admin: Redis;
-const cores: KuakuaCore[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  admin = new Redis(redis.url);
-});
-afterAll(async () => {
-  admin.disconnect();
-  await redis.close();
-});
-beforeEach(async () => {
-  await admin.flushall();
-});
-afterEach(async () => {
-  await Promise.all(cores.splice(0).map((c) => c.close()));
-});
-
-async function core(config: Config, instanceId = 'bot-a'): Promise<KuakuaCore> {
-  const c = await createBotCore({ config, logger: silentLogger, instanceId });
-  cores.push(c);
-  return c;
-}
+const fx = useServiceFixture();
+const core = (config: Config, instanceId?: string) => fx.core(config, instanceId);
 
 async function queueDepth(config: Config): Promise<number> {
-  const q = new Queue(config.queue.name, { connection: { url: redis.url }, prefix: config.redis.prefix });
+  const q = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
   try {
     return await q.count();
   } finally {
@@ -44,14 +19,14 @@ async function queueDepth(config: Config): Promise<number> {
 
 describe('intake', () => {
   it('queues a triggered message and ignores the rest', async () => {
-    const c = await core(testConfig(redis.url));
+    const c = await core(testConfig(fx.redis.url));
     expect(await c.handle(message())).toMatchObject({ action: 'queued' });
     expect(await c.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'no-trigger' });
     expect(await c.handle(message({ fromBot: true }))).toEqual({ action: 'ignored', reason: 'from-bot' });
   });
 
   it('the same platform message twice is queued once, also through a second bot process', async () => {
-    const config = testConfig(redis.url);
+    const config = testConfig(fx.redis.url);
     const [a, b] = [await core(config, 'bot-a'), await core(config, 'bot-b')];
     const msg = message();
     expect(await a.handle(msg)).toMatchObject({ action: 'queued' });
@@ -65,7 +40,7 @@ describe('intake', () => {
 
 describe('cooldown and rate limit', () => {
   it('a user is ignored during the cooldown, in every bot process, and can ask again after it', async () => {
-    const config = testConfig(redis.url, { cooldown: { userSeconds: 1 } });
+    const config = testConfig(fx.redis.url, { cooldown: { userSeconds: 1 } });
     const [a, b] = [await core(config, 'bot-a'), await core(config, 'bot-b')];
     expect(await a.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
     expect(await a.handle(message({ userId: 'u1' }))).toEqual({ action: 'ignored', reason: 'cooldown' });
@@ -76,7 +51,7 @@ describe('cooldown and rate limit', () => {
   });
 
   it('cooldown.notify answers with the cooldown message; the web platform has no cooldown by default', async () => {
-    const config = testConfig(redis.url, { cooldown: { notify: true } });
+    const config = testConfig(fx.redis.url, { cooldown: { notify: true } });
     const c = await core(config);
     await c.handle(message({ userId: 'u1' }));
     expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'replied', delivery: { kind: 'refusal', text: config.messages.cooldown } });
@@ -84,7 +59,7 @@ describe('cooldown and rate limit', () => {
   });
 
   it('a chat gets at most rateLimit.chatPerMinute requests a minute; other chats are not affected', async () => {
-    const c = await core(testConfig(redis.url, { rateLimit: { chatPerMinute: 3 } }));
+    const c = await core(testConfig(fx.redis.url, { rateLimit: { chatPerMinute: 3 } }));
     for (let i = 0; i < 3; i++) expect(await c.handle(message({ chatId: 'busy-chat' }))).toMatchObject({ action: 'queued' });
     const limited = message({ chatId: 'busy-chat' });
     expect(await c.handle(limited)).toEqual({ action: 'ignored', reason: 'rate-limited' });
@@ -99,7 +74,7 @@ describe('back-pressure', () => {
     ['busy', { action: 'replied', delivery: { kind: 'busy' } }],
     ['silent', { action: 'ignored', reason: 'busy' }],
   ] as const)('a full queue answers %s and does not grow', async (onFull, expected) => {
-    const config = testConfig(redis.url, { queue: { maxDepth: 2, onFull } });
+    const config = testConfig(fx.redis.url, { queue: { maxDepth: 2, onFull } });
     const c = await core(config);
     await c.handle(message());
     await c.handle(message());
@@ -114,7 +89,7 @@ describe('back-pressure', () => {
 
 describe('timeout policies with no worker running', () => {
   it('fallback: a varied template praise in Chinese, quoting the post, kept in the chat history', async () => {
-    const config = testConfig(redis.url, { queue: { timeoutMs: 300, onTimeout: 'fallback' } });
+    const config = testConfig(fx.redis.url, { queue: { timeoutMs: 300, onTimeout: 'fallback' } });
     const c = await core(config);
     const got = collect(c);
     const msg = message({ text: '求夸 我今天跑了五公里' });
@@ -122,13 +97,13 @@ describe('timeout policies with no worker running', () => {
     await waitFor(() => got.length === 1, 'the fallback');
     expect(got[0]).toMatchObject({ kind: 'fallback', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, platform: 'telegram' });
     expect(got[0]!.text).toMatch(/[\u4e00-\u9fff]{6}/);
-    expect(await admin.lrange('kuakua:history:telegram:group-1', 0, -1)).toEqual([got[0]!.text]);
+    expect(await fx.admin.lrange('kuakua:history:telegram:group-1', 0, -1)).toEqual([got[0]!.text]);
     // The request was taken back: a worker starting later would not answer it a second time.
     expect(await queueDepth(config)).toBe(0);
   });
 
   it('busy: the busy message', async () => {
-    const config = testConfig(redis.url, { queue: { timeoutMs: 300, onTimeout: 'busy' } });
+    const config = testConfig(fx.redis.url, { queue: { timeoutMs: 300, onTimeout: 'busy' } });
     const c = await core(config);
     const got = collect(c);
     await c.handle(message());
@@ -137,19 +112,19 @@ describe('timeout policies with no worker running', () => {
   });
 
   it('silent: nothing is sent, and the request is withdrawn', async () => {
-    const config = testConfig(redis.url, { queue: { timeoutMs: 300, onTimeout: 'silent' } });
+    const config = testConfig(fx.redis.url, { queue: { timeoutMs: 300, onTimeout: 'silent' } });
     const c = await core(config);
     const got = collect(c);
     const msg = message();
     await c.handle(msg);
-    await waitFor(async () => (await admin.get(`kuakua:answered:telegram:${msg.chatId}:${msg.messageId}`)) !== null, 'the timeout');
+    await waitFor(async () => (await fx.admin.get(`kuakua:answered:telegram:${msg.chatId}:${msg.messageId}`)) !== null, 'the timeout');
     await sleep(300);
     expect(got).toEqual([]);
     expect(await queueDepth(config)).toBe(0);
   });
 
   it('a failing sender gets the delivery retried, still only once in the end', async () => {
-    const config = testConfig(redis.url, { queue: { timeoutMs: 200, onTimeout: 'busy' } });
+    const config = testConfig(fx.redis.url, { queue: { timeoutMs: 200, onTimeout: 'busy' } });
     const c = await core(config);
     let calls = 0;
     const got: string[] = [];
@@ -170,7 +145,7 @@ describe('admin commands', () => {
   const admins = { telegram: ['boss'], discord: [], wechat: [], web: [] };
 
   it('are refused politely to non-admins, and change nothing', async () => {
-    const config = testConfig(redis.url, { admins });
+    const config = testConfig(fx.redis.url, { admins });
     const c = await core(config);
     const r = await c.handle(message({ text: '/kuakua_off', userId: 'someone' }));
     expect(r).toMatchObject({ action: 'replied', delivery: { kind: 'refusal', text: config.messages.notAdmin } });
@@ -180,7 +155,7 @@ describe('admin commands', () => {
   });
 
   it('/kuakua_off and /kuakua_on switch the chat for every bot process', async () => {
-    const config = testConfig(redis.url, { admins });
+    const config = testConfig(fx.redis.url, { admins });
     const [a, b] = [await core(config, 'bot-a'), await core(config, 'bot-b')];
     expect(await a.handle(message({ text: '/kuakua_off@kuakua_bot', userId: 'boss' }))).toMatchObject({ action: 'replied', delivery: { kind: 'admin', text: config.messages.disabled } });
     expect(await b.handle(message())).toEqual({ action: 'ignored', reason: 'disabled' });
@@ -190,7 +165,7 @@ describe('admin commands', () => {
   });
 
   it('/kuakua_keywords sets the chat’s extra trigger words, and clears them without arguments', async () => {
-    const config = testConfig(redis.url, { admins });
+    const config = testConfig(fx.redis.url, { admins });
     const c = await core(config);
     const set = await c.handle(message({ text: '/kuakua_keywords 加油 冲鸭', userId: 'boss' }));
     expect(set).toMatchObject({ action: 'replied', delivery: { text: '本群额外触发词：加油、冲鸭' } });
@@ -201,7 +176,7 @@ describe('admin commands', () => {
   });
 
   it('/kuakua_status reports queue depth, workers and model; /kuakua_help is for everyone', async () => {
-    const config = testConfig(redis.url, { admins });
+    const config = testConfig(fx.redis.url, { admins });
     const c = await core(config);
     await c.handle(message());
     const status = await c.handle(message({ text: '/kuakua_status', userId: 'boss' }));
@@ -211,7 +186,7 @@ describe('admin commands', () => {
   });
 
   it('a redelivered admin command runs once', async () => {
-    const c = await core(testConfig(redis.url, { admins }));
+    const c = await core(testConfig(fx.redis.url, { admins }));
     const cmd = message({ text: '/kuakua_off', userId: 'boss' });
     expect(await c.handle(cmd)).toMatchObject({ action: 'replied' });
     expect(await c.handle({ ...cmd })).toEqual({ action: 'ignored', reason: 'duplicate' });

@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { BotCore } from '../../src/adapter.ts';
+import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { Engine } from '../../worker/engine/index.ts';
+import { startWorker, type RunningWorker } from '../../worker/service.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
 export const silentLogger = createLogger({ level: 'silent' });
 
@@ -63,4 +69,48 @@ export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | u
     await sleep(25);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface ServiceFixture {
+  redis: TestRedis;
+  /** A plain client for looking at keys. */
+  admin: Redis;
+  /** A bot core that is closed after the test. */
+  core(config: Config, instanceId?: string): Promise<KuakuaCore>;
+  /** A worker that is closed (before the cores) after the test. */
+  worker(config: Config, engine: Engine): Promise<RunningWorker>;
+}
+
+/** A private redis-server for the test file, emptied before each test; cores and workers are closed after each test. */
+export function useServiceFixture(): ServiceFixture {
+  const cores: KuakuaCore[] = [];
+  const workers: RunningWorker[] = [];
+  const f = {
+    async core(config: Config, instanceId = 'bot-a') {
+      const c = await createBotCore({ config, logger: silentLogger, instanceId });
+      cores.push(c);
+      return c;
+    },
+    async worker(config: Config, engine: Engine) {
+      const w = await startWorker({ config, logger: silentLogger, engine });
+      workers.push(w);
+      return w;
+    },
+  } as ServiceFixture;
+  beforeAll(async () => {
+    f.redis = await startRedis();
+    f.admin = new Redis(f.redis.url);
+  });
+  afterAll(async () => {
+    f.admin?.disconnect();
+    await f.redis?.close();
+  });
+  beforeEach(async () => {
+    await f.admin.flushall();
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    await Promise.all(cores.splice(0).map((c) => c.close()));
+  });
+  return f;
 }

@@ -1,13 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
-import { startWorker, type RunningWorker } from '../../worker/service.ts';
 import type { Engine, GenerateRequest, GenerateResult } from '../../worker/engine/index.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { collect, message, silentLogger, testConfig, waitFor } from './support.ts';
+import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // Queue mechanics of the worker service with a scripted engine, so that the candidates (and how long they take) are known.
 // End-to-end behaviour with the real engine is in queue.test.ts.
@@ -28,43 +24,22 @@ function scriptedEngine(script: string[][], delayMs = 0): Engine & { calls: Gene
   };
 }
 
-let redis: TestRedis;
-let admin: Redis;
-const cores: KuakuaCore[] = [];
-const workers: RunningWorker[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  admin = new Redis(redis.url);
-});
-afterAll(async () => {
-  admin.disconnect();
-  await redis.close();
-});
-beforeEach(async () => {
-  await admin.flushall();
-});
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close()));
-  await Promise.all(cores.splice(0).map((c) => c.close()));
-});
+const fx = useServiceFixture();
 
 async function setup(engine: Engine, patch: Parameters<typeof testConfig>[1] = {}) {
-  const config: Config = testConfig(redis.url, patch);
-  const bot = await createBotCore({ config, logger: silentLogger, instanceId: 'bot-a' });
-  cores.push(bot);
+  const config: Config = testConfig(fx.redis.url, patch);
+  const bot = await fx.core(config);
   const got = collect(bot);
-  const worker = await startWorker({ config, logger: silentLogger, engine });
-  workers.push(worker);
+  const worker = await fx.worker(config, engine);
   return { config, bot, got, worker };
 }
 
 describe('praise policy in the worker', () => {
   it('passes the chat’s recent replies to the engine as avoid, and skips a candidate that repeats one', async () => {
-    await admin.lpush('kuakua:history:telegram:group-1', '你跑步的样子真帅！');
+    await fx.admin.lpush('kuakua:history:telegram:group-1', '你跑步的样子真帅！');
     const engine = scriptedEngine([['你跑步的样子真帅！', '五公里都坚持下来了，毅力满分！']]);
-    const { got } = await setup(engine);
-    await cores[0]!.handle(message({ text: '求夸 我今天跑了五公里' }));
+    const { bot, got } = await setup(engine);
+    await bot.handle(message({ text: '求夸 我今天跑了五公里' }));
     await waitFor(() => got.length === 1, 'the reply');
     expect(engine.calls[0]).toMatchObject({ post: '我今天跑了五公里', avoid: ['你跑步的样子真帅！'] });
     expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里都坚持下来了，毅力满分！' });
@@ -72,8 +47,8 @@ describe('praise policy in the worker', () => {
 
   it('never sends a blocklisted candidate: takes the next one, or resamples', async () => {
     const engine = scriptedEngine([['你这个笨蛋也能跑五公里？', 'What an idiot, well done'], ['你真的太棒了，坚持就是胜利！']]);
-    const { got } = await setup(engine, { policy: { resampleAttempts: 1 } });
-    await cores[0]!.handle(message());
+    const { bot, got } = await setup(engine, { policy: { resampleAttempts: 1 } });
+    await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     expect(engine.calls).toHaveLength(2);
     expect(got[0]).toMatchObject({ kind: 'praise', text: '你真的太棒了，坚持就是胜利！' });
@@ -81,8 +56,8 @@ describe('praise policy in the worker', () => {
 
   it('when every sample is rejected, sends a template praise', async () => {
     const engine = scriptedEngine([['傻逼'], ['']]);
-    const { got } = await setup(engine, { policy: { resampleAttempts: 1 } });
-    await cores[0]!.handle(message());
+    const { bot, got } = await setup(engine, { policy: { resampleAttempts: 1 } });
+    await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]!.kind).toBe('fallback');
     expect(got[0]!.text).not.toContain('傻');
@@ -90,8 +65,8 @@ describe('praise policy in the worker', () => {
 
   it('cuts an over-long candidate to policy.maxReplyChars', async () => {
     const engine = scriptedEngine([['你真的太厉害了！' + '每天坚持跑步真的很不容易。'.repeat(20)]]);
-    const { got } = await setup(engine, { policy: { maxReplyChars: 40 } });
-    await cores[0]!.handle(message());
+    const { bot, got } = await setup(engine, { policy: { maxReplyChars: 40 } });
+    await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     expect(Array.from(got[0]!.text).length).toBeLessThanOrEqual(40);
     expect(got[0]!.text).toMatch(/。$/);
@@ -110,8 +85,8 @@ describe('failures and shutdown', () => {
       },
       async close() {},
     };
-    const { got } = await setup(flaky);
-    await cores[0]!.handle(message());
+    const { bot, got } = await setup(flaky);
+    await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     await sleep(300);
     expect(calls).toBe(2);
@@ -120,11 +95,11 @@ describe('failures and shutdown', () => {
 
   it('close() lets the job in hand finish before it returns', async () => {
     const engine = scriptedEngine([['慢慢来，你已经很棒了！']], 600);
-    const { config, got, worker } = await setup(engine);
-    const r = await cores[0]!.handle(message());
+    const { bot, config, got, worker } = await setup(engine);
+    const r = await bot.handle(message());
     await waitFor(() => engine.calls.length === 1, 'the job to start');
     await worker.close();
-    const requests = new Queue(config.queue.name, { connection: { url: redis.url }, prefix: config.redis.prefix });
+    const requests = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
     try {
       expect(await (await requests.getJob(r.action === 'queued' ? r.jobId : ''))!.isCompleted()).toBe(true);
     } finally {
@@ -136,9 +111,9 @@ describe('failures and shutdown', () => {
 
   it('a job still running after the grace period goes back to the queue, and another worker answers it once', async () => {
     const stuck: Engine = { modelName: 'stuck', generate: () => new Promise(() => {}), async close() {} };
-    const { config, got, worker } = await setup(stuck, { worker: { shutdownTimeoutMs: 200 } });
-    await cores[0]!.handle(message());
-    const requests = new Queue(config.queue.name, { connection: { url: redis.url }, prefix: config.redis.prefix });
+    const { bot, config, got, worker } = await setup(stuck, { worker: { shutdownTimeoutMs: 200 } });
+    await bot.handle(message());
+    const requests = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
     try {
       await waitFor(async () => (await requests.getActiveCount()) === 1, 'the job to start');
       await worker.close();
@@ -149,7 +124,7 @@ describe('failures and shutdown', () => {
     } finally {
       await requests.close();
     }
-    workers.push(await startWorker({ config, logger: silentLogger, engine: scriptedEngine([['接力成功，你真棒！']]) }));
+    await fx.worker(config, scriptedEngine([['接力成功，你真棒！']]));
     await waitFor(() => got.length === 1, 'the reply from the second worker');
     await sleep(300);
     expect(got).toHaveLength(1);

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
+import { createEngine, type Engine } from '../../worker/engine/index.ts';
+import { makeRandomModel } from '../helpers/model.ts';
+import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
+
+// The whole path with the real engine on a tiny random-weight model: bot -> request queue -> worker -> reply queue -> bot.
+const fx = useServiceFixture();
+let modelDir: string;
+let engine: Engine;
+
+beforeAll(async () => {
+  modelDir = await makeRandomModel();
+  engine = await createEngine({ modelDir, variant: 'fp32', threads: 1 });
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+function config(patch: Parameters<typeof testConfig>[1] = {}): Config {
+  return testConfig(fx.redis.url, { model: { maxNewTokens: 16, candidates: 2 }, ...patch });
+}
+/** A bot and a worker; the bot's deliveries are collected. */
+async function start(c: Config) {
+  const bot = await fx.core(c);
+  const got = collect(bot);
+  await fx.worker(c, engine);
+  return { bot, got };
+}
+
+describe('bot, queue and worker with the real engine', () => {
+  it('answers a 求夸 with a reply to that message, records it, and reports the worker', async () => {
+    const c = config();
+    const { bot, got } = await start(c);
+    const msg = message({ text: '求夸 我今天跑了五公里' });
+    expect(await bot.handle(msg)).toMatchObject({ action: 'queued' });
+    await waitFor(() => got.length === 1, 'the reply');
+    const d = got[0]!;
+    expect(d).toMatchObject({ platform: 'telegram', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, userName: 'Alice' });
+    expect(['praise', 'fallback']).toContain(d.kind);
+    expect(Array.from(d.text).length).toBeGreaterThanOrEqual(c.policy.minReplyChars);
+    expect(Array.from(d.text).length).toBeLessThanOrEqual(c.policy.maxReplyChars);
+    expect(await fx.admin.lrange(`kuakua:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
+    expect(await bot.status()).toMatchObject({ redis: true, workers: 1, model: engine.modelName, queueDepth: 0 });
+  });
+
+  it('gibberish the policy rejects becomes a template praise, so the user still gets an answer', async () => {
+    const c = config({ policy: { minReplyChars: 100, maxReplyChars: 120, resampleAttempts: 1 } });
+    const { bot, got } = await start(c);
+    await bot.handle(message({ text: '夸我 我学会了做饭' }));
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(got[0]!.kind).toBe('fallback');
+    expect(got[0]!.text).toMatch(/[\u4e00-\u9fff]{6}/);
+  });
+
+  it('the same message id twice gives one reply', async () => {
+    const c = config();
+    const { bot, got } = await start(c);
+    const msg = message();
+    await Promise.all([bot.handle(msg), bot.handle({ ...msg }), bot.handle({ ...msg })]);
+    await waitFor(() => got.length >= 1, 'the reply');
+    await sleep(700);
+    expect(got).toHaveLength(1);
+  });
+
+  it('a retried job, or a second answer to the same message, is never delivered twice', async () => {
+    const c = config();
+    const { bot, got } = await start(c);
+    const msg = message();
+    const r = await bot.handle(msg);
+    await waitFor(() => got.length === 1, 'the reply');
+    const requests = new Queue(c.queue.name, { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    const replies = new Queue(replyQueueName(c.queue.name, 'bot-a'), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    try {
+      const job = await waitFor(async () => {
+        const j = await requests.getJob(r.action === 'queued' ? r.jobId : '');
+        return j && (await j.isCompleted()) ? j : undefined;
+      }, 'the job to complete');
+      await job.retry('completed');
+      await waitFor(async () => (await requests.getJob(job.id!))?.returnvalue === 'already answered', 'the retried job to finish');
+      // As if a second worker had generated an answer too (different reply job id).
+      const key = `telegram:${msg.chatId}:${msg.messageId}`;
+      await replies.add('reply', { ...(await replies.getJob(jobIdFor(key, 'reply')))!.data, text: '第二个回答，不该出现' }, { jobId: 'reply-duplicate' });
+      await waitFor(async () => (await replies.getJob('reply-duplicate'))?.returnvalue === 'already answered', 'the duplicate to be dropped');
+    } finally {
+      await Promise.all([requests.close(), replies.close()]);
+    }
+    expect(got).toHaveLength(1);
+  });
+
+  it('keeps the chat history to policy.historySize and sends no repeats', async () => {
+    const c = config({ policy: { historySize: 5 }, cooldown: { userSeconds: 0 } });
+    const { bot, got } = await start(c);
+    for (let i = 0; i < 8; i++) await bot.handle(message({ chatId: 'history-chat' }));
+    await waitFor(() => got.length === 8, 'eight replies', 60_000);
+    const history = await fx.admin.lrange('kuakua:history:telegram:history-chat', 0, -1);
+    expect(history).toHaveLength(5);
+    expect(new Set(got.map((d) => d.text)).size).toBe(8);
+  });
+
+  it('routes each reply to the bot instance that owns the chat', async () => {
+    const c = config({ cooldown: { userSeconds: 0 } });
+    const { bot: a, got: gotA } = await start(c);
+    const b = await fx.core(c, 'bot-b');
+    const gotB = collect(b);
+    await Promise.all([
+      ...[1, 2, 3].map(() => a.handle(message({ chatId: 'chat-of-a' }))),
+      ...[1, 2].map(() => b.handle(message({ chatId: 'chat-of-b' }))),
+    ]);
+    await waitFor(() => gotA.length === 3 && gotB.length === 2, 'five replies');
+    await sleep(300);
+    expect(gotA.map((d) => d.chatId)).toEqual(['chat-of-a', 'chat-of-a', 'chat-of-a']);
+    expect(gotB.map((d) => d.chatId)).toEqual(['chat-of-b', 'chat-of-b']);
+  });
+
+  it('several workers share one queue; every request is answered once', async () => {
+    const c = config({ cooldown: { userSeconds: 0 }, worker: { concurrency: 2 } });
+    const { bot, got } = await start(c);
+    await fx.worker(c, engine);
+    expect((await bot.status()).workers).toBe(2);
+    const msgs = Array.from({ length: 6 }, (_, i) => message({ chatId: `chat-${i % 3}` }));
+    await Promise.all(msgs.map((m) => bot.handle(m)));
+    await waitFor(() => got.length === 6, 'six replies', 60_000);
+    await sleep(300);
+    expect(got.map((d) => d.replyToMessageId).sort()).toEqual(msgs.map((m) => m.messageId).sort());
+  });
+
+  it('`kuakua worker` answers requests and stops cleanly on SIGTERM', async () => {
+    const c = config();
+    const bot = await fx.core(c);
+    const got = collect(bot);
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), 'worker', '--variant', 'fp32'], {
+      env: { ...process.env, REDIS_URL: fx.redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1', KUAKUA_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => out.includes('worker ready'), 'the worker to start', 60_000);
+      await bot.handle(message());
+      await waitFor(() => got.length === 1, 'the reply');
+      expect(out).toMatch(/"tokensPerSecond":/);
+      expect(out).toMatch(/"queueWaitMs":/);
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('worker stopped');
+      expect((await bot.status()).workers).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  });
+});
