@@ -102,6 +102,7 @@ class Bot implements KuakuaCore {
 
   private async decide(msg: IncomingMessage): Promise<HandleResult> {
     if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
+    if (!msg.chatId || !msg.messageId || !msg.userId || typeof msg.text !== 'string') return { action: 'ignored', reason: 'invalid' };
     const key = idempotencyKey(msg);
     const firstTime = () => this.redis.set(this.keys.seen(key), '1', 'EX', this.config.queue.retention.dedupeSeconds, 'NX').then((r) => r === 'OK');
 

@@ -38,6 +38,36 @@ describe('intake', () => {
   });
 });
 
+describe('bad input', () => {
+  const cases: [string, Parameters<typeof message>[0], 'queued' | 'ignored', string?][] = [
+    ['empty text', { text: '' }, 'ignored'],
+    ['whitespace only', { text: ' \t\n ' }, 'ignored'],
+    ['empty text in a private chat gets the generic post', { text: '', isPrivate: true }, 'queued', '求夸'],
+    ['100 000 characters', { text: `求夸 ${'好'.repeat(100_000)}` }, 'queued', '好'.repeat(300)],
+    ['only emoji', { text: '🎉🎉🎉', mentionsBot: true }, 'queued', '🎉🎉🎉'],
+    ['zero-width and RTL marks', { text: '\u200B\u200F\u202E求夸\u2066' }, 'queued', '求夸'],
+    ['control characters', { text: '求夸\u0000\u0007我\u001B做完了' }, 'queued', '我做完了'],
+    ['lone surrogates', { text: '求夸 \uDC00\uD83D' }, 'queued', '\uFFFD\uFFFD'],
+    ['HTML and script', { text: '求夸 <script>alert(1)</script>' }, 'queued', '<script>alert(1)</script>'],
+    ['all trigger words', { text: '求夸夸我求表扬求鼓励'.repeat(50) }, 'queued', '求夸'],
+    ['empty message id', { messageId: '' }, 'ignored'],
+    ['empty user id', { userId: '' }, 'ignored'],
+  ];
+  it.each(cases)('%s', async (_name, over, action, post) => {
+    const config = testConfig(fx.redis.url);
+    const c = await core(config);
+    const r = await c.handle(message(over));
+    expect(r.action).toBe(action);
+    if (r.action !== 'queued') return;
+    const q = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
+    try {
+      expect((await q.getJob(r.jobId))!.data.post).toBe(post);
+    } finally {
+      await q.close();
+    }
+  });
+});
+
 describe('cooldown and rate limit', () => {
   it('a user is ignored during the cooldown, in every bot process, and can ask again after it', async () => {
     const config = testConfig(fx.redis.url, { cooldown: { userSeconds: 1 } });
