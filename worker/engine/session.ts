@@ -7,6 +7,8 @@ export interface SessionOptions {
   path: string;
   threads?: number;
   executionProvider?: ExecutionProvider;
+  /** Busy-wait in onnxruntime's thread pool between ops (off by default: on shared cores spinning threads steal the time the work needs). */
+  spin?: boolean;
   /** Called once when CUDA was asked for but could not be used. */
   onFallback?: (reason: string) => void;
 }
@@ -40,6 +42,7 @@ async function createSession(opts: SessionOptions): Promise<ort.InferenceSession
     executionMode: 'sequential',
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
   };
   if (opts.executionProvider === 'cuda') {
     try {

@@ -1,0 +1,321 @@
+/**
+ * Engine benchmark: kuakua's engine against transformers.js on the same ONNX files, in the same run.
+ *
+ *   npm run bench                      kuakua-mini (or a small random model when it is absent), all variants
+ *   npm run bench -- --large           also the GPT-3-large shape (random weights, cached under .model-cache/)
+ *   npm run bench -- --only-large      only the large shape
+ *   BENCH_LARGE=1 npm run bench        same as --large
+ *
+ * Prints tables and writes bench/results/engine.json and the Engine section of BENCHMARKS.md. Results of models not
+ * run this time are kept from the previous JSON, so a small-only run does not erase the large figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AutoModelForCausalLM, AutoTokenizer, env as tjsEnv, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { pino } from 'pino';
+import { loadModelConfig, VARIANTS, type Variant } from '../worker/engine/config.ts';
+import { createEngine, type EngineOptions } from '../worker/engine/index.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench/results/engine.json');
+const MARKDOWN = join(ROOT, 'BENCHMARKS.md');
+const START = '<!-- engine:start -->';
+const END = '<!-- engine:end -->';
+const NEW_TOKENS = 30;
+const CONCURRENCY = [1, 4, 16] as const;
+
+const POSTS = [
+  '今天终于拿到驾照了',
+  '加班到十二点，终于把项目上线了',
+  '考研上岸啦！',
+  '第一次自己做了一桌菜',
+  '今天跑了五公里，没有停下来',
+  '论文终于投出去了',
+  '坚持早起一个月了',
+  '给爸妈买了新手机',
+];
+
+interface Client {
+  /** One request; resolves to the number of new tokens. */
+  one(post: string): Promise<number>;
+  /** One batched call of several posts; resolves to the total of new tokens. */
+  batch(posts: string[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+interface Concurrent {
+  repliesPerSec: number;
+  p50: number;
+  p99: number;
+}
+
+interface Measured {
+  msPerTokenBatch1: number;
+  tokensPerSecBatch8: number;
+  concurrent: Record<string, Concurrent>;
+}
+
+interface VariantResult {
+  kuakua: Measured;
+  transformersjs: Measured;
+}
+
+interface ModelResult {
+  model: string;
+  shape: string;
+  command: string;
+  date: string;
+  variants: Partial<Record<Variant, VariantResult>>;
+  batching?: Record<'continuous' | 'wave', Concurrent & { concurrency: number }> & { chosen: string; variant: Variant };
+}
+
+interface Results {
+  machine: { cpus: number; cpu: string; node: string; onnxruntime: string };
+  models: Record<string, ModelResult>;
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+
+async function measure(client: Client, requestsPerClient: (c: number) => number): Promise<Measured> {
+  await client.one(POSTS[0]!); // warm-up: first run allocates and JIT-compiles
+  let ms = 0;
+  let tokens = 0;
+  for (const post of POSTS.slice(0, 3)) {
+    const t = performance.now();
+    tokens += await client.one(post);
+    ms += performance.now() - t;
+  }
+  const msPerTokenBatch1 = ms / tokens;
+
+  let t = performance.now();
+  const batchTokens = await client.batch(POSTS);
+  const tokensPerSecBatch8 = batchTokens / ((performance.now() - t) / 1000);
+
+  const concurrent: Record<string, Concurrent> = {};
+  for (const c of CONCURRENCY) concurrent[c] = await closedLoop(client, c, requestsPerClient(c));
+  return { msPerTokenBatch1, tokensPerSecBatch8, concurrent };
+}
+
+/** `c` clients, each sending `perClient` requests back to back. */
+async function closedLoop(client: Client, c: number, perClient: number): Promise<Concurrent> {
+  const latencies: number[] = [];
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async (_, k) => {
+      for (let i = 0; i < perClient; i++) {
+        const s = performance.now();
+        await client.one(POSTS[(k + i) % POSTS.length]!);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const wall = (performance.now() - t) / 1000;
+  return { repliesPerSec: latencies.length / wall, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function kuakuaClient(dir: string, variant: Variant, extra: Partial<EngineOptions> = {}): Promise<Client> {
+  const engine = await createEngine({ modelDir: dir, variant, logger: pino({ level: 'warn' }), ...extra });
+  const req = (post: string) => ({ post, n: 1, maxNewTokens: NEW_TOKENS });
+  return {
+    one: async (post) => (await engine.generate([req(post)]))[0]!.newTokens,
+    batch: async (posts) => (await engine.generate(posts.map(req))).reduce((s, r) => s + r.newTokens, 0),
+    close: () => engine.close(),
+  };
+}
+
+const TJS_DTYPE: Record<Variant, 'fp32' | 'int8' | 'q4'> = { fp32: 'fp32', int8: 'int8', q4: 'q4' };
+
+async function transformersClient(dir: string, variant: Variant): Promise<Client> {
+  tjsEnv.allowRemoteModels = false;
+  tjsEnv.localModelPath = dirname(dir) + '/';
+  const cfg = loadModelConfig(dir);
+  const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(basename(dir));
+  tokenizer.padding_side = 'left';
+  const model: PreTrainedModel = await AutoModelForCausalLM.from_pretrained(basename(dir), {
+    dtype: TJS_DTYPE[variant],
+    device: 'cpu',
+  });
+  const g = cfg.generation;
+  const stops = new Set(cfg.stopIds);
+  const run = async (posts: string[]) => {
+    const prompts = posts.map((p) => cfg.promptTemplate.replace('{post}', p));
+    const inputs = tokenizer(prompts, { padding: true, add_special_tokens: false });
+    const out = (await model.generate({
+      ...inputs,
+      max_new_tokens: NEW_TOKENS,
+      min_new_tokens: Math.min(g.min_new_tokens, NEW_TOKENS),
+      do_sample: true,
+      temperature: g.temperature,
+      top_k: g.top_k,
+      top_p: g.top_p,
+      repetition_penalty: g.repetition_penalty,
+    } as Parameters<PreTrainedModel['generate']>[0])) as { tolist(): bigint[][] };
+    const width = (inputs.input_ids as { dims: number[] }).dims[1]!;
+    let tokens = 0;
+    for (const row of out.tolist()) {
+      for (const id of row.slice(width)) {
+        if (stops.has(Number(id))) break;
+        tokens++;
+      }
+    }
+    return tokens;
+  };
+  return { one: (post) => run([post]), batch: run, close: async () => void (await model.dispose()) };
+}
+
+function ensureSmallModel(): { dir: string; name: string; shape: string } {
+  const mini = join(ROOT, 'models/kuakua-mini');
+  const describe = (dir: string) => {
+    const c = loadModelConfig(dir);
+    return `${c.nLayer} layers, ${c.nHead} heads, ${c.nHead * c.headDim} hidden, vocab ${c.vocabSize}`;
+  };
+  if (existsSync(join(mini, 'config.json'))) return { dir: mini, name: 'kuakua-mini', shape: describe(mini) };
+  const dir = join(ROOT, '.model-cache/random-small');
+  if (!existsSync(join(dir, 'config.json'))) {
+    console.log('models/kuakua-mini is missing: using a small random model instead');
+    execFileSync('python3', [join(ROOT, 'tools/model/main.py'), 'random', '--out', dir, '--layers', '6', '--heads', '8', '--hidden', '512', '--positions', '256'], { stdio: 'inherit' });
+  }
+  return { dir, name: 'random-small', shape: describe(dir) };
+}
+
+function ensureLargeModel(): { dir: string; name: string; shape: string } {
+  const dir = join(ROOT, '.model-cache/gpt3-large');
+  if (!existsSync(join(dir, 'onnx/model_q4.onnx'))) {
+    console.log('building the GPT-3-large shape random model (about 1.3 GB, takes a while)');
+    execFileSync('python3', [join(ROOT, 'tools/model/main.py'), 'random', '--large', '--out', dir], { stdio: 'inherit' });
+  }
+  return { dir, name: 'gpt3-large-random', shape: '24 layers, 16 heads, 1024 hidden, vocab 25600' };
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+const ratio = (a: number, b: number) => `${f(a / b, 2)}×`;
+
+function render(results: Results): string {
+  const lines: string[] = [START, '## Engine', ''];
+  const m = results.machine;
+  lines.push(`Machine: ${m.cpus} × ${m.cpu}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}. `);
+  lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings; transformers.js runs`);
+  lines.push('the same ONNX file with the same settings (local files only). Ratios are kuakua ÷ transformers.js');
+  lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster).');
+  lines.push('');
+  for (const r of Object.values(results.models)) {
+    lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}`, '');
+    lines.push('| variant | ms/token, batch 1: kuakua | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const [v, res] of Object.entries(r.variants)) {
+      const k = res!.kuakua;
+      const t = res!.transformersjs;
+      lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
+    }
+    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const [v, res] of Object.entries(r.variants)) {
+      for (const c of CONCURRENCY) {
+        const k = res!.kuakua.concurrent[c]!;
+        const t = res!.transformersjs.concurrent[c]!;
+        lines.push(`| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} |`);
+      }
+    }
+    if (r.batching) {
+      const b = r.batching;
+      lines.push('', `Batching policy (${b.variant}, ${b.continuous.concurrency} concurrent clients): continuous ${f(b.continuous.repliesPerSec, 2)} replies/s`);
+      lines.push(`(p50 ${f(b.continuous.p50, 0)} ms, p99 ${f(b.continuous.p99, 0)} ms), wave ${f(b.wave.repliesPerSec, 2)} replies/s (p50 ${f(b.wave.p50, 0)} ms,`);
+      lines.push(`p99 ${f(b.wave.p99, 0)} ms): ${b.chosen} is faster here.`);
+    }
+    lines.push('');
+  }
+  lines.push('### Targets', '', ...targets(results).map((t) => `- ${t}`), '', END);
+  return lines.join('\n');
+}
+
+function targets(results: Results): string[] {
+  const out: string[] = [];
+  const large = results.models['gpt3-large-random'];
+  const q4 = large?.variants.q4;
+  if (q4) {
+    const ms = q4.kuakua.msPerTokenBatch1;
+    out.push(`GPT-3-large shape, q4, batch 1 ≤ 15 ms/token: ${f(ms, 2)} ms/token — ${ms <= 15 ? 'met' : 'NOT met'}.`);
+  } else out.push('GPT-3-large shape, q4, batch 1 ≤ 15 ms/token: not measured in this file (run with --large).');
+  for (const r of Object.values(results.models)) {
+    for (const [v, res] of Object.entries(r.variants)) {
+      const c16 = res!.kuakua.concurrent[16]!.repliesPerSec / res!.transformersjs.concurrent[16]!.repliesPerSec;
+      const b1 = res!.kuakua.msPerTokenBatch1 / res!.transformersjs.msPerTokenBatch1;
+      out.push(`${r.model} ${v}: 16 concurrent ${f(c16, 2)}× transformers.js (target ≥ 4×: ${c16 >= 4 ? 'met' : 'NOT met'}); batch 1 ${f(b1, 2)}× its ms/token (target ≤ 1: ${b1 <= 1 ? 'met' : 'NOT met'}).`);
+    }
+  }
+  return out;
+}
+
+function writeMarkdown(section: string): void {
+  const old = existsSync(MARKDOWN) ? readFileSync(MARKDOWN, 'utf8') : '# Benchmarks\n';
+  const a = old.indexOf(START);
+  const b = old.indexOf(END);
+  const next = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
+  writeFileSync(MARKDOWN, next);
+}
+
+async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
+  const perClient = (c: number) => (large ? (c === 1 ? 3 : c === 4 ? 1 : 1) : c === 1 ? 6 : c === 4 ? 3 : 2);
+  const result: ModelResult = { model: model.name, shape: model.shape, command, date: new Date().toISOString().slice(0, 16) + 'Z', variants: {} };
+  for (const variant of VARIANTS) {
+    console.log(`\n${model.name} ${variant}`);
+    const ours = await kuakuaClient(model.dir, variant);
+    const kuakua = await measure(ours, perClient);
+    await ours.close();
+    console.log('  kuakua         ', summary(kuakua));
+    const theirs = await transformersClient(model.dir, variant);
+    const transformersjs = await measure(theirs, perClient);
+    await theirs.close();
+    console.log('  transformers.js', summary(transformersjs));
+    result.variants[variant] = { kuakua, transformersjs };
+  }
+  const policyVariant: Variant = 'q4';
+  const c = 16;
+  const policies = {} as Record<'continuous' | 'wave', Concurrent & { concurrency: number }>;
+  for (const batching of ['continuous', 'wave'] as const) {
+    const client = await kuakuaClient(model.dir, policyVariant, { batching });
+    await client.one(POSTS[0]!);
+    policies[batching] = { ...(await closedLoop(client, c, large ? 2 : 4)), concurrency: c };
+    await client.close();
+    console.log(`  ${batching.padEnd(15)}`, f(policies[batching].repliesPerSec, 2), 'replies/s');
+  }
+  const chosen = policies.continuous.repliesPerSec >= policies.wave.repliesPerSec ? 'continuous' : 'wave';
+  result.batching = { ...policies, chosen, variant: policyVariant };
+  return result;
+}
+
+function summary(m: Measured): string {
+  const c = CONCURRENCY.map((n) => `c${n} ${f(m.concurrent[n]!.repliesPerSec, 2)}/s`).join(' ');
+  return `b1 ${f(m.msPerTokenBatch1, 2)} ms/token, b8 ${f(m.tokensPerSecBatch8)} tok/s, ${c}`;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const onlyLarge = args.includes('--only-large');
+  const withLarge = onlyLarge || args.includes('--large') || process.env.BENCH_LARGE === '1';
+  const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+  const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
+  const previous: Results | undefined = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : undefined;
+  const results: Results = {
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, onnxruntime: ortVersion },
+    models: { ...previous?.models },
+  };
+
+  const models = [...(onlyLarge ? [] : [{ m: ensureSmallModel(), large: false }]), ...(withLarge ? [{ m: ensureLargeModel(), large: true }] : [])];
+  for (const { m, large } of models) {
+    results.models[m.name] = await benchModel(m, large, command);
+    mkdirSync(dirname(RESULTS), { recursive: true });
+    writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  }
+  const section = render(results);
+  writeMarkdown(section);
+  console.log(`\n${section}\n\nwrote ${RESULTS} and ${MARKDOWN}`);
+}
+
+await main();
