@@ -25,10 +25,7 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
 
   if (result.action === 'ignored') {
     ctx.pending.cancel(msg.messageId);
-    if (/cooldown|rate/i.test(result.reason)) {
-      throw new HttpError(429, 'cooldown', `Too many praise requests for this user or chat (${result.reason}); wait a moment`, { 'retry-after': '10' });
-    }
-    throw new HttpError(422, 'ignored', `The bot ignored this message: ${result.reason}`);
+    throw ignoredError(result.reason);
   }
 
   let delivery: Delivery | null;
@@ -51,5 +48,19 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
       return sendJson(res, 429, { error: 'refused', ...payload }, { 'retry-after': '10' });
     default:
       return sendJson(res, 200, payload);
+  }
+}
+
+/** The core's reasons for not answering (src/bot.ts), as HTTP errors. */
+function ignoredError(reason: string): HttpError {
+  switch (reason) {
+    case 'cooldown':
+      return new HttpError(429, 'cooldown', 'This user was praised a moment ago; wait for the cooldown', { 'retry-after': '10' });
+    case 'rate-limited':
+      return new HttpError(429, 'rate_limited', 'This chat asked for too many praises this minute', { 'retry-after': '60' });
+    case 'busy':
+      return new HttpError(503, 'busy', 'The praise queue is full; try again shortly', { 'retry-after': '5' });
+    default:
+      return new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
   }
 }

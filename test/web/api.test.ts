@@ -1,0 +1,323 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startWebServer } from '../../adapters/web/server.ts';
+import { webOptionsFromConfig } from '../../adapters/web/index.ts';
+import { registry } from '../../src/metrics.ts';
+import { BAD_INPUTS } from '../adapters/badInput.ts';
+import { startStack, type Stack } from '../adapters/stack.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { testConfig } from '../service/support.ts';
+import { HAN, startWeb, type WebFixture } from './support.ts';
+
+describe('HTTP API through the real queue, worker and engine', () => {
+  let stack: Stack;
+  let web: WebFixture;
+
+  beforeAll(async () => {
+    stack = await startStack({ rateLimit: { chatPerMinute: 0 } });
+    web = await startWeb(stack.core, stack.config);
+  });
+  afterAll(async () => {
+    await web?.stop();
+    await stack?.close();
+  });
+
+  it('answers POST /api/praise with a reply, its kind, the latency and the model', async () => {
+    const { status, json } = await web.praise({ text: '求夸 我今天跑了五公里', userId: 'alice' });
+    expect(status).toBe(200);
+    expect(json.reply).toEqual(expect.any(String));
+    expect(json.reply).toMatch(HAN);
+    expect(['praise', 'fallback']).toContain(json.kind);
+    expect(json.latencyMs).toEqual(expect.any(Number));
+    expect(json.latencyMs as number).toBeGreaterThanOrEqual(0);
+    expect(json.model).toEqual(expect.any(String));
+    expect((json.model as string).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['missing text', {}, 400, /text: must be a string/],
+    ['empty text', { text: '' }, 400, /text: must not be empty/],
+    ['whitespace only', { text: ' \t\n　 ' }, 400, /text: must contain visible characters/],
+    ['zero-width and control characters only', { text: '\u200b\u200e\u202e\u0000\u0007' }, 400, /text: must contain visible characters/],
+    ['text over the character limit', { text: '夸'.repeat(2001) }, 400, /text: must be at most 2000 characters/],
+    ['text is a number', { text: 42 }, 400, /text: must be a string/],
+    ['text is an array', { text: ['求夸'] }, 400, /text: must be a string/],
+    ['text is null', { text: null }, 400, /text: must be a string/],
+    ['chatId is a number', { text: '求夸', chatId: 7 }, 400, /chatId: must be a string/],
+    ['userId with markup', { text: '求夸', userId: '<b>x</b>' }, 400, /userId: may contain only/],
+    ['userId too long', { text: '求夸', userId: 'u'.repeat(65) }, 400, /userId: must be at most 64/],
+    ['unknown field', { text: '求夸', admin: true }, 400, /Unrecognized key: "admin"/],
+    ['body is an array', [{ text: '求夸' }], 400, /body: .*expected object/],
+    ['body is a string', '求夸', 400, /body: .*expected object/],
+    ['body is null', null, 400, /body: .*expected object/],
+  ])('%s -> %i with a message naming the field', async (_name, body, status, message) => {
+    const res = await web.praise(body);
+    expect(res.status).toBe(status);
+    expect(res.json.error).toBe('invalid_request');
+    expect(res.json.message).toMatch(message);
+  });
+
+  it.each([
+    ['malformed JSON', '{"text": "求夸"', /not valid JSON/],
+    ['empty body', '', /Body is empty/],
+    ['trailing garbage', '{"text": "求夸"} x', /not valid JSON/],
+  ])('%s -> 400 invalid_json', async (_name, raw, message) => {
+    const res = await web.praise(raw, { raw: true });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe('invalid_json');
+    expect(res.json.message).toMatch(message);
+  });
+
+  it('rejects a body over http.bodyLimit with 413 (100 000 characters)', async () => {
+    const res = await web.praise({ text: 'a'.repeat(100_000) });
+    expect(res.status).toBe(413);
+    expect(res.json.error).toBe('payload_too_large');
+  });
+
+  it('rejects an oversized chunked upload with 413 without buffering it', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(8192));
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (sent++ >= 8) return controller.close();
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['form', 'application/x-www-form-urlencoded'],
+    ['no content type', ''],
+  ])('rejects %s with 415', async (_name, type) => {
+    const res = await fetch(`${web.url}api/praise`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: type ? '{"text":"求夸"}' : new Blob(['{"text":"求夸"}']) });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ error: 'unsupported_media_type' });
+  });
+
+  it('accepts application/json with a charset', async () => {
+    const res = await web.praise({ text: '求夸' }, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers unknown paths with 404 and wrong methods with 405', async () => {
+    expect((await fetch(`${web.url}api/nope`)).status).toBe(404);
+    const get = await fetch(`${web.url}api/praise`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect((await fetch(`${web.url}healthz`, { method: 'POST' })).status).toBe(405);
+  });
+
+  // The shared bad-input table: texts with something visible get a reply, the rest a 4xx; never a 5xx or a dropped connection.
+  it.each(BAD_INPUTS)('bad input "%s" gets a reply or a clear 4xx', async (_name, text) => {
+    const res = await web.praise({ text, chatId: `bad-${_name.replace(/\W+/g, '-')}` });
+    if (res.status === 200) {
+      expect(res.json.reply).toEqual(expect.any(String));
+      expect((res.json.reply as string).length).toBeGreaterThan(0);
+    } else {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.json.message).toEqual(expect.any(String));
+    }
+  });
+
+  it('turns lone surrogates into U+FFFD and still answers', async () => {
+    const res = await web.praise('{"text":"\\ud800求夸\\udfff"}', { raw: true });
+    expect(res.status).toBe(200);
+    expect(res.json.reply).toMatch(HAN);
+  });
+
+  it('answers HTML text with JSON (the reply is data, not markup)', async () => {
+    const res = await web.praise({ text: '<script>alert(1)</script> 求夸' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  });
+
+  it('GET /healthz is 200 with Redis, a live worker and the model', async () => {
+    const res = await fetch(`${web.url}healthz`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ ok: true, redis: true });
+    expect(body.workers).toBeGreaterThanOrEqual(1);
+    expect(body.model).toEqual(expect.any(String));
+  });
+
+  it('GET /metrics is Prometheus text with the web requests and replies counted', async () => {
+    const res = await fetch(`${web.url}metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^kuakua_requests_total\{platform="web",outcome="queued"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^kuakua_replies_total\{platform="web",kind="(praise|fallback)"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^kuakua_end_to_end_latency_seconds_count\{kind="(praise|fallback)"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^kuakua_generation_latency_seconds_count [1-9]\d*$/m);
+    expect(text).toContain('# TYPE kuakua_queue_depth gauge');
+    expect(text).toContain('kuakua_process_resident_memory_bytes');
+  });
+
+  it('survives a client that hangs up while waiting, and the late reply is dropped quietly', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${web.url}api/praise`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: '求夸 走了', userId: 'leaver' }),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 5);
+    await expect(pending).rejects.toThrow();
+    const after = await web.praise({ text: '求夸 我还在', userId: 'stayer' });
+    expect(after.status).toBe(200);
+  });
+});
+
+describe('HTTP API security', () => {
+  let redis: TestRedis;
+  let core: KuakuaCore;
+  const logger = createLogger({ level: 'silent' });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    core = await createBotCore({ config: testConfig(redis.url), logger });
+  });
+  afterAll(async () => {
+    await core?.close();
+    await redis?.close();
+  });
+
+  it('refuses to bind a non-loopback address without KUAKUA_API_TOKEN', async () => {
+    const config = testConfig(redis.url);
+    await expect(
+      startWebServer({ ...webOptionsFromConfig(config), host: '0.0.0.0', port: 0, apiToken: undefined, core, logger, registry }),
+    ).rejects.toThrow(/KUAKUA_API_TOKEN/);
+  });
+
+  it('binds a non-loopback address with a token, and then the API needs the bearer token (401 otherwise)', async () => {
+    const token = 'test-token-5f1c2a';
+    const web = await startWeb(core, testConfig(redis.url), { host: '0.0.0.0', apiToken: token });
+    try {
+      const none = await web.praise({ text: '' });
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe('Bearer');
+      expect((await web.praise({ text: '' }, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      expect((await web.praise({ text: '' }, { headers: { authorization: token } })).status).toBe(401);
+      // With the token the request reaches validation (400 for the empty text).
+      expect((await web.praise({ text: '' }, { headers: { authorization: `Bearer ${token}` } })).status).toBe(400);
+      expect((await fetch(`${web.url}metrics`)).status).toBe(401);
+      expect((await fetch(`${web.url}metrics`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await fetch(`${web.url}api/login`)).status).toBe(401);
+      // The page and the health check stay open (the page asks for the token).
+      expect((await fetch(web.url)).status).toBe(200);
+      expect([200, 503]).toContain((await fetch(`${web.url}healthz`)).status);
+      expect(web.logs.join('\n')).not.toContain(token);
+    } finally {
+      await web.stop();
+    }
+  });
+
+  it('limits API requests per client IP with 429 and Retry-After', async () => {
+    const web = await startWeb(core, testConfig(redis.url), { rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await web.praise('{', { raw: true })).status).toBe(400);
+      const limited = await web.praise({ text: '求夸' });
+      expect(limited.status).toBe(429);
+      expect(limited.json.error).toBe('rate_limited');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Reads are not limited.
+      expect((await fetch(`${web.url}api/login`)).status).toBe(200);
+    } finally {
+      await web.stop();
+    }
+  });
+});
+
+describe('HTTP API when no worker answers', () => {
+  let redis: TestRedis;
+  const logger = createLogger({ level: 'silent' });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  let cores = 0;
+  async function withCore(patch: Parameters<typeof testConfig>[1], run: (web: WebFixture) => Promise<void>) {
+    const config = testConfig(redis.url, patch);
+    // Each core its own reply queue, so a timeout left behind by one test never reaches the next.
+    const core = await createBotCore({ config, logger, instanceId: `web-test-${++cores}` });
+    const web = await startWeb(core, config);
+    try {
+      await run(web);
+    } finally {
+      await web.stop();
+      await core.close();
+    }
+  }
+
+  it('GET /healthz is 503 naming the problem', async () => {
+    await withCore({}, async (web) => {
+      const res = await fetch(`${web.url}healthz`);
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body).toMatchObject({ ok: false, redis: true, workers: 0, model: null });
+      expect(body.problems).toContain('no worker online');
+    });
+  });
+
+  it('onTimeout fallback: 200 with a template praise of kind "fallback"', async () => {
+    await withCore({ queue: { timeoutMs: 1000, onTimeout: 'fallback' } }, async (web) => {
+      const res = await web.praise({ text: '求夸 我学会了做饭' });
+      expect(res.status).toBe(200);
+      expect(res.json.kind).toBe('fallback');
+      expect(res.json.reply).toMatch(HAN);
+    });
+  });
+
+  it('onTimeout busy: 503 with the busy message', async () => {
+    await withCore({ queue: { timeoutMs: 1000, onTimeout: 'busy' } }, async (web) => {
+      const res = await web.praise({ text: '求夸' });
+      expect(res.status).toBe(503);
+      expect(res.json).toMatchObject({ error: 'busy', kind: 'busy' });
+      expect(res.json.reply).toMatch(HAN);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+    });
+  });
+
+  it('onTimeout silent: 503 no_reply once the wait is over', async () => {
+    await withCore({ queue: { timeoutMs: 500, onTimeout: 'silent' } }, async (web) => {
+      const res = await web.praise({ text: '求夸' });
+      expect(res.status).toBe(503);
+      expect(res.json.error).toBe('no_reply');
+    });
+  });
+
+  it('a full queue: 503 busy at once (queue.onFull busy) or without a reply (silent)', async () => {
+    await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'busy' } }, async (web) => {
+      const first = fetch(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: '求夸', userId: 'u1' }) });
+      first.catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await web.praise({ text: '求夸', userId: 'u2' });
+      expect(second.status).toBe(503);
+      expect(second.json).toMatchObject({ error: 'busy', kind: 'busy' });
+    });
+    // The request queued above is still waiting (no worker), so the queue is still full.
+    await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'silent' } }, async (web) => {
+      const second = await web.praise({ text: '求夸', userId: 'u3' });
+      expect(second.status).toBe(503);
+      expect(second.json.error).toBe('busy');
+    });
+  });
+
+  it('a user in cooldown gets 429 cooldown', async () => {
+    await withCore({ cooldown: { byPlatform: { web: 60 } }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (web) => {
+      expect((await web.praise({ text: '求夸', userId: 'cool' })).status).toBe(200);
+      const again = await web.praise({ text: '求夸', userId: 'cool' });
+      expect(again.status).toBe(429);
+      expect(again.json.error).toBe('cooldown');
+    });
+  });
+});
