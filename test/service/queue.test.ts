@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { registry } from '../../src/metrics.ts';
 import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -47,6 +48,13 @@ describe('bot, queue and worker with the real engine', () => {
     expect(Array.from(d.text).length).toBeLessThanOrEqual(c.policy.maxReplyChars);
     expect(await fx.admin.lrange(`kuakua:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
     expect(await bot.status()).toMatchObject({ redis: true, workers: 1, model: engine.modelName, queueDepth: 0 });
+    const text = await registry.metrics();
+    expect(text).toMatch(/kuakua_requests_total\{platform="telegram",outcome="queued"\} [1-9]/);
+    expect(text).toMatch(new RegExp(`kuakua_replies_total\\{platform="telegram",kind="${d.kind}"\\} [1-9]`));
+    expect(text).toMatch(/kuakua_generation_latency_seconds_count [1-9]/);
+    expect(text).toMatch(/kuakua_end_to_end_latency_seconds_count\{kind="(praise|fallback)"\} [1-9]/);
+    expect(text).toMatch(/kuakua_queue_wait_seconds_count [1-9]/);
+    expect(text).toMatch(/kuakua_tokens_per_second [1-9]/);
   });
 
   it('gibberish the policy rejects becomes a template praise, so the user still gets an answer', async () => {
