@@ -64,7 +64,7 @@ export interface FakeDiscord {
   registeredCommands: unknown[];
   interactionResponses: { interactionId: string; body: unknown }[];
   webhookMessages: { method: string; body: Record<string, unknown> }[];
-  user(name: string, opts?: { bot?: boolean }): FakeDiscordUser;
+  user(name?: string, opts?: { bot?: boolean }): FakeDiscordUser;
   /** Dispatch MESSAGE_CREATE from a user; mentions are derived from `<@id>` markup like Discord does. */
   userMessage(m: {
     author: FakeDiscordUser;
@@ -343,7 +343,7 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
     registeredCommands,
     interactionResponses,
     webhookMessages,
-    user(name, o = {}) {
+    user(name = 'someone', o = {}) {
       const u = mkUser(name, o.bot);
       users.set(u.id, u);
       return u;

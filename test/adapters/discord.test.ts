@@ -1,0 +1,174 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discordOptions, startDiscordAdapter } from '../../adapters/discord/index.ts';
+import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
+import type { IncomingMessage } from '../../src/events.ts';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
+import { waitFor } from '../service/support.ts';
+import { BAD_INPUTS } from './badInput.ts';
+import { startStack, type Stack } from './stack.ts';
+
+const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: three Discord messages
+
+let stack: Stack;
+let fake: FakeDiscord;
+let adapter: RunningAdapter;
+let admin: FakeDiscordUser;
+/** What the adapter handed to the (real) core, to check how it read each platform message. */
+const handed: IncomingMessage[] = [];
+
+const repliesTo = (m: FakeDiscordMessage) => fake.posted.filter((p) => p.message_reference?.message_id === m.id);
+const handedFor = (m: FakeDiscordMessage) => handed.find((h) => h.messageId === m.id);
+
+async function oneReplyTo(m: FakeDiscordMessage): Promise<FakeDiscordMessage> {
+  const [reply] = await waitFor(() => (repliesTo(m).length > 0 ? repliesTo(m) : undefined), `a reply to "${m.content.slice(0, 30)}"`);
+  await sleep(500);
+  expect(repliesTo(m)).toHaveLength(1);
+  expect(reply!.channel_id).toBe(m.channel_id);
+  // Generated text must never ping anyone but the asker, through the reply.
+  expect(reply!.allowed_mentions).toEqual({ parse: [], replied_user: true });
+  return reply!;
+}
+
+async function noReplyTo(m: FakeDiscordMessage): Promise<void> {
+  const probe = fake.userMessage({ author: fake.user('prober'), content: '求夸 我来确认一下', channelId: m.channel_id });
+  await oneReplyTo(probe);
+  expect(repliesTo(m)).toHaveLength(0);
+}
+
+beforeAll(async () => {
+  fake = await startFakeDiscord();
+  admin = fake.user('admin');
+  stack = await startStack({
+    admins: { telegram: [], discord: [admin.id], wechat: [], web: [] },
+    rateLimit: { chatPerMinute: 0 },
+    messages: { help: LONG_HELP },
+  });
+  const recording: BotCore = {
+    handle: (m) => {
+      handed.push(m);
+      return stack.core.handle(m);
+    },
+    onDelivery: (p, d) => stack.core.onDelivery(p, d),
+    status: () => stack.core.status(),
+    close: () => stack.core.close(),
+  };
+  const options = discordOptions({ ...stack.config, secrets: { ...stack.config.secrets, discordToken: fake.token } }, { DISCORD_API_ROOT: fake.apiRoot });
+  adapter = await startDiscordAdapter({ core: recording, logger: stack.logger, ...options! });
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await stack?.close();
+  await fake?.close();
+});
+
+describe('discord adapter, end to end through discord.js, Redis, the core and the worker', () => {
+  it('takes the REST root from DISCORD_API_ROOT, connects to the gateway it names and registers /kuakua', () => {
+    expect(discordOptions({ ...stack.config, secrets: { redisUrl: stack.config.secrets.redisUrl } }, {})).toBeUndefined();
+    expect(fake.rest.some((c) => c.method === 'GET' && c.path === '/api/v10/gateway/bot')).toBe(true);
+    expect(fake.received.some((r) => r.op === 2)).toBe(true);
+    expect(fake.registeredCommands).toEqual([
+      expect.objectContaining({ name: 'kuakua', options: [expect.objectContaining({ name: 'text', type: 3, required: true })] }),
+    ]);
+  });
+
+  it('answers a mention once, replying to the asker, with emoji before the mention', async () => {
+    const m = fake.userMessage({ author: fake.user('alice'), content: `🎉👍🏽 <@${fake.bot.id}> 我今天跑完了全马` });
+    const reply = await oneReplyTo(m);
+    expect(reply.content.length).toBeGreaterThan(0);
+    expect(handedFor(m)).toMatchObject({ mentionsBot: true, text: '🎉👍🏽 @kuakua 我今天跑完了全马', mentionTexts: ['@kuakua'] });
+  });
+
+  it('also takes the <@!id> nickname form', async () => {
+    await oneReplyTo(fake.userMessage({ author: fake.user(), content: `<@!${fake.bot.id}> 我通过了面试` }));
+  });
+
+  it('ignores @everyone, role pings (even the bot role) and plain messages', async () => {
+    const everyone = fake.userMessage({ author: fake.user(), content: '@everyone 开会了' });
+    const role = fake.userMessage({ author: fake.user(), content: `<@&${fake.botRoleId}> 你好` });
+    const plain = fake.userMessage({ author: fake.user(), content: '今天天气不错' });
+    await noReplyTo(everyone);
+    expect(repliesTo(role)).toHaveLength(0);
+    expect(repliesTo(plain)).toHaveLength(0);
+    expect(handedFor(role)).toMatchObject({ mentionsBot: false });
+  });
+
+  it('does not count a reply ping as a mention, but answers a reply to the bot', async () => {
+    const first = fake.userMessage({ author: fake.user(), content: '夸我 我学会了游泳' });
+    const botMessage = await oneReplyTo(first);
+    const reply = fake.userMessage({ author: fake.user(), content: '谢谢！', replyTo: botMessage, pingRepliedUser: true });
+    await oneReplyTo(reply);
+    expect(handedFor(reply)).toMatchObject({ mentionsBot: false, repliesToBot: true });
+
+    const human = fake.userMessage({ author: fake.user('bob'), content: '我刚到家' });
+    const replyToHuman = fake.userMessage({ author: fake.user(), content: '欢迎回来', replyTo: human, pingRepliedUser: true });
+    await noReplyTo(replyToHuman);
+    expect(handedFor(replyToHuman)).toMatchObject({ mentionsBot: false, repliesToBot: false });
+  });
+
+  it('answers a direct message', async () => {
+    const m = fake.userMessage({ author: fake.user('dm'), content: '我今天按时起床了', dm: true });
+    await oneReplyTo(m);
+    expect(handedFor(m)).toMatchObject({ isPrivate: true });
+  });
+
+  it('answers the /kuakua slash command by deferring, then editing the reply with the praise', async () => {
+    const id = fake.slashCommand({ author: fake.user(), text: '我写完了论文' });
+    await waitFor(() => fake.webhookMessages.some((w) => w.method === 'PATCH') || undefined, 'the edited slash command reply');
+    expect(fake.interactionResponses).toEqual([{ interactionId: id, body: expect.objectContaining({ type: 5 }) }]);
+    const edit = fake.webhookMessages.find((w) => w.method === 'PATCH')!;
+    expect(String(edit.body.content).length).toBeGreaterThan(0);
+    expect(edit.body.allowed_mentions).toEqual({ parse: [], replied_user: true });
+  });
+
+  it('ignores other bots, even with a trigger word', async () => {
+    await noReplyTo(fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' }));
+  });
+
+  it('keeps the per-user cooldown', async () => {
+    const asker = fake.user('eager');
+    const first = fake.userMessage({ author: asker, content: '求夸 第一次' });
+    const second = fake.userMessage({ author: asker, content: '求夸 第二次' });
+    await oneReplyTo(first);
+    await noReplyTo(second);
+  });
+
+  it('lets only admins use admin commands; others get a polite refusal', async () => {
+    const refused = await oneReplyTo(fake.userMessage({ author: fake.user('mallory'), content: '/kuakua_off' }));
+    expect(refused.content).toBe(stack.config.messages.notAdmin);
+    expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_off' }))).content).toBe(stack.config.messages.disabled);
+    const whileOff = fake.userMessage({ author: fake.user(), content: '求夸 没人理我' });
+    expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_on' }))).content).toBe(stack.config.messages.enabled);
+    expect(repliesTo(whileOff)).toHaveLength(0);
+    expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_status' }))).content).toMatch(/worker/);
+  });
+
+  it('splits a long reply at 2000 characters', async () => {
+    const m = fake.userMessage({ author: fake.user(), content: '/kuakua_help' });
+    await oneReplyTo(m);
+    const at = fake.posted.findIndex((p) => p.message_reference?.message_id === m.id);
+    const parts = fake.posted.slice(at, at + 3);
+    expect(parts.map((p) => p.content).join('')).toBe(LONG_HELP);
+    expect(parts.every((p) => p.content.length <= 2000)).toBe(true);
+  });
+
+  it('resumes the gateway session after the connection drops, and gets the messages sent meanwhile', async () => {
+    const resumesBefore = fake.received.filter((r) => r.op === 6).length;
+    fake.dropGateway();
+    const m = fake.userMessage({ author: fake.user(), content: '求夸 断线之后' });
+    await oneReplyTo(m);
+    expect(fake.received.filter((r) => r.op === 6).length).toBe(resumesBefore + 1);
+  });
+
+  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, content) => {
+    await oneReplyTo(fake.userMessage({ author: fake.user('fuzzer'), content, dm: true }));
+    await oneReplyTo(fake.userMessage({ author: fake.user('after'), content: '求夸', dm: true }));
+  });
+
+  it('never logs the token', () => {
+    const all = stack.logs.join('\n');
+    expect(all).toContain('discord adapter started');
+    expect(all).not.toContain(fake.token);
+  });
+});
