@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
-import { normalizeText } from './triggers.ts';
+import { escapeRegExp, normalizeText } from './triggers.ts';
 
 export interface PolicyRules {
   blocklist: string[];
@@ -15,7 +15,6 @@ const SENTENCE_END = /[。！!？?～~…]/;
 const LATIN_WORD = /^[a-z0-9' ]+$/i;
 
 const compact = (s: string) => s.toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Whitespace collapsed, invisible characters removed, cut at a sentence end to at most maxChars characters. */
 export function cleanReply(text: string, maxChars: number): string {

@@ -28,7 +28,7 @@ export function normalizeText(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD').replace(INVISIBLE, '').normalize('NFC');
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The message with the command prefix, mention strings and trigger words removed; a bare trigger gets the generic post. */
 export function extractPost(text: string, keywords: string[], mentionTexts: string[], genericPost: string): string {
