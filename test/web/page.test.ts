@@ -1,0 +1,173 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearLoginState, setLoginState } from '../../src/loginState.ts';
+import { BAD_INPUTS } from '../adapters/badInput.ts';
+import { startStack, type Stack } from '../adapters/stack.ts';
+import { HAN, startWeb, type WebFixture } from './support.ts';
+
+describe('web playground page in headless Chromium', () => {
+  let stack: Stack;
+  let web: WebFixture;
+  let browser: Browser;
+  let page: Page;
+  let pageErrors: string[];
+  let dialogs: string[];
+
+  beforeAll(async () => {
+    stack = await startStack({ rateLimit: { chatPerMinute: 0 } });
+    web = await startWeb(stack.core, stack.config);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    await stack?.close();
+  });
+
+  async function openPage() {
+    page = await browser.newPage();
+    pageErrors = [];
+    dialogs = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(web.url);
+    // Record every state of the pending indicator: a fast reply must not hide that it was shown.
+    await page.evaluate(() => {
+      const w = window as unknown as { typingSeen: boolean; pendingSeen: boolean };
+      w.typingSeen = false;
+      w.pendingSeen = false;
+      new MutationObserver(() => {
+        if (!document.getElementById('typing')!.hidden) w.typingSeen = true;
+        if (document.querySelector('.bubble.pending')) w.pendingSeen = true;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+  }
+
+  afterEach(async () => {
+    await page?.close();
+  });
+
+  async function send(text: string) {
+    const before = await page.locator('.msg.bot .bubble:not(.pending)').count();
+    await page.fill('#input', text);
+    await page.press('#input', 'Enter');
+    await page.waitForFunction((n) => document.querySelectorAll('.msg.bot .bubble:not(.pending)').length > n, before, { timeout: 60_000 });
+    return (await page.locator('.msg.bot .bubble:not(.pending)').last().textContent()) ?? '';
+  }
+
+  it('looks like a group chat: type 求夸, see 对方正在输入… and a pending bubble, then a Chinese praise', async () => {
+    await openPage();
+    await expect(page.title()).resolves.toBe('夸夸群');
+    await expect(page.locator('h1').textContent()).resolves.toMatch(/^夸夸群/);
+    await expect(page.locator('#typing').textContent()).resolves.toBe('对方正在输入…');
+    expect(await page.locator('#typing').isHidden()).toBe(true);
+    expect(await page.locator('#auth').isHidden()).toBe(true);
+
+    const reply = await send('求夸 我今天跑了五公里');
+    expect(reply).toMatch(HAN);
+    expect(await page.locator('.msg.me .bubble').last().textContent()).toBe('求夸 我今天跑了五公里');
+    const seen = await page.evaluate(() => {
+      const { typingSeen, pendingSeen } = window as unknown as { typingSeen: boolean; pendingSeen: boolean };
+      return { typingSeen, pendingSeen };
+    });
+    expect(seen.typingSeen).toBe(true);
+    expect(seen.pendingSeen).toBe(true);
+    // Once answered the indicator is gone and the input is ready again.
+    expect(await page.locator('#typing').isHidden()).toBe(true);
+    expect(await page.locator('.bubble.pending').count()).toBe(0);
+    expect(await page.locator('#send').isEnabled()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows markup literally and runs no script from it (XSS)', async () => {
+    await openPage();
+    const attack = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script> 求夸';
+    await send(attack);
+    expect(await page.locator('.msg.me .bubble').last().textContent()).toBe(attack);
+    expect(await page.locator('#messages img, #messages script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('serves the page with a CSP that forbids inline script', async () => {
+    const res = await fetch(web.url);
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(res.headers.get('content-security-policy')).not.toMatch(/unsafe-inline/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('handles the bad-input table: a reply or a clear error line, nothing executed, no page error', async () => {
+    await openPage();
+    for (const [name, text] of BAD_INPUTS) {
+      const before = await page.locator('.msg.bot .bubble:not(.pending), .system.error').count();
+      await page.fill('#input', text);
+      await page.press('#input', 'Enter');
+      if (!text.trim()) {
+        // Nothing to send: the page does not post blank text.
+        expect(await page.locator('.bubble.pending').count(), name).toBe(0);
+        continue;
+      }
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('.msg.bot .bubble:not(.pending), .system.error').length > n,
+        before,
+        { timeout: 60_000 },
+      );
+      const last = await page.locator('.msg.bot .bubble:not(.pending), .system.error').last().textContent();
+      expect(last, name).toBeTruthy();
+    }
+    expect(await page.locator('#messages img, #messages script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('asks for the API token after a 401 and sends with it', async () => {
+    const token = 'page-token-93b1';
+    const guarded = await startWeb(stack.core, stack.config, { apiToken: token });
+    const original = web;
+    web = guarded;
+    try {
+      await openPage();
+      await page.fill('#input', '求夸 我带了伞');
+      await page.press('#input', 'Enter');
+      await page.locator('#auth').waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await page.locator('.system.error').last().textContent()).toMatch(/token/);
+      await page.fill('#token', token);
+      await page.press('#token', 'Enter');
+      expect(await page.locator('#auth').isHidden()).toBe(true);
+      expect(await send('求夸 我带了伞')).toMatch(HAN);
+    } finally {
+      web = original;
+      await guarded.stop();
+    }
+  });
+
+  it('shows the WeChat login QR code while the wechat adapter waits for a scan', async () => {
+    await openPage();
+    expect(await page.locator('#login').isHidden()).toBe(true);
+    setLoginState('wechat', { status: 'scan', qrcode: 'https://login.weixin.qq.com/l/kuakua-test' });
+    try {
+      await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
+      const dark = await page.evaluate(() => {
+        const canvas = document.getElementById('login-qr') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] < 128 && data[i + 3] > 0) n++;
+        return n / (data.length / 4);
+      });
+      // A QR code is roughly half dark modules inside its quiet zone.
+      expect(dark).toBeGreaterThan(0.2);
+      expect(dark).toBeLessThan(0.7);
+      setLoginState('wechat', { status: 'logged-in', user: '夸夸机器人' });
+      await page.locator('#login').waitFor({ state: 'hidden', timeout: 10_000 });
+    } finally {
+      clearLoginState('wechat');
+    }
+  });
+});
