@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
@@ -99,5 +100,30 @@ describe('model directory validation', () => {
     expect(() => checkModelDir(join(broken, 'nope'), 'fp32')).toThrow(/not found/);
     expect(() => checkModelDir(dir, 'fp16')).toThrow(/unknown variant "fp16"/);
     await expect(createEngine({ modelDir: broken, logger: quiet })).rejects.toThrow(/missing tokenizer\.json/);
+  });
+});
+
+describe('execution provider', () => {
+  it('falls back to CPU when CUDA is missing and says so once, across restarts', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const engine = await createEngine({ modelDir: await makeRandomModel(), executionProvider: 'cuda', logger: pino(sink) });
+    try {
+      const [r] = await engine.generate([{ post: '求夸', n: 1, seed: 1 }]);
+      expect(r!.reply.length).toBeGreaterThan(0);
+      const restarted = new Promise<void>((resolve) => engine.on!('restart', () => resolve()));
+      (engine as Engine & { simulateCrash(): void }).simulateCrash();
+      await restarted;
+      await engine.generate([{ post: '求夸', n: 1, seed: 2 }]);
+      const notices = lines.filter((l) => l.includes('CUDA execution provider unavailable, using CPU'));
+      expect(notices).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
   });
 });

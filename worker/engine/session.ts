@@ -1,3 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './config.ts';
 
@@ -36,6 +39,15 @@ export interface StepOutput {
   cache: KvCache;
 }
 
+/** onnxruntime-node ships the CUDA provider only when its install step could download it. */
+function cudaProviderInstalled(): boolean {
+  const root = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin');
+  if (!existsSync(root)) return false;
+  return readdirSync(root).some((napi) =>
+    existsSync(join(root, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')),
+  );
+}
+
 async function createSession(opts: SessionOptions): Promise<ort.InferenceSession> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -46,6 +58,7 @@ async function createSession(opts: SessionOptions): Promise<ort.InferenceSession
   };
   if (opts.executionProvider === 'cuda') {
     try {
+      if (!cudaProviderInstalled()) throw new Error('libonnxruntime_providers_cuda.so is not installed');
       return await ort.InferenceSession.create(opts.path, { ...base, executionProviders: ['cuda'] });
     } catch (err) {
       opts.onFallback?.((err as Error).message.split('\n')[0] ?? 'unknown error');
