@@ -87,6 +87,7 @@ def tie_lm_head(graph):
 def hf_config(model, tok, name):
     cfg = model.config
     sep, cls, pad = tok.special_id('[SEP]'), tok.special_id('[CLS]'), tok.special_id('[PAD]')
+    eod = cfg.eod_id if 0 <= cfg.eod_id < cfg.vocab_size else sep
     return {
         'model_type': 'gpt2',
         'architectures': ['GPT2LMHeadModel'],
@@ -100,7 +101,7 @@ def hf_config(model, tok, name):
         'activation_function': 'gelu',
         'layer_norm_epsilon': cfg.layernorm_epsilon,
         'bos_token_id': cls,
-        'eos_token_id': sep,
+        'eos_token_id': eod,
         'pad_token_id': pad,
         'tie_word_embeddings': True,
         'use_cache': True,
@@ -109,7 +110,7 @@ def hf_config(model, tok, name):
             'architecture': 'ModelScope GPT3Model (pre-LN, fused QKV, erf GELU, learned positions, tied LM head)',
             'prompt_template': '{post} | ',
             'separator': '|',
-            'stop_token_ids': [sep],
+            'stop_token_ids': sorted({eod, sep}),
             'generation': dict(GENERATION),
             'variants': dict(VARIANT_FILES),
         },
