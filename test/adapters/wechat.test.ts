@@ -1,0 +1,189 @@
+import type { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryCard } from 'memory-card';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as PUPPET from 'wechaty-puppet';
+import { mock, PuppetMock } from 'wechaty-puppet-mock';
+import { startWechatAdapter, wechatOptions } from '../../adapters/wechat/index.ts';
+import type { RunningAdapter } from '../../src/adapter.ts';
+import { getLoginState } from '../../src/loginState.ts';
+import { waitFor } from '../service/support.ts';
+import { BAD_INPUTS } from './badInput.ts';
+import { startStack, type Stack } from './stack.ts';
+
+type ContactMock = ReturnType<mock.Mocker['createContact']>;
+type RoomMock = ReturnType<mock.Mocker['createRoom']>;
+interface Said {
+  text: string;
+  to: string;
+}
+
+const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: three WeChat messages
+
+let stack: Stack;
+let adapter: RunningAdapter;
+let mocker: mock.Mocker;
+let puppet: PuppetMock;
+let self: ContactMock;
+let admin: ContactMock;
+let room: RoomMock;
+let memoryDir: string;
+/** Everything the bot said, in rooms and to contacts, as the mock puppet saw it. */
+const said: Said[] = [];
+
+/** Mock contacts and rooms are event emitters at runtime, but their typings do not say so. */
+const onMessage = (target: ContactMock | RoomMock, fn: (m: { payload: PUPPET.payloads.Message }) => void) =>
+  (target as unknown as EventEmitter).on('message', fn);
+
+function person(name: string): ContactMock {
+  const c = mocker.createContact({ name });
+  onMessage(c, (m) => {
+    if (m.payload.talkerId === self.id && !m.payload.roomId) said.push({ text: m.payload.text ?? '', to: c.id });
+  });
+  return c;
+}
+
+const saidTo = (chatId: string) => said.filter((s) => s.to === chatId);
+
+/** Sends `text` from `from` into `to` and returns what the bot said there in answer (exactly one message expected). */
+async function oneAnswer(from: ContactMock, text: string, to: RoomMock | ContactMock = room, mentions: ContactMock[] = []): Promise<string> {
+  const chat = to === self ? from.id : to.id;
+  const before = saidTo(chat).length;
+  from.say(text, mentions).to(to);
+  await waitFor(() => saidTo(chat).length > before || undefined, `an answer to "${text.slice(0, 30)}"`);
+  await sleep(500);
+  const answers = saidTo(chat).slice(before);
+  expect(answers).toHaveLength(1);
+  return answers[0]!.text;
+}
+
+/** Silence is proven by a later triggering message in the same chat getting the only answer. */
+async function noAnswer(send: () => void, to: RoomMock = room): Promise<void> {
+  const before = saidTo(to.id).length;
+  send();
+  const prober = person('prober');
+  const answer = await oneAnswer(prober, '求夸 我来确认一下', to);
+  expect(answer.startsWith(`@prober`)).toBe(true);
+  expect(saidTo(to.id).length).toBe(before + 1);
+}
+
+beforeAll(async () => {
+  mocker = new mock.Mocker();
+  puppet = new PuppetMock({ mocker });
+  self = mocker.createContact({ name: 'kuakua' });
+  admin = mocker.createContact({ name: 'admin' });
+  room = mocker.createRoom({ topic: '夸夸群', memberIdList: [self.id, admin.id] });
+  onMessage(room, (m) => {
+    if (m.payload.talkerId === self.id) said.push({ text: m.payload.text ?? '', to: room.id });
+  });
+  stack = await startStack({
+    admins: { telegram: [], discord: [], wechat: [admin.id], web: [] },
+    rateLimit: { chatPerMinute: 0 },
+    messages: { help: LONG_HELP },
+  });
+  memoryDir = mkdtempSync(join(tmpdir(), 'kuakua-wechat-'));
+  // A session saved by an earlier run, the way puppets keep their login data in Wechaty's memory card.
+  const card = new MemoryCard(join(memoryDir, 'kuakua-test'));
+  await card.load();
+  await card.multiplex('puppet').set('login', 'saved-session');
+  await card.save();
+  adapter = await startWechatAdapter({ core: stack.core, logger: stack.logger, puppet, name: 'kuakua-test', memoryDir, printQr: false });
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await stack?.close();
+  if (memoryDir) rmSync(memoryDir, { recursive: true, force: true });
+});
+
+describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the core and the worker', () => {
+  it('takes the puppet from WECHATY_PUPPET, and refuses a puppet that is not installed with a clear error', async () => {
+    expect(wechatOptions(stack.config, { WECHATY_PUPPET: 'wechaty-puppet-mock' }).puppet).toBe('wechaty-puppet-mock');
+    expect(wechatOptions(stack.config, {}).puppet).toBe(stack.config.wechat.puppet);
+    await expect(
+      startWechatAdapter({ core: stack.core, logger: stack.logger, puppet: 'wechaty-puppet-nonexistent', name: 'x', memoryDir }),
+    ).rejects.toThrow(/"wechaty-puppet-nonexistent" is not installed: run `npm install wechaty-puppet-nonexistent`/);
+  });
+
+  it('finds the login session saved in the configured directory, so a restart needs no new scan', async () => {
+    expect(await puppet.memory.get('login')).toBe('saved-session');
+  });
+
+  it('publishes the login QR code, then the logged-in account', async () => {
+    mocker.scan('https://login.weixin.qq.com/l/kuakua-test', PUPPET.types.ScanStatus.Waiting);
+    await waitFor(() => getLoginState('wechat')?.status === 'scan' || undefined, 'the scan state');
+    expect(getLoginState('wechat')?.qrcode).toBe('https://login.weixin.qq.com/l/kuakua-test');
+    mocker.login(self);
+    await waitFor(() => getLoginState('wechat')?.status === 'logged-in' || undefined, 'the login');
+    expect(getLoginState('wechat')?.user).toBe('kuakua');
+  });
+
+  it('answers an @-mention in a group once, @-mentioning the asker', async () => {
+    const alice = person('alice');
+    const answer = await oneAnswer(alice, '@kuakua\u2005我今天跑完了全马', room, [self]);
+    expect(answer.startsWith('@alice\u2005') || answer.startsWith('@alice ')).toBe(true);
+    expect(answer.length).toBeGreaterThan('@alice '.length);
+  });
+
+  it('answers a keyword in a group, and ignores a plain group message', async () => {
+    await oneAnswer(person('bob'), '夸我 我学会了游泳');
+    await noAnswer(() => person('carol').say('今天天气不错').to(room));
+  });
+
+  it('answers a private chat, and does not answer its own replies', async () => {
+    const dan = person('dan');
+    // Replies in a private chat come back as messages from the bot itself; answering them would loop forever.
+    const answer = await oneAnswer(dan, '我今天按时起床了', self);
+    expect(answer.length).toBeGreaterThan(0);
+    expect(saidTo(dan.id)).toHaveLength(1);
+  });
+
+  it('skips messages sent before the bot started (message.age())', async () => {
+    const erin = person('erin');
+    await noAnswer(() => {
+      const old = mocker.MessageMock.create({
+        id: `old-${Date.now()}`,
+        talkerId: erin.id,
+        roomId: room.id,
+        text: '求夸 这是一小时前的消息',
+        timestamp: Date.now() - 3_600_000,
+        type: PUPPET.types.Message.Text,
+        mentionIdList: [],
+      });
+      puppet.emit('message', { messageId: old.id });
+    });
+  });
+
+  it('keeps the per-user cooldown', async () => {
+    const fay = person('fay');
+    await oneAnswer(fay, '求夸 第一次');
+    await noAnswer(() => fay.say('求夸 第二次').to(room));
+  });
+
+  it('lets only admins use admin commands; others get a polite refusal', async () => {
+    expect(await oneAnswer(person('mallory'), '/kuakua_off')).toContain(stack.config.messages.notAdmin);
+    expect(await oneAnswer(admin, '/kuakua_off')).toContain(stack.config.messages.disabled);
+    const gus = person('gus');
+    gus.say('求夸 没人理我').to(room);
+    expect(await oneAnswer(admin, '/kuakua_on')).toContain(stack.config.messages.enabled);
+    expect(saidTo(room.id).some((s) => s.text.startsWith('@gus'))).toBe(false);
+    expect(await oneAnswer(admin, '/kuakua_status')).toMatch(/worker/);
+  });
+
+  it('splits a long reply, @-mentioning the asker in the first part', async () => {
+    const before = saidTo(room.id).length;
+    person('helen').say('/kuakua_help').to(room);
+    await waitFor(() => saidTo(room.id).length >= before + 3 || undefined, 'three parts of the help text');
+    const parts = saidTo(room.id).slice(before).map((s) => s.text);
+    expect(parts[0]!.startsWith('@helen')).toBe(true);
+    expect(parts.join('').replace(/^@helen\s/, '')).toBe(LONG_HELP);
+  });
+
+  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, text) => {
+    await oneAnswer(person('fuzzer'), text, self);
+    await oneAnswer(person('after'), '求夸', self);
+  });
+});
