@@ -13,6 +13,15 @@ export function hasBearerToken(req: IncomingMessage, token: string): boolean {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** Throws the operator-facing error when `host` is not loopback and no API token is set. */
+export function assertBindAllowed(host: string, apiToken: string | undefined): void {
+  if (isLoopbackHost(host) || apiToken) return;
+  throw new Error(
+    `Refusing to serve the web API on ${host} without KUAKUA_API_TOKEN: set KUAKUA_API_TOKEN ` +
+      `(clients then send "Authorization: Bearer <token>") or bind 127.0.0.1 (KUAKUA_HTTP_HOST).`,
+  );
 }

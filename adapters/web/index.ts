@@ -5,6 +5,7 @@ import type { WebOptions } from './context.ts';
 import { startWebServer, type RunningWeb } from './server.ts';
 
 export type { RunningWeb } from './server.ts';
+export { assertBindAllowed } from './auth.ts';
 
 /** Longest praise request text accepted by the API, in characters. */
 export const MAX_TEXT_CHARS = 2000;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
-import { hasBearerToken, isLoopbackHost } from './auth.ts';
+import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
 import { HttpError, sendError } from './http.ts';
 import { createPendingReplies } from './pending.ts';
@@ -35,12 +35,7 @@ const ROUTES: Record<string, string> = {
 /** The web playground and HTTP API: a web message is a 'web' platform message through the shared core and queue. */
 export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb> {
   const { core, logger, registry, ...options } = opts;
-  if (!isLoopbackHost(options.host) && !options.apiToken) {
-    throw new Error(
-      `Refusing to serve the web API on ${options.host} without KUAKUA_API_TOKEN: set KUAKUA_API_TOKEN ` +
-        `(clients then send "Authorization: Bearer <token>") or bind 127.0.0.1 (KUAKUA_HTTP_HOST).`,
-    );
-  }
+  assertBindAllowed(options.host, options.apiToken);
   const log = logger.child({ adapter: 'web' });
   const pending = createPendingReplies();
   const ctx: WebContext = { core, logger: log, registry, pending, options };

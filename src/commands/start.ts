@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertBindAllowed } from '../../adapters/web/index.ts';
 import { loadConfigOrExit } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { ensureRedis } from '../redis.ts';
@@ -14,6 +15,8 @@ export function registerStart(program: Command): void {
       const config = loadConfigOrExit();
       const logger = createLogger({ level: config.log.level });
       await runRole('start', logger, async () => {
+        // Fail before the slow model load when the web server could not start anyway.
+        assertBindAllowed(config.http.host, config.secrets.apiToken);
         const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
         const worker = await startWorkerRole(config, logger, redis.url);
         const bot = await startBotRole(config, logger, redis.url).catch(async (err: unknown) => {

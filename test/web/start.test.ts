@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, makeRandomModel } from '../helpers/model.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { pingRedis } from '../../src/redis.ts';
+
+const SECRET_VARS = ['TELEGRAM_BOT_TOKEN', 'DISCORD_TOKEN', 'WECHATY_PUPPET', 'WECHATY_PUPPET_SERVICE_TOKEN', 'KUAKUA_API_TOKEN', 'REDIS_URL', 'KUAKUA_CONFIG'];
+
+interface Started {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start` as the user runs it: `node --import tsx src/cli.ts start` in the repository root. */
+function spawnStart(env: Record<string, string>): Started {
+  return spawnCli('start', env);
+}
+
+function spawnCli(command: string, env: Record<string, string>): Started {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_VARS.includes(k) && !k.startsWith('KUAKUA_')));
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
+
+async function waitForBanner(s: Started, banner = /kuakua is running: open (http:\/\/\S+)/, timeoutMs = 90_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const m = banner.exec(s.output());
+    if (m) return m[1];
+    if (s.proc.exitCode !== null) throw new Error(`start exited with ${s.proc.exitCode}:\n${s.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no banner within ${timeoutMs} ms:\n${s.output()}`);
+}
+
+describe('npm start (one process: Redis check, worker, web, adapters)', () => {
+  let modelDir: string;
+  let dir: string;
+  let running: Started | undefined;
+
+  beforeAll(async () => {
+    modelDir = await makeRandomModel();
+    dir = mkdtempSync(join(tmpdir(), 'kuakua-start-'));
+  });
+  afterEach(async () => {
+    if (running && running.proc.exitCode === null) {
+      running.proc.kill('SIGKILL');
+      await running.exited;
+    }
+    running = undefined;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('with a password-protected Redis and an API token', () => {
+    let redis: TestRedis;
+    const password = 'redis-pw-7d0c5e';
+    const token = 'api-token-c41e9b';
+    beforeAll(async () => {
+      redis = await startRedis({ password });
+    });
+    afterAll(async () => {
+      await redis?.close();
+    });
+
+    it('serves the page, answers ten POSTs with at least 8 different replies, stops on SIGTERM, and logs no secret', async () => {
+      const port = await freePort();
+      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_PORT: String(port), KUAKUA_API_TOKEN: token, KUAKUA_MODEL_THREADS: '1' });
+      const url = await waitForBanner(running);
+      expect(url).toBe(`http://127.0.0.1:${port}/`);
+      expect(running.output()).toContain('adapters: web');
+
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('夸夸群');
+
+      const replies: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`${url}api/praise`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ text: '求夸 我今天跑了五公里' }),
+        });
+        const body = await res.json();
+        expect(res.status, JSON.stringify(body)).toBe(200);
+        expect(['praise', 'fallback']).toContain(body.kind);
+        replies.push(body.reply);
+      }
+      // The chat's recent replies are never repeated (policy.historySize).
+      expect(new Set(replies).size).toBeGreaterThanOrEqual(8);
+
+      const health = await fetch(`${url}healthz`);
+      expect(health.status).toBe(200);
+
+      running.proc.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+      const out = running.output();
+      expect(out).toContain('shutting down');
+      expect(out).not.toContain(token);
+      expect(out).not.toContain(password);
+    });
+  });
+
+  it('starts a private redis-server when none answers, and stops it on SIGTERM', async () => {
+    const redisPort = await freePort();
+    const dataDir = join(dir, 'redis');
+    const config = join(dir, 'autostart.yaml');
+    writeFileSync(config, `redis:\n  dataDir: ${JSON.stringify(dataDir)}\n`);
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    running = spawnStart({ REDIS_URL: redisUrl, KUAKUA_CONFIG: config, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_PORT: String(await freePort()), KUAKUA_MODEL_THREADS: '1' });
+    const url = await waitForBanner(running);
+    expect(running.output()).toContain('started a private redis-server');
+    expect(await pingRedis(redisUrl)).toBe(true);
+    const res = await fetch(`${url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"夸我"}' });
+    expect(res.status).toBe(200);
+    running.proc.kill('SIGINT');
+    expect(await running.exited).toBe(0);
+    expect(await pingRedis(redisUrl)).toBe(false);
+  });
+
+  it('exits 1 with both ways to get Redis when none answers and none may be started', async () => {
+    const config = join(dir, 'no-autostart.yaml');
+    writeFileSync(config, 'redis:\n  autoStart: false\n');
+    running = spawnStart({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, KUAKUA_CONFIG: config, KUAKUA_MODEL_DIR: modelDir });
+    expect(await running.exited).toBe(1);
+    expect(running.output()).toMatch(/kuakua start: no Redis answers/);
+    expect(running.output()).toMatch(/apt-get install redis-server/);
+    expect(running.output()).toMatch(/docker compose up -d redis/);
+  });
+
+  it('exits 1 naming the model directory when the model is missing', async () => {
+    const redis = await startRedis();
+    try {
+      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_MODEL_DIR: join(dir, 'no-such-model') });
+      expect(await running.exited).toBe(1);
+      expect(running.output()).toMatch(/kuakua start: .*no-such-model/);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('refuses a non-loopback bind without KUAKUA_API_TOKEN', async () => {
+    const redis = await startRedis();
+    try {
+      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_HOST: '0.0.0.0', KUAKUA_HTTP_PORT: String(await freePort()), KUAKUA_MODEL_THREADS: '1' });
+      expect(await running.exited).toBe(1);
+      expect(running.output()).toMatch(/kuakua start: Refusing to serve the web API on 0\.0\.0\.0 without KUAKUA_API_TOKEN/);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('runs the roles separately: `kuakua bot` (web + adapters) and `kuakua worker` share one Redis', async () => {
+    const redis = await startRedis();
+    const bot = spawnCli('bot', { REDIS_URL: redis.url, KUAKUA_HTTP_PORT: String(await freePort()) });
+    let worker: Started | undefined;
+    try {
+      const url = await waitForBanner(bot, /kuakua bot: (http:\/\/\S+)/);
+      expect(bot.output()).toContain('adapters: web');
+      // No worker yet: the bot is up but not healthy.
+      expect((await fetch(`${url}healthz`)).status).toBe(503);
+      worker = spawnCli('worker', { REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1' });
+      const deadline = Date.now() + 90_000;
+      while ((await fetch(`${url}healthz`)).status !== 200) {
+        if (Date.now() > deadline || worker.proc.exitCode !== null) throw new Error(`worker did not come up:\n${worker.output()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const res = await fetch(`${url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"求夸 我早起了"}' });
+      const body = await res.json();
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.model).toBe('random');
+      bot.proc.kill('SIGTERM');
+      worker.proc.kill('SIGTERM');
+      expect(await bot.exited).toBe(0);
+      expect(await worker.exited).toBe(0);
+    } finally {
+      for (const p of [bot, worker]) if (p && p.proc.exitCode === null) p.proc.kill('SIGKILL');
+      await redis.close();
+    }
+  });
+});
