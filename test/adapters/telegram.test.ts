@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramAdapter, telegramOptions } from '../../adapters/telegram/index.ts';
 import type { RunningAdapter } from '../../src/adapter.ts';
 import { startFakeTelegram, type FakeChat, type FakeEntity, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.ts';
+import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -183,6 +184,18 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(fake.pollsSince(t + 1500)).toBeGreaterThan(0);
   });
 
+  it('relaunches polling with backoff when getUpdates fails in a way telegraf does not retry (409 Conflict)', async () => {
+    const chat = group();
+    const warningsBefore = stack.logs.filter((l) => l.includes('telegram connection lost')).length;
+    fake.failNext('getUpdates', 2, 409, 'Conflict: terminated by other getUpdates request');
+    // The poll already waiting delivers this one; the next two polls fail and end telegraf's loop.
+    await oneReplyTo(fake.userMessage({ chat, from: user(), text: '求夸 冲突之前' }));
+    await oneReplyTo(fake.userMessage({ chat, from: user(), text: '求夸 冲突之后' }));
+    const warnings = stack.logs.filter((l) => l.includes('telegram connection lost')).slice(warningsBefore);
+    expect(warnings).toHaveLength(2);
+    expect(warnings.every((w) => w.includes('409'))).toBe(true);
+  });
+
   it.each(BAD_INPUTS)('survives bad input: %s', async (_name, text) => {
     const asker = user('fuzzer');
     const m = fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text });
@@ -190,6 +203,36 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     await oneReplyTo(m);
     const after = user('after');
     await oneReplyTo(fake.userMessage({ chat: { id: after.id, type: 'private' }, from: after, text: '求夸' }));
+  });
+
+  it('in webhook mode, registers the public URL with a secret and only accepts updates that carry it', async () => {
+    await adapter.stop();
+    const port = await freePort();
+    const secretToken = 'hook-secret-5f1e2d9c';
+    const url = 'https://kuakua.example.com/telegram/webhook';
+    const options = telegramOptions(
+      { ...stack.config, telegram: { ...stack.config.telegram, webhook: { url, host: '127.0.0.1', port, path: '/telegram/webhook' } }, secrets: { ...stack.config.secrets, telegramBotToken: fake.token } },
+      { TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_WEBHOOK_SECRET: secretToken },
+    );
+    adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
+    const registered = fake.calls.filter((c) => c.method === 'setWebhook').at(-1);
+    expect(registered?.payload).toMatchObject({ url, secret_token: secretToken });
+
+    const chat = group();
+    const post = (update: unknown, secret?: string) =>
+      fetch(`http://127.0.0.1:${port}/telegram/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) },
+        body: JSON.stringify(update),
+      });
+    const forged = fake.makeUpdate({ chat, from: user(), text: '求夸 伪造的' });
+    expect((await post(forged)).status).toBe(403);
+    expect((await post(fake.makeUpdate({ chat, from: user(), text: '求夸 伪造的' }), 'wrong-secret')).status).toBe(403);
+    const real = fake.makeUpdate({ chat, from: user(), text: '求夸 通过 webhook' });
+    expect((await post(real, secretToken)).status).toBe(200);
+    await oneReplyTo(real.message);
+    expect(repliesTo(forged.message)).toHaveLength(0);
+    expect(stack.logs.join('\n')).not.toContain(secretToken);
   });
 
   it('never logs the bot token', () => {

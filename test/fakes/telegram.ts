@@ -43,6 +43,16 @@ export interface ApiCall {
   at: number;
 }
 
+export interface UserMessage {
+  chat: FakeChat;
+  from: FakeUser;
+  text: string;
+  entities?: FakeEntity[];
+  replyTo?: FakeMessage;
+  date?: number;
+  messageId?: number;
+}
+
 export interface FakeTelegramOptions {
   token?: string;
   botUsername?: string;
@@ -56,18 +66,14 @@ export interface FakeTelegram {
   /** Every successful sendMessage, as the resulting message (with the reply_parameters that were asked for). */
   sent: FakeMessage[];
   calls: ApiCall[];
-  /** Queue a user message as an update; returns the message (with its id). */
-  userMessage(m: {
-    chat: FakeChat;
-    from: FakeUser;
-    text: string;
-    entities?: FakeEntity[];
-    replyTo?: FakeMessage;
-    date?: number;
-    messageId?: number;
-  }): FakeMessage;
+  /** Queue a user message as an update for getUpdates; returns the message (with its id). */
+  userMessage(m: UserMessage): FakeMessage;
+  /** The same update without queueing it, for posting to a webhook; the message is `update.message`. */
+  makeUpdate(m: UserMessage): { update_id: number; message: FakeMessage };
   /** Answer the next `count` calls of `method` with 429 and the given retry_after (seconds). */
   rateLimit(method: string, count: number, retryAfter: number): void;
+  /** Answer the next `count` calls of `method` with an error, e.g. 409 Conflict for getUpdates. */
+  failNext(method: string, count: number, code: number, description: string): void;
   /** Destroy every open connection, and refuse new ones for `ms` milliseconds (a network outage). */
   dropConnections(ms?: number): void;
   /** Number of getUpdates requests that started after the given time. */
@@ -88,7 +94,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const updates: { update_id: number; message: FakeMessage }[] = [];
   const waiters = new Set<Waiter>();
   const sockets = new Set<Socket>();
-  const limits = new Map<string, { count: number; retryAfter: number }>();
+  const failures = new Map<string, { count: number; code: number; description: string; retryAfter?: number }>();
   const sent: FakeMessage[] = [];
   const calls: ApiCall[] = [];
   let nextUpdateId = 1;
@@ -159,6 +165,19 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     },
   };
 
+  const makeUpdate = ({ chat, from, text, entities, replyTo, date, messageId }: UserMessage) => {
+    const message: FakeMessage = {
+      message_id: messageId ?? nextMessageId++,
+      date: date ?? Math.floor(Date.now() / 1000),
+      chat,
+      from,
+      text,
+      ...(entities ? { entities } : {}),
+      ...(replyTo ? { reply_to_message: replyTo } : {}),
+    };
+    return { update_id: nextUpdateId++, message };
+  };
+
   const server = createServer((req: HttpRequest, res: ServerResponse) => {
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
     const chunks: Buffer[] = [];
@@ -177,14 +196,14 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         }
       }
       calls.push({ method, payload, at: Date.now() });
-      const limit = limits.get(method);
-      if (limit && limit.count > 0) {
-        limit.count--;
-        return json(res, 429, {
+      const failure = failures.get(method);
+      if (failure && failure.count > 0) {
+        failure.count--;
+        return json(res, failure.code, {
           ok: false,
-          error_code: 429,
-          description: `Too Many Requests: retry after ${limit.retryAfter}`,
-          parameters: { retry_after: limit.retryAfter },
+          error_code: failure.code,
+          description: failure.description,
+          ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
         });
       }
       const handler = methods[method];
@@ -209,22 +228,18 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     bot,
     sent,
     calls,
-    userMessage({ chat, from, text, entities, replyTo, date, messageId }) {
-      const message: FakeMessage = {
-        message_id: messageId ?? nextMessageId++,
-        date: date ?? Math.floor(Date.now() / 1000),
-        chat,
-        from,
-        text,
-        ...(entities ? { entities } : {}),
-        ...(replyTo ? { reply_to_message: replyTo } : {}),
-      };
-      updates.push({ update_id: nextUpdateId++, message });
+    makeUpdate,
+    userMessage(m) {
+      const update = makeUpdate(m);
+      updates.push(update);
       flushWaiters();
-      return message;
+      return update.message;
     },
     rateLimit(method, count, retryAfter) {
-      limits.set(method, { count, retryAfter });
+      failures.set(method, { count, code: 429, description: `Too Many Requests: retry after ${retryAfter}`, retryAfter });
+    },
+    failNext(method, count, code, description) {
+      failures.set(method, { count, code, description });
     },
     dropConnections(ms = 0) {
       downUntil = Date.now() + ms;
