@@ -70,6 +70,17 @@ describe('engine (worker thread, real onnxruntime, random model)', () => {
 
   it('rejects empty posts with a clear error', async () => {
     await expect(engine.generate([{ post: '  ' }])).rejects.toThrow(/non-empty/);
+    await expect(engine.generate([{ post: 42 } as unknown as { post: string }])).rejects.toThrow(/non-empty/);
+  });
+
+  it('survives odd Unicode, control characters, huge posts and odd numbers', async () => {
+    const odd = ['\ud800半个代理对\udfff', '\u0000\u0007控制\u202e字符\u200b', '🏳️‍🌈👨‍👩‍👧‍👦'.repeat(50), '夸'.repeat(200_000)];
+    const results = await engine.generate(odd.map((post, i) => ({ post, n: 1, seed: i, maxNewTokens: 5 })));
+    expect(results).toHaveLength(4);
+    for (const r of results) expect(r.newTokens).toBeLessThanOrEqual(5);
+    const [weird] = await engine.generate([{ post: '求夸', n: Number.NaN, seed: Number.NaN, maxNewTokens: -3 }]);
+    // NaN n falls back to the default 3 candidates; a non-positive maxNewTokens to one token each
+    expect(weird!.newTokens).toBe(3);
   });
 
   it('rejects pending callers when the engine thread crashes, then restarts', async () => {

@@ -119,13 +119,13 @@ class ThreadedEngine extends EventEmitter implements Engine {
 
   private validate(r: GenerateRequest): GenerateRequest {
     if (typeof r?.post !== 'string' || r.post.trim() === '') throw new Error('post must be a non-empty string');
-    const n = Math.min(MAX_CANDIDATES, Math.max(1, Math.floor(r.n ?? 3)));
+    const n = Number.isFinite(r.n) ? Math.min(MAX_CANDIDATES, Math.max(1, Math.floor(r.n!))) : undefined;
     return {
       post: r.post.length > this.maxPostChars ? r.post.slice(-this.maxPostChars) : r.post,
       n,
       avoid: (r.avoid ?? []).filter((a) => typeof a === 'string'),
-      seed: r.seed,
-      maxNewTokens: r.maxNewTokens,
+      seed: Number.isFinite(r.seed) ? r.seed : undefined,
+      maxNewTokens: Number.isFinite(r.maxNewTokens) ? Math.max(1, Math.floor(r.maxNewTokens!)) : undefined,
     };
   }
 

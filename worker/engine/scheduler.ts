@@ -49,7 +49,7 @@ export class Scheduler {
   private enqueue(req: GenerateRequest): Promise<GenerateResult> {
     return new Promise((resolve, reject) => {
       const prompt = buildPrompt(req.post, this.cfg, this.tok, req.maxNewTokens);
-      const n = Math.max(1, Math.floor(req.n ?? DEFAULT_CANDIDATES));
+      const n = Math.max(1, Math.floor(req.n ?? DEFAULT_CANDIDATES)) || 1;
       const seed = req.seed ?? randomInt(2 ** 31);
       const gen = this.cfg.generation;
       const group: SequenceGroup = {
