@@ -13,8 +13,13 @@ export interface Started {
 
 /** `npm start` as a user runs it (`node --import tsx src/cli.ts start` in the repository root), with only `env` set on top of a clean environment. */
 export function spawnStart(env: Record<string, string>): Started {
+  return spawnCli('start', env);
+}
+
+/** `npx kuakua <command>` the same way. */
+export function spawnCli(command: string, env: Record<string, string>): Started {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_VARS.includes(k) && !k.startsWith('KUAKUA_') && !k.startsWith('TELEGRAM_') && !k.startsWith('DISCORD_')));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -31,12 +36,12 @@ export function spawnStart(env: Record<string, string>): Started {
 }
 
 /** Resolves with the page URL from the start banner; fails with the output when the process exits or stays silent. */
-export async function waitForBanner(s: Started, timeoutMs = 90_000): Promise<string> {
+export async function waitForBanner(s: Started, timeoutMs = 90_000, banner = /kuakua is running: open (http:\/\/\S+)/): Promise<string> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const m = /kuakua is running: open (http:\/\/\S+)/.exec(s.output());
+    const m = banner.exec(s.output());
     if (m) return m[1]!;
-    if (s.proc.exitCode !== null) throw new Error(`start exited with ${s.proc.exitCode}:\n${s.output()}`);
+    if (s.proc.exitCode !== null) throw new Error(`the process exited with ${s.proc.exitCode}:\n${s.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no banner within ${timeoutMs} ms:\n${s.output()}`);

@@ -1,45 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, makeRandomModel } from '../helpers/model.ts';
+import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { spawnCli, spawnStart, waitForBanner, type Started } from '../helpers/spawnStart.ts';
 import { pingRedis } from '../../src/redis.ts';
-
-const SECRET_VARS = ['TELEGRAM_BOT_TOKEN', 'DISCORD_TOKEN', 'WECHATY_PUPPET', 'WECHATY_PUPPET_SERVICE_TOKEN', 'KUAKUA_API_TOKEN', 'REDIS_URL', 'KUAKUA_CONFIG'];
-
-interface Started {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `npm start` as the user runs it: `node --import tsx src/cli.ts start` in the repository root. */
-function spawnStart(env: Record<string, string>): Started {
-  return spawnCli('start', env);
-}
-
-function spawnCli(command: string, env: Record<string, string>): Started {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_VARS.includes(k) && !k.startsWith('KUAKUA_')));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { proc, output: () => out, exited };
-}
-
-async function waitForBanner(s: Started, banner = /kuakua is running: open (http:\/\/\S+)/, timeoutMs = 90_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const m = banner.exec(s.output());
-    if (m) return m[1];
-    if (s.proc.exitCode !== null) throw new Error(`start exited with ${s.proc.exitCode}:\n${s.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no banner within ${timeoutMs} ms:\n${s.output()}`);
-}
 
 describe('npm start (one process: Redis check, worker, web, adapters)', () => {
   let modelDir: string;
@@ -51,10 +17,7 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     dir = mkdtempSync(join(tmpdir(), 'kuakua-start-'));
   });
   afterEach(async () => {
-    if (running && running.proc.exitCode === null) {
-      running.proc.kill('SIGKILL');
-      await running.exited;
-    }
+    await running?.kill();
     running = undefined;
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -162,7 +125,7 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     const bot = spawnCli('bot', { REDIS_URL: redis.url, KUAKUA_HTTP_PORT: String(await freePort()) });
     let worker: Started | undefined;
     try {
-      const url = await waitForBanner(bot, /kuakua bot: (http:\/\/\S+)/);
+      const url = await waitForBanner(bot, 90_000, /kuakua bot: (http:\/\/\S+)/);
       expect(bot.output()).toContain('adapters: web');
       // No worker yet: the bot is up but not healthy.
       expect((await fetch(`${url}healthz`)).status).toBe(503);
@@ -181,7 +144,8 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
       expect(await bot.exited).toBe(0);
       expect(await worker.exited).toBe(0);
     } finally {
-      for (const p of [bot, worker]) if (p && p.proc.exitCode === null) p.proc.kill('SIGKILL');
+      await bot.kill();
+      await worker?.kill();
       await redis.close();
     }
   });
