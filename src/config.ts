@@ -42,6 +42,7 @@ export const configSchema = z.strictObject({
     backoff: z.strictObject({ type: z.enum(['fixed', 'exponential']), delayMs: count }),
     lockDurationMs: z.number().int().min(1000),
     stalledIntervalMs: z.number().int().min(1000),
+    redisWaitMs: positive,
     retention: z.strictObject({ completed: count, failed: count, dedupeSeconds: positive }),
   }),
   worker: z.strictObject({
@@ -125,7 +126,8 @@ const SECRET_ENV: Record<keyof Secrets, string> = {
 };
 
 /** Keys that look like secrets; a config file containing them is refused so tokens live only in the environment. */
-const SECRET_KEY = /token|password|secret|redisUrl/i;
+// Matched at the end of a key, so "botToken" or "password" is refused but "maxNewTokens" is an ordinary setting.
+const SECRET_KEY = /(token|password|passwd|secrets?|redisUrl)$/i;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -72,6 +72,11 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('takes keys that merely contain "token" (model.maxNewTokens) from a file, but refuses one that names a secret', () => {
+    expect(loadConfig({ root, env: withFiles('model:\n  maxNewTokens: 400\n') }).model.maxNewTokens).toBe(400);
+    expect(errorOf(() => loadConfig({ root, env: withFiles('discord:\n  botToken: abc\n') }))).toMatch(/discord\.botToken in config\/local\.yaml: secrets/);
+  });
+
   it.each([
     [{ KUAKUA_HTTP_PORT: 'abc' }, /http\.port = "abc" \(from env KUAKUA_HTTP_PORT\): expected number/],
     [{ KUAKUA_HTTP_PORT: '99999' }, /http\.port = 99999 \(from env KUAKUA_HTTP_PORT\): expected a number <= 65535/],

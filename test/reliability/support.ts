@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { stringify } from 'yaml';
+import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { makeRandomModel } from '../helpers/model.ts';
+import { waitFor } from '../service/support.ts';
+
+const temps: string[] = [];
+process.once('exit', () => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+export function tempDir(prefix = 'kuakua-rel-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+/**
+ * A KUAKUA_CONFIG file with the given settings, and the config it gives for redisUrl: the test's in-process
+ * parts and the spawned processes read the same file, so they agree on queue names, timings and the model.
+ */
+export function configFile(redisUrl: string, settings: Record<string, unknown>): { path: string; config: Config } {
+  const path = join(tempDir(), 'kuakua.yaml');
+  writeFileSync(path, stringify(settings));
+  return { path, config: loadConfig({ env: { REDIS_URL: redisUrl, KUAKUA_CONFIG: path } }) };
+}
+
+/**
+ * A random model that always generates maxNewTokens tokens (no early stop), so one generation lasts long enough
+ * to kill a worker in the middle of it (≈2 s for 400 tokens × 4 candidates in fp32 on one thread).
+ */
+export async function slowModel(): Promise<string> {
+  const src = await makeRandomModel({ layers: 4, heads: 4, hidden: 256, positions: 1024 });
+  const dir = join(tempDir('kuakua-slow-model-'), 'model');
+  cpSync(src, dir, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  cfg.kuakua.generation.min_new_tokens = 1000;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+  return dir;
+}
+
+export interface KuakuaProcess {
+  proc: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  alive(): boolean;
+  /** Waits until the output contains text. */
+  waitForOutput(text: string | RegExp, what: string, timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited after graceMs. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+/** `node src/cli.ts <args>` as a child process with the given environment added, its output captured. */
+export function spawnKuakua(args: string[], env: Record<string, string | undefined>): KuakuaProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, KUAKUA_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  return {
+    proc,
+    output: () => out,
+    exited,
+    alive,
+    waitForOutput: (text, what, timeoutMs = 60_000) =>
+      waitFor(() => {
+        if (!alive()) throw new Error(`process exited while waiting for ${what}:\n${out.slice(-3000)}`);
+        return typeof text === 'string' ? out.includes(text) : text.test(out);
+      }, what, timeoutMs).then(() => undefined),
+    async stop(graceMs = 15_000) {
+      if (!alive()) return exited;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** `kuakua worker` against redisUrl with the config file, logging at info so "worker ready" shows. */
+export async function startWorkerProcess(redisUrl: string, configPath: string, extraEnv: Record<string, string> = {}): Promise<KuakuaProcess> {
+  const p = spawnKuakua(['worker'], { REDIS_URL: redisUrl, KUAKUA_CONFIG: configPath, ...extraEnv });
+  await p.waitForOutput('worker ready', 'the worker to start', 90_000);
+  return p;
+}
+
+/** The request queue as the bots and workers see it, for looking at job states. */
+export function requestQueue(config: Config, redisUrl: string): Queue {
+  return new Queue(config.queue.name, { connection: { url: redisUrl }, prefix: config.redis.prefix });
+}
