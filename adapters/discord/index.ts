@@ -117,8 +117,12 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
     await client.login(token);
   } catch (err) {
     await client.destroy();
-    const reason = err instanceof Error && /TokenInvalid|401/.test(`${(err as { code?: string }).code} ${err.message}`) ? 'Discord rejected DISCORD_TOKEN (401)' : `Discord login failed: ${redact(String(err instanceof Error ? err.message : err))}`;
-    throw new Error(reason);
+    const text = err instanceof Error ? `${String((err as { code?: unknown }).code)} ${err.message}` : String(err);
+    if (/TokenInvalid|401/.test(text)) throw new Error('Discord rejected DISCORD_TOKEN (401)');
+    if (/disallowed intents/i.test(text)) {
+      throw new Error('Discord refused the Message Content intent: enable it in the Developer Portal (Bot → Privileged Gateway Intents)');
+    }
+    throw new Error(`Discord login failed: ${redact(text)}`);
   }
   await ready;
   core.onDelivery('discord', deliver);

@@ -28,7 +28,8 @@ export function createDispatcher(opts: {
   const run = async (msg: IncomingMessage, onIgnored?: () => Promise<unknown>) => {
     try {
       const result = await core.handle(msg);
-      logger.debug({ chatId: msg.chatId, messageId: msg.messageId, action: result.action }, 'message handled');
+      // userId is logged so an operator can find the ids to list under admins.<platform>.
+      logger.debug({ chatId: msg.chatId, messageId: msg.messageId, userId: msg.userId, action: result.action }, 'message handled');
       if (result.action === 'replied') await deliver(result.delivery);
       else if (result.action === 'ignored') await onIgnored?.();
     } catch (err) {

@@ -166,6 +166,20 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     await oneReplyTo(fake.userMessage({ author: fake.user('after'), content: '求夸', dm: true }));
   });
 
+  it('says clearly when the Message Content intent is not enabled, or the token is wrong', async () => {
+    const strict = await startFakeDiscord({ messageContentAllowed: false });
+    try {
+      await expect(startDiscordAdapter({ core: stack.core, logger: stack.logger, token: strict.token, apiRoot: strict.apiRoot })).rejects.toThrow(
+        /enable it in the Developer Portal/,
+      );
+      await expect(startDiscordAdapter({ core: stack.core, logger: stack.logger, token: 'wrong-token-value', apiRoot: strict.apiRoot })).rejects.toThrow(
+        'Discord rejected DISCORD_TOKEN (401)',
+      );
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('never logs the token', () => {
     const all = stack.logs.join('\n');
     expect(all).toContain('discord adapter started');

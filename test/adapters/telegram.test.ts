@@ -70,6 +70,12 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(o?.webhook).toBeUndefined();
   });
 
+  it('refuses a wrong token with a clear error', async () => {
+    await expect(startTelegramAdapter({ core: stack.core, logger: stack.logger, token: '999:wrong-token', apiRoot: fake.apiRoot })).rejects.toThrow(
+      'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)',
+    );
+  });
+
   it('answers a group mention once, quoting the asker, with emoji before the mention (UTF-16 offsets)', async () => {
     const chat = group();
     const text = '🎉👍🏽 @kuakua_test_bot 我今天跑完了全马';

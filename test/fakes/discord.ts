@@ -86,7 +86,10 @@ export interface FakeDiscord {
 
 const DISCORD_EPOCH = 1420070400000n;
 
-export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: number } = {}): Promise<FakeDiscord> {
+/** Privileged intent that must be switched on in the Developer Portal; Discord closes with 4014 otherwise. */
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+
+export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean } = {}): Promise<FakeDiscord> {
   const token = opts.token ?? `MTIz.fake-discord.${randomBytes(12).toString('hex')}`;
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   let counter = 0n;
@@ -181,6 +184,7 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
       if (msg.op === 1) send(ws, { op: 11 });
       else if (msg.op === 2) {
         if (d.token !== token) return ws.close(4004, 'Authentication failed');
+        if (opts.messageContentAllowed === false && (Number(d.intents) & MESSAGE_CONTENT_INTENT) !== 0) return ws.close(4014, 'Disallowed intent(s).');
         session = { id: randomBytes(8).toString('hex'), seq: 0, log: [], socket: ws };
         dispatch('READY', {
           v: 10,
