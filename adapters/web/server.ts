@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
 import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
@@ -32,6 +32,15 @@ const ROUTES: Record<string, string> = {
   '/metrics': 'GET',
 };
 
+/** Requests by route and status: refusals (401, 413, 429, ...) show up here, praise outcomes in kuakua_requests_total. */
+function httpRequestCounter(registry: Registry): Counter<'route' | 'status'> {
+  const name = 'kuakua_http_requests_total';
+  return (
+    (registry.getSingleMetric(name) as Counter<'route' | 'status'> | undefined) ??
+    new Counter({ name, help: 'HTTP requests to the web server, by route and status', labelNames: ['route', 'status'], registers: [registry] })
+  );
+}
+
 /** The web playground and HTTP API: a web message is a 'web' platform message through the shared core and queue. */
 export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb> {
   const { core, logger, registry, ...options } = opts;
@@ -40,6 +49,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
   const pending = createPendingReplies();
   const ctx: WebContext = { core, logger: log, registry, pending, options };
   const limiter = createRateLimiter(options.rateLimit);
+  const httpRequests = httpRequestCounter(registry);
 
   core.onDelivery('web', async (d) => {
     if (!pending.deliver(d)) log.debug({ replyTo: d.replyToMessageId }, 'web: reply arrived after its request ended');
@@ -80,6 +90,10 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
   };
 
   const server = createServer((req, res) => {
+    res.once('finish', () => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      httpRequests.inc({ route: path in ROUTES || isPageAsset(path) ? path : 'other', status: String(res.statusCode) });
+    });
     route(req, res).catch((err: unknown) => {
       if (!(err instanceof HttpError)) log.error({ err }, 'web: request failed');
       const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal', 'Internal error');

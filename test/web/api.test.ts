@@ -156,6 +156,9 @@ describe('HTTP API through the real queue, worker and engine', () => {
     expect(text).toMatch(/^kuakua_generation_latency_seconds_count [1-9]\d*$/m);
     expect(text).toContain('# TYPE kuakua_queue_depth gauge');
     expect(text).toContain('kuakua_process_resident_memory_bytes');
+    expect(text).toMatch(/^kuakua_http_requests_total\{route="\/api\/praise",status="200"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^kuakua_http_requests_total\{route="\/api\/praise",status="400"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^kuakua_http_requests_total\{route="other",status="404"\} [1-9]\d*$/m);
   });
 
   it('survives a client that hangs up while waiting, and the late reply is dropped quietly', async () => {

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import { loadConfigOrExit, type Config } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { ensureRedis } from '../redis.ts';
+import { exitOnSignals, stopAll } from '../shutdown.ts';
+
+export type Part = { name: string; stop(): Promise<void> };
+
+export interface RoleContext {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+}
+
+/**
+ * The frame of a long-running command: config, logger and a Redis that answers (a private one if allowed),
+ * then `start`. Prints its banner and stops its parts, then the private Redis, on SIGINT/SIGTERM.
+ * Any failure exits 1 with the reason on stderr.
+ */
+export async function runRole(command: string, start: (ctx: RoleContext) => Promise<{ parts: Part[]; banner: string }>): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.log.level });
+  try {
+    const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
+    const { parts, banner } = await start({ config, logger, redisUrl: redis.url });
+    if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });
+    process.stdout.write(`${banner}\n`);
+    exitOnSignals(logger, () => stopAll(logger, parts));
+  } catch (err) {
+    const message = (err as Error).message;
+    logger.fatal({ err: message }, `${command} could not start`);
+    process.stderr.write(`kuakua ${command}: ${message}\n`);
+    process.exit(1);
+  }
+}
