@@ -85,6 +85,8 @@ class Bot implements KuakuaCore {
       this.log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'delivering a reply failed');
     });
     this.replyWorker.on('error', (err) => this.log.warn({ err: err.message }, 'reply queue connection problem'));
+    // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
+    for (const q of [this.requests, this.replies]) q.on('error', (err) => this.log.debug({ err: err.message }, 'queue connection problem'));
   }
 
   onDelivery(platform: Platform, deliver: Deliver): void {
@@ -92,7 +94,7 @@ class Bot implements KuakuaCore {
   }
 
   async handle(msg: IncomingMessage): Promise<HandleResult> {
-    const result = await this.decide(msg);
+    const result = await this.decideWithin(msg);
     const outcome = result.action === 'ignored' ? `ignored:${result.reason}` : result.action === 'replied' ? `replied:${result.delivery.kind}` : 'queued';
     metrics.requests.inc({ platform: msg.platform, outcome });
     if (result.action === 'replied') metrics.replies.inc({ platform: msg.platform, kind: result.delivery.kind });
@@ -100,7 +102,36 @@ class Bot implements KuakuaCore {
     return result;
   }
 
-  private async decide(msg: IncomingMessage): Promise<HandleResult> {
+  /**
+   * Redis commands wait through an outage (maxRetriesPerRequest: null) so nothing is lost, but a message must not wait
+   * without end: after queue.redisWaitMs it gets the queue-full answer, and its request is never queued after that.
+   */
+  private async decideWithin(msg: IncomingMessage): Promise<HandleResult> {
+    const abandoned = { value: false };
+    const decision = this.decide(msg, abandoned);
+    decision.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.queue.redisWaitMs)));
+    const first = await Promise.race([decision, late]).finally(() => clearTimeout(timer));
+    if (first !== 'late') return first;
+    abandoned.value = true;
+    return this.unavailable(msg);
+  }
+
+  /** The answer to a message taken while Redis does not respond, decided from the config alone. */
+  private unavailable(msg: IncomingMessage): HandleResult {
+    const triggered = parseAdminCommand(msg.text) !== null || evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, {})).triggered;
+    if (!triggered) return { action: 'ignored', reason: 'unavailable' };
+    metrics.errors.inc({ component: 'redis' });
+    this.log.warn({ platform: msg.platform, chatId: msg.chatId, waitedMs: this.config.queue.redisWaitMs }, 'Redis did not respond in time: answering busy');
+    // A request already on its way into the queue when we gave up is answered by nobody else: the busy reply is the one answer.
+    void this.redis
+      .set(this.keys.answered(idempotencyKey(msg)), `unavailable:${this.instanceId}`, 'EX', this.config.queue.retention.dedupeSeconds, 'NX')
+      .catch(() => undefined);
+    return this.config.queue.onFull === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'busy' };
+  }
+
+  private async decide(msg: IncomingMessage, abandoned: { value: boolean }): Promise<HandleResult> {
     if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
     if (!msg.chatId || !msg.messageId || !msg.userId || typeof msg.text !== 'string') return { action: 'ignored', reason: 'invalid' };
     const key = idempotencyKey(msg);
@@ -145,8 +176,10 @@ class Bot implements KuakuaCore {
       post: decision.post,
     });
     const timeout: ReplyJob = { type: 'timeout', ...job };
+    if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
     await this.replies.add('timeout', timeout, { jobId: jobIdFor(key, 'timeout'), delay: this.config.queue.timeoutMs });
     const jobId = jobIdFor(key, 'req');
+    if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
     await this.requests.add('praise', job, { jobId });
     return { action: 'queued', jobId };
   }

@@ -51,6 +51,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const rules = { blocklist: config.policy.blocklist, minChars: config.policy.minReplyChars, maxChars: config.policy.maxReplyChars };
   const retention = { removeOnComplete: { count: config.queue.retention.completed }, removeOnFail: { count: config.queue.retention.failed } };
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
+  // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
+  const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue connection problem');
+  requests.on('error', onQueueError);
   const replyQueues = new Map<string, Queue>();
   const replyQueue = (instanceId: string) => {
     let q = replyQueues.get(instanceId);
@@ -60,6 +63,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         prefix,
         defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 500 }, ...retention },
       });
+      q.on('error', onQueueError);
       replyQueues.set(instanceId, q);
     }
     return q;

@@ -1,0 +1,115 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBotCore } from '../../src/bot.ts';
+import { startFakeTelegram, type FakeMessage } from '../fakes/telegram.ts';
+import { makeRandomModel } from '../helpers/model.ts';
+import { freePort, startRedis } from '../helpers/redis.ts';
+import { collect, message, silentLogger, waitFor } from '../service/support.ts';
+import { configFile, requestQueue, spawnKuakua, startWorkerProcess } from './support.ts';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+describe('Redis stops while messages arrive', () => {
+  it.each([
+    ['busy', { action: 'replied', delivery: { kind: 'busy' } }],
+    ['silent', { action: 'ignored', reason: 'busy' }],
+  ] as const)('the core answers within queue.redisWaitMs as for a full queue (%s), queues nothing late, and works again after', async (onFull, expected) => {
+    const redis = await startRedis({ aof: true });
+    cleanups.push(() => redis.close());
+    const { config } = configFile(redis.url, { queue: { redisWaitMs: 500, onFull, timeoutMs: 60_000 }, cooldown: { userSeconds: 0 } });
+    const bot = await createBotCore({ config, logger: silentLogger, instanceId: `rel-outage-${onFull}` });
+    cleanups.push(() => bot.close());
+    const got = collect(bot);
+
+    await redis.stop();
+    const started = Date.now();
+    const asked = message({ text: '求夸 停电了也要夸' });
+    expect(await bot.handle(asked)).toMatchObject(expected);
+    expect(Date.now() - started).toBeLessThan(3000);
+    // Not for the bot: no busy reply to ordinary chatter.
+    expect(await bot.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'unavailable' });
+    await redis.start();
+
+    const after = message({ text: '夸我 恢复了' });
+    expect(await waitFor(async () => (await bot.handle(after)).action === 'queued' || undefined, 'a message queued after the restart', 20_000)).toBe(true);
+    const requests = requestQueue(config, redis.url);
+    cleanups.push(() => requests.close());
+    await sleep(500);
+    // Only the message after the restart is queued; the one answered busy never reaches a worker.
+    expect(await requests.getWaitingCount()).toBe(1);
+    expect(got).toEqual([]);
+  }, 60_000);
+
+  it('10 s outage: `kuakua bot` (web API + Telegram) and `kuakua worker` reconnect by themselves; each request is answered after recovery or gets the busy reply; nothing crashes', async () => {
+    const redis = await startRedis({ aof: true });
+    cleanups.push(() => redis.close());
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    const port = await freePort();
+    const { path, config } = configFile(redis.url, {
+      instance: { id: 'rel-outage-bot' },
+      http: { port, rateLimitPerMinute: 0 },
+      cooldown: { userSeconds: 0 },
+      rateLimit: { chatPerMinute: 0 },
+      queue: { timeoutMs: 60_000 },
+      worker: { heartbeatSeconds: 1 },
+      model: { dir: await makeRandomModel(), variant: 'fp32', threads: 1, candidates: 1, maxNewTokens: 8 },
+    });
+    const worker = await startWorkerProcess(redis.url, path);
+    cleanups.push(() => worker.stop());
+    const bot = spawnKuakua(['bot'], { REDIS_URL: redis.url, KUAKUA_CONFIG: path, TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot });
+    cleanups.push(() => bot.stop());
+    await bot.waitForOutput('kuakua bot:', 'the bot to start');
+    await bot.waitForOutput('telegram adapter started', 'the telegram adapter');
+
+    const api = `http://127.0.0.1:${port}/api/praise`;
+    const praise = async (text: string) => {
+      const res = await fetch(api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const chat = { id: -4242, type: 'supergroup' as const, title: 'outage group' };
+    let nextUser = 1;
+    const tg = (text: string) => fake.userMessage({ chat, from: { id: nextUser++, is_bot: false, first_name: 'u' }, text });
+    const repliesTo = (m: FakeMessage) => fake.sent.filter((s) => s.reply_parameters?.message_id === m.message_id);
+
+    expect((await praise('求夸 停电前')).status).toBe(200);
+    const before = tg('求夸 停电前');
+    await waitFor(() => repliesTo(before).length === 1, 'a Telegram reply before the outage');
+
+    await redis.stop();
+    const http: Promise<{ status: number; body: Record<string, unknown> }>[] = [];
+    const telegram: FakeMessage[] = [];
+    for (let s = 0; s < 10; s++) {
+      http.push(praise(`求夸 停电第${s}秒`));
+      telegram.push(tg(`求夸 停电第${s}秒`));
+      await sleep(1000);
+    }
+    await redis.start();
+
+    const answers = await Promise.all(http);
+    for (const a of answers) {
+      if (a.status === 200) expect(a.body.reply).toEqual(expect.any(String));
+      else expect(a).toMatchObject({ status: 503, body: { error: 'busy', kind: 'busy', reply: config.messages.busy } });
+    }
+    await waitFor(() => telegram.every((m) => repliesTo(m).length >= 1), 'an answer to every Telegram message', 60_000);
+    const after = tg('夸我 恢复之后');
+    expect((await praise('夸我 恢复之后')).status).toBe(200);
+    await waitFor(() => repliesTo(after).length === 1, 'a Telegram praise after recovery', 30_000);
+    expect(repliesTo(after)[0]!.text).not.toBe(config.messages.busy);
+    await sleep(1000);
+    for (const m of telegram) expect(repliesTo(m)).toHaveLength(1);
+
+    expect(bot.alive()).toBe(true);
+    expect(worker.alive()).toBe(true);
+    for (const out of [bot.output(), worker.output()]) {
+      expect(out).not.toMatch(/uncaught|unhandled|"level":60/i);
+      // Every connection error went through the logger: no raw stack traces on stdout/stderr.
+      expect(out.split('\n').filter((l) => l && !l.startsWith('{') && !l.startsWith('kuakua bot:'))).toEqual([]);
+    }
+    expect(await bot.stop()).toBe(0);
+    expect(await worker.stop()).toBe(0);
+  }, 150_000);
+});
