@@ -324,3 +324,32 @@ describe('HTTP API when no worker answers', () => {
     });
   });
 });
+
+describe('HTTP API while Redis is down', () => {
+  it('answers 503 within the reply timeout, reports it in /healthz, and works again after Redis is back', async () => {
+    const redis = await startRedis();
+    const config = testConfig(redis.url, { queue: { timeoutMs: 1000, onTimeout: 'fallback' } });
+    const core = await createBotCore({ config, logger: createLogger({ level: 'silent' }), instanceId: 'web-outage' });
+    const web = await startWeb(core, config, { replyTimeoutMs: 2000 });
+    try {
+      await redis.stop();
+      const down = await web.praise({ text: '求夸 停电了' });
+      expect(down.status).toBe(503);
+      expect(['unavailable', 'no_reply']).toContain(down.json.error);
+      const health = await fetch(`${web.url}healthz`);
+      expect(health.status).toBe(503);
+      expect((await health.json()).problems).toContain('redis unreachable');
+
+      await redis.start();
+      const deadline = Date.now() + 20_000;
+      let back = await web.praise({ text: '求夸 来电了' });
+      while (back.status !== 200 && Date.now() < deadline) back = await web.praise({ text: '求夸 来电了' });
+      expect(back.status).toBe(200);
+      expect(back.json.reply).toMatch(HAN);
+    } finally {
+      await web.stop();
+      await core.close();
+      await redis.close();
+    }
+  });
+});

@@ -16,7 +16,8 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
 
   let result;
   try {
-    result = await ctx.core.handle(msg);
+    // During a Redis outage the core's commands wait for the reconnect; the client gets an answer within the reply timeout anyway.
+    result = await withTimeout(ctx.core.handle(msg), ctx.options.replyTimeoutMs);
   } catch (err) {
     ctx.pending.cancel(msg.messageId);
     ctx.logger.error({ err, messageId: msg.messageId }, 'web: core.handle failed');
@@ -63,4 +64,12 @@ function ignoredError(reason: string): HttpError {
     default:
       return new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the core within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
