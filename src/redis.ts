@@ -1,10 +1,24 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactUrl } from './logger.ts';
+
+/**
+ * TLS settings for a rediss:// URL: REDIS_TLS_CA names a PEM file of the CA that signed the server's certificate
+ * (a private CA; without it the system's CAs are used, as for any TLS client).
+ */
+export function redisTlsOptions(url: string, env: NodeJS.ProcessEnv = process.env): RedisOptions {
+  const caFile = env.REDIS_TLS_CA?.trim();
+  if (!url.startsWith('rediss://') || !caFile) return {};
+  try {
+    return { tls: { ca: readFileSync(caFile) } };
+  } catch (err) {
+    throw new RedisUnavailableError(`REDIS_TLS_CA = ${caFile}: cannot read the CA certificate (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
 
 /**
  * A connection for BullMQ and our own keys. maxRetriesPerRequest null: commands wait through a Redis
@@ -14,6 +28,7 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   const client = new Redis(url, {
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...redisTlsOptions(url),
     ...opts,
   });
   // Connection errors are retried by ioredis; without a listener Node would treat them as unhandled.
@@ -22,8 +37,8 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
 }
 
 /** True when a Redis server answers PING at url within timeoutMs. */
-export async function pingRedis(url: string, timeoutMs = 1500): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, ...redisTlsOptions(url, env) });
   client.on('error', () => {});
   try {
     await client.connect();

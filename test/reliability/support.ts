@@ -1,11 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { pingRedis } from '../../src/redis.ts';
 import { makeRandomModel } from '../helpers/model.ts';
+import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../service/support.ts';
 
 const temps: string[] = [];
@@ -97,4 +99,42 @@ export async function startWorkerProcess(redisUrl: string, configPath: string, e
 /** The request queue as the bots and workers see it, for looking at job states. */
 export function requestQueue(config: Config, redisUrl: string): Queue {
   return new Queue(config.queue.name, { connection: { url: redisUrl }, prefix: config.redis.prefix });
+}
+
+export interface TlsRedis {
+  /** rediss://:password@127.0.0.1:port */
+  url: string;
+  /** PEM file of the throwaway CA that signed the server certificate (for REDIS_TLS_CA). */
+  caFile: string;
+  close(): Promise<void>;
+}
+
+/** redis-server listening only on a TLS port, with a password and a certificate for 127.0.0.1 from a throwaway CA made with openssl. */
+export async function startTlsRedis(password: string): Promise<TlsRedis> {
+  const dir = tempDir('kuakua-tls-');
+  const f = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=kuakua test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'ext.cnf');
+  const port = await freePort();
+  const proc = spawn('redis-server', [
+    '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--tls-cert-file', f('server.crt'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.crt'), '--tls-auth-clients', 'no',
+    '--requirepass', password,
+  ], { stdio: 'ignore' });
+  const url = `rediss://:${password}@127.0.0.1:${port}`;
+  await waitFor(() => pingRedis(url, 500, { REDIS_TLS_CA: f('ca.crt') }), 'the TLS redis-server', 10_000);
+  return {
+    url,
+    caFile: f('ca.crt'),
+    close: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }
