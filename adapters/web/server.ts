@@ -32,6 +32,15 @@ const ROUTES: Record<string, string> = {
   '/metrics': 'GET',
 };
 
+/** The request path; '' when the request target is not a valid URL (such a request gets a 404). */
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
 /** Requests by route and status: refusals (401, 413, 429, ...) show up here, praise outcomes in kuakua_requests_total. */
 function httpRequestCounter(registry: Registry): Counter<'route' | 'status'> {
   const name = 'kuakua_http_requests_total';
@@ -55,8 +64,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     if (!pending.deliver(d)) log.debug({ replyTo: d.replyToMessageId }, 'web: reply arrived after its request ended');
   });
 
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const route = async (req: IncomingMessage, res: ServerResponse, path: string) => {
     const method = req.method ?? 'GET';
     if (isPageAsset(path)) {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET', { allow: 'GET' });
@@ -90,11 +98,11 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
   };
 
   const server = createServer((req, res) => {
+    const path = pathOf(req);
     res.once('finish', () => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       httpRequests.inc({ route: path in ROUTES || isPageAsset(path) ? path : 'other', status: String(res.statusCode) });
     });
-    route(req, res).catch((err: unknown) => {
+    route(req, res, path).catch((err: unknown) => {
       if (!(err instanceof HttpError)) log.error({ err }, 'web: request failed');
       const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal', 'Internal error');
       if (res.headersSent) return res.destroy();
@@ -114,8 +122,8 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     });
   });
   const { port } = server.address() as AddressInfo;
-  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/`;
   log.info({ url, auth: Boolean(options.apiToken) }, 'web: playground and API listening');
 
   return {

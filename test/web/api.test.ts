@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -101,6 +102,19 @@ describe('HTTP API through the real queue, worker and engine', () => {
   it('accepts application/json with a charset', async () => {
     const res = await web.praise({ text: '求夸' }, { headers: { 'content-type': 'application/json; charset=utf-8' } });
     expect(res.status).toBe(200);
+  });
+
+  it('answers a request target that is not a URL with 404, and keeps serving', async () => {
+    const { port } = new URL(web.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end('GET http://[bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let data = '';
+      socket.on('data', (d) => (data += d));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 (400|404)/);
+    expect((await fetch(`${web.url}healthz`)).status).toBe(200);
   });
 
   it('answers unknown paths with 404 and wrong methods with 405', async () => {
