@@ -4,7 +4,8 @@
 #   --target worker  queue worker with the model; CUDA 12 + cuDNN 9 runtime, falls back to CPU without a GPU
 
 ARG NODE_IMAGE=node:20-bookworm-slim
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+# Its glibc must not be older than the Node image's (node_modules are installed there and copied over).
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
 # Production dependencies. ONNXRUNTIME_NODE_INSTALL=skip leaves out onnxruntime's CUDA provider download,
 # cuda12 fetches it (onnxruntime-node postinstall).
