@@ -329,6 +329,23 @@ describe('HTTP API when no worker answers', () => {
     });
   });
 
+  it('admin commands: refused for others (200, kind refusal), run for admins.web, and a switched-off chat gets 422', async () => {
+    await withCore({ admins: { web: ['boss'] }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (web) => {
+      const refused = await web.praise({ text: '/kuakua_off', userId: 'mallory', chatId: 'team' });
+      expect(refused.status).toBe(200);
+      expect(refused.json.kind).toBe('refusal');
+      expect((await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' })).status).toBe(200);
+
+      const off = await web.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' });
+      expect(off.status).toBe(200);
+      expect(off.json.kind).toBe('admin');
+      const ignored = await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' });
+      expect(ignored.status).toBe(422);
+      expect(ignored.json.message).toMatch(/disabled/);
+      expect((await web.praise({ text: '/kuakua_on', userId: 'boss', chatId: 'team' })).json.kind).toBe('admin');
+    });
+  });
+
   it('a user in cooldown gets 429 cooldown', async () => {
     await withCore({ cooldown: { byPlatform: { web: 60 } }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (web) => {
       expect((await web.praise({ text: '求夸', userId: 'cool' })).status).toBe(200);

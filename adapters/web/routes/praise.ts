@@ -42,14 +42,9 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
   }
   const model = (await ctx.core.status().catch(() => null))?.model ?? null;
   const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model };
-  switch (delivery.kind) {
-    case 'busy':
-      return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
-    case 'refusal':
-      return sendJson(res, 429, { error: 'refused', ...payload }, { 'retry-after': '10' });
-    default:
-      return sendJson(res, 200, payload);
-  }
+  // Every other kind (praise, fallback, admin, help, refusal) is an answer the bot gave: 200, and `kind` says which.
+  if (delivery.kind === 'busy') return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
+  sendJson(res, 200, payload);
 }
 
 /** The core's reasons for not answering (src/bot.ts), as HTTP errors. */
