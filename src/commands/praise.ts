@@ -4,6 +4,12 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
 
+/**
+ * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
+ * 1.30 crashes with SIGSEGV while loading a model in a process whose arguments add up to more than about 32 KB.
+ */
+const MAX_TEXT_CHARS = 2000;
+
 export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-mini');
 
 interface PraiseOptions {
@@ -23,6 +29,8 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
 async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const post = text.trim();
   if (!post) throw new Error('nothing to praise: the text is empty');
+  const chars = Array.from(post).length;
+  if (chars > MAX_TEXT_CHARS) throw new Error(`the text is too long: ${chars} characters (at most ${MAX_TEXT_CHARS})`);
   const count = opts.n === undefined ? undefined : parseInteger('n', opts.n, 1, 16);
   const seed = opts.seed === undefined ? undefined : parseInteger('seed', opts.seed, 0, 2 ** 31 - 1);
   const modelDir = resolve(opts.model);
