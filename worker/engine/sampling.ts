@@ -36,7 +36,7 @@ export interface Sample {
  * temperature, top-k, top-p. temperature 0 means greedy. `logits` is not modified.
  */
 export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: SampleContext): Sample {
-  const scores = Float32Array.from(logits);
+  const scores = logits.slice();
   const penalty = params.repetition_penalty;
   if (penalty !== 1) {
     for (const id of new Set(ctx.seen)) {
@@ -56,19 +56,29 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: S
       argmax = i;
     }
   }
+  // Ids more than e^30 below the best get weight 0: skipping their exp is most of the work on a peaked distribution.
+  const cut = max - 30 / invT;
   const weights = new Float64Array(scores.length);
   let total = 0;
-  for (let i = 0; i < scores.length; i++) total += weights[i] = Math.exp((scores[i]! - max) * invT);
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s > cut) total += weights[i] = Math.exp((s - max) * invT);
+  }
 
   const id = greedy ? argmax : sampleFrom(weights, total, params, ctx.rng);
   return { id, logprob: Math.log(weights[id]! / total) };
 }
 
 function sampleFrom(weights: Float64Array, total: number, params: SamplingParams, rng: Rng): number {
+  // An id lighter than (1 - top_p) · total / vocab can never be in the nucleus: everything at or below its weight
+  // sums to less than 1 - top_p. Dropping those first leaves a handful of ids on a peaked distribution.
+  const floor = params.top_k > 0 ? 0 : ((1 - params.top_p) * total) / weights.length;
   let pool: Int32Array<ArrayBufferLike> = new Int32Array(weights.length);
-  for (let i = 0; i < pool.length; i++) pool[i] = i;
+  let size = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i]! >= floor && weights[i]! > 0) pool[size++] = i;
+  pool = pool.subarray(0, size);
   let poolMass = total;
-  if (params.top_k > 0 && params.top_k < weights.length) {
+  if (params.top_k > 0 && params.top_k < pool.length) {
     pool = topMass(weights, pool, Infinity, params.top_k);
     poolMass = 0;
     for (const i of pool) poolMass += weights[i]!;
