@@ -39,6 +39,11 @@ interface Row {
 export class DecodeBatch {
   private rows: Row[] = [];
   private cache: KvCache | undefined;
+  /**
+   * Where each row lives when rows left at the last step: compaction waits for the next step or admission, so a
+   * step boundary where rows both leave and join costs one copy of the cache instead of two.
+   */
+  private layout: RowSource[] | undefined;
   private readonly stopIds: Set<number>;
 
   constructor(
@@ -97,7 +102,7 @@ export class DecodeBatch {
       });
     });
     if (joined.length > 0) {
-      const kept = this.rows.map((row, i) => ({ row, source: { cache: this.cache!, row: i } }));
+      const kept = this.rows.map((row, i) => ({ row, source: this.layout?.[i] ?? { cache: this.cache!, row: i } }));
       this.reshape([...kept, ...joined]);
     }
     return finished;
@@ -105,6 +110,7 @@ export class DecodeBatch {
 
   /** Feeds every row's pending token, samples the next one, and drops rows that finished. */
   async step(): Promise<FinishedRow[]> {
+    if (this.layout) this.reshape(this.rows.map((row, i) => ({ row, source: this.layout![i]! })));
     const cache = this.cache;
     if (!cache || this.rows.length === 0) return [];
     const n = this.rows.length;
@@ -126,11 +132,9 @@ export class DecodeBatch {
       if (this.advance(row, out.lastLogits.subarray(r * vocab, (r + 1) * vocab))) finished.push(this.finish(row));
       else kept.push({ row, source: { cache: out.cache, row: r } });
     });
-    if (finished.length === 0) this.cache = out.cache;
-    else if (kept.length === 0) {
-      this.rows = [];
-      this.cache = undefined;
-    } else this.reshape(kept);
+    this.rows = kept.map((k) => k.row);
+    this.cache = kept.length > 0 ? out.cache : undefined;
+    this.layout = finished.length > 0 && kept.length > 0 ? kept.map((k) => k.source) : undefined;
     return finished;
   }
 
@@ -163,5 +167,6 @@ export class DecodeBatch {
       past,
     );
     this.rows = entries.map((e) => e.row);
+    this.layout = undefined;
   }
 }
