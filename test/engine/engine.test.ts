@@ -138,3 +138,21 @@ describe('execution provider', () => {
     }
   });
 });
+
+describe('batching policies', () => {
+  for (const batching of ['continuous', 'wave'] as const) {
+    it(`${batching}: a request arriving mid-decode ${batching === 'continuous' ? 'joins the running batch' : 'waits for the batch to drain'}`, async () => {
+      const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching, logger: quiet });
+      try {
+        const order: string[] = [];
+        const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]).then(() => order.push('long'));
+        await new Promise((r) => setTimeout(r, 30));
+        const short = engine.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));
+        await Promise.all([long, short]);
+        expect(order).toEqual(batching === 'continuous' ? ['short', 'long'] : ['long', 'short']);
+      } finally {
+        await engine.close();
+      }
+    });
+  }
+});
