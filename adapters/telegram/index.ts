@@ -9,6 +9,7 @@ import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
 import { parseCommand, toIncoming } from './translate.ts';
+import { guardWebhook } from './webhook.ts';
 
 export const TELEGRAM_MAX_MESSAGE = 4096;
 
@@ -124,13 +125,29 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
 
   let webhookServer: Server | undefined;
   if (webhook) {
-    webhookServer = createServer(bot.webhookCallback(webhook.path, { secretToken }));
+    const callback = bot.webhookCallback(webhook.path, { secretToken });
+    webhookServer = createServer(guardWebhook(callback, (err) => logger.error({ err: describeError(err, redact) }, 'webhook update failed')));
     await new Promise<void>((resolve, reject) => {
       webhookServer!.once('error', reject).listen(webhook.port, webhook.host, () => resolve());
     });
     await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] });
   }
   const supervisor = webhook ? Promise.resolve() : poll();
+
+  // bot.stop() only reaches the polling loop once launch() has created it (after deleteWebhook), and telegraf may sit in
+  // its fixed 5 s retry wait: keep stopping until the supervisor has returned, for at most a few seconds.
+  const stopPolling = async () => {
+    let settled = false;
+    void supervisor.finally(() => (settled = true));
+    for (const deadline = Date.now() + 6_000; !settled && Date.now() < deadline; await pause(50)) {
+      try {
+        bot.stop('shutdown');
+      } catch {
+        // not launched yet
+      }
+    }
+  };
+
   logger.info({ username: bot.botInfo.username, mode: webhook ? 'webhook' : 'polling' }, 'telegram adapter started');
 
   return {
@@ -138,17 +155,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     async stop() {
       stopping.abort();
       if (webhookServer) await new Promise((resolve) => webhookServer!.close(resolve));
-      else {
-        try {
-          bot.stop('shutdown');
-        } catch {
-          // not launched (backing off between attempts): nothing to stop
-        }
-        // telegraf's polling may sit in its fixed 5 s retry wait; do not hold shutdown much longer than that
-        const grace = new AbortController();
-        await Promise.race([supervisor, pause(6_000, grace.signal)]);
-        grace.abort();
-      }
+      else await stopPolling();
       await dispatcher.drain();
     },
   };

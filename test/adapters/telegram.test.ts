@@ -234,6 +234,15 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     const forged = fake.makeUpdate({ chat, from: user(), text: '求夸 伪造的' });
     expect((await post(forged)).status).toBe(403);
     expect((await post(fake.makeUpdate({ chat, from: user(), text: '求夸 伪造的' }), 'wrong-secret')).status).toBe(403);
+    // Bad bodies that carry the secret: a clear 4xx or a dropped update, never a crash.
+    const raw = (body: string) =>
+      fetch(`http://127.0.0.1:${port}/telegram/webhook`, { method: 'POST', headers: { 'x-telegram-bot-api-secret-token': secretToken }, body });
+    for (const body of ['{"update_id": 1, "message": ', '', '[]', 'null', '"text"', '{"message": {}}', 'x'.repeat(2_000_000)]) {
+      expect((await raw(body)).status, body.slice(0, 40)).toBeOneOf([400, 413]);
+    }
+    for (const body of ['{"update_id": 2, "message": 5}', '{"update_id": 3, "message": {"chat": null}}', '{"update_id": 4, "message": {"text": null}}']) {
+      expect((await raw(body)).status, body).toBe(200);
+    }
     const real = fake.makeUpdate({ chat, from: user(), text: '求夸 通过 webhook' });
     expect((await post(real, secretToken)).status).toBe(200);
     await oneReplyTo(real.message);
