@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env as tjsEnv, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
@@ -68,6 +68,8 @@ interface ModelResult {
   shape: string;
   command: string;
   date: string;
+  /** 1-minute load average when this model's run started: other work on the machine skews every figure. */
+  loadAtStart: number;
   variants: Partial<Record<Variant, VariantResult>>;
   batching?: Record<'continuous' | 'wave', Concurrent & { concurrency: number }> & { chosen: string; variant: Variant };
 }
@@ -207,7 +209,7 @@ function render(results: Results): string {
   lines.push('main thread. Both use the default intra-op thread count (one per core).');
   lines.push('');
   for (const r of Object.values(results.models)) {
-    lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}`, '');
+    lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}, load average ${f(r.loadAtStart, 2)} at start`, '');
     lines.push('| variant | ms/token, batch 1: kuakua | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
@@ -264,7 +266,14 @@ function writeMarkdown(section: string): void {
 
 async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
   const perClient = (c: number) => (large ? (c === 1 ? 3 : c === 4 ? 1 : 1) : c === 1 ? 6 : c === 4 ? 3 : 2);
-  const result: ModelResult = { model: model.name, shape: model.shape, command, date: new Date().toISOString().slice(0, 16) + 'Z', variants: {} };
+  const result: ModelResult = {
+    model: model.name,
+    shape: model.shape,
+    command,
+    date: new Date().toISOString().slice(0, 16) + 'Z',
+    loadAtStart: loadavg()[0]!,
+    variants: {},
+  };
   for (const variant of VARIANTS) {
     console.log(`\n${model.name} ${variant}`);
     const ours = await kuakuaClient(model.dir, variant);
