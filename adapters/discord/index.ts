@@ -81,9 +81,13 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
 
   client.on(Events.MessageCreate, (message) => {
     if (!client.user) return;
-    const msg = messageToIncoming(message, client.user.id);
-    if (msg.fromBot) return;
-    dispatcher.submit(msg);
+    try {
+      const msg = messageToIncoming(message, client.user.id);
+      if (!msg.fromBot) dispatcher.submit(msg);
+    } catch (err) {
+      // A listener that throws would surface inside discord.js's event dispatch; one odd message must not do that.
+      logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a discord message');
+    }
   });
 
   client.on(Events.InteractionCreate, (interaction) => {

@@ -85,16 +85,16 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   // Wechaty reports puppet problems (network loss included) here; the puppet reconnects by itself.
   bot.on('error', (err) => logger.warn({ err: describeError(err, redact) }, 'wechaty error'));
 
-  bot.on('message', (message: Message) => {
+  const onMessage = async (message: Message) => {
     // After a (re)login the puppet replays the backlog; only messages sent while we run are answered.
     // age() is in whole seconds, hence the one-second allowance.
     if (Date.now() - message.age() * 1000 < startedAt - 1000) return;
     if (message.type() !== bot.Message.Type.Text) return;
-    toIncoming(message, bot.Contact.Type.Official)
-      .then((msg) => {
-        if (!msg.fromBot) dispatcher.submit(msg);
-      })
-      .catch((err: unknown) => logger.warn({ err: describeError(err, redact) }, 'could not read a wechat message'));
+    const msg = await toIncoming(message, bot.Contact.Type.Official);
+    if (!msg.fromBot) dispatcher.submit(msg);
+  };
+  bot.on('message', (message: Message) => {
+    onMessage(message).catch((err: unknown) => logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a wechat message'));
   });
 
   core.onDelivery('wechat', deliver);
