@@ -161,6 +161,21 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect(fake.received.filter((r) => r.op === 6).length).toBe(resumesBefore + 1);
   });
 
+  it('reconnects after the gateway refuses connections for a while, and answers messages sent after it is back', async () => {
+    const identifiesBefore = fake.received.filter((r) => r.op === 2 || r.op === 6).length;
+    fake.dropGateway(1500);
+    await waitFor(() => fake.ready() || undefined, 'a new gateway session', 30_000);
+    expect(fake.received.filter((r) => r.op === 2 || r.op === 6).length).toBeGreaterThan(identifiesBefore);
+    await oneReplyTo(fake.userMessage({ author: fake.user(), content: '求夸 网络恢复了' }));
+  });
+
+  it('waits out a 429 from the REST API and then sends the reply once', async () => {
+    const before = fake.rest.filter((c) => c.method === 'POST' && c.path.endsWith('/messages')).length;
+    fake.rateLimitMessages(1, 1);
+    await oneReplyTo(fake.userMessage({ author: fake.user(), content: '求夸 我被限流了' }));
+    expect(fake.rest.filter((c) => c.method === 'POST' && c.path.endsWith('/messages')).length - before).toBe(2);
+  });
+
   it.each(BAD_INPUTS)('survives bad input: %s', async (_name, content) => {
     await oneReplyTo(fake.userMessage({ author: fake.user('fuzzer'), content, dm: true }));
     await oneReplyTo(fake.userMessage({ author: fake.user('after'), content: '求夸', dm: true }));

@@ -79,8 +79,10 @@ export interface FakeDiscord {
   slashCommand(m: { author: FakeDiscordUser; text: string; channelId?: string }): string;
   /** Whether a gateway session is identified and open. */
   ready(): boolean;
-  /** Cut the gateway TCP connection without a close frame (the client should RESUME). */
-  dropGateway(): void;
+  /** Cut the gateway TCP connection without a close frame (the client should RESUME); refuse new ones for `ms`. */
+  dropGateway(ms?: number): void;
+  /** Answer the next `count` message creations with 429 and Retry-After (seconds). */
+  rateLimitMessages(count: number, retryAfter: number): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,8 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
   // One session at a time is enough for a single-shard bot.
   let session: { id: string; seq: number; log: { s: number; t: string; d: unknown }[]; socket?: WebSocket } | undefined;
   const sockets = new Set<Socket>();
+  let gatewayDownUntil = 0;
+  let messageLimit = { count: 0, retryAfter: 0 };
 
   const send = (ws: WebSocket, payload: unknown) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
@@ -265,6 +269,11 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
     ['POST', /^\/api\/v10\/channels\/(\d+)\/messages$/, (m, body, res) => {
       const channel = m[1]!;
       if (channel !== channelId && !dmChannels.has(channel)) return json(res, 404, { code: 10003, message: 'Unknown Channel' });
+      if (messageLimit.count > 0) {
+        messageLimit.count--;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(messageLimit.retryAfter), 'x-ratelimit-scope': 'user' });
+        return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: messageLimit.retryAfter, global: false }));
+      }
       const content = typeof body.content === 'string' ? body.content : '';
       if (content.length === 0 || content.length > 2000) {
         return json(res, 400, { code: 50035, message: 'Invalid Form Body', errors: { content: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 2000 in length.' }] } } });
@@ -318,7 +327,10 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
       json(res, 404, { code: 0, message: '404: Not Found' });
     });
   });
-  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  server.on('upgrade', (req, socket, head) => {
+    if (Date.now() < gatewayDownUntil) return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -395,8 +407,13 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
       return id;
     },
     ready: () => session?.socket !== undefined,
-    dropGateway() {
+    dropGateway(ms = 0) {
+      gatewayDownUntil = Date.now() + ms;
       session?.socket?.terminate();
+      if (session) session.socket = undefined;
+    },
+    rateLimitMessages(count, retryAfter) {
+      messageLimit = { count, retryAfter };
     },
     async close() {
       for (const ws of wss.clients) ws.terminate();
