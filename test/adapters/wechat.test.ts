@@ -72,7 +72,8 @@ async function noAnswer(send: () => void, to: RoomMock = room): Promise<void> {
 
 beforeAll(async () => {
   mocker = new mock.Mocker();
-  puppet = new PuppetMock({ mocker });
+  // A short watchdog: a puppet whose heartbeats stop (lost network) is reset within two seconds.
+  puppet = new PuppetMock({ mocker, timeoutSeconds: 2 });
   self = mocker.createContact({ name: 'kuakua' });
   admin = mocker.createContact({ name: 'admin' });
   room = mocker.createRoom({ topic: '夸夸群', memberIdList: [self.id, admin.id] });
@@ -180,6 +181,19 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     const parts = saidTo(room.id).slice(before).map((s) => s.text);
     expect(parts[0]!.startsWith('@helen')).toBe(true);
     expect(parts.join('').replace(/^@helen\s/, '')).toBe(LONG_HELP);
+  });
+
+  it('keeps answering after the puppet stops beating and is reset (how puppets recover from network loss)', async () => {
+    const errorsBefore = stack.logs.filter((l) => l.includes('WatchdogAgent reset')).length;
+    let restarts = 0;
+    puppet.on('start', () => {
+      restarts++;
+    });
+    puppet.emit('heartbeat', { data: 'last heartbeat before the network went away' });
+    await waitFor(() => stack.logs.filter((l) => l.includes('WatchdogAgent reset')).length > errorsBefore || undefined, 'the watchdog reset', 10_000);
+    await waitFor(() => (restarts > 0 && puppet.state.active()) || undefined, 'the puppet to be started again');
+    if (!puppet.isLoggedIn) mocker.login(self);
+    await oneAnswer(person('ivan'), '求夸 网络恢复了');
   });
 
   it.each(BAD_INPUTS)('survives bad input: %s', async (_name, text) => {
