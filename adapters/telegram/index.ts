@@ -14,7 +14,7 @@ import { guardWebhook } from './webhook.ts';
 export const TELEGRAM_MAX_MESSAGE = 4096;
 
 export interface TelegramWebhookOptions {
-  /** Public https URL Telegram posts updates to; its host is used, the local listener serves `path`. */
+  /** Public https URL registered with setWebhook; the local listener serves `path` on host:port (behind a TLS proxy). */
   url: string;
   host: string;
   port: number;
