@@ -15,7 +15,7 @@ import { toIncoming } from './translate.ts';
 
 /** WeChat has no documented limit; very long texts are cut by clients, so replies are kept to readable pieces. */
 export const WECHAT_MAX_MESSAGE = 2000;
-export const DEFAULT_PUPPET = 'wechaty-puppet-wechat4u';
+const SERVICE_PUPPET = 'wechaty-puppet-service';
 
 export interface WechatOptions {
   /** An npm puppet module name, or a puppet instance (tests pass a PuppetMock). */
@@ -29,11 +29,15 @@ export interface WechatOptions {
   printQr?: boolean;
 }
 
-/** Adapter options from config and environment; WECHATY_PUPPET wins over wechat.puppet. */
+/**
+ * Adapter options from config and environment: WECHATY_PUPPET wins over wechat.puppet, and a service token
+ * alone selects the service puppet.
+ */
 export function wechatOptions(config: Pick<Config, 'wechat' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): WechatOptions {
+  const puppetToken = config.secrets.wechatyPuppetServiceToken?.trim() || undefined;
   return {
-    puppet: env.WECHATY_PUPPET?.trim() || config.wechat.puppet || DEFAULT_PUPPET,
-    puppetToken: config.secrets.wechatyPuppetServiceToken?.trim() || undefined,
+    puppet: env.WECHATY_PUPPET?.trim() || (puppetToken ? SERVICE_PUPPET : config.wechat.puppet),
+    puppetToken,
     name: config.wechat.name,
     memoryDir: config.wechat.memoryDir,
   };

@@ -103,7 +103,9 @@ afterAll(async () => {
 describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the core and the worker', () => {
   it('takes the puppet from WECHATY_PUPPET, and refuses a puppet that is not installed with a clear error', async () => {
     expect(wechatOptions(stack.config, { WECHATY_PUPPET: 'wechaty-puppet-mock' }).puppet).toBe('wechaty-puppet-mock');
-    expect(wechatOptions(stack.config, {}).puppet).toBe(stack.config.wechat.puppet);
+    expect(wechatOptions(stack.config, {}).puppet).toBe('wechaty-puppet-wechat4u');
+    const withToken = { ...stack.config, secrets: { ...stack.config.secrets, wechatyPuppetServiceToken: 'puppet-token' } };
+    expect(wechatOptions(withToken, {})).toMatchObject({ puppet: 'wechaty-puppet-service', puppetToken: 'puppet-token' });
     await expect(
       startWechatAdapter({ core: stack.core, logger: stack.logger, puppet: 'wechaty-puppet-nonexistent', name: 'x', memoryDir }),
     ).rejects.toThrow(/"wechaty-puppet-nonexistent" is not installed: run `npm install wechaty-puppet-nonexistent`/);
