@@ -41,9 +41,12 @@ export function parsePraiseRequest(body: unknown, maxTextChars: number): PraiseR
 
 const anonymousId = (ip: string) => 'anon-' + createHash('sha256').update(ip).digest('hex').slice(0, 12);
 
-/** A web message is a private chat with the bot, so every message triggers. */
-export function toIncomingMessage(req: PraiseRequest, clientIp: string): IncomingMessage {
-  const userId = req.userId ?? anonymousId(clientIp);
+/**
+ * A web message is a private chat with the bot, so every message triggers. A userId is only the caller's claim;
+ * without an API token nobody proved it, so it is namespaced and can never match an id under admins.web.
+ */
+export function toIncomingMessage(req: PraiseRequest, clientIp: string, authenticated: boolean): IncomingMessage {
+  const userId = req.userId ? (authenticated ? req.userId : `unverified:${req.userId}`) : anonymousId(clientIp);
   return {
     platform: 'web',
     chatId: req.chatId ?? userId,

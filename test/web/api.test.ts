@@ -4,6 +4,7 @@ import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWebServer } from '../../adapters/web/server.ts';
 import { webOptionsFromConfig } from '../../adapters/web/index.ts';
+import type { WebOptions } from '../../adapters/web/context.ts';
 import { registry } from '../../src/metrics.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
@@ -262,11 +263,14 @@ describe('HTTP API when no worker answers', () => {
   });
 
   let cores = 0;
-  async function withCore(patch: Parameters<typeof testConfig>[1], run: (web: WebFixture) => Promise<void>) {
+  const ADMIN_TOKEN = 'web-admin-token';
+  const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  async function withCore(patch: Parameters<typeof testConfig>[1], run: (web: WebFixture) => Promise<void>, webOptions: Partial<WebOptions> = {}) {
     const config = testConfig(redis.url, patch);
     // Each core its own reply queue, so a timeout left behind by one test never reaches the next.
     const core = await createBotCore({ config, logger, instanceId: `web-test-${++cores}` });
-    const web = await startWeb(core, config);
+    const web = await startWeb(core, config, webOptions);
     try {
       await run(web);
     } finally {
@@ -329,21 +333,26 @@ describe('HTTP API when no worker answers', () => {
     });
   });
 
-  it('admin commands: refused for others (200, kind refusal), run for admins.web, and a switched-off chat gets 422', async () => {
+  it('admin commands: refused for others (200, kind refusal), run for admins.web with the API token, and a switched-off chat gets 422', async () => {
+    await withCore({ admins: { web: ['boss'] }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (open) => {
+      // Without a token the claimed userId proves nothing, so even "boss" is refused.
+      const claimed = await open.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' });
+      expect(claimed.json.kind).toBe('refusal');
+    });
     await withCore({ admins: { web: ['boss'] }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (web) => {
-      const refused = await web.praise({ text: '/kuakua_off', userId: 'mallory', chatId: 'team' });
+      const refused = await web.praise({ text: '/kuakua_off', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
       expect(refused.status).toBe(200);
       expect(refused.json.kind).toBe('refusal');
-      expect((await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' })).status).toBe(200);
+      expect((await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH })).status).toBe(200);
 
-      const off = await web.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' });
+      const off = await web.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' }, { headers: AUTH });
       expect(off.status).toBe(200);
       expect(off.json.kind).toBe('admin');
-      const ignored = await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' });
+      const ignored = await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
       expect(ignored.status).toBe(422);
       expect(ignored.json.message).toMatch(/disabled/);
-      expect((await web.praise({ text: '/kuakua_on', userId: 'boss', chatId: 'team' })).json.kind).toBe('admin');
-    });
+      expect((await web.praise({ text: '/kuakua_on', userId: 'boss', chatId: 'team' }, { headers: AUTH })).json.kind).toBe('admin');
+    }, { apiToken: ADMIN_TOKEN });
   });
 
   it('a user in cooldown gets 429 cooldown', async () => {

@@ -11,7 +11,7 @@ import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
 export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: ServerResponse, clientIp: string) {
   const started = performance.now();
   const body = parsePraiseRequest(await readJsonBody(req, ctx.options.bodyLimitBytes), ctx.options.maxTextChars);
-  const msg = toIncomingMessage(body, clientIp);
+  const msg = toIncomingMessage(body, clientIp, Boolean(ctx.options.apiToken));
   const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
 
   let result;
