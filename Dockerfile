@@ -21,16 +21,20 @@ RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
 FROM deps-base AS deps-gpu
 RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund
 
+# The application source, once, for both images.
+FROM scratch AS app
+COPY package.json /app/
+COPY bin /app/bin
+COPY config /app/config
+COPY src /app/src
+COPY adapters /app/adapters
+COPY worker /app/worker
+
 FROM ${NODE_IMAGE} AS bot
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps-cpu /app/node_modules ./node_modules
-COPY package.json ./
-COPY bin ./bin
-COPY config ./config
-COPY src ./src
-COPY adapters ./adapters
-COPY worker ./worker
+COPY --from=app /app ./
 # Login sessions (wechat) live under .kuakua; mount a volume there.
 RUN mkdir -p .kuakua && chown node:node .kuakua
 USER node
@@ -42,12 +46,7 @@ ENV NODE_ENV=production
 COPY --from=deps-base /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=deps-gpu /app/node_modules ./node_modules
-COPY package.json ./
-COPY bin ./bin
-COPY config ./config
-COPY src ./src
-COPY adapters ./adapters
-COPY worker ./worker
+COPY --from=app /app ./
 # Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too.
 RUN mkdir -p models && useradd --system --uid 1001 kuakua
 USER kuakua
