@@ -60,6 +60,8 @@ interface Measured {
 
 interface VariantResult {
   kuakua: Measured;
+  /** Batch-1 ms/token with spinThreads on (faster on idle cores, slower on shared ones). */
+  kuakuaSpinningMsPerToken?: number;
   transformersjs: Measured;
 }
 
@@ -84,7 +86,7 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
 
-async function measure(client: Client, requestsPerClient: (c: number) => number): Promise<Measured> {
+async function batch1(client: Client): Promise<number> {
   await client.one(POSTS[0]!); // warm-up: first run allocates and JIT-compiles
   let ms = 0;
   let tokens = 0;
@@ -93,7 +95,11 @@ async function measure(client: Client, requestsPerClient: (c: number) => number)
     tokens += await client.one(post);
     ms += performance.now() - t;
   }
-  const msPerTokenBatch1 = ms / tokens;
+  return ms / tokens;
+}
+
+async function measure(client: Client, requestsPerClient: (c: number) => number): Promise<Measured> {
+  const msPerTokenBatch1 = await batch1(client);
 
   let t = performance.now();
   const batchTokens = await client.batch(POSTS);
@@ -205,17 +211,18 @@ function render(results: Results): string {
   lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings; transformers.js runs`);
   lines.push('the same ONNX file with the same settings (local files only). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs its session in a worker');
-  lines.push('thread with onnxruntime thread spinning off; transformers.js uses onnxruntime-node defaults (spinning on) on the');
-  lines.push('main thread. Both use the default intra-op thread count (one per core).');
+  lines.push('thread with onnxruntime thread spinning off (its default, `spinThreads: false`; the "spinning on" column shows');
+  lines.push('`spinThreads: true`); transformers.js uses onnxruntime-node defaults (spinning on) on the main thread. Both use');
+  lines.push('the default intra-op thread count (one per core).');
   lines.push('');
   for (const r of Object.values(results.models)) {
     lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}, load average ${f(r.loadAtStart, 2)} at start`, '');
-    lines.push('| variant | ms/token, batch 1: kuakua | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    lines.push('| variant | ms/token, batch 1: kuakua | kuakua, spinning on | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
       const k = res!.kuakua;
       const t = res!.transformersjs;
-      lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
+      lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(res!.kuakuaSpinningMsPerToken ?? NaN, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
     }
     lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|');
@@ -280,11 +287,15 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     const kuakua = await measure(ours, perClient);
     await ours.close();
     console.log('  kuakua         ', summary(kuakua));
+    const spinning = await kuakuaClient(model.dir, variant, { spinThreads: true });
+    const kuakuaSpinningMsPerToken = await batch1(spinning);
+    await spinning.close();
+    console.log('  kuakua, spinning', f(kuakuaSpinningMsPerToken, 2), 'ms/token at batch 1');
     const theirs = await transformersClient(model.dir, variant);
     const transformersjs = await measure(theirs, perClient);
     await theirs.close();
     console.log('  transformers.js', summary(transformersjs));
-    result.variants[variant] = { kuakua, transformersjs };
+    result.variants[variant] = { kuakua, kuakuaSpinningMsPerToken, transformersjs };
   }
   // Both policies stay loaded and take turns, so background load hits them alike; the median round counts.
   const policyVariant: Variant = 'q4';

@@ -159,6 +159,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       variant,
       threads: opts.threads,
       executionProvider: opts.executionProvider ?? 'cpu',
+      spinThreads: opts.spinThreads ?? false,
       batching: opts.batching ?? 'continuous',
       maxBatchRows: opts.maxBatchRows ?? 64,
     },

@@ -9,6 +9,7 @@ export interface ThreadConfig {
   variant: Variant;
   threads?: number;
   executionProvider: ExecutionProvider;
+  spinThreads: boolean;
   batching: BatchingPolicy;
   maxBatchRows: number;
 }

@@ -10,7 +10,7 @@ export interface SessionOptions {
   path: string;
   threads?: number;
   executionProvider?: ExecutionProvider;
-  /** Busy-wait in onnxruntime's thread pool between ops (off by default: on shared cores spinning threads steal the time the work needs). */
+  /** Busy-wait in onnxruntime's thread pool between ops (off by default: on shared cores the spinning steals the time the work needs). */
   spin?: boolean;
   /** Called once when CUDA was asked for but could not be used. */
   onFallback?: (reason: string) => void;

@@ -29,6 +29,11 @@ export interface EngineOptions {
   /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
   threads?: number;
   executionProvider?: ExecutionProvider;
+  /**
+   * Let onnxruntime's threads busy-wait between ops. About 20% faster per token on otherwise idle cores, about twice
+   * as slow when other processes share them (see BENCHMARKS.md); off by default.
+   */
+  spinThreads?: boolean;
   logger?: Logger;
   /** Step-boundary joining (default) or drain-then-admit; see BENCHMARKS.md for the measurement. */
   batching?: 'continuous' | 'wave';
