@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, statSync, unlinkSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelTool, runModelTool } from '../helpers/modelTool.ts';
@@ -17,17 +18,28 @@ interface Step {
   present: Record<string, ort.Tensor>;
 }
 
+interface Shape {
+  layers: number;
+  heads: number;
+  hidden: number;
+}
+
+function shapeOf(dir: string): Shape {
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  return { layers: cfg.n_layer, heads: cfg.n_head, hidden: cfg.n_embd };
+}
+
 async function run(session: ort.InferenceSession, ids: number[][], mask: number[][], pos: number[][],
-  past?: Record<string, ort.Tensor>): Promise<Step> {
+  past?: Record<string, ort.Tensor>, shape: Shape = SHAPE): Promise<Step> {
   const b = ids.length;
   const s = ids[0].length;
   const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
   const feeds: Record<string, ort.Tensor> = { input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos) };
-  const headDim = SHAPE.hidden / SHAPE.heads;
-  for (let i = 0; i < SHAPE.layers; i++) {
+  const headDim = shape.hidden / shape.heads;
+  for (let i = 0; i < shape.layers; i++) {
     for (const kv of ['key', 'value']) {
       feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`]
-        ?? new ort.Tensor('float32', new Float32Array(0), [b, SHAPE.heads, 0, headDim]);
+        ?? new ort.Tensor('float32', new Float32Array(0), [b, shape.heads, 0, headDim]);
     }
   }
   const out = await session.run(feeds);
@@ -76,6 +88,22 @@ const positions = (mask: number[]) => {
   return mask.map((m) => (m ? ++seen : 0));
 };
 
+/** Prefill 6 tokens, then decode one at a time feeding present.* back: every step's logits equal the full run's. */
+async function expectCachedDecodeMatchesFull(dir: string) {
+  const shape = shapeOf(dir);
+  const session = await ort.InferenceSession.create(join(dir, 'onnx/model.onnx'));
+  const mask = IDS.map((r) => r.map(() => 1));
+  const full = await run(session, IDS, mask, mask.map(positions), undefined, shape);
+  const split = 6;
+  let step = await run(session, IDS.map((r) => r.slice(0, split)), mask.map((r) => r.slice(0, split)),
+    mask.map((r) => positions(r).slice(0, split)), undefined, shape);
+  for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, split), slice(full, row, 0, split))).toBeLessThan(1e-4);
+  for (let t = split; t < IDS[0].length; t++) {
+    step = await run(session, IDS.map((r) => [r[t]]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present, shape);
+    for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, 1), slice(full, row, t, t + 1))).toBeLessThan(1e-4);
+  }
+}
+
 const IDS = [[120, 121, 122, 300, 301, 302, 55, 3000, 17, 999], [450, 451, 452, 453, 454, 455, 456, 457, 458, 459]];
 
 beforeAll(() => {
@@ -103,17 +131,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   });
 
   it('decoding with the KV cache equals full-sequence logits', async () => {
-    const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
-    const mask = IDS.map((r) => r.map(() => 1));
-    const full = await run(session, IDS, mask, mask.map(positions));
-    const split = 6;
-    let step = await run(session, IDS.map((r) => r.slice(0, split)), mask.map((r) => r.slice(0, split)),
-      mask.map((r) => positions(r).slice(0, split)));
-    for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, split), slice(full, row, 0, split))).toBeLessThan(1e-4);
-    for (let t = split; t < IDS[0].length; t++) {
-      step = await run(session, IDS.map((r) => [r[t]]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present);
-      for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, 1), slice(full, row, t, t + 1))).toBeLessThan(1e-4);
-    }
+    await expectCachedDecodeMatchesFull(modelDir);
   });
 
   it('a left-padded batch equals unpadded runs, in prefill and in decode', async () => {
@@ -156,6 +174,32 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) {
       expect(existsSync(join(dir, 'tiny', f))).toBe(true);
     }
+  });
+});
+
+describe('the bundled models/kuakua-mini', () => {
+  const mini = fileURLToPath(new URL('../../models/kuakua-mini', import.meta.url));
+
+  it('loads every variant in onnxruntime-node with the Optimum I/O names', async () => {
+    const shape = shapeOf(mini);
+    for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
+      const session = await ort.InferenceSession.create(join(mini, 'onnx', file));
+      expect(session.inputNames.slice(0, 3)).toEqual(['input_ids', 'attention_mask', 'position_ids']);
+      expect(session.inputNames).toContain(`past_key_values.${shape.layers - 1}.value`);
+      expect(session.outputNames).toEqual(['logits',
+        ...Array.from({ length: shape.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()]);
+    }
+  });
+
+  it('decodes with the KV cache exactly like full-sequence logits (fp32, 1e-4)', async () => {
+    await expectCachedDecodeMatchesFull(mini);
+  });
+
+  it('stays within the 30 MB budget', () => {
+    const files = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt',
+      'onnx/model.onnx', 'onnx/model_int8.onnx', 'onnx/model_q4.onnx'];
+    const total = files.reduce((sum, f) => sum + statSync(join(mini, f)).size, 0);
+    expect(total).toBeLessThan(30_000_000);
   });
 });
 

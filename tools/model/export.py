@@ -84,7 +84,7 @@ def tie_lm_head(graph):
     head.input[1] = 'lm_head.weight_t'
 
 
-def hf_config(model, tok, name):
+def hf_config(model, tok, name, generation):
     cfg = model.config
     sep, cls, pad = tok.special_id('[SEP]'), tok.special_id('[CLS]'), tok.special_id('[PAD]')
     eod = cfg.eod_id if 0 <= cfg.eod_id < cfg.vocab_size else sep
@@ -111,13 +111,13 @@ def hf_config(model, tok, name):
             'prompt_template': '{post} | ',
             'separator': '|',
             'stop_token_ids': sorted({eod, sep}),
-            'generation': dict(GENERATION),
+            'generation': generation,
             'variants': dict(VARIANT_FILES),
         },
     }
 
 
-def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4')):
+def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4'), temperature=GENERATION['temperature']):
     from wordpiece import write_tokenizer_files
     unknown = set(variants) - set(VARIANT_FILES)
     if unknown:
@@ -129,11 +129,12 @@ def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4')):
     if 'q4' in variants:
         onnx.save(quantize.q4(graph), os.path.join(out, VARIANT_FILES['q4']))
     write_tokenizer_files(tok, out)
-    config = hf_config(model, tok, name)
+    generation = dict(GENERATION, temperature=temperature)
+    config = hf_config(model, tok, name, generation)
     config['kuakua']['variants'] = {v: VARIANT_FILES[v] for v in VARIANT_FILES if v == 'fp32' or v in variants}
     with open(os.path.join(out, 'config.json'), 'w', encoding='utf-8') as f:
         json.dump(config, f, ensure_ascii=False, indent=2)
     gen = {k: config[k] for k in ('bos_token_id', 'eos_token_id', 'pad_token_id')}
-    gen.update({k: v for k, v in GENERATION.items() if k != 'min_new_tokens'})
+    gen.update({k: v for k, v in generation.items() if k != 'min_new_tokens'})
     with open(os.path.join(out, 'generation_config.json'), 'w', encoding='utf-8') as f:
         json.dump(gen, f, indent=2)

@@ -36,7 +36,7 @@ def cmd_convert(a):
     import export
     model, tok, raw = checkpoint.load(a.checkpoint)
     export.write_model_dir(model, tok, a.out, name=a.name or os.path.basename(os.path.normpath(a.checkpoint)),
-                           variants=a.variants.split(','))
+                           variants=a.variants.split(','), temperature=a.temperature)
     print(f'wrote {a.out}')
 
 
@@ -129,6 +129,7 @@ def main(argv=None):
     s.add_argument('--out', required=True)
     s.add_argument('--name')
     s.add_argument('--variants', default='fp32,int8,q4')
+    s.add_argument('--temperature', type=float, default=1.0, help='default sampling temperature recorded in config.json')
     s.set_defaults(fn=cmd_convert)
 
     s = sub.add_parser('random', help='a model directory of any shape with random weights')

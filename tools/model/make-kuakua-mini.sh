@@ -12,5 +12,5 @@ python3 tools/model/main.py train --data "$WORK/mini-data/train.jsonl" --general
   --valid "$WORK/mini-data/valid.jsonl" --out "$WORK/mini-ckpt" --resume \
   --layers 4 --heads 4 --hidden 256 --positions 128 --vocab-size 3500 --seq-len 96 --batch 32 \
   --steps 6000 --lr 1e-3 --warmup 300 --general-frac 0.2 --max-minutes 65 --seed 1234
-python3 tools/model/main.py convert "$WORK/mini-ckpt" --out models/kuakua-mini --name kuakua-mini
+python3 tools/model/main.py convert "$WORK/mini-ckpt" --out models/kuakua-mini --name kuakua-mini --temperature 0.8
 cp "$WORK/mini-ckpt/train_metrics.json" models/kuakua-mini/train_metrics.json

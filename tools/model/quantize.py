@@ -4,7 +4,8 @@ int8: MatMul(A, W) -> DynamicQuantizeLinear(A) + MatMulInteger(A_q, W_q, A_zp, 0
 q4:   MatMul(A, W) -> com.microsoft MatMulNBits (4-bit, blocks of 32 along K, per-block scales, zero point 8)
 
 Every MatMul with a constant weight is rewritten, the LM head included (its weight is materialized
-from the tied embedding, so the quantized files carry a quantized copy; the embedding lookup stays fp32).
+from the tied embedding, so the quantized files carry a quantized copy). The embedding tables the
+lookups read are stored in fp16 and cast back after the Gather.
 """
 import copy
 
@@ -39,7 +40,25 @@ def _rewrite(graph, make):
             g.graph.node.insert(idx + j, n)
         g.graph.initializer.extend(inits)
     _drop_unused(g)
+    _half_lookups(g)
     return g
+
+
+def _half_lookups(g):
+    inits = {t.name: t for t in g.graph.initializer}
+    for idx, node in enumerate(list(g.graph.node)):
+        table = inits.get(node.input[0]) if node.op_type == 'Gather' else None
+        if table is None or table.data_type != TensorProto.FLOAT:
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), f'{table.name}.fp16')
+        g.graph.initializer.remove(table)
+        g.graph.initializer.append(half)
+        out = node.output[0]
+        node.input[0] = half.name
+        node.output[0] = f'{out}.fp16'
+        pos = list(g.graph.node).index(node)
+        g.graph.node.insert(pos + 1, helper.make_node('Cast', [node.output[0]], [out], to=TensorProto.FLOAT,
+                                                      name=f'{node.name or out}_cast'))
 
 
 def _drop_unused(g):
