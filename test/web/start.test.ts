@@ -6,6 +6,7 @@ import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { spawnCli, spawnStart, waitForBanner, type Started } from '../helpers/spawnStart.ts';
 import { pingRedis } from '../../src/redis.ts';
+import { HAN } from './support.ts';
 
 describe('npm start (one process: Redis check, worker, web, adapters)', () => {
   let modelDir: string;
@@ -33,9 +34,10 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
       await redis?.close();
     });
 
-    it('serves the page, answers ten POSTs with at least 8 different replies, stops on SIGTERM, and logs no secret', async () => {
+    it('serves the page with the bundled kuakua-mini, answers ten POSTs with at least 8 different praises, stops on SIGTERM, and logs no secret', async () => {
       const port = await freePort();
-      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_PORT: String(port), KUAKUA_API_TOKEN: token, KUAKUA_MODEL_THREADS: '1' });
+      // No KUAKUA_MODEL_DIR: the default, models/kuakua-mini, as a new user runs it.
+      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_HTTP_PORT: String(port), KUAKUA_API_TOKEN: token, KUAKUA_MODEL_THREADS: '1' });
       const url = await waitForBanner(running);
       expect(url).toBe(`http://127.0.0.1:${port}/`);
       expect(running.output()).toContain('adapters: web');
@@ -45,6 +47,7 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
       expect(await page.text()).toContain('夸夸群');
 
       const replies: string[] = [];
+      const kinds: string[] = [];
       for (let i = 0; i < 10; i++) {
         const res = await fetch(`${url}api/praise`, {
           method: 'POST',
@@ -54,10 +57,14 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
         const body = await res.json();
         expect(res.status, JSON.stringify(body)).toBe(200);
         expect(['praise', 'fallback']).toContain(body.kind);
+        expect(body.model).toBe('kuakua-mini');
+        expect(body.reply).toMatch(HAN);
         replies.push(body.reply);
+        kinds.push(body.kind);
       }
-      // The chat's recent replies are never repeated (policy.historySize).
+      // The chat's recent replies are never repeated (policy.historySize), and the model writes them, not the templates.
       expect(new Set(replies).size).toBeGreaterThanOrEqual(8);
+      expect(kinds.filter((k) => k === 'praise').length).toBeGreaterThanOrEqual(8);
 
       const health = await fetch(`${url}healthz`);
       expect(health.status).toBe(200);
