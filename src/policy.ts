@@ -16,9 +16,15 @@ const LATIN_WORD = /^[a-z0-9' ]+$/i;
 
 const compact = (s: string) => s.toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
 
-/** Whitespace collapsed, invisible characters removed, cut at a sentence end to at most maxChars characters. */
+// A run of one punctuation mark or emoji longer than three ("！！！！！！…"), which small models love.
+const LONG_RUN = /([\p{P}\p{S}])\1{3,}/gu;
+
+/**
+ * Whitespace collapsed, invisible characters removed, runs of one mark cut to three, then cut at a sentence end to
+ * at most maxChars characters.
+ */
 export function cleanReply(text: string, maxChars: number): string {
-  const chars = Array.from(normalizeText(text).replace(/\s+/g, ' ').trim());
+  const chars = Array.from(normalizeText(text).replace(/\s+/g, ' ').replace(LONG_RUN, '$1$1$1').trim());
   if (chars.length <= maxChars) return chars.join('');
   const cut = chars.slice(0, maxChars);
   for (let i = cut.length - 1; i >= maxChars / 2; i--) if (SENTENCE_END.test(cut[i]!)) return cut.slice(0, i + 1).join('');

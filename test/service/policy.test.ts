@@ -45,6 +45,12 @@ describe('choosePraise', () => {
     expect(text).toBe('你真的太厉害了！每天坚持跑步真的很不容易。');
     expect(Array.from(cleanReply('哈'.repeat(100), 30))).toHaveLength(30);
   });
+
+  it('cuts a run of one punctuation mark or emoji to three', () => {
+    expect(cleanReply('哇这也太棒了吧' + '！'.repeat(40), 120)).toBe('哇这也太棒了吧！！！');
+    expect(cleanReply('加油💪💪💪💪💪!!!!', 120)).toBe('加油💪💪💪!!!');
+    expect(cleanReply('好棒……', 120)).toBe('好棒……');
+  });
 });
 
 describe('fallbackPraise', () => {
