@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
+import { textKey } from './textKey.ts';
 import { escapeRegExp, normalizeText } from './triggers.ts';
 
 export interface PolicyRules {
@@ -13,8 +14,6 @@ export type Rejection = 'too-short' | 'blocked' | 'repeat';
 
 const SENTENCE_END = /[。！!？?～~…]/;
 const LATIN_WORD = /^[a-z0-9' ]+$/i;
-
-const compact = (s: string) => s.toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
 
 // A run of one punctuation mark or emoji longer than three ("！！！！！！…"), which small models love.
 const LONG_RUN = /([\p{P}\p{S}])\1{3,}/gu;
@@ -34,22 +33,22 @@ export function cleanReply(text: string, maxChars: number): string {
 /** The blocklist entry the text contains, if any. Latin words match whole words; Chinese entries match even when split by spaces or symbols. */
 export function blockedWord(text: string, blocklist: string[]): string | undefined {
   const lower = text.toLowerCase();
-  const squeezed = compact(text);
+  const squeezed = textKey(text);
   return blocklist.find((word) =>
-    LATIN_WORD.test(word) ? new RegExp(`(^|[^a-z0-9])${escapeRegExp(word.toLowerCase())}($|[^a-z0-9])`, 'i').test(lower) : squeezed.includes(compact(word)),
+    LATIN_WORD.test(word) ? new RegExp(`(^|[^a-z0-9])${escapeRegExp(word.toLowerCase())}($|[^a-z0-9])`, 'i').test(lower) : squeezed.includes(textKey(word)),
   );
 }
 
 /** The first candidate that is long enough, clean and not one of the chat's recent replies. */
 export function choosePraise(candidates: string[], avoid: string[], rules: PolicyRules): { reply?: string; rejected: { text: string; reason: Rejection }[] } {
-  const recent = new Set(avoid.map(compact));
+  const recent = new Set(avoid.map(textKey));
   const rejected: { text: string; reason: Rejection }[] = [];
   for (const raw of candidates) {
     const text = cleanReply(raw, rules.maxChars);
     let reason: Rejection | undefined;
-    if (Array.from(compact(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
+    if (Array.from(textKey(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
-    else if (recent.has(compact(text))) reason = 'repeat';
+    else if (recent.has(textKey(text))) reason = 'repeat';
     if (!reason) return { reply: text, rejected };
     rejected.push({ text, reason });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseReply } from '../../worker/engine/choose.ts';
-import { cleanReply, joinCjk, normalizeForCompare } from '../../worker/engine/postprocess.ts';
+import { textKey } from '../../src/textKey.ts';
+import { cleanReply, joinCjk } from '../../worker/engine/postprocess.ts';
 
 describe('postprocess', () => {
   it('removes spaces between CJK characters and CJK punctuation only', () => {
@@ -14,8 +15,8 @@ describe('postprocess', () => {
   });
 
   it('normalizes width, case, spaces and punctuation for comparisons', () => {
-    expect(normalizeForCompare('太棒了！ Ｇood')).toBe(normalizeForCompare('太棒了 good。'));
-    expect(normalizeForCompare('太棒了')).not.toBe(normalizeForCompare('太强了'));
+    expect(textKey('太棒了！ Ｇood')).toBe(textKey('太棒了 good。'));
+    expect(textKey('太棒了')).not.toBe(textKey('太强了'));
   });
 });
 

@@ -1,4 +1,4 @@
-import { normalizeForCompare } from './postprocess.ts';
+import { textKey } from '../../src/textKey.ts';
 
 export interface Candidate {
   text: string;
@@ -13,11 +13,11 @@ export function chooseReply(cands: Candidate[], avoid: string[], post: string): 
   const seen = new Set<string>();
   const ranked: string[] = [];
   for (const c of [...cands].sort((a, b) => b.score - a.score)) {
-    const key = normalizeForCompare(c.text);
+    const key = textKey(c.text);
     if (!key || seen.has(key)) continue;
     seen.add(key);
     ranked.push(c.text);
   }
-  const blocked = new Set([...avoid, post].map(normalizeForCompare));
-  return { reply: ranked.find((t) => !blocked.has(normalizeForCompare(t))) ?? '', candidates: ranked };
+  const blocked = new Set([...avoid, post].map(textKey));
+  return { reply: ranked.find((t) => !blocked.has(textKey(t))) ?? '', candidates: ranked };
 }

@@ -14,8 +14,3 @@ export function cleanReply(decoded: string, separator: string): string {
   if (at >= 0) text = text.slice(at + separator.length);
   return text.trim();
 }
-
-/** Comparison key for "is this the same praise as a recent one": width, case, spaces and punctuation ignored. */
-export function normalizeForCompare(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, '');
-}
