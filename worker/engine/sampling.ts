@@ -31,15 +31,27 @@ export interface Sample {
   logprob: number;
 }
 
+// Scratch space reused by every call (sampling is synchronous): no allocation over the vocabulary per token.
+let scoresBuf = new Float32Array(0);
+let weightsBuf = new Float64Array(0);
+let poolBuf = new Int32Array(0);
+
 /**
  * One sampling step over a row of logits, in the order Hugging Face applies its processors: repetition penalty,
  * temperature, top-k, top-p. temperature 0 means greedy. `logits` is not modified.
  */
 export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: SampleContext): Sample {
-  const scores = logits.slice();
+  const vocab = logits.length;
+  if (scoresBuf.length < vocab) {
+    scoresBuf = new Float32Array(vocab);
+    weightsBuf = new Float64Array(vocab);
+    poolBuf = new Int32Array(vocab);
+  }
+  const scores = scoresBuf.subarray(0, vocab);
+  scores.set(logits);
   const penalty = params.repetition_penalty;
   if (penalty !== 1) {
-    for (const id of new Set(ctx.seen)) {
+    for (const id of ctx.seen instanceof Set ? ctx.seen : new Set(ctx.seen)) {
       const s = scores[id]!;
       scores[id] = s > 0 ? s / penalty : s * penalty;
     }
@@ -50,7 +62,7 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: S
   const invT = greedy ? 1 : 1 / params.temperature;
   let max = -Infinity;
   let argmax = 0;
-  for (let i = 0; i < scores.length; i++) {
+  for (let i = 0; i < vocab; i++) {
     if (scores[i]! > max) {
       max = scores[i]!;
       argmax = i;
@@ -58,11 +70,11 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: S
   }
   // Ids more than e^30 below the best get weight 0: skipping their exp is most of the work on a peaked distribution.
   const cut = max - 30 / invT;
-  const weights = new Float64Array(scores.length);
+  const weights = weightsBuf.subarray(0, vocab);
   let total = 0;
-  for (let i = 0; i < scores.length; i++) {
+  for (let i = 0; i < vocab; i++) {
     const s = scores[i]!;
-    if (s > cut) total += weights[i] = Math.exp((s - max) * invT);
+    total += weights[i] = s > cut ? Math.exp((s - max) * invT) : 0;
   }
 
   const id = greedy ? argmax : sampleFrom(weights, total, params, ctx.rng);
@@ -73,10 +85,9 @@ function sampleFrom(weights: Float64Array, total: number, params: SamplingParams
   // An id lighter than (1 - top_p) · total / vocab can never be in the nucleus: everything at or below its weight
   // sums to less than 1 - top_p. Dropping those first leaves a handful of ids on a peaked distribution.
   const floor = params.top_k > 0 ? 0 : ((1 - params.top_p) * total) / weights.length;
-  let pool: Int32Array<ArrayBufferLike> = new Int32Array(weights.length);
   let size = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i]! >= floor && weights[i]! > 0) pool[size++] = i;
-  pool = pool.subarray(0, size);
+  for (let i = 0; i < weights.length; i++) if (weights[i]! >= floor && weights[i]! > 0) poolBuf[size++] = i;
+  let pool: Int32Array<ArrayBufferLike> = poolBuf.subarray(0, size);
   let poolMass = total;
   if (params.top_k > 0 && params.top_k < pool.length) {
     pool = topMass(weights, pool, Infinity, params.top_k);
