@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DecodeBatch, type SequenceGroup } from '../../worker/engine/batch.ts';
 import { loadModelConfig, onnxPath, type ModelConfig } from '../../worker/engine/config.ts';
-import { gatherRows } from '../../worker/engine/kv.ts';
+import { gatherRows, KvArena } from '../../worker/engine/kv.ts';
 import { createRng } from '../../worker/engine/sampling.ts';
 import { DecoderSession, type KvCache } from '../../worker/engine/session.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -109,6 +109,25 @@ describe('KV-cache decoding on a random model', () => {
     // trimming back to the short row drops only its padding
     const trimmed = gatherRows([{ cache: merged, row: 1 }], 3);
     expect(maxDiff(trimmed.tensors[0]!.data as Float32Array, a.cache.tensors[0]!.data as Float32Array)).toBe(0);
+  });
+
+  it('gathering into reused arena buffers matches fresh buffers, old contents cleared', async () => {
+    const a = await prefill([11, 12, 13]);
+    const b = await prefill([21, 22, 23, 24, 25]);
+    const arena = new KvArena();
+    const [, heads, , headDim] = a.cache.tensors[0]!.dims as number[];
+    // Dirty both arena buffers first: columns a gather leaves as padding must not keep old values.
+    for (let i = 0; i < 2; i++) {
+      for (const t of arena.take(a.cache.tensors.length, [2, heads!, 6, headDim!])) (t.data as Float32Array).fill(7);
+    }
+    const rows = [{ cache: b.cache, row: 0 }, { cache: a.cache, row: 0 }];
+    const merged = gatherRows(rows, 5, arena);
+    const fresh = gatherRows(rows, 5);
+    merged.tensors.forEach((t, i) => expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0));
+    // The next cache goes to the other buffer, so the current one stays intact while it is read.
+    const trimmed = gatherRows([{ cache: merged, row: 1 }], 3, arena);
+    expect(maxDiff(trimmed.tensors[0]!.data as Float32Array, a.cache.tensors[0]!.data as Float32Array)).toBe(0);
+    merged.tensors.forEach((t, i) => expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0));
   });
 
   it('greedy output of a sequence does not change when other rows join and leave the batch', async () => {

@@ -1,5 +1,5 @@
 import type { ModelConfig } from './config.ts';
-import { gatherRows, type RowSource } from './kv.ts';
+import { gatherRows, KvArena, type RowSource } from './kv.ts';
 import { sampleToken, type Rng, type SamplingParams } from './sampling.ts';
 import type { DecoderSession, KvCache } from './session.ts';
 
@@ -44,6 +44,7 @@ export class DecodeBatch {
    * step boundary where rows both leave and join costs one copy of the cache instead of two.
    */
   private layout: RowSource[] | undefined;
+  private arena = new KvArena();
   private readonly stopIds: Set<number>;
 
   constructor(
@@ -134,6 +135,8 @@ export class DecodeBatch {
     });
     this.rows = kept.map((k) => k.row);
     this.cache = kept.length > 0 ? out.cache : undefined;
+    // An idle batch gives its buffers back.
+    if (!this.cache) this.arena = new KvArena();
     this.layout = finished.length > 0 && kept.length > 0 ? kept.map((k) => k.source) : undefined;
     return finished;
   }
@@ -165,6 +168,7 @@ export class DecodeBatch {
     this.cache = gatherRows(
       entries.map((e) => e.source),
       past,
+      this.arena,
     );
     this.rows = entries.map((e) => e.row);
     this.layout = undefined;

@@ -6,6 +6,28 @@ export interface RowSource {
   row: number;
 }
 
+export type KvDims = [rows: number, heads: number, past: number, headDim: number];
+
+/**
+ * Two reusable buffers for key/value caches. Each new cache (a decode step's `present`, a reshaped batch) goes into
+ * the buffer the current cache is not in, so steady decoding allocates nothing, and onnxruntime writes `present`
+ * straight into memory JavaScript already holds instead of copying a fresh buffer out on every step.
+ * Only valid while each taken cache replaces the current one (a batch's caches, one at a time).
+ */
+export class KvArena {
+  private readonly buffers = [new Float32Array(0), new Float32Array(0)];
+  private turn = 0;
+
+  take(count: number, dims: KvDims): ort.Tensor[] {
+    const size = dims[0] * dims[1] * dims[2] * dims[3];
+    let buf = this.buffers[this.turn]!;
+    // Headroom: the cache grows by one position per step.
+    if (buf.length < count * size) buf = this.buffers[this.turn] = new Float32Array(Math.ceil(count * size * 1.25));
+    this.turn ^= 1;
+    return Array.from({ length: count }, (_, t) => new ort.Tensor('float32', buf.subarray(t * size, (t + 1) * size), dims));
+  }
+}
+
 /**
  * Builds a cache whose row i is copied from sources[i], right-aligned into `past` columns: rows are left-padded,
  * so their real tokens always sit in the last columns. Missing columns on the left are zero (they are masked);
@@ -13,25 +35,29 @@ export interface RowSource {
  * Covers every batch reshaping the engine needs: dropping finished rows, merging new rows in, and fanning one
  * prefilled prompt out to several candidates.
  */
-export function gatherRows(sources: RowSource[], past: number): KvCache {
+export function gatherRows(sources: RowSource[], past: number, arena?: KvArena): KvCache {
   const first = sources[0]?.cache.tensors;
   if (!first) throw new Error('gatherRows needs at least one row');
   const rows = sources.length;
-  const tensors: ort.Tensor[] = [];
-  for (let t = 0; t < first.length; t++) {
-    const [, heads, , headDim] = first[t]!.dims as [number, number, number, number];
-    const out = new Float32Array(rows * heads * past * headDim);
+  const [, heads, , headDim] = first[0]!.dims as KvDims;
+  const dims: KvDims = [rows, heads, past, headDim];
+  const tensors = arena
+    ? arena.take(first.length, dims)
+    : first.map(() => new ort.Tensor('float32', new Float32Array(rows * heads * past * headDim), dims));
+  tensors.forEach((tensor, t) => {
+    const out = tensor.data as Float32Array;
     for (let r = 0; r < rows; r++) {
       const { cache, row } = sources[r]!;
       const src = cache.tensors[t]!.data as Float32Array;
       const n = Math.min(past, cache.past);
       for (let h = 0; h < heads; h++) {
         const srcEnd = ((row * heads + h) * cache.past + cache.past) * headDim;
-        const dstEnd = ((r * heads + h) * past + past) * headDim;
+        const dstStart = (r * heads + h) * past * headDim;
+        const dstEnd = dstStart + past * headDim;
+        out.fill(0, dstStart, dstEnd - n * headDim);
         out.set(src.subarray(srcEnd - n * headDim, srcEnd), dstEnd - n * headDim);
       }
     }
-    tensors.push(new ort.Tensor('float32', out, [rows, heads, past, headDim]));
-  }
+  });
   return { rows, past, tensors };
 }
