@@ -70,12 +70,12 @@ export class Scheduler {
     this.running = true;
     try {
       while (this.queue.length > 0 || this.batch.size > 0) {
+        // Lets requests posted meanwhile reach the queue before the step boundary, so a burst is prefilled at once.
+        await yieldToEvents();
         if (this.queue.length > 0 && (this.opts.policy === 'continuous' || this.batch.size === 0)) {
           this.collect(await this.batch.admit(this.takeAdmissible()));
         }
         if (this.batch.size > 0) this.collect(await this.batch.step());
-        // Lets requests posted meanwhile reach the queue before the next step boundary.
-        await yieldToEvents();
       }
     } catch (err) {
       // A failed run poisons the shared batch: fail everything in flight and start clean.
