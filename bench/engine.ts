@@ -89,6 +89,9 @@ const percentile = (xs: number[], p: number) => {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** The run with the median replies/s. */
+const medianRun = (runs: Concurrent[]) => [...runs].sort((a, b) => a.repliesPerSec - b.repliesPerSec)[Math.floor(runs.length / 2)]!;
+
 /** ms per new token over single requests, one at a time. */
 async function batch1(client: Client, posts: string[]): Promise<number> {
   let ms = 0;
@@ -223,8 +226,10 @@ function render(results: Results): string {
   const lines: string[] = [START, '## Engine', ''];
   const m = results.machine;
   lines.push(`Machine: ${m.cpus} × ${m.cpu}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}. `);
-  lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings; transformers.js runs`);
-  lines.push('the same ONNX file with the same settings (local files only). Ratios are kuakua ÷ transformers.js');
+  lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings, one candidate per request`);
+  lines.push('(kuakua is called with `n: 1`; transformers.js generates one sequence); transformers.js runs the same ONNX file with');
+  lines.push('the same settings (local files only). Concurrent figures are the median of 3 alternating rounds (1 for the large');
+  lines.push('shape). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs its session in a worker');
   lines.push('thread with onnxruntime thread spinning off (its default, `spinThreads: false`; the "spinning on" column shows');
   lines.push('`spinThreads: true`); transformers.js uses onnxruntime-node defaults (spinning on) on the main thread. Both use');
@@ -334,7 +339,11 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     const b8 = await alternate(pair, large ? 1 : 3, batch8);
     const concurrent = { kuakua: {} as Record<string, Concurrent>, transformersjs: {} as Record<string, Concurrent> };
     for (const c of CONCURRENCY) {
-      for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = await closedLoop(pair[name], c, perClient(c));
+      const runs = { kuakua: [] as Concurrent[], transformersjs: [] as Concurrent[] };
+      for (let r = 0; r < (large ? 1 : 3); r++) {
+        for (const name of ['kuakua', 'transformersjs'] as const) runs[name].push(await closedLoop(pair[name], c, perClient(c)));
+      }
+      for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = medianRun(runs[name]);
     }
     for (const client of Object.values(contenders)) await client.close();
     const measured = (name: 'kuakua' | 'transformersjs'): Measured => ({
@@ -363,8 +372,7 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
   const policies = {} as Record<'continuous' | 'wave', Concurrent & { concurrency: number }>;
   for (const batching of ['continuous', 'wave'] as const) {
     await clients[batching].close();
-    const sorted = [...runs[batching]].sort((a, b) => a.repliesPerSec - b.repliesPerSec);
-    policies[batching] = { ...sorted[Math.floor(sorted.length / 2)]!, concurrency: c };
+    policies[batching] = { ...medianRun(runs[batching]), concurrency: c };
     console.log(`  ${batching.padEnd(15)}`, runs[batching].map((r) => f(r.repliesPerSec, 2)).join(' '), 'replies/s');
   }
   const [cont, wave] = [policies.continuous.repliesPerSec, policies.wave.repliesPerSec];
