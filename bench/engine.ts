@@ -232,8 +232,9 @@ function render(results: Results): string {
   lines.push('shape). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs its session in a worker');
   lines.push('thread with onnxruntime thread spinning off (its default, `spinThreads: false`; the "spinning on" column shows');
-  lines.push('`spinThreads: true`); transformers.js uses onnxruntime-node defaults (spinning on) on the main thread. Both use');
-  lines.push('the default intra-op thread count (one per core).');
+  lines.push('`spinThreads: true`); transformers.js uses onnxruntime-node defaults (spinning on, one intra-op thread per core) on');
+  lines.push('the main thread. kuakua uses its default thread count: one per core, but one for models narrower than 512');
+  lines.push('(kuakua-mini), whose ops are too small to be worth splitting.');
   lines.push('');
   for (const r of Object.values(results.models)) {
     lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}, load average ${f(r.loadAtStart, 2)} at start`, '');

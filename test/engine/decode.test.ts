@@ -3,7 +3,7 @@ import { DecodeBatch, type SequenceGroup } from '../../worker/engine/batch.ts';
 import { loadModelConfig, onnxPath, type ModelConfig } from '../../worker/engine/config.ts';
 import { gatherRows, KvArena } from '../../worker/engine/kv.ts';
 import { createRng } from '../../worker/engine/sampling.ts';
-import { DecoderSession, type KvCache } from '../../worker/engine/session.ts';
+import { DecoderSession, defaultThreads, type KvCache } from '../../worker/engine/session.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 
 const big = (xs: number[]) => BigInt64Array.from(xs.map(BigInt));
@@ -128,6 +128,11 @@ describe('KV-cache decoding on a random model', () => {
     const trimmed = gatherRows([{ cache: merged, row: 1 }], 3, arena);
     expect(maxDiff(trimmed.tensors[0]!.data as Float32Array, a.cache.tensors[0]!.data as Float32Array)).toBe(0);
     merged.tensors.forEach((t, i) => expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0));
+  });
+
+  it('defaults to one intra-op thread for narrow models and one per core (0) for wide ones', () => {
+    expect(defaultThreads({ ...cfg, nHead: 4, headDim: 64 })).toBe(1);
+    expect(defaultThreads({ ...cfg, nHead: 16, headDim: 64 })).toBe(0);
   });
 
   it('greedy output of a sequence does not change when other rows join and leave the batch', async () => {

@@ -26,7 +26,7 @@ export interface GenerateResult {
 export interface EngineOptions {
   modelDir: string;
   variant?: Variant;
-  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  /** onnxruntime intra-op threads (default: one per core; one for models narrower than 512, see session.ts). */
   threads?: number;
   executionProvider?: ExecutionProvider;
   /**
