@@ -264,7 +264,7 @@ function render(results: Results): string {
       lines.push(
         b.chosen === 'wave'
           ? 'The engine default is continuous; wave was clearly faster in this run, so if that repeats, switch the default.'
-          : 'The engine keeps continuous batching as its default: it is at least as fast, and a short request arriving during a long decode is answered without waiting for the batch to drain.',
+          : `The engine keeps continuous batching as its default: ${b.chosen === 'tie' ? 'neither is clearly faster' : 'it is faster'}, and a short request arriving during a long decode is answered without waiting for the batch to drain.`,
       );
     }
     lines.push('');
