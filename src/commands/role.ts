@@ -17,8 +17,12 @@ export interface RoleContext {
  * then `start`. Prints its banner and stops its parts, then the private Redis, on SIGINT/SIGTERM.
  * Any failure exits 1 with the reason on stderr.
  */
-export async function runRole(command: string, start: (ctx: RoleContext) => Promise<{ parts: Part[]; banner: string }>): Promise<void> {
-  const config = loadConfigOrExit();
+export async function runRole(
+  command: string,
+  start: (ctx: RoleContext) => Promise<{ parts: Part[]; banner: string }>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const config = loadConfigOrExit({ env });
   const logger = createLogger({ level: config.log.level });
   try {
     const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });

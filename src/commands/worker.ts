@@ -3,13 +3,11 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { createEngine } from '../../worker/engine/index.ts';
 import { startWorker } from '../../worker/service.ts';
-import { loadConfigOrExit, type Config } from '../config.ts';
-import { createLogger } from '../logger.ts';
-import { ensureRedis } from '../redis.ts';
-import { exitOnSignals, stopAll } from '../shutdown.ts';
+import type { Config } from '../config.ts';
+import { runRole, type Part } from './role.ts';
 
 /** Loads the engine and starts a queue worker; returns the parts to stop, in order (worker first, so jobs in hand finish). */
-export async function startWorkerRole(config: Config, logger: Logger, redisUrl: string): Promise<{ name: string; stop(): Promise<void> }[]> {
+export async function startWorkerRole(config: Config, logger: Logger, redisUrl: string): Promise<Part[]> {
   const engine = await createEngine({
     modelDir: resolve(config.model.dir),
     variant: config.model.variant,
@@ -41,17 +39,13 @@ export function registerWorker(program: Command): void {
       if (o.model) env.KUAKUA_MODEL_DIR = o.model;
       if (o.variant) env.KUAKUA_MODEL_VARIANT = o.variant;
       if (o.concurrency) env.KUAKUA_WORKER_CONCURRENCY = o.concurrency;
-      const config = loadConfigOrExit({ env });
-      const logger = createLogger({ level: config.log.level });
-      try {
-        const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
-        const parts = await startWorkerRole(config, logger, redis.url);
-        if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });
-        exitOnSignals(logger, () => stopAll(logger, parts));
-      } catch (err) {
-        logger.fatal({ err: (err as Error).message }, 'worker could not start');
-        process.stderr.write(`kuakua worker: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
+      await runRole(
+        'worker',
+        async ({ config, logger, redisUrl }) => ({
+          parts: await startWorkerRole(config, logger, redisUrl),
+          banner: `kuakua worker: model ${config.model.dir} (${config.model.variant}), concurrency ${config.worker.concurrency}`,
+        }),
+        env,
+      );
     });
 }
