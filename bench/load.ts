@@ -21,7 +21,7 @@ import { redisKeys } from '../src/queue/contracts.ts';
 import { startFakeTelegram, type FakeTelegram } from '../test/fakes/telegram.ts';
 import { makeRandomModel } from '../test/helpers/model.ts';
 import { freePort, startRedis, type TestRedis } from '../test/helpers/redis.ts';
-import { spawnKuakua, type KuakuaProcess } from '../test/reliability/support.ts';
+import { spawnKuakua, type KuakuaProcess } from '../test/helpers/cli.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKDOWN = join(ROOT, 'BENCHMARKS.md');

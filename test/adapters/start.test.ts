@@ -3,14 +3,15 @@ import { startFakeDiscord } from '../fakes/discord.ts';
 import { startFakeTelegram } from '../fakes/telegram.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
-import { spawnStart, waitForBanner, type Started } from '../helpers/spawnStart.ts';
+import type { KuakuaProcess } from '../helpers/cli.ts';
+import { spawnStart, waitForBanner } from '../helpers/spawnStart.ts';
 import { waitFor } from '../service/support.ts';
 
 /** `npm start` with only a platform's token and API root set, pointed at a Bot API / Discord compatible server. */
 describe('npm start runs the platform adapters whose credentials are set', () => {
   let redis: TestRedis;
   let modelDir: string;
-  let running: Started | undefined;
+  let running: KuakuaProcess | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();

@@ -11,7 +11,8 @@ import { startWorker } from '../../worker/service.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { collect, message, silentLogger, waitFor } from '../service/support.ts';
-import { configFile, requestQueue, slowModel, startWorkerProcess, type KuakuaProcess } from './support.ts';
+import { type KuakuaProcess } from '../helpers/cli.ts';
+import { configFile, requestQueue, slowModel, startWorkerProcess } from './support.ts';
 
 // Faults with real parts: a private redis-server, `kuakua worker` processes and the real engine on random models.
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -5,7 +5,8 @@ import { startFakeTelegram, type FakeMessage } from '../fakes/telegram.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
 import { collect, message, silentLogger, waitFor } from '../service/support.ts';
-import { configFile, requestQueue, spawnKuakua, startWorkerProcess } from './support.ts';
+import { spawnKuakua } from '../helpers/cli.ts';
+import { configFile, requestQueue, startWorkerProcess } from './support.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

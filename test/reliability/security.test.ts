@@ -11,7 +11,8 @@ import { startFakeTelegram, type FakeMessage } from '../fakes/telegram.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
 import { collect, message, silentLogger, waitFor } from '../service/support.ts';
-import { configFile, spawnKuakua, startTlsRedis, startWorkerProcess, tempDir } from './support.ts';
+import { spawnKuakua } from '../helpers/cli.ts';
+import { configFile, startTlsRedis, startWorkerProcess, tempDir } from './support.ts';
 
 const exec = promisify(execFile);
 const cleanups: (() => Promise<unknown>)[] = [];

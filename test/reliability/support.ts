@@ -1,14 +1,15 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
-import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import { pingRedis } from '../../src/redis.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort } from '../helpers/redis.ts';
-import { waitFor } from '../service/support.ts';
+import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const temps: string[] = [];
 process.once('exit', () => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -41,52 +42,6 @@ export async function slowModel(): Promise<string> {
   cfg.kuakua.generation.min_new_tokens = 1000;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
   return dir;
-}
-
-export interface KuakuaProcess {
-  proc: ChildProcess;
-  /** stdout and stderr so far. */
-  output(): string;
-  /** Resolves with the exit code (or the signal name). */
-  exited: Promise<number | string>;
-  alive(): boolean;
-  /** Waits until the output contains text. */
-  waitForOutput(text: string | RegExp, what: string, timeoutMs?: number): Promise<void>;
-  /** SIGTERM, then SIGKILL if it has not exited after graceMs. */
-  stop(graceMs?: number): Promise<number | string>;
-}
-
-/** `node src/cli.ts <args>` as a child process with the given environment added, its output captured. */
-export function spawnKuakua(args: string[], env: Record<string, string | undefined>): KuakuaProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, KUAKUA_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const alive = () => proc.exitCode === null && proc.signalCode === null;
-  return {
-    proc,
-    output: () => out,
-    exited,
-    alive,
-    waitForOutput: (text, what, timeoutMs = 60_000) =>
-      waitFor(() => {
-        if (!alive()) throw new Error(`process exited while waiting for ${what}:\n${out.slice(-3000)}`);
-        return typeof text === 'string' ? out.includes(text) : text.test(out);
-      }, what, timeoutMs).then(() => undefined),
-    async stop(graceMs = 15_000) {
-      if (!alive()) return exited;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
 }
 
 /** `kuakua worker` against redisUrl with the config file, logging at info so "worker ready" shows. */

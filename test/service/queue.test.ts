@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, type Config } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
 import { registry } from '../../src/metrics.ts';
 import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
+import { spawnKuakua } from '../helpers/cli.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
@@ -142,26 +141,18 @@ describe('bot, queue and worker with the real engine', () => {
     const c = config();
     const bot = await fx.core(c);
     const got = collect(bot);
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), 'worker', '--variant', 'fp32'], {
-      env: { ...process.env, REDIS_URL: fx.redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1', KUAKUA_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const proc = spawnKuakua(['worker', '--variant', 'fp32'], { REDIS_URL: fx.redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1' });
     try {
-      await waitFor(() => out.includes('worker ready'), 'the worker to start', 60_000);
+      await proc.waitForOutput('worker ready', 'the worker to start', 60_000);
       await bot.handle(message());
       await waitFor(() => got.length === 1, 'the reply');
-      expect(out).toMatch(/"tokensPerSecond":/);
-      expect(out).toMatch(/"queueWaitMs":/);
-      proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(out).toContain('worker stopped');
+      expect(proc.output()).toMatch(/"tokensPerSecond":/);
+      expect(proc.output()).toMatch(/"queueWaitMs":/);
+      expect(await proc.stop()).toBe(0);
+      expect(proc.output()).toContain('worker stopped');
       expect((await bot.status()).workers).toBe(0);
     } finally {
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      await proc.kill();
     }
   });
 });

@@ -61,15 +61,7 @@ export function collect(core: BotCore, platform: Platform = 'telegram'): Deliver
   return got;
 }
 
-export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { waitFor } from '../helpers/wait.ts';
 
 export interface ServiceFixture {
   redis: TestRedis;

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
-import { spawnCli, spawnStart, waitForBanner, type Started } from '../helpers/spawnStart.ts';
+import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
+import { spawnStart, waitForBanner } from '../helpers/spawnStart.ts';
 import { pingRedis } from '../../src/redis.ts';
 import { HAN } from './support.ts';
 
 describe('npm start (one process: Redis check, worker, web, adapters)', () => {
   let modelDir: string;
   let dir: string;
-  let running: Started | undefined;
+  let running: KuakuaProcess | undefined;
 
   beforeAll(async () => {
     modelDir = await makeRandomModel();
@@ -129,14 +130,14 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
 
   it('runs the roles separately: `kuakua bot` (web + adapters) and `kuakua worker` share one Redis', async () => {
     const redis = await startRedis();
-    const bot = spawnCli('bot', { REDIS_URL: redis.url, KUAKUA_HTTP_PORT: String(await freePort()) });
-    let worker: Started | undefined;
+    const bot = spawnKuakua(['bot'], { REDIS_URL: redis.url, KUAKUA_HTTP_PORT: String(await freePort()) });
+    let worker: KuakuaProcess | undefined;
     try {
       const url = await waitForBanner(bot, 90_000, /kuakua bot: (http:\/\/\S+)/);
       expect(bot.output()).toContain('adapters: web');
       // No worker yet: the bot is up but not healthy.
       expect((await fetch(`${url}healthz`)).status).toBe(503);
-      worker = spawnCli('worker', { REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1' });
+      worker = spawnKuakua(['worker'], { REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_MODEL_THREADS: '1' });
       const deadline = Date.now() + 90_000;
       while ((await fetch(`${url}healthz`)).status !== 200) {
         if (Date.now() > deadline || worker.proc.exitCode !== null) throw new Error(`worker did not come up:\n${worker.output()}`);
