@@ -23,9 +23,14 @@ const EDGE_PUNCT = /^[\s,，.。!！?？:：;；、~～\-—…]+|[\s,，.。!�
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const COMMAND_PREFIX = /^\/kuakua(@\S+)?(\s+|$)/i;
 
+/** Lone UTF-16 surrogates (possible through JSON \ud800 escapes) replaced by U+FFFD, so the text is well-formed. */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 /** Plain, well-formed text: lone surrogates replaced, invisible and control characters removed. */
 export function normalizeText(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD').replace(INVISIBLE, '').normalize('NFC');
+  return wellFormed(text).replace(INVISIBLE, '').normalize('NFC');
 }
 
 export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IncomingMessage } from '../../src/events.ts';
+import { wellFormed } from '../../src/triggers.ts';
 import { HttpError } from './http.ts';
 
 // Control, format (zero-width, RTL marks), separator and whitespace characters: none of them is something to praise.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\s]/gu;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 const idSchema = () =>
   z
@@ -20,8 +19,7 @@ export function praiseRequestSchema(maxTextChars: number) {
     text: z
       .string({ error: 'must be a string' })
       .min(1, 'must not be empty')
-      // Lone UTF-16 surrogates (possible through JSON \ud800 escapes) become U+FFFD instead of reaching the model.
-      .transform((s) => s.replace(LONE_SURROGATE, '\uFFFD'))
+      .transform(wellFormed)
       .refine((s) => s.replace(INVISIBLE, '') !== '', 'must contain visible characters')
       .refine((s) => [...s].length <= maxTextChars, `must be at most ${maxTextChars} characters`),
     chatId: idSchema().optional(),
