@@ -134,6 +134,32 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     await expectCachedDecodeMatchesFull(modelDir);
   });
 
+  it('new_key_values.* hold exactly the columns present.* gained, in every variant', async () => {
+    for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
+      const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
+      const mask = IDS.map((r) => r.map(() => 1));
+      const first = await run(session, IDS, mask, mask.map(positions));
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from([5n, 6n]), [2, 1]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(2 * (IDS[0].length + 1)).fill(1n), [2, IDS[0].length + 1]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(IDS[0].length), BigInt(IDS[0].length)]), [2, 1]),
+      };
+      for (const [k, v] of Object.entries(first.present)) feeds[k.replace('present', 'past_key_values')] = v;
+      const out = await session.run(feeds);
+      for (let i = 0; i < SHAPE.layers; i++) {
+        for (const kv of ['key', 'value']) {
+          const present = out[`present.${i}.${kv}`]!;
+          const added = out[`new_key_values.${i}.${kv}`]!;
+          const [b, h, total, d] = present.dims as number[];
+          expect(added.dims).toEqual([b, h, 1, d]);
+          const p = present.data as Float32Array;
+          const last = Array.from({ length: b! * h! }, (_, k) => Array.from(p.subarray((k * total! + total! - 1) * d!, (k * total! + total!) * d!))).flat();
+          expect(Array.from(added.data as Float32Array)).toEqual(last);
+        }
+      }
+    }
+  });
+
   it('a left-padded batch equals unpadded runs, in prefill and in decode', async () => {
     const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
     const short = [200, 201, 202, 203];
@@ -187,7 +213,8 @@ describe('the bundled models/kuakua-mini', () => {
       expect(session.inputNames.slice(0, 3)).toEqual(['input_ids', 'attention_mask', 'position_ids']);
       expect(session.inputNames).toContain(`past_key_values.${shape.layers - 1}.value`);
       expect(session.outputNames).toEqual(['logits',
-        ...Array.from({ length: shape.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()]);
+        ...Array.from({ length: shape.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat(),
+        ...Array.from({ length: shape.layers }, (_, i) => [`new_key_values.${i}.key`, `new_key_values.${i}.value`]).flat()]);
     }
   });
 

@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 import onnx
 import torch
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 import quantize
 
@@ -59,8 +59,51 @@ def export_onnx(model, path):
                               dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
         graph = onnx.load(raw)
     tie_lm_head(graph)
+    add_step_outputs(graph)
     onnx.save(graph, path)
     return graph
+
+
+STEP_OUTPUT = 'new_key_values.{layer}.{kv}'
+
+
+def add_step_outputs(graph):
+    """Adds `new_key_values.{i}.key|value`: the keys and values this run appended, [batch, heads, sequence, head_dim],
+    i.e. the last `sequence` columns of `present.*`. A runtime that keeps its own cache can fetch these instead of
+    the whole `present` (onnxruntime-node copies every fetched output into fresh memory, so fetching `present`
+    costs a copy of the entire cache per token). Standard `present` outputs are unchanged; other runtimes ignore
+    the extra outputs. Idempotent."""
+    names = {o.name for o in graph.graph.output}
+    for out in list(graph.graph.output):
+        if not out.name.startswith('present.'):
+            continue
+        _, layer, kv = out.name.split('.')
+        name = STEP_OUTPUT.format(layer=layer, kv=kv)
+        if name in names:
+            continue
+        concat = next((n for n in graph.graph.node if out.name in n.output), None)
+        if concat is None or concat.op_type != 'Concat' or len(concat.input) != 2:
+            raise RuntimeError(f'{out.name} is not Concat(past, new): cannot add {name}')
+        graph.graph.node.append(helper.make_node('Identity', [concat.input[1]], [name], name=f'{name}_identity'))
+        dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
+        dims[2] = 'sequence'
+        graph.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+
+
+def upgrade_model_dir(out):
+    """Brings every ONNX file of an exported model directory to the current output set (see add_step_outputs)."""
+    with open(os.path.join(out, 'config.json'), encoding='utf-8') as f:
+        variants = json.load(f).get('kuakua', {}).get('variants', VARIANT_FILES)
+    for rel in sorted(set(variants.values())):
+        path = os.path.join(out, rel)
+        if not os.path.exists(path):
+            raise SystemExit(f'error: {path} is listed in config.json but missing')
+        graph = onnx.load(path)
+        before = len(graph.graph.output)
+        add_step_outputs(graph)
+        if len(graph.graph.output) != before:
+            onnx.save(graph, path)
+        print(f'{rel}: {len(graph.graph.output) - before} outputs added')
 
 
 def tie_lm_head(graph):

@@ -40,6 +40,11 @@ def cmd_convert(a):
     print(f'wrote {a.out}')
 
 
+def cmd_upgrade(a):
+    import export
+    export.upgrade_model_dir(a.dir)
+
+
 def cmd_random(a):
     import export
     from arch import GPT3, GPT3Config, init_weights
@@ -131,6 +136,10 @@ def main(argv=None):
     s.add_argument('--variants', default='fp32,int8,q4')
     s.add_argument('--temperature', type=float, default=1.0, help='default sampling temperature recorded in config.json')
     s.set_defaults(fn=cmd_convert)
+
+    s = sub.add_parser('upgrade', help='add the outputs newer exports have to an exported model directory, in place')
+    s.add_argument('dir', help='model directory (config.json + onnx/)')
+    s.set_defaults(fn=cmd_upgrade)
 
     s = sub.add_parser('random', help='a model directory of any shape with random weights')
     s.add_argument('--out')
