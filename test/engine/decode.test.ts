@@ -15,7 +15,12 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-describe('KV-cache decoding on a random model', () => {
+// Appending: steps fetch new_key_values and write them into the cache's spare columns (the default for models from
+// tools/model). Fetching present: every step returns a whole new cache (what a plain Optimum export needs).
+describe.each([
+  { mode: 'appending new_key_values', fetchPresent: false },
+  { mode: 'fetching present', fetchPresent: true },
+])('KV-cache decoding on a random model, $mode', ({ fetchPresent }) => {
   let cfg: ModelConfig;
   let session: DecoderSession;
   let vocab: number;
@@ -33,12 +38,13 @@ describe('KV-cache decoding on a random model', () => {
   beforeAll(async () => {
     const dir = await makeRandomModel();
     cfg = loadModelConfig(dir);
-    session = await DecoderSession.load(cfg, { path: onnxPath(dir, 'fp32'), threads: 1 });
+    session = await DecoderSession.load(cfg, { path: onnxPath(dir, 'fp32'), threads: 1, fetchPresent });
     vocab = cfg.vocabSize;
+    expect(session.spareColumns > 0).toBe(!fetchPresent);
   });
 
-  it('cached step-by-step logits equal a full-sequence pass', async () => {
-    const seq = [101, 202, 303, 404, 505, 606, 707, 808];
+  it('cached step-by-step logits equal a full-sequence pass, past the spare columns of one cache', async () => {
+    const seq = Array.from({ length: 24 }, (_, i) => 101 * (i + 1));
     const full = await session.logits({
       rows: 1,
       seqLen: seq.length,

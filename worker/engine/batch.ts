@@ -45,6 +45,8 @@ export class DecodeBatch {
    */
   private layout: RowSource[] | undefined;
   private arena = new KvArena();
+  /** Prefill outputs live apart from the batch's cache: admission reads both while building the merged cache. */
+  private prefillArena = new KvArena();
   private readonly stopIds: Set<number>;
 
   constructor(
@@ -81,6 +83,7 @@ export class DecodeBatch {
       attentionMask: mask,
       positionIds: pos,
       cache: this.session.emptyCache(n),
+      outputs: this.prefillArena,
     });
 
     const finished: FinishedRow[] = [];
@@ -124,7 +127,15 @@ export class DecodeBatch {
       pos[r] = BigInt(row.len);
       mask.fill(1n, r * total + (total - row.len - 1), (r + 1) * total);
     });
-    const out = await this.session.run({ rows: n, seqLen: 1, inputIds: ids, attentionMask: mask, positionIds: pos, cache });
+    const out = await this.session.run({
+      rows: n,
+      seqLen: 1,
+      inputIds: ids,
+      attentionMask: mask,
+      positionIds: pos,
+      cache,
+      outputs: this.arena,
+    });
     const vocab = out.lastLogits.length / n;
     const finished: FinishedRow[] = [];
     const kept: { row: Row; source: RowSource }[] = [];
@@ -136,7 +147,10 @@ export class DecodeBatch {
     this.rows = kept.map((k) => k.row);
     this.cache = kept.length > 0 ? out.cache : undefined;
     // An idle batch gives its buffers back.
-    if (!this.cache) this.arena = new KvArena();
+    if (!this.cache) {
+      this.arena = new KvArena();
+      this.prefillArena = new KvArena();
+    }
     this.layout = finished.length > 0 && kept.length > 0 ? kept.map((k) => k.source) : undefined;
     return finished;
   }
@@ -169,6 +183,7 @@ export class DecodeBatch {
       entries.map((e) => e.source),
       past,
       this.arena,
+      past + this.session.spareColumns,
     );
     this.rows = entries.map((e) => e.row);
     this.layout = undefined;

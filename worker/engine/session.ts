@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './config.ts';
+import { gatherRows, type KvArena } from './kv.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -14,12 +15,22 @@ export interface SessionOptions {
   spin?: boolean;
   /** Called once when CUDA was asked for but could not be used. */
   onFallback?: (reason: string) => void;
+  /** Fetch the whole `present` every step even when the model has `new_key_values` outputs (for comparison). */
+  fetchPresent?: boolean;
 }
 
-/** Key/value cache: for each layer, key and value tensors [rows, n_head, past, head_dim]. */
+/** Spare columns a cache gets when it is (re)built for appending steps: most steps then write in place. */
+const SPARE_COLUMNS = 16;
+
+/**
+ * Key/value cache: for each layer, key and value tensors [rows, n_head, capacity, head_dim]. Rows are left-padded,
+ * so every row's newest token sits in column past - 1; columns past..capacity-1 are spare room that appending steps
+ * fill in place (masked out until then).
+ */
 export interface KvCache {
   rows: number;
   past: number;
+  capacity: number;
   tensors: ort.Tensor[];
 }
 
@@ -27,10 +38,16 @@ export interface StepInput {
   rows: number;
   seqLen: number;
   inputIds: BigInt64Array;
-  /** [rows, past + seqLen] */
+  /** [rows, past + seqLen]: spare cache columns are not part of it. */
   attentionMask: BigInt64Array;
   positionIds: BigInt64Array;
+  /** Appending steps write into this cache's spare columns: feed each cache to one step only. */
   cache: KvCache;
+  /**
+   * Where new caches and logits go (preallocated outputs). The results are then only valid until the arena hands
+   * the same memory out again; without it every output is a fresh allocation.
+   */
+  outputs?: KvArena;
 }
 
 export interface StepOutput {
@@ -57,11 +74,19 @@ export function defaultThreads(cfg: ModelConfig): number {
   return cfg.nHead * cfg.headDim < 512 ? 1 : 0;
 }
 
+/** Replicas when the caller does not say: provisional, tuned by the benchmark. */
+export function defaultReplicas(cfg: ModelConfig, provider: ExecutionProvider): number {
+  return provider === 'cuda' ? 1 : 2;
+}
+
 async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<ort.InferenceSession> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: opts.threads ?? defaultThreads(cfg),
+    // onnxruntime's arena hands large step buffers back and forth with the OS; every new page then costs a page
+    // fault, which made a 14-row decode step of kuakua-mini about 2× slower here than plain allocation.
+    enableCpuMemArena: false,
     interOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
   };
@@ -76,19 +101,31 @@ async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<or
   return ort.InferenceSession.create(opts.path, { ...base, executionProviders: ['cpu'] });
 }
 
-/** A GPT-2 style decoder exported with past_key_values inputs and present outputs. */
+/**
+ * A GPT-2 style decoder exported with past_key_values inputs and present outputs. Models from tools/model also
+ * output `new_key_values.*` (only the columns a run adds); decode steps then fetch those and append them to the
+ * cache in place, instead of fetching `present`, which onnxruntime-node would copy whole into fresh memory on
+ * every token.
+ */
 export class DecoderSession {
+  /** Free columns to leave in caches built for this session (0 when every step returns a whole new cache). */
+  readonly spareColumns: number;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly cfg: ModelConfig,
-  ) {}
+    appends: boolean,
+  ) {
+    this.spareColumns = appends ? SPARE_COLUMNS : 0;
+  }
 
   static async load(cfg: ModelConfig, opts: SessionOptions): Promise<DecoderSession> {
     const session = await createSession(opts, cfg);
     for (const name of ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']) {
       if (!session.inputNames.includes(name)) throw new Error(`${opts.path} has no input "${name}"`);
     }
-    return new DecoderSession(session, cfg);
+    const appends = !opts.fetchPresent && session.outputNames.includes('new_key_values.0.key');
+    return new DecoderSession(session, cfg, appends);
   }
 
   emptyCache(rows: number): KvCache {
@@ -97,50 +134,106 @@ export class DecoderSession {
     for (let i = 0; i < nLayer * 2; i++) {
       tensors.push(new ort.Tensor('float32', new Float32Array(0), [rows, nHead, 0, headDim]));
     }
-    return { rows, past: 0, tensors };
+    return { rows, past: 0, capacity: 0, tensors };
   }
 
-  private forward(input: StepInput): Promise<ort.InferenceSession.ReturnType> {
-    const { rows, seqLen, cache } = input;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', input.inputIds, [rows, seqLen]),
-      attention_mask: new ort.Tensor('int64', input.attentionMask, [rows, cache.past + seqLen]),
-      position_ids: new ort.Tensor('int64', input.positionIds, [rows, seqLen]),
-    };
-    for (let l = 0; l < this.cfg.nLayer; l++) {
-      feeds[`past_key_values.${l}.key`] = cache.tensors[2 * l]!;
-      feeds[`past_key_values.${l}.value`] = cache.tensors[2 * l + 1]!;
-    }
-    return this.session.run(feeds);
-  }
-
-  async run(input: StepInput): Promise<StepOutput> {
-    const { rows, seqLen } = input;
-    const out = await this.forward(input);
-    const tensors: ort.Tensor[] = [];
-    for (let l = 0; l < this.cfg.nLayer; l++) {
-      tensors.push(out[`present.${l}.key`] as ort.Tensor, out[`present.${l}.value`] as ort.Tensor);
-    }
-    const logits = out.logits as ort.Tensor;
-    const vocab = logits.dims[2]!;
-    const all = logits.data as Float32Array;
-    let lastLogits = all;
-    if (seqLen > 1) {
-      lastLogits = new Float32Array(rows * vocab);
-      for (let r = 0; r < rows; r++) {
-        lastLogits.set(all.subarray((r * seqLen + seqLen - 1) * vocab, (r * seqLen + seqLen) * vocab), r * vocab);
-      }
-    }
-    return { lastLogits, cache: { rows, past: input.cache.past + seqLen, tensors } };
+  run(input: StepInput): Promise<StepOutput> {
+    return input.seqLen === 1 && this.spareColumns > 0 ? this.append(input) : this.replace(input);
   }
 
   /** Full logits [rows, seqLen, vocab] (tests compare cached decoding with a full pass). */
   async logits(input: StepInput): Promise<Float32Array> {
-    const out = await this.forward(input);
+    const out = await this.session.run(this.feeds({ ...input, cache: compact(input.cache) }));
     return (out.logits as ort.Tensor).data as Float32Array;
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  /** One run that fetches `present.*`: the step's cache is a new one, in `outputs` when given. */
+  private async replace(input: StepInput): Promise<StepOutput> {
+    const { rows, seqLen, outputs } = input;
+    const cache = compact(input.cache, outputs);
+    const { nLayer, nHead, headDim, vocabSize } = this.cfg;
+    const feeds = this.feeds({ ...input, cache });
+    let out: ort.InferenceSession.ReturnType;
+    if (outputs) {
+      const present = outputs.take(2 * nLayer, [rows, nHead, cache.past + seqLen, headDim]);
+      const fetches: Record<string, ort.Tensor> = { logits: outputs.scratch([rows, seqLen, vocabSize]) };
+      present.forEach((t, i) => (fetches[presentName(i)] = t));
+      await this.session.run(feeds, fetches);
+      // The binding returns copies of preallocated outputs; the arena's tensors hold the same values and are reused.
+      out = fetches;
+    } else out = await this.session.run(feeds);
+    const tensors = Array.from({ length: 2 * nLayer }, (_, i) => out[presentName(i)] as ort.Tensor);
+    const past = cache.past + seqLen;
+    return { lastLogits: lastPositions(out.logits as ort.Tensor, rows, seqLen), cache: { rows, past, capacity: past, tensors } };
+  }
+
+  /** One decode step that fetches only the new column and writes it into the cache, growing the cache when full. */
+  private async append(input: StepInput): Promise<StepOutput> {
+    const { rows, outputs } = input;
+    let cache = input.cache;
+    if (cache.capacity === cache.past) {
+      const self = Array.from({ length: rows }, (_, row) => ({ cache, row }));
+      cache = gatherRows(self, cache.past, outputs, cache.past + this.spareColumns);
+    }
+    const { nLayer, nHead, headDim, vocabSize } = this.cfg;
+    const fetches: Record<string, ort.Tensor | null> = { logits: outputs?.scratch([rows, 1, vocabSize]) ?? null };
+    for (let i = 0; i < 2 * nLayer; i++) fetches[newName(i)] = null;
+    const out = await this.session.run(this.feeds({ ...input, cache }), fetches);
+    for (let i = 0; i < 2 * nLayer; i++) {
+      const dst = cache.tensors[i]!.data as Float32Array;
+      const src = (out[newName(i)] as ort.Tensor).data as Float32Array;
+      for (let b = 0; b < rows * nHead; b++) {
+        dst.set(src.subarray(b * headDim, (b + 1) * headDim), (b * cache.capacity + cache.past) * headDim);
+      }
+    }
+    const logits = (fetches.logits ?? out.logits) as ort.Tensor;
+    return { lastLogits: logits.data as Float32Array, cache: { ...cache, past: cache.past + 1 } };
+  }
+
+  private feeds(input: StepInput): Record<string, ort.Tensor> {
+    const { rows, seqLen, cache } = input;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', input.inputIds, [rows, seqLen]),
+      attention_mask: new ort.Tensor('int64', spreadMask(input.attentionMask, rows, cache, seqLen), [rows, cache.capacity + seqLen]),
+      position_ids: new ort.Tensor('int64', input.positionIds, [rows, seqLen]),
+    };
+    cache.tensors.forEach((t, i) => (feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t));
+    return feeds;
+  }
+}
+
+const presentName = (i: number) => `present.${i >> 1}.${i & 1 ? 'value' : 'key'}`;
+const newName = (i: number) => `new_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`;
+
+/** The cache without spare columns (runs that fetch `present` return exactly the columns they were fed). */
+function compact(cache: KvCache, arena?: KvArena): KvCache {
+  if (cache.capacity === cache.past) return cache;
+  return gatherRows(Array.from({ length: cache.rows }, (_, row) => ({ cache, row })), cache.past, arena);
+}
+
+/** The caller's mask [rows, past + seqLen] laid over a cache with spare columns: those are masked (0). */
+function spreadMask(mask: BigInt64Array, rows: number, cache: KvCache, seqLen: number): BigInt64Array {
+  if (cache.capacity === cache.past) return mask;
+  const logical = cache.past + seqLen;
+  const width = cache.capacity + seqLen;
+  const out = new BigInt64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    out.set(mask.subarray(r * logical, r * logical + cache.past), r * width);
+    out.set(mask.subarray(r * logical + cache.past, (r + 1) * logical), r * width + cache.capacity);
+  }
+  return out;
+}
+
+/** Logits of each row's last position, [rows, vocab]. */
+function lastPositions(logits: ort.Tensor, rows: number, seqLen: number): Float32Array {
+  const all = logits.data as Float32Array;
+  if (seqLen === 1) return all;
+  const vocab = logits.dims[2]!;
+  const last = new Float32Array(rows * vocab);
+  for (let r = 0; r < rows; r++) last.set(all.subarray((r * seqLen + seqLen - 1) * vocab, (r * seqLen + seqLen) * vocab), r * vocab);
+  return last;
 }
