@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, sampleToken, topMass, type SamplingParams } from '../../worker/engine/sampling.ts';
+import { createRng, expNonPositive, sampleToken, topMass, type SamplingParams } from '../../worker/engine/sampling.ts';
 
 const base: SamplingParams = { temperature: 1, top_k: 0, top_p: 1, repetition_penalty: 1 };
 
@@ -101,5 +101,17 @@ describe('topMass', () => {
     expect([...topMass(weights, all, 13, 7)].sort()).toEqual([0, 5]);
     expect([...topMass(weights, all, 14, 7)]).toHaveLength(3);
     expect([...topMass(weights, all, 22, 7)].sort()).toEqual([0, 1, 2, 3, 5, 6]);
+  });
+});
+
+describe('expNonPositive', () => {
+  it('matches Math.exp within 1e-8 relative over the range sampling uses, and underflows to 0 like it', () => {
+    let worst = 0;
+    for (let x = -60; x <= 0; x += 0.0137) worst = Math.max(worst, Math.abs(expNonPositive(x) / Math.exp(x) - 1));
+    expect(worst).toBeLessThan(1e-8);
+    expect(expNonPositive(0)).toBe(1);
+    expect(Math.abs(expNonPositive(-700) / Math.exp(-700) - 1)).toBeLessThan(1e-8);
+    expect(expNonPositive(-1e6)).toBe(0);
+    expect(expNonPositive(-Infinity)).toBe(0);
   });
 });

@@ -31,6 +31,22 @@ export interface Sample {
   logprob: number;
 }
 
+const POW2_BIAS = 1100;
+/** 2^k for k in [-1100, 0]: exp's scale factor by table lookup (below 2^-1074 it is 0, as for Math.exp). */
+const POW2 = Float64Array.from({ length: POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
+
+/**
+ * e^x for x <= 0, within 1e-8 relative of Math.exp and about twice as fast: the exp over the vocabulary is most of a
+ * sampling step. x = k·ln2 + r with |r| <= ln2/2, e^r by its degree-7 Taylor polynomial, 2^k from the table.
+ */
+export function expNonPositive(x: number): number {
+  const k = Math.round(x * Math.LOG2E);
+  if (k < -POW2_BIAS) return 0;
+  const r = x - k * Math.LN2;
+  const p = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040))))));
+  return p * POW2[k + POW2_BIAS]!;
+}
+
 // Scratch space reused by every call (sampling is synchronous): no allocation over the vocabulary per token.
 let scoresBuf = new Float32Array(0);
 let weightsBuf = new Float64Array(0);
@@ -74,7 +90,7 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, ctx: S
   let total = 0;
   for (let i = 0; i < vocab; i++) {
     const s = scores[i]!;
-    total += weights[i] = s > cut ? Math.exp((s - max) * invT) : 0;
+    total += weights[i] = s > cut ? expNonPositive((s - max) * invT) : 0;
   }
 
   const id = greedy ? argmax : sampleFrom(weights, total, params, ctx.rng);
