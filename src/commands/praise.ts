@@ -37,7 +37,8 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   checkModelDir(modelDir, opts.variant);
   const variant = opts.variant as Variant;
 
-  const engine = await createEngine({ modelDir, variant, logger: pino({ level: 'warn' }, pino.destination(2)) });
+  // One request: a second replica would only double the load time.
+  const engine = await createEngine({ modelDir, variant, replicas: 1, logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
     // More candidates than asked for, so that `--n 5` can still print five different praises after de-duplication.
     const [result] = await engine.generate([{ post, n: count ? count + 2 : undefined, seed }]);

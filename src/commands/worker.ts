@@ -12,6 +12,7 @@ export async function startWorkerRole(config: Config, logger: Logger, redisUrl: 
     modelDir: resolve(config.model.dir),
     variant: config.model.variant,
     threads: config.model.threads || undefined,
+    replicas: config.model.replicas || undefined,
     executionProvider: config.model.executionProvider,
     logger: logger.child({ component: 'engine' }),
   });

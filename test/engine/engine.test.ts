@@ -142,7 +142,8 @@ describe('execution provider', () => {
 describe('batching policies', () => {
   for (const batching of ['continuous', 'wave'] as const) {
     it(`${batching}: a request arriving mid-decode ${batching === 'continuous' ? 'joins the running batch' : 'waits for the batch to drain'}`, async () => {
-      const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching, logger: quiet });
+      // One engine thread, so both requests meet in one batch.
+      const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching, replicas: 1, logger: quiet });
       try {
         const order: string[] = [];
         const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]).then(() => order.push('long'));
@@ -155,4 +156,31 @@ describe('batching policies', () => {
       }
     });
   }
+});
+
+describe('replicas', () => {
+  it('sends a request to an idle replica instead of queueing it behind a busy one, and a crash stays in its replica', async () => {
+    const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching: 'wave', replicas: 2, threads: 1, logger: quiet });
+    try {
+      const order: string[] = [];
+      const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]);
+      void long.then(() => order.push('long'), () => order.push('long failed'));
+      await new Promise((r) => setTimeout(r, 30));
+      // Under wave batching one thread would finish the long request first.
+      await engine.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));
+      expect(order).toEqual(['short']);
+
+      const restarted = new Promise<void>((resolve) => engine.on!('restart', () => resolve()));
+      (engine as Engine & { simulateCrash(): void }).simulateCrash();
+      await expect(long).rejects.toThrow(/engine thread crashed/);
+      // The other replica answers while the crashed one restarts.
+      const [r] = await engine.generate([{ post: '另一个线程还在吗', n: 1, seed: 3 }]);
+      expect(r!.reply.length).toBeGreaterThan(0);
+      await restarted;
+      const both = await engine.generate([1, 2, 3, 4].map((seed) => ({ post: '重启之后', n: 1, seed })));
+      expect(both.every((x) => x.reply.length > 0)).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
 });

@@ -3,6 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { checkModelDir, loadModelConfig, type Variant } from './config.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
+import { ReplicaSet } from './replicas.ts';
+import { defaultReplicas } from './session.ts';
 import type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
 
 export type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
@@ -25,15 +27,18 @@ class ThreadedEngine extends EventEmitter implements Engine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
-  private down: Error | undefined;
+  down: Error | undefined;
+  /** The thread is loaded and taking requests (false while it starts or restarts). */
+  live = false;
   private crashes: number[] = [];
-  private warned = new Set<string>();
   modelName = '';
 
   constructor(
     private readonly cfg: ThreadConfig,
     private readonly maxPostChars: number,
     private readonly log: Logger,
+    /** Shared by the replicas of one engine, so a warning every thread hits (CUDA missing) is logged once. */
+    private readonly warned: Set<string>,
   ) {
     super();
   }
@@ -52,6 +57,7 @@ class ThreadedEngine extends EventEmitter implements Engine {
           worker.removeAllListeners('exit');
           worker.on('error', (err) => this.onCrash(worker, err as Error));
           worker.on('exit', (code) => this.onCrash(worker, new Error(`engine thread exited with code ${code}`)));
+          this.live = true;
           resolve();
         } else this.onMessage(msg);
       });
@@ -76,6 +82,7 @@ class ThreadedEngine extends EventEmitter implements Engine {
   private onCrash(worker: Worker, err: Error): void {
     if (this.closed || worker !== this.worker) return;
     this.worker = undefined;
+    this.live = false;
     worker.removeAllListeners();
     void worker.terminate();
     const error = new Error(`engine thread crashed: ${err.message}`);
@@ -153,24 +160,32 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   checkModelDir(opts.modelDir, variant);
   const model = loadModelConfig(opts.modelDir);
   const log = opts.logger ?? pino({ name: 'kuakua-engine' }, pino.destination(2));
-  const engine = new ThreadedEngine(
-    {
-      modelDir: opts.modelDir,
-      variant,
-      threads: opts.threads,
-      executionProvider: opts.executionProvider ?? 'cpu',
-      spinThreads: opts.spinThreads ?? false,
-      batching: opts.batching ?? 'continuous',
-      maxBatchRows: opts.maxBatchRows ?? 64,
-    },
-    model.nPositions * 16,
-    log,
+  const executionProvider = opts.executionProvider ?? 'cpu';
+  const warned = new Set<string>();
+  const count = Math.max(1, Math.floor(opts.replicas ?? defaultReplicas(executionProvider)));
+  const replicas = Array.from(
+    { length: count },
+    () =>
+      new ThreadedEngine(
+        {
+          modelDir: opts.modelDir,
+          variant,
+          threads: opts.threads,
+          executionProvider,
+          spinThreads: opts.spinThreads ?? false,
+          batching: opts.batching ?? 'continuous',
+          maxBatchRows: opts.maxBatchRows ?? 64,
+        },
+        model.nPositions * 16,
+        log,
+        warned,
+      ),
   );
   try {
-    await engine.start();
+    await Promise.all(replicas.map((r) => r.start()));
   } catch (err) {
-    await engine.close();
+    await Promise.all(replicas.map((r) => r.close()));
     throw new Error(`cannot start engine for ${opts.modelDir}: ${(err as Error).message}`);
   }
-  return engine;
+  return count === 1 ? replicas[0]! : new ReplicaSet(replicas);
 }

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -74,9 +75,14 @@ export function defaultThreads(cfg: ModelConfig): number {
   return cfg.nHead * cfg.headDim < 512 ? 1 : 0;
 }
 
-/** Replicas when the caller does not say: provisional, tuned by the benchmark. */
-export function defaultReplicas(cfg: ModelConfig, provider: ExecutionProvider): number {
-  return provider === 'cuda' ? 1 : 2;
+/**
+ * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
+ * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
+ * the other fills: 16 concurrent requests ran 1.5–1.8× faster than one replica on both kuakua-mini and the
+ * GPT-3-large shape (BENCHMARKS.md). One on CUDA, where a second session would compete for one device.
+ */
+export function defaultReplicas(provider: ExecutionProvider): number {
+  return provider === 'cuda' ? 1 : Math.min(2, availableParallelism());
 }
 
 async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<ort.InferenceSession> {

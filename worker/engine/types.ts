@@ -28,6 +28,11 @@ export interface EngineOptions {
   variant?: Variant;
   /** onnxruntime intra-op threads (default: one per core; one for models narrower than 512, see session.ts). */
   threads?: number;
+  /**
+   * Engine threads, each with its own session and batch; requests go to the least busy one
+   * (default: see `defaultReplicas` in session.ts).
+   */
+  replicas?: number;
   executionProvider?: ExecutionProvider;
   /**
    * Let onnxruntime's threads busy-wait between ops. About 20% faster per token on otherwise idle cores, about twice
