@@ -63,6 +63,8 @@ interface VariantResult {
   kuakua: Measured;
   /** Batch-1 ms/token with spinThreads on (faster on idle cores, slower on shared ones). */
   kuakuaSpinningMsPerToken?: number;
+  /** 16 concurrent requests with one engine replica instead of the default (shows what the second one adds). */
+  kuakuaOneReplica?: Concurrent;
   transformersjs: Measured;
 }
 
@@ -245,13 +247,14 @@ function render(results: Results): string {
       const t = res!.transformersjs;
       lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(res!.kuakuaSpinningMsPerToken ?? NaN, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
     }
-    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js | kuakua, 1 replica: replies/s |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
       for (const c of CONCURRENCY) {
         const k = res!.kuakua.concurrent[c]!;
         const t = res!.transformersjs.concurrent[c]!;
-        lines.push(`| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} |`);
+        const one = c === 16 && res!.kuakuaOneReplica ? f(res!.kuakuaOneReplica.repliesPerSec, 2) : '';
+        lines.push(`| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} | ${one} |`);
       }
     }
     if (r.batching) {
@@ -320,7 +323,8 @@ function writeMarkdown(section: string): void {
 }
 
 async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
-  const perClient = (c: number) => (large ? (c === 1 ? 3 : c === 4 ? 1 : 1) : c === 1 ? 6 : c === 4 ? 3 : 2);
+  const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 1 ? 8 : 4);
+  const concurrentRounds = large ? 2 : 5;
   const result: ModelResult = {
     model: model.name,
     shape: model.shape,
@@ -335,19 +339,23 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     const contenders = {
       kuakua: await kuakuaClient(model.dir, variant),
       spinning: await kuakuaClient(model.dir, variant, { spinThreads: true }),
+      oneReplica: await kuakuaClient(model.dir, variant, { replicas: 1 }),
       transformersjs: await transformersClient(model.dir, variant),
     };
     for (const client of Object.values(contenders)) await client.one(POSTS[0]!); // warm-up: allocation, JIT
     const b1 = await alternate(contenders, rounds, (c) => batch1(c, POSTS.slice(1, 3)));
-    const { spinning, ...pair } = contenders;
+    const { spinning, oneReplica, ...pair } = contenders;
     const b8 = await alternate(pair, large ? 1 : 3, batch8);
     const concurrent = { kuakua: {} as Record<string, Concurrent>, transformersjs: {} as Record<string, Concurrent> };
+    let single: Concurrent | undefined;
     for (const c of CONCURRENCY) {
-      const runs = { kuakua: [] as Concurrent[], transformersjs: [] as Concurrent[] };
-      for (let r = 0; r < (large ? 1 : 3); r++) {
-        for (const name of ['kuakua', 'transformersjs'] as const) runs[name].push(await closedLoop(pair[name], c, perClient(c)));
+      const withSingle = c === 16 ? { ...pair, oneReplica } : pair;
+      const runs: Record<string, Concurrent[]> = {};
+      for (let r = 0; r < concurrentRounds; r++) {
+        for (const [name, client] of Object.entries(withSingle)) (runs[name] ??= []).push(await closedLoop(client, c, perClient(c)));
       }
-      for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = medianRun(runs[name]);
+      for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = medianRun(runs[name]!);
+      if (runs.oneReplica) single = medianRun(runs.oneReplica);
     }
     for (const client of Object.values(contenders)) await client.close();
     const measured = (name: 'kuakua' | 'transformersjs'): Measured => ({
@@ -355,9 +363,15 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
       tokensPerSecBatch8: b8[name],
       concurrent: concurrent[name],
     });
-    result.variants[variant] = { kuakua: measured('kuakua'), kuakuaSpinningMsPerToken: b1.spinning, transformersjs: measured('transformersjs') };
+    result.variants[variant] = {
+      kuakua: measured('kuakua'),
+      kuakuaSpinningMsPerToken: b1.spinning,
+      kuakuaOneReplica: single,
+      transformersjs: measured('transformersjs'),
+    };
     console.log('  kuakua          ', summary(measured('kuakua')));
     console.log('  kuakua, spinning', f(b1.spinning, 2), 'ms/token at batch 1');
+    console.log('  kuakua, 1 replica', `c16 ${f(single?.repliesPerSec ?? NaN, 2)}/s`);
     console.log('  transformers.js ', summary(measured('transformersjs')));
   }
   // Both policies stay loaded and take turns, so background load hits them alike; the median round counts.
