@@ -90,8 +90,8 @@ async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<or
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: opts.threads ?? defaultThreads(cfg),
-    // onnxruntime's arena hands large step buffers back and forth with the OS; every new page then costs a page
-    // fault, which made a 14-row decode step of kuakua-mini about 2× slower here than plain allocation.
+    // Off: with every step fetching `present`, the arena's page faults made a 14-row kuakua-mini step about 2× slower
+    // than plain allocation. Prefill still fetches `present`; appending decode steps measure within noise either way.
     enableCpuMemArena: false,
     interOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
