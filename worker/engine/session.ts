@@ -78,8 +78,8 @@ export function defaultThreads(cfg: ModelConfig): number {
 /**
  * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
  * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
- * the other fills: 16 concurrent requests ran 1.5–1.8× faster than one replica on both kuakua-mini and the
- * GPT-3-large shape (BENCHMARKS.md). One on CUDA, where a second session would compete for one device.
+ * the other fills: 16 concurrent requests ran 1.25–2× faster than with one replica on kuakua-mini and the
+ * GPT-3-large shape (BENCHMARKS.md, "1 replica" column). One on CUDA, where a second session would compete for one device.
  */
 export function defaultReplicas(provider: ExecutionProvider): number {
   return provider === 'cuda' ? 1 : Math.min(2, availableParallelism());
