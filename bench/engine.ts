@@ -327,7 +327,7 @@ function writeMarkdown(section: string): void {
 }
 
 async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
-  const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 1 ? 8 : 4);
+  const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 16 ? 12 : 8);
   const concurrentRounds = large ? 2 : 5;
   const result: ModelResult = {
     model: model.name,
@@ -337,7 +337,7 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     loadAtStart: loadavg()[0]!,
     variants: {},
   };
-  const rounds = large ? 2 : 5;
+  const rounds = large ? 2 : 9;
   for (const variant of VARIANTS) {
     console.log(`\n${model.name} ${variant}`);
     const contenders = {
@@ -347,7 +347,7 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
       transformersjs: await transformersClient(model.dir, variant),
     };
     for (const client of Object.values(contenders)) await client.one(POSTS[0]!); // warm-up: allocation, JIT
-    const b1 = await alternate(contenders, rounds, (c) => batch1(c, POSTS.slice(1, 3)));
+    const b1 = await alternate(contenders, rounds, (c) => batch1(c, POSTS.slice(1, 5)));
     const { spinning, oneReplica, ...pair } = contenders;
     const b8 = await alternate(pair, large ? 1 : 3, batch8);
     const concurrent = { kuakua: {} as Record<string, Concurrent>, transformersjs: {} as Record<string, Concurrent> };
