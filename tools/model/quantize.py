@@ -1,7 +1,7 @@
 """Weight-only quantized variants made by rewriting the fp32 graph with the `onnx` package.
 
 int8: MatMul(A, W) -> DynamicQuantizeLinear(A) + MatMulInteger(A_q, W_q, A_zp, 0) * (A_scale * W_scale[n])
-q4:   MatMul(A, W) -> com.microsoft MatMulNBits (4-bit, blocks of 32 along K, per-block scales, zero point 8)
+q4:   MatMul(A, W) -> com.microsoft MatMulNBits (4-bit, blocks of 128 along K, per-block scales, zero point 8)
 
 Every MatMul with a constant weight is rewritten, the LM head included (its weight is materialized
 from the tied embedding, so the quantized files carry a quantized copy). The embedding tables the
@@ -12,7 +12,10 @@ import copy
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-BLOCK = 32
+# Blocks of 128 along K (onnxruntime's own default): one fp32 scale per 128 weights instead of per 32 is 15% less
+# weight traffic, which made a batch-1 token of the GPT-3-large shape 16% faster (17.6 -> 14.8 ms); kuakua-mini's q4
+# logits still correlate 0.994 with fp32 (0.996 with blocks of 32).
+BLOCK = 128
 
 
 def _weights(graph):
