@@ -78,7 +78,7 @@ export function defaultThreads(cfg: ModelConfig): number {
 /**
  * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
  * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
- * the other fills: 16 concurrent requests ran 1.25–2× faster than with one replica on kuakua-mini and the
+ * the other fills: 16 concurrent requests ran 1.3–2.6× faster than with one replica on kuakua-mini and the
  * GPT-3-large shape (BENCHMARKS.md, "1 replica" column). One on CUDA, where a second session would compete for one device.
  */
 export function defaultReplicas(provider: ExecutionProvider): number {
