@@ -9,9 +9,9 @@ export interface RowSource {
 export type KvDims = [rows: number, heads: number, past: number, headDim: number];
 
 /**
- * Two reusable buffers for key/value caches. Each new cache (a decode step's `present`, a reshaped batch) goes into
- * the buffer the current cache is not in, so steady decoding allocates no cache memory: onnxruntime writes `present`
- * into memory JavaScript already holds (preallocated outputs).
+ * Two reusable buffers for key/value caches. Each new cache (a prefill's or plain export's `present`, a reshaped or
+ * grown batch) goes into the buffer the current cache is not in, so steady decoding allocates no cache memory:
+ * onnxruntime writes `present` into memory JavaScript already holds (preallocated outputs).
  * Only valid while each taken cache replaces the current one (a batch's caches, one at a time).
  */
 export class KvArena {

@@ -35,7 +35,8 @@ export class ReplicaSet extends EventEmitter implements Engine {
     reqs.forEach((_, i) => {
       const r = this.leastLoaded();
       this.inFlight[r]! += 1;
-      parts.set(r, [...(parts.get(r) ?? []), i]);
+      if (!parts.has(r)) parts.set(r, []);
+      parts.get(r)!.push(i);
     });
     const out: GenerateResult[] = new Array(reqs.length);
     await Promise.all(
