@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,26 +135,38 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   });
 
   it('new_key_values.* hold exactly the columns present.* gained, in every variant', async () => {
+    const headDim = SHAPE.hidden / SHAPE.heads;
     for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
       const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
       const mask = IDS.map((r) => r.map(() => 1));
       const first = await run(session, IDS, mask, mask.map(positions));
+      const added = 2;
       const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', BigInt64Array.from([5n, 6n]), [2, 1]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(2 * (IDS[0].length + 1)).fill(1n), [2, IDS[0].length + 1]),
-        position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(IDS[0].length), BigInt(IDS[0].length)]), [2, 1]),
+        input_ids: new ort.Tensor('int64', BigInt64Array.from([5n, 6n, 7n, 8n]), [2, added]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(2 * (IDS[0].length + added)).fill(1n), [2, IDS[0].length + added]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.from([10n, 11n, 10n, 11n]), [2, added]),
       };
       for (const [k, v] of Object.entries(first.present)) feeds[k.replace('present', 'past_key_values')] = v;
       const out = await session.run(feeds);
       for (let i = 0; i < SHAPE.layers; i++) {
         for (const kv of ['key', 'value']) {
           const present = out[`present.${i}.${kv}`]!;
-          const added = out[`new_key_values.${i}.${kv}`]!;
-          const [b, h, total, d] = present.dims as number[];
-          expect(added.dims).toEqual([b, h, 1, d]);
+          const step = out[`new_key_values.${i}.${kv}`]!;
+          const [b, h, total] = present.dims as number[];
+          // [batch, sequence, hidden]: this run's columns before the split into heads.
+          expect(step.dims).toEqual([b, added, SHAPE.hidden]);
           const p = present.data as Float32Array;
-          const last = Array.from({ length: b! * h! }, (_, k) => Array.from(p.subarray((k * total! + total! - 1) * d!, (k * total! + total!) * d!))).flat();
-          expect(Array.from(added.data as Float32Array)).toEqual(last);
+          const s = step.data as Float32Array;
+          for (let row = 0; row < b!; row++) {
+            for (let head = 0; head < h!; head++) {
+              for (let t = 0; t < added; t++) {
+                const col = total! - added + t;
+                const fromPresent = p.subarray(((row * h! + head) * total! + col) * headDim, ((row * h! + head) * total! + col + 1) * headDim);
+                const fromStep = s.subarray((row * added + t) * SHAPE.hidden + head * headDim, (row * added + t) * SHAPE.hidden + (head + 1) * headDim);
+                expect(Array.from(fromStep)).toEqual(Array.from(fromPresent));
+              }
+            }
+          }
         }
       }
     }
@@ -191,6 +203,26 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     }
   });
 
+  it('upgrade re-exports a model directory in place, logits unchanged in every variant', async () => {
+    const copy = join(dir, 'upgraded');
+    cpSync(modelDir, copy, { recursive: true });
+    const r = runModelTool(['upgrade', copy]);
+    expect(r.status, r.stderr).toBe(0);
+    const mask = IDS.map((row) => row.map(() => 1));
+    for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
+      const before = await run(await ort.InferenceSession.create(join(modelDir, 'onnx', file)), IDS, mask, mask.map(positions));
+      const after = await run(await ort.InferenceSession.create(join(copy, 'onnx', file)), IDS, mask, mask.map(positions));
+      expect(maxDiff(after.logits, before.logits)).toBe(0);
+    }
+    // An fp32 file that is not one of our exports (here: a quantized graph) is refused with a one-line reason.
+    const foreign = join(dir, 'foreign');
+    cpSync(copy, foreign, { recursive: true });
+    cpSync(join(copy, 'onnx/model_q4.onnx'), join(foreign, 'onnx/model.onnx'));
+    const bad = runModelTool(['upgrade', foreign]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/does not have the layout of a tools\/model fp32 export/);
+  });
+
   it('stores the tied embedding once and writes the transformers.js layout', () => {
     const cfg = JSON.parse(modelTool(['random', '--layers', '1', '--heads', '1', '--hidden', '32', '--out', join(dir, 'tiny'), '--variants', 'fp32']));
     const params = cfg.config.vocab_size * 32 + 64 * 32 + 1 * (12 * 32 * 32 + 13 * 32) + 2 * 32;
@@ -220,6 +252,39 @@ describe('the bundled models/kuakua-mini', () => {
 
   it('decodes with the KV cache exactly like full-sequence logits (fp32, 1e-4)', async () => {
     await expectCachedDecodeMatchesFull(mini);
+  });
+
+  it('runs in transformers.js, whose greedy tokens equal an argmax decode in onnxruntime-node, in every variant', async () => {
+    const { AutoModelForCausalLM, AutoTokenizer, env } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.localModelPath = `${dirname(mini)}/`;
+    const shape = shapeOf(mini);
+    const tokenizer = await AutoTokenizer.from_pretrained('kuakua-mini');
+    const inputs = tokenizer(['今天终于拿到驾照了 | '], { add_special_tokens: false });
+    const prompt = (inputs.input_ids.tolist() as bigint[][])[0]!.map(Number);
+    const steps = 8;
+    const eos = JSON.parse(readFileSync(join(mini, 'config.json'), 'utf8')).eos_token_id;
+    for (const [dtype, file] of [['fp32', 'model.onnx'], ['int8', 'model_int8.onnx'], ['q4', 'model_q4.onnx']] as const) {
+      const model = await AutoModelForCausalLM.from_pretrained('kuakua-mini', { dtype, device: 'cpu' });
+      const generated = (await model.generate({ ...inputs, max_new_tokens: steps, do_sample: false, repetition_penalty: 1.0 } as Parameters<typeof model.generate>[0])) as { tolist(): bigint[][] };
+      await model.dispose();
+      const theirs = generated.tolist()[0]!.slice(prompt.length).map(Number);
+
+      const session = await ort.InferenceSession.create(join(mini, 'onnx', file));
+      const ours: number[] = [];
+      let ids = prompt;
+      let step: Step | undefined;
+      for (let t = 0; t < steps; t++) {
+        const total = prompt.length + t;
+        step = await run(session, [ids], [Array(total).fill(1)], [ids.map((_, i) => total - ids.length + i)], step?.present, shape);
+        const last = step.logits.subarray(step.logits.length - step.dims[2]!);
+        const next = last.indexOf(Math.max(...last));
+        ours.push(next);
+        if (next === eos) break;
+        ids = [next];
+      }
+      expect(theirs, dtype).toEqual(ours);
+    }
   });
 
   it('stays within the 30 MB budget', () => {

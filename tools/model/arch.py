@@ -35,28 +35,51 @@ class GPT3Config:
         return self.hidden_size // self.num_attention_heads
 
 
+def attend(q, k, v, bias, past_k, past_v, heads):
+    """Multi-head attention over the cache plus this run's tokens. q, k, v: [b, s, hidden]; past: [b, heads, p, d].
+    Returns the context [b, s, hidden] and the new cache (key, value) [b, heads, p + s, d]."""
+    b, s, hidden = q.shape
+    d = hidden // heads
+
+    def split(x):
+        return x.view(b, s, heads, d).transpose(1, 2)
+
+    q, k, v = split(q), split(k), split(v)
+    if past_k is not None:
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + bias
+    ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
+    return ctx.transpose(1, 2).reshape(b, s, hidden), k, v
+
+
+class FusedAttention(torch.autograd.Function):
+    """`attend` as one ONNX node when exporting: a `kuakua::Attention` placeholder that export.fuse_attention turns
+    into onnxruntime's MultiHeadAttention, which replaces about 20 small ops per layer (reshapes, transposes, the
+    cache Concat, two MatMuls, softmax) with one kernel."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, past_k, past_v, heads):
+        return attend(q, k, v, bias, past_k, past_v, heads)
+
+    @staticmethod
+    def symbolic(g, q, k, v, bias, past_k, past_v, heads):
+        return g.op('kuakua::Attention', q, k, v, bias, past_k, past_v, num_heads_i=heads, outputs=3)
+
+
 class Attention(nn.Module):
     def __init__(self, cfg: GPT3Config):
         super().__init__()
         self.heads = cfg.num_attention_heads
-        self.head_dim = cfg.head_dim
         self.query_key_value = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size)
         self.dense = nn.Linear(cfg.hidden_size, cfg.hidden_size)
 
-    def _heads(self, x):
-        b, s, _ = x.shape
-        return x.view(b, s, self.heads, self.head_dim).transpose(1, 2)
-
     def forward(self, x, bias, past_k=None, past_v=None):
         q, k, v = self.query_key_value(x).chunk(3, dim=-1)
-        q, k, v = self._heads(q), self._heads(k), self._heads(v)
-        if past_k is not None:
-            k = torch.cat([past_k, k], dim=2)
-            v = torch.cat([past_v, v], dim=2)
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim) + bias
-        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
-        b, _, s, _ = ctx.shape
-        ctx = ctx.transpose(1, 2).reshape(b, s, self.heads * self.head_dim)
+        if torch.onnx.is_in_onnx_export() and past_k is not None:
+            ctx, k, v = FusedAttention.apply(q, k, v, bias, past_k, past_v, self.heads)
+        else:
+            ctx, k, v = attend(q, k, v, bias, past_k, past_v, self.heads)
         return self.dense(ctx), k, v
 
 

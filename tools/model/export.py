@@ -7,6 +7,7 @@
 import json
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import onnx
@@ -14,8 +15,10 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import quantize
+from arch import GPT3, GPT3Config
 
 OPSET = 17
+TOTAL = 'past_sequence_length + sequence_length'
 VARIANT_FILES = {'fp32': 'onnx/model.onnx', 'int8': 'onnx/model_int8.onnx', 'q4': 'onnx/model_q4.onnx'}
 GENERATION = {'do_sample': True, 'temperature': 1.0, 'top_p': 0.9, 'top_k': 0, 'repetition_penalty': 1.1,
               'min_new_tokens': 4, 'max_new_tokens': 48}
@@ -47,70 +50,137 @@ def export_onnx(model, path):
     dummy = [torch.ones(b, s, dtype=torch.long), torch.ones(b, past + s, dtype=torch.long),
              torch.arange(past, past + s).repeat(b, 1)]
     dummy += [torch.zeros(b, cfg.num_attention_heads, past, cfg.head_dim) for _ in range(2 * cfg.num_layers)]
-    axes = {'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'total_sequence'},
-            'position_ids': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch', 1: 'sequence'}}
-    axes.update({n: {0: 'batch', 2: 'past_sequence'} for n in inputs[3:]})
-    axes.update({n: {0: 'batch', 2: 'total_sequence'} for n in outputs[1:]})
+    # Optimum's dimension names: transformers.js sizes its empty first-step cache from them ('batch_size' -> the
+    # batch; an unknown name -> 0, which MultiHeadAttention rejects as a batch size).
+    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'}, 'attention_mask': {0: 'batch_size', 1: TOTAL},
+            'position_ids': {0: 'batch_size', 1: 'sequence_length'}, 'logits': {0: 'batch_size', 1: 'sequence_length'}}
+    axes.update({n: {0: 'batch_size', 2: 'past_sequence_length'} for n in inputs[3:]})
+    axes.update({n: {0: 'batch_size', 2: TOTAL} for n in outputs[1:]})
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, 'model.onnx')
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # The placeholder's forward is traced only for its outputs' shapes, and fuse_attention declares those.
+            warnings.filterwarnings('ignore', message='.*kuakua::Attention')
+            warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
+            warnings.filterwarnings('ignore', message='.*_graph_op')
             torch.onnx.export(OnnxGraph(model).eval(), tuple(dummy), raw, input_names=inputs, output_names=outputs,
-                              dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+                              dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
+                              custom_opsets={'kuakua': 1})
         graph = onnx.load(raw)
-    tie_lm_head(graph)
-    add_step_outputs(graph)
+    fuse_attention(graph, cfg)
+    tie_lm_head(graph, cfg.vocab_size)
     onnx.save(graph, path)
     return graph
 
 
-STEP_OUTPUT = 'new_key_values.{layer}.{kv}'
+def fuse_attention(graph, cfg):
+    """Turns the `kuakua::Attention` placeholders arch.FusedAttention exports into onnxruntime's MultiHeadAttention
+    (com.microsoft; CPU and CUDA) and adds the step outputs `new_key_values.{i}.key|value`: the keys and values this
+    run appends, [batch, sequence, hidden], i.e. before the split into heads. At sequence length 1 those are the
+    same bytes as the last column of `present.*`; a runtime that keeps its own cache fetches them instead of the
+    whole `present` (onnxruntime-node copies every fetched output into fresh memory, a copy of the entire cache per
+    token). Standard `past_key_values` / `present` I/O is unchanged, so other runtimes ignore the extra outputs."""
+    heads, head_dim, hidden = cfg.num_attention_heads, cfg.head_dim, cfg.hidden_size
+    fused = [n for n in graph.graph.node if n.domain == 'kuakua' and n.op_type == 'Attention']
+    if len(fused) != cfg.num_layers:
+        raise RuntimeError(f'expected {cfg.num_layers} attention nodes in the export, found {len(fused)}')
+    step_outputs = []
+    for node in fused:
+        q, k, v, bias, past_k, past_v = node.input
+        layer = int(past_k.split('.')[1])
+        mha = helper.make_node('MultiHeadAttention', [q, k, v, '', '', bias, past_k, past_v], list(node.output),
+                               domain='com.microsoft', num_heads=heads, name=f'attention_{layer}')
+        graph.graph.node.insert(list(graph.graph.node).index(node), mha)
+        graph.graph.node.remove(node)
+        for kv, tensor in (('key', k), ('value', v)):
+            name = f'new_key_values.{layer}.{kv}'
+            graph.graph.node.append(helper.make_node('Identity', [tensor], [name], name=f'{name}_identity'))
+            step_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ['batch_size', 'sequence_length', hidden]))
+    # The placeholder has no shape inference in the exporter: declare the outputs' shapes here.
+    declared = {'logits': ['batch_size', 'sequence_length', cfg.vocab_size]}
+    for out in graph.graph.output:
+        dims = declared.get(out.name, ['batch_size', heads, TOTAL, head_dim])
+        out.CopyFrom(helper.make_tensor_value_info(out.name, TensorProto.FLOAT, dims))
+    graph.graph.output.extend(step_outputs)
+    for opset in [o for o in graph.opset_import if o.domain == 'kuakua']:
+        graph.opset_import.remove(opset)
+    graph.opset_import.append(helper.make_opsetid('com.microsoft', 1))
 
 
-def add_step_outputs(graph):
-    """Adds `new_key_values.{i}.key|value`: the keys and values this run appended, [batch, heads, sequence, head_dim],
-    i.e. the last `sequence` columns of `present.*`. A runtime that keeps its own cache can fetch these instead of
-    the whole `present` (onnxruntime-node copies every fetched output into fresh memory, so fetching `present`
-    costs a copy of the entire cache per token). Standard `present` outputs are unchanged; other runtimes ignore
-    the extra outputs. Idempotent."""
-    names = {o.name for o in graph.graph.output}
-    for out in list(graph.graph.output):
-        if not out.name.startswith('present.'):
-            continue
-        _, layer, kv = out.name.split('.')
-        name = STEP_OUTPUT.format(layer=layer, kv=kv)
-        if name in names:
-            continue
-        concat = next((n for n in graph.graph.node if out.name in n.output), None)
-        if concat is None or concat.op_type != 'Concat' or len(concat.input) != 2:
-            raise RuntimeError(f'{out.name} is not Concat(past, new): cannot add {name}')
-        graph.graph.node.append(helper.make_node('Identity', [concat.input[1]], [name], name=f'{name}_identity'))
-        dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
-        dims[2] = 'sequence'
-        graph.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+def state_dict_from_onnx(graph, cfg):
+    """The GPT3 parameters of one of our fp32 exports, read back by position: the exporter may share one initializer
+    between equal parameters through Identity nodes (as in random models, where every bias is 0). In graph
+    order, the LayerNormalizations are each layer's input and post-attention norms, then the final norm; the MatMuls
+    with a constant weight are each layer's query_key_value, dense, dense_h_to_4h and dense_4h_to_h, each followed by
+    the Add of its bias; the two table lookups are the word and position embeddings."""
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    aliases = {n.output[0]: n.input[0] for n in graph.graph.node if n.op_type == 'Identity' and n.input[0] in inits}
+    inits.update({alias: inits[name] for alias, name in aliases.items()})
+    consumers = {}
+    for n in graph.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    layers = [f'language_model.transformer.layers.{i}.' for i in range(cfg.num_layers)]
+    norms = [p + m for p in layers for m in ('input_layernorm', 'post_attention_layernorm')]
+    norms.append('language_model.transformer.final_layernorm')
+    linears = [p + m for p in layers
+               for m in ('attention.query_key_value', 'attention.dense', 'mlp.dense_h_to_4h', 'mlp.dense_4h_to_h')]
+    sd = {}
+
+    def put(name, array):
+        sd[name] = torch.from_numpy(np.array(array, dtype=np.float32))
+
+    ln_nodes = [n for n in graph.graph.node if n.op_type == 'LayerNormalization']
+    mm_nodes = [n for n in graph.graph.node if n.op_type == 'MatMul' and n.input[1] in inits]
+    lookups = [n for n in graph.graph.node if n.op_type == 'Gather' and n.input[0] in inits]
+    if (len(ln_nodes), len(mm_nodes), len(lookups)) != (len(norms), len(linears), 2):
+        raise SystemExit('error: this ONNX file does not have the layout of a tools/model fp32 export')
+    for name, node in zip(norms, ln_nodes):
+        put(name + '.weight', inits[node.input[1]])
+        put(name + '.bias', inits[node.input[2]])
+    for name, node in zip(linears, mm_nodes):
+        put(name + '.weight', inits[node.input[1]].T)
+        add = next(n for n in consumers[node.output[0]] if n.op_type == 'Add')
+        put(name + '.bias', inits[next(i for i in add.input if i in inits)])
+    for node in lookups:
+        table = inits[node.input[0]]
+        which = 'word_embeddings' if table.shape[0] == cfg.vocab_size else 'position_embeddings'
+        put(f'language_model.{which}.weight', table)
+    return sd
 
 
 def upgrade_model_dir(out):
-    """Brings every ONNX file of an exported model directory to the current output set (see add_step_outputs)."""
+    """Re-exports a model directory in place with the current exporter (fused attention, step outputs). The weights
+    are read back from its fp32 file; every variant config.json lists is rewritten, the quantized ones from the new
+    fp32 graph. Tokenizer and config files are left as they are."""
     with open(os.path.join(out, 'config.json'), encoding='utf-8') as f:
-        variants = json.load(f).get('kuakua', {}).get('variants', VARIANT_FILES)
-    for rel in sorted(set(variants.values())):
-        path = os.path.join(out, rel)
-        if not os.path.exists(path):
-            raise SystemExit(f'error: {path} is listed in config.json but missing')
-        graph = onnx.load(path)
-        before = len(graph.graph.output)
-        add_step_outputs(graph)
-        if len(graph.graph.output) != before:
-            onnx.save(graph, path)
-        print(f'{rel}: {len(graph.graph.output) - before} outputs added')
+        config = json.load(f)
+    variants = config.get('kuakua', {}).get('variants', {'fp32': VARIANT_FILES['fp32']})
+    fp32 = os.path.join(out, variants['fp32'])
+    if not os.path.exists(fp32):
+        raise SystemExit(f'error: {fp32} is listed in config.json but missing')
+    cfg = GPT3Config(vocab_size=config['vocab_size'], hidden_size=config['n_embd'], num_layers=config['n_layer'],
+                     num_attention_heads=config['n_head'], max_position_embeddings=config['n_positions'],
+                     layernorm_epsilon=config['layer_norm_epsilon'], eod_id=config['eos_token_id'])
+    model = GPT3(cfg)
+    model.load_state_dict(state_dict_from_onnx(onnx.load(fp32), cfg), strict=True)
+    graph = export_onnx(model.eval(), fp32)
+    write_quantized(graph, out, variants)
+    print(f'{out}: re-exported {", ".join(sorted(variants))}')
 
 
-def tie_lm_head(graph):
+def write_quantized(graph, out, variants):
+    """The int8 / q4 files of `variants` ({variant: path}) from the fp32 graph."""
+    for variant, make in (('int8', quantize.int8), ('q4', quantize.q4)):
+        if variant in variants:
+            onnx.save(make(graph), os.path.join(out, variants[variant]))
+
+
+def tie_lm_head(graph, vocab):
     """Constant folding stores W^T for the LM head beside W for the embedding lookup; keep W once and
     transpose it in the graph (onnxruntime folds that Transpose at load time)."""
     inits = {t.name: t for t in graph.graph.initializer}
-    vocab = graph.graph.output[0].type.tensor_type.shape.dim[2].dim_value
     lookup = next(n for n in graph.graph.node if n.op_type == 'Gather' and n.input[0] in inits
                   and inits[n.input[0]].dims[0] == vocab)
     emb_name = lookup.input[0]
@@ -167,10 +237,7 @@ def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4'), temp
         raise SystemExit(f'error: unknown variant {sorted(unknown)[0]} (known: {", ".join(VARIANT_FILES)})')
     os.makedirs(out, exist_ok=True)
     graph = export_onnx(model, os.path.join(out, VARIANT_FILES['fp32']))
-    if 'int8' in variants:
-        onnx.save(quantize.int8(graph), os.path.join(out, VARIANT_FILES['int8']))
-    if 'q4' in variants:
-        onnx.save(quantize.q4(graph), os.path.join(out, VARIANT_FILES['q4']))
+    write_quantized(graph, out, {v: VARIANT_FILES[v] for v in variants})
     write_tokenizer_files(tok, out)
     generation = dict(GENERATION, temperature=temperature)
     config = hf_config(model, tok, name, generation)

@@ -137,7 +137,7 @@ def main(argv=None):
     s.add_argument('--temperature', type=float, default=1.0, help='default sampling temperature recorded in config.json')
     s.set_defaults(fn=cmd_convert)
 
-    s = sub.add_parser('upgrade', help='add the outputs newer exports have to an exported model directory, in place')
+    s = sub.add_parser('upgrade', help='re-export a model directory in place with the current exporter (weights read from its fp32 file)')
     s.add_argument('dir', help='model directory (config.json + onnx/)')
     s.set_defaults(fn=cmd_upgrade)
 

@@ -109,9 +109,9 @@ async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<or
 
 /**
  * A GPT-2 style decoder exported with past_key_values inputs and present outputs. Models from tools/model also
- * output `new_key_values.*` (only the columns a run adds); decode steps then fetch those and append them to the
- * cache in place, instead of fetching `present`, which onnxruntime-node would copy whole into fresh memory on
- * every token.
+ * output `new_key_values.*` (the keys and values a run adds, [rows, seqLen, hidden]: at seqLen 1 the same bytes as
+ * present's last column, [rows, heads, 1, headDim]); decode steps then fetch those and append them to the cache in
+ * place, instead of fetching `present`, which onnxruntime-node would copy whole into fresh memory on every token.
  */
 export class DecoderSession {
   /** Free columns to leave in caches built for this session (0 when every step returns a whole new cache). */
