@@ -172,7 +172,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
           variant,
           threads: opts.threads,
           executionProvider,
-          spinThreads: opts.spinThreads ?? false,
+          spinMicros: opts.spinMicros,
           batching: opts.batching ?? 'continuous',
           maxBatchRows: opts.maxBatchRows ?? 64,
         },

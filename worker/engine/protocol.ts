@@ -9,7 +9,7 @@ export interface ThreadConfig {
   variant: Variant;
   threads?: number;
   executionProvider: ExecutionProvider;
-  spinThreads: boolean;
+  spinMicros?: number;
   batching: BatchingPolicy;
   maxBatchRows: number;
 }

@@ -15,7 +15,7 @@ const session = await DecoderSession.load(model, {
   path: onnxPath(cfg.modelDir, cfg.variant),
   threads: cfg.threads,
   executionProvider: cfg.executionProvider,
-  spin: cfg.spinThreads,
+  spinMicros: cfg.spinMicros,
   onFallback: (reason) => send({ type: 'warn', message: `CUDA execution provider unavailable, using CPU (${reason})` }),
 });
 const scheduler = new Scheduler(session, model, tokenizer, { policy: cfg.batching, maxRows: cfg.maxBatchRows });

@@ -35,10 +35,10 @@ export interface EngineOptions {
   replicas?: number;
   executionProvider?: ExecutionProvider;
   /**
-   * Let onnxruntime's threads busy-wait between ops. About 20% faster per token on otherwise idle cores, about twice
-   * as slow when other processes share them (see BENCHMARKS.md); off by default.
+   * Microseconds onnxruntime's intra-op threads busy-wait for the next op before they sleep; 0 never spins
+   * (default: DEFAULT_SPIN_MICROS in session.ts).
    */
-  spinThreads?: boolean;
+  spinMicros?: number;
   logger?: Logger;
   /** Step-boundary joining (default) or drain-then-admit; see BENCHMARKS.md for the measurement. */
   batching?: 'continuous' | 'wave';
