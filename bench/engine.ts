@@ -11,14 +11,15 @@
  * run this time are kept from the previous JSON, so a small-only run does not erase the large figures.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env as tjsEnv, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { pino } from 'pino';
-import { loadModelConfig, VARIANTS, type Variant } from '../worker/engine/config.ts';
+import { loadModelConfig, onnxPath, VARIANTS, type Variant } from '../worker/engine/config.ts';
 import { createEngine, type EngineOptions } from '../worker/engine/index.ts';
+import { defaultReplicas } from '../worker/engine/session.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench/results/engine.json');
@@ -63,8 +64,10 @@ interface VariantResult {
   kuakua: Measured;
   /** Batch-1 ms/token with thread spinning off (`spinMicros: 0`): what the default brief spinning adds. */
   kuakuaNoSpinMsPerToken?: number;
-  /** 16 concurrent requests with one engine replica instead of the default (shows what the second one adds). */
-  kuakuaOneReplica?: Concurrent;
+  /** Engine replicas kuakua ran with by default for this file. */
+  kuakuaReplicas?: number;
+  /** 16 concurrent requests with the other replica count (1 where the default is 2, and 2 where it is 1). */
+  kuakuaOtherReplicas?: Concurrent & { replicas: number };
   transformersjs: Measured;
 }
 
@@ -230,10 +233,10 @@ function render(results: Results): string {
   lines.push(`Machine: ${m.cpus} × ${m.cpu}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}. `);
   lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings, one candidate per request`);
   lines.push('(kuakua is called with `n: 1`; transformers.js generates one sequence); transformers.js runs the same ONNX file with');
-  lines.push('the same settings (local files only). Concurrent figures are the median of 5 alternating rounds (2 for the large');
+  lines.push('the same settings (local files only). Concurrent figures are the median of 5 alternating rounds (3 for the large');
   lines.push('shape). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs with its defaults: two');
-  lines.push('engine replicas (worker threads, each with its own session and batch; the "1 replica" column shows one),');
+  lines.push('engine replicas (worker threads, each with its own session and batch), one for a model file of 1 GB or more — the last column shows the other count,');
   lines.push('brief onnxruntime thread spinning (20 µs; the "spinning off" column shows `spinMicros: 0`), and one');
   lines.push('intra-op thread per core per replica, but one for models narrower than 512 (kuakua-mini), whose ops are too small');
   lines.push('to be worth splitting. transformers.js uses onnxruntime-node defaults (spinning on, one intra-op thread per core)');
@@ -248,13 +251,14 @@ function render(results: Results): string {
       const t = res!.transformersjs;
       lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(res!.kuakuaNoSpinMsPerToken ?? NaN, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
     }
-    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js | kuakua, 1 replica: replies/s |');
+    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js | kuakua, other replica count: replies/s |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
       for (const c of CONCURRENCY) {
         const k = res!.kuakua.concurrent[c]!;
         const t = res!.transformersjs.concurrent[c]!;
-        const one = c === 16 && res!.kuakuaOneReplica ? f(res!.kuakuaOneReplica.repliesPerSec, 2) : '';
+        const alt = res!.kuakuaOtherReplicas;
+        const one = c === 16 && alt ? `${f(alt.repliesPerSec, 2)} (${alt.replicas} instead of ${res!.kuakuaReplicas})` : '';
         lines.push(`| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} | ${one} |`);
       }
     }
@@ -277,27 +281,36 @@ function render(results: Results): string {
   lines.push(
     'How kuakua gets its 16-concurrent throughput, and what limits it. transformers.js gains nothing from concurrency',
     '(it decodes each request on its own, interleaved), so 4× its replies/s means kuakua must get about 4× its own',
-    'one-at-a-time throughput out of batching; on 2 cores a 16-row step is mostly compute. Three things made the',
-    'difference, each measured on its own while building it: (1) decode steps fetch `new_key_values.*`, the one column',
-    'a step adds, instead of `present.*`: onnxruntime-node copies every fetched output into freshly allocated memory,',
-    'so fetching `present` copied — and page-faulted — the whole cache on every token (about 126 MB per step for 16',
-    'rows of the GPT-3-large shape at 40 positions); the cache now lives in buffers the engine reuses, with spare',
-    'columns it fills in place (a 14-row kuakua-mini step went from about 3.1 to 2.5 ms); (2) onnxruntime\'s CPU memory',
-    'arena is off: with it, a 14-row step at 100 cached positions took 18.6 ms against 8.8 ms without, from page',
-    'faults on memory the arena gave back and took again; (3) two engine replicas (worker threads with their own',
-    'session and batch): one replica\'s JavaScript — sampling, cache bookkeeping, garbage collection — and',
-    'onnxruntime\'s single-threaded copies leave a core idle that the other fills; the "1 replica" column shows the',
-    'same workload with one. Sampling stays exact (a table-and-polynomial exp within 1e-8 of Math.exp, about twice as',
-    'fast, over the whole vocabulary). What is left: the graph still concatenates the cache inside onnxruntime every',
-    'step (Concat is the largest kernel after the matrix products at 16 rows), prefill runs one forward pass per',
-    'arrival group, and this 2-core virtual machine is noisy — the same command has measured both contenders up to',
-    '2–3× apart from one session to the next, so compare ratios within a run, not absolute figures across runs.',
-    'Batch 1 on the large fp32 variant runs the same memory-bound kernels on one row as transformers.js: it measured',
-    '0.93–1.01× in earlier runs and 1.11× in the last two; with thread spinning on (transformers.js\'s setting) kuakua',
-    'measured 1.07× and 0.93× in those runs. Spinning stays off by default because it halves speed on shared cores.',
-    'The large q4 batch-1 figure moves with the machine: 14.74 ms/token in the run before this one (transformers.js',
-    '22.31), 17.28 in this one (transformers.js 28.26). q4 files use blocks of 128 along K: one scale per 128 weights instead of per 32',
-    'made a batch-1 token of the large shape 16% faster (17.6 → 14.8 ms on this machine).',
+    'one-at-a-time throughput out of batching; on 2 cores a 16-row step is mostly compute. What made the difference,',
+    'each measured on its own while building it: (1) decode steps fetch `new_key_values.*`, the one column a step adds,',
+    'instead of `present.*`: onnxruntime-node copies every fetched output into freshly allocated memory, so fetching',
+    '`present` copied — and page-faulted — the whole cache on every token (about 126 MB per step for 16 rows of the',
+    'GPT-3-large shape at 40 positions); the cache now lives in buffers the engine reuses, with spare columns it fills',
+    'in place; (2) onnxruntime\'s CPU memory arena is off: with it, a 14-row kuakua-mini step at 100 cached positions',
+    'took 18.6 ms against 8.8 ms without, from page faults on memory the arena gave back and took again; (3) two engine',
+    'replicas (worker threads with their own session and batch): one replica\'s JavaScript — sampling, cache',
+    'bookkeeping, garbage collection — leaves the cores idle for a moment that the other fills. For the 1.3 GB fp32',
+    'file one replica is the default: two replicas stream two copies of the weights and ran 30% slower. Sampling stays',
+    'exact (a table-and-polynomial exp within 1e-8 of Math.exp, over the whole vocabulary).',
+    '',
+    'Batch 1. The exported graph computes attention with one onnxruntime `MultiHeadAttention` node per layer instead of',
+    'about 20 small ops (reshapes, transposes, the cache Concat, two MatMuls, softmax): a GPT-3-large q4 decode step',
+    'went from about 25 to 20 ms with spinning off, with logits bit-identical to the unfused graph. transformers.js runs',
+    'the same files, so it got faster too (its large q4 batch 1 went from about 28 to 23 ms/token). kuakua\'s',
+    'onnxruntime threads also spin for 20 µs between ops instead of sleeping at once (the "spinning off" column shows',
+    'what that adds, about 10% at batch 1 on the large shape); onnxruntime\'s default, longer spinning gained the same',
+    'at batch 1 but cost 20–35% at 16 concurrent requests, where the two replicas\' threads share the cores.',
+    '',
+    'What is left. The large q4 variant at 16 concurrent requests stays under 4× because its 16-row step is compute:',
+    'profiled at 8 rows, MatMulNBits (4-bit weights, int8 activations) is about 65% of the step and MultiHeadAttention',
+    'about 25%, most of that copying the cache into `present`, which the op does every step; the same graph change that',
+    'sped up kuakua\'s batch 1 made transformers.js\'s one-row decode faster, which is the ratio\'s denominator. Removing',
+    'that copy needs an attention op that appends into a shared buffer (onnxruntime\'s GroupQueryAttention), which',
+    'assumes right-padded rows with per-row lengths, not the left padding the engine and transformers.js use. The large',
+    'q4 batch-1 figure is about 1 ms/token above 15 on this machine, and moves with it: this 2-core virtual machine is',
+    'noisy — the same command has measured both contenders up to 2–3× apart from one session to the next, so compare',
+    'ratios within a run, not absolute figures across runs. q4 files use blocks of 128 along K: one scale per 128',
+    'weights instead of per 32 made a batch-1 token of the large shape 16% faster.',
     '',
     END,
   );
@@ -332,7 +345,7 @@ function writeMarkdown(section: string): void {
 
 async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
   const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 16 ? 12 : 8);
-  const concurrentRounds = large ? 2 : 5;
+  const concurrentRounds = large ? 3 : 5;
   const result: ModelResult = {
     model: model.name,
     shape: model.shape,
@@ -341,30 +354,32 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     loadAtStart: loadavg()[0]!,
     variants: {},
   };
-  const rounds = large ? 3 : 9;
+  const rounds = large ? 5 : 9;
   for (const variant of VARIANTS) {
     console.log(`\n${model.name} ${variant}`);
+    const replicas = defaultReplicas('cpu', statSync(onnxPath(model.dir, variant)).size);
+    const otherCount = replicas === 1 ? 2 : 1;
     const contenders = {
       kuakua: await kuakuaClient(model.dir, variant),
       noSpin: await kuakuaClient(model.dir, variant, { spinMicros: 0 }),
-      oneReplica: await kuakuaClient(model.dir, variant, { replicas: 1 }),
+      otherReplicas: await kuakuaClient(model.dir, variant, { replicas: otherCount }),
       transformersjs: await transformersClient(model.dir, variant),
     };
     for (const client of Object.values(contenders)) await client.one(POSTS[0]!); // warm-up: allocation, JIT
-    const { noSpin, oneReplica, ...pair } = contenders;
-    // One request at a time only ever uses one replica: the one-replica contender adds nothing here.
+    const { noSpin, otherReplicas, ...pair } = contenders;
+    // One request at a time only ever uses one replica: the other replica count changes nothing here.
     const b1 = await alternate({ ...pair, noSpin }, rounds, (c) => batch1(c, POSTS.slice(1, 5)));
     const b8 = await alternate(pair, large ? 1 : 3, batch8);
     const concurrent = { kuakua: {} as Record<string, Concurrent>, transformersjs: {} as Record<string, Concurrent> };
-    let single: Concurrent | undefined;
+    let other: Concurrent | undefined;
     for (const c of CONCURRENCY) {
-      const withSingle = c === 16 ? { ...pair, oneReplica } : pair;
+      const withOther = c === 16 ? { ...pair, otherReplicas } : pair;
       const runs: Record<string, Concurrent[]> = {};
       for (let r = 0; r < concurrentRounds; r++) {
-        for (const [name, client] of Object.entries(withSingle)) (runs[name] ??= []).push(await closedLoop(client, c, perClient(c)));
+        for (const [name, client] of Object.entries(withOther)) (runs[name] ??= []).push(await closedLoop(client, c, perClient(c)));
       }
       for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = medianRun(runs[name]!);
-      if (runs.oneReplica) single = medianRun(runs.oneReplica);
+      if (runs.otherReplicas) other = medianRun(runs.otherReplicas);
     }
     for (const client of Object.values(contenders)) await client.close();
     const measured = (name: 'kuakua' | 'transformersjs'): Measured => ({
@@ -375,12 +390,13 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     result.variants[variant] = {
       kuakua: measured('kuakua'),
       kuakuaNoSpinMsPerToken: b1.noSpin,
-      kuakuaOneReplica: single,
+      kuakuaReplicas: replicas,
+      kuakuaOtherReplicas: other && { ...other, replicas: otherCount },
       transformersjs: measured('transformersjs'),
     };
     console.log('  kuakua          ', summary(measured('kuakua')));
     console.log('  kuakua, no spin ', f(b1.noSpin, 2), 'ms/token at batch 1');
-    console.log('  kuakua, 1 replica', `c16 ${f(single?.repliesPerSec ?? NaN, 2)}/s`);
+    console.log(`  kuakua, ${otherCount} replica(s)`, `c16 ${f(other?.repliesPerSec ?? NaN, 2)}/s`);
     console.log('  transformers.js ', summary(measured('transformersjs')));
   }
   // Both policies stay loaded and take turns, so background load hits them alike; the median round counts.

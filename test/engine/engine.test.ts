@@ -1,10 +1,11 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
+import { defaultReplicas, ONE_REPLICA_BYTES } from '../../worker/engine/session.ts';
 import { textKey } from '../../src/textKey.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 
@@ -182,5 +183,13 @@ describe('replicas', () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it('defaults to two on a multi-core CPU, one on CUDA and for weight files of 1 GB or more', () => {
+    const cores = availableParallelism();
+    expect(defaultReplicas('cpu', 30e6)).toBe(Math.min(2, cores));
+    expect(defaultReplicas('cpu', ONE_REPLICA_BYTES - 1)).toBe(Math.min(2, cores));
+    expect(defaultReplicas('cpu', ONE_REPLICA_BYTES)).toBe(1);
+    expect(defaultReplicas('cuda', 30e6)).toBe(1);
   });
 });

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
-import { checkModelDir, loadModelConfig, type Variant } from './config.ts';
+import { checkModelDir, loadModelConfig, onnxPath, type Variant } from './config.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { ReplicaSet } from './replicas.ts';
 import { defaultReplicas } from './session.ts';
@@ -162,7 +163,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const log = opts.logger ?? pino({ name: 'kuakua-engine' }, pino.destination(2));
   const executionProvider = opts.executionProvider ?? 'cpu';
   const warned = new Set<string>();
-  const count = Math.max(1, Math.floor(opts.replicas ?? defaultReplicas(executionProvider)));
+  const modelBytes = statSync(onnxPath(opts.modelDir, variant)).size;
+  const count = Math.max(1, Math.floor(opts.replicas ?? defaultReplicas(executionProvider, modelBytes)));
   const replicas = Array.from(
     { length: count },
     () =>

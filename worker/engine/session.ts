@@ -84,14 +84,21 @@ export function defaultThreads(cfg: ModelConfig): number {
   return cfg.nHead * cfg.headDim < 512 ? 1 : 0;
 }
 
+/** Weight files at least this large get one replica on CPU (see defaultReplicas). */
+export const ONE_REPLICA_BYTES = 1 << 30;
+
 /**
  * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
  * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
- * the other fills: 16 concurrent requests ran 1.3–2.6× faster than with one replica on kuakua-mini and the
- * GPT-3-large shape (BENCHMARKS.md, "1 replica" column). One on CUDA, where a second session would compete for one device.
+ * the other fills: 16 concurrent requests ran about 1.5× faster on kuakua-mini and up to 1.25× on the GPT-3-large
+ * shape's q4 file. One for a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy of
+ * the weights, and with the 1.3 GB fp32 file two replicas ran 16 concurrent requests 30% slower than one (2.5 against
+ * 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session would compete for
+ * one device.
  */
-export function defaultReplicas(provider: ExecutionProvider): number {
-  return provider === 'cuda' ? 1 : Math.min(2, availableParallelism());
+export function defaultReplicas(provider: ExecutionProvider, modelBytes: number): number {
+  if (provider === 'cuda' || modelBytes >= ONE_REPLICA_BYTES) return 1;
+  return Math.min(2, availableParallelism());
 }
 
 async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<ort.InferenceSession> {
