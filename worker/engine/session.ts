@@ -90,10 +90,11 @@ export const ONE_REPLICA_BYTES = 1 << 30;
 /**
  * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
  * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
- * the other fills: 16 concurrent requests ran about 1.5× faster on kuakua-mini and up to 1.25× on the GPT-3-large
- * shape's q4 file. One for a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy of
- * the weights, and with the 1.3 GB fp32 file two replicas ran 16 concurrent requests 30% slower than one (2.5 against
- * 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session would compete for
+ * the other fills: 16 concurrent requests ran 1.4–1.6× faster on kuakua-mini in three benchmark runs. On the
+ * GPT-3-large shape's int8 and q4 files, whose steps take 50–100 ms, the two counts came out within noise of each
+ * other (0.91–1.26×). One for a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy
+ * of the weights, and with the 1.3 GB fp32 file two replicas ran 16 concurrent requests about 30% slower than one
+ * (2.5–2.7 against 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session would compete for
  * one device.
  */
 export function defaultReplicas(provider: ExecutionProvider, modelBytes: number): number {
