@@ -11,15 +11,14 @@
  * run this time are kept from the previous JSON, so a small-only run does not erase the large figures.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env as tjsEnv, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { pino } from 'pino';
-import { loadModelConfig, onnxPath, VARIANTS, type Variant } from '../worker/engine/config.ts';
-import { createEngine, type EngineOptions } from '../worker/engine/index.ts';
-import { defaultReplicas } from '../worker/engine/session.ts';
+import { loadModelConfig, VARIANTS, type Variant } from '../worker/engine/config.ts';
+import { createEngine, replicaCount, type EngineOptions } from '../worker/engine/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench/results/engine.json');
@@ -358,7 +357,7 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
   const rounds = large ? 5 : 9;
   for (const variant of VARIANTS) {
     console.log(`\n${model.name} ${variant}`);
-    const replicas = defaultReplicas('cpu', statSync(onnxPath(model.dir, variant)).size);
+    const replicas = replicaCount({ modelDir: model.dir, variant });
     const otherCount = replicas === 1 ? 2 : 1;
     const contenders = {
       kuakua: await kuakuaClient(model.dir, variant),

@@ -156,6 +156,13 @@ class ThreadedEngine extends EventEmitter implements Engine {
   }
 }
 
+/** The engine threads createEngine starts for these options (`replicas`, else the default for the model file). */
+export function replicaCount(opts: EngineOptions): number {
+  if (opts.replicas !== undefined) return Math.max(1, Math.floor(opts.replicas));
+  const modelBytes = statSync(onnxPath(opts.modelDir, opts.variant ?? 'fp32')).size;
+  return defaultReplicas(opts.executionProvider ?? 'cpu', modelBytes);
+}
+
 export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const variant: Variant = opts.variant ?? 'fp32';
   checkModelDir(opts.modelDir, variant);
@@ -163,8 +170,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const log = opts.logger ?? pino({ name: 'kuakua-engine' }, pino.destination(2));
   const executionProvider = opts.executionProvider ?? 'cpu';
   const warned = new Set<string>();
-  const modelBytes = statSync(onnxPath(opts.modelDir, variant)).size;
-  const count = Math.max(1, Math.floor(opts.replicas ?? defaultReplicas(executionProvider, modelBytes)));
+  const count = replicaCount(opts);
   const replicas = Array.from(
     { length: count },
     () =>
