@@ -134,15 +134,19 @@ def state_dict_from_onnx(graph, cfg):
     ln_nodes = [n for n in graph.graph.node if n.op_type == 'LayerNormalization']
     mm_nodes = [n for n in graph.graph.node if n.op_type == 'MatMul' and n.input[1] in inits]
     lookups = [n for n in graph.graph.node if n.op_type == 'Gather' and n.input[0] in inits]
+    not_ours = SystemExit('error: this ONNX file does not have the layout of a tools/model fp32 export')
     if (len(ln_nodes), len(mm_nodes), len(lookups)) != (len(norms), len(linears), 2):
-        raise SystemExit('error: this ONNX file does not have the layout of a tools/model fp32 export')
+        raise not_ours
     for name, node in zip(norms, ln_nodes):
         put(name + '.weight', inits[node.input[1]])
         put(name + '.bias', inits[node.input[2]])
     for name, node in zip(linears, mm_nodes):
         put(name + '.weight', inits[node.input[1]].T)
-        add = next(n for n in consumers[node.output[0]] if n.op_type == 'Add')
-        put(name + '.bias', inits[next(i for i in add.input if i in inits)])
+        add = next((n for n in consumers.get(node.output[0], []) if n.op_type == 'Add'), None)
+        bias = next((i for i in add.input if i in inits), None) if add is not None else None
+        if bias is None:
+            raise not_ours
+        put(name + '.bias', inits[bias])
     for node in lookups:
         table = inits[node.input[0]]
         which = 'word_embeddings' if table.shape[0] == cfg.vocab_size else 'position_embeddings'
