@@ -94,8 +94,8 @@ export const ONE_REPLICA_BYTES = 1 << 30;
  * GPT-3-large shape's int8 and q4 files, whose steps take 50–100 ms, the two counts came out within noise of each
  * other (0.91–1.26×). One for a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy
  * of the weights, and with the 1.3 GB fp32 file two replicas ran 16 concurrent requests about 30% slower than one
- * (2.5–2.7 against 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session would compete for
- * one device.
+ * (2.5–2.7 against 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session
+ * would compete for one device.
  */
 export function defaultReplicas(provider: ExecutionProvider, modelBytes: number): number {
   if (provider === 'cuda' || modelBytes >= ONE_REPLICA_BYTES) return 1;
