@@ -172,6 +172,46 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     }
   });
 
+  it('a cache ending in masked spare columns gives the same step and an empty present, in every variant', async () => {
+    const headDim = SHAPE.hidden / SHAPE.heads;
+    const split = 6;
+    const spare = 3;
+    for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
+      const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
+      const mask = IDS.map((r) => r.slice(0, split).map(() => 1));
+      const first = await run(session, IDS.map((r) => r.slice(0, split)), mask, mask.map(positions));
+      const step = (past: (t: ort.Tensor) => ort.Tensor, stepMask: number[]) => {
+        const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: i64(IDS.map((r) => r[split]), [2, 1]),
+          attention_mask: i64([...stepMask, ...stepMask], [2, stepMask.length]),
+          position_ids: i64([split, split], [2, 1]),
+        };
+        for (const [k, v] of Object.entries(first.present)) feeds[k.replace('present', 'past_key_values')] = past(v);
+        return session.run(feeds);
+      };
+      const compact = await step((t) => t, new Array(split + 1).fill(1));
+      // Room for `spare` more columns, holding garbage that the mask must hide.
+      const roomy = await step((t) => {
+        const [b, h] = t.dims as number[];
+        const data = new Float32Array(b! * h! * (split + spare) * headDim).map(() => 1e3 * (Math.random() - 0.5));
+        for (let bh = 0; bh < b! * h!; bh++) {
+          data.set((t.data as Float32Array).subarray(bh * split * headDim, (bh + 1) * split * headDim), bh * (split + spare) * headDim);
+        }
+        return new ort.Tensor('float32', data, [b!, h!, split + spare, headDim]);
+      }, [...new Array(split).fill(1), ...new Array(spare).fill(0), 1]);
+      expect(maxDiff(roomy.logits!.data as Float32Array, compact.logits!.data as Float32Array)).toBeLessThan(1e-4);
+      for (let i = 0; i < SHAPE.layers; i++) {
+        for (const kv of ['key', 'value']) {
+          expect(compact[`present.${i}.${kv}`]!.dims).toEqual([2, SHAPE.heads, split + 1, headDim]);
+          expect(roomy[`present.${i}.${kv}`]!.dims).toEqual([2, SHAPE.heads, 0, headDim]);
+          const name = `new_key_values.${i}.${kv}`;
+          expect(maxDiff(roomy[name]!.data as Float32Array, compact[name]!.data as Float32Array)).toBeLessThan(1e-4);
+        }
+      }
+    }
+  });
+
   it('a left-padded batch equals unpadded runs, in prefill and in decode', async () => {
     const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
     const short = [200, 201, 202, 203];

@@ -10,7 +10,7 @@ lookups read are stored in fp16 and cast back after the Gather.
 import copy
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 # Blocks of 128 along K (onnxruntime's own default): one fp32 scale per 128 weights instead of per 32 is 15% less
 # weight traffic, which made a batch-1 token of the GPT-3-large shape 16% faster (17.6 -> 14.8 ms); kuakua-mini's q4
@@ -64,11 +64,22 @@ def _half_lookups(g):
                                                       name=f'{node.name or out}_cast'))
 
 
+def _read_names(graph):
+    """Every value name the nodes of `graph` and of their If branches read (branches read outer values by name)."""
+    used = set()
+    for n in graph.node:
+        used.update(n.input)
+        for attr in n.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                used |= _read_names(attr.g)
+    return used
+
+
 def _drop_unused(g):
-    used = {i for n in g.graph.node for i in n.input} | {o.name for o in g.graph.output}
+    used = _read_names(g.graph) | {o.name for o in g.graph.output}
     for n in [n for n in g.graph.node if n.op_type == 'Transpose' and not set(n.output) & used]:
         g.graph.node.remove(n)
-    used = {i for n in g.graph.node for i in n.input}
+    used = _read_names(g.graph)
     for t in [t for t in g.graph.initializer if t.name not in used]:
         g.graph.initializer.remove(t)
 
