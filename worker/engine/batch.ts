@@ -1,7 +1,8 @@
 import type { ModelConfig } from './config.ts';
 import { gatherRows, KvArena, type RowSource } from './kv.ts';
 import { sampleToken, type Rng, type SamplingParams } from './sampling.ts';
-import type { DecoderSession, KvCache } from './session.ts';
+import { prefillRuns } from './prefillRuns.ts';
+import type { DecoderSession, KvCache, StepOutput } from './session.ts';
 
 /** One prompt to continue `rngs.length` times (one row per candidate, sharing a single prefill). */
 export interface SequenceGroup {
@@ -45,8 +46,11 @@ export class DecodeBatch {
    */
   private layout: RowSource[] | undefined;
   private arena = new KvArena();
-  /** Prefill outputs live apart from the batch's cache: admission reads both while building the merged cache. */
-  private prefillArena = new KvArena();
+  /**
+   * One per prefill run of an admission: prefill outputs live apart from the batch's cache and from each other, since
+   * admission reads them all while building the merged cache.
+   */
+  private prefillArenas: KvArena[] = [];
   private readonly stopIds: Set<number>;
 
   constructor(
@@ -60,9 +64,43 @@ export class DecodeBatch {
     return this.rows.length;
   }
 
-  /** Prefills the groups' prompts together, samples each candidate's first token and merges the rows into the batch. */
+  /**
+   * Prefills the groups' prompts (in runs of similar length: prefillRuns), samples each candidate's first token and
+   * merges the rows into the batch.
+   */
   async admit(groups: SequenceGroup[]): Promise<FinishedRow[]> {
-    if (groups.length === 0) return [];
+    const finished: FinishedRow[] = [];
+    const joined: { row: Row; source: RowSource }[] = [];
+    for (const [i, run] of prefillRuns(groups.map((g) => g.prompt.length)).entries()) {
+      const part = run.map((k) => groups[k]!);
+      const out = await this.prefill(part, (this.prefillArenas[i] ??= new KvArena()));
+      const vocab = out.lastLogits.length / part.length;
+      part.forEach((group, g) => {
+        const logits = out.lastLogits.subarray(g * vocab, (g + 1) * vocab);
+        group.rngs.forEach((_, candidate) => {
+          const row: Row = {
+            group,
+            candidate,
+            len: group.prompt.length,
+            seen: new Set(group.prompt),
+            tokens: [],
+            logprobSum: 0,
+            next: -1,
+          };
+          if (this.advance(row, logits)) finished.push(this.finish(row));
+          else joined.push({ row, source: { cache: out.cache, row: g } });
+        });
+      });
+    }
+    if (joined.length > 0) {
+      const kept = this.rows.map((row, i) => ({ row, source: this.layout?.[i] ?? { cache: this.cache!, row: i } }));
+      this.reshape([...kept, ...joined]);
+    }
+    return finished;
+  }
+
+  /** One left-padded run over the groups' prompts. */
+  private prefill(groups: SequenceGroup[], outputs: KvArena): Promise<StepOutput> {
     const width = Math.max(...groups.map((g) => g.prompt.length));
     const n = groups.length;
     const ids = new BigInt64Array(n * width).fill(BigInt(this.cfg.padId));
@@ -76,40 +114,15 @@ export class DecodeBatch {
         pos[r * width + pad + i] = BigInt(i);
       });
     });
-    const out = await this.session.run({
+    return this.session.run({
       rows: n,
       seqLen: width,
       inputIds: ids,
       attentionMask: mask,
       positionIds: pos,
       cache: this.session.emptyCache(n),
-      outputs: this.prefillArena,
+      outputs,
     });
-
-    const finished: FinishedRow[] = [];
-    const joined: { row: Row; source: RowSource }[] = [];
-    const vocab = out.lastLogits.length / n;
-    groups.forEach((group, g) => {
-      const logits = out.lastLogits.subarray(g * vocab, (g + 1) * vocab);
-      group.rngs.forEach((_, candidate) => {
-        const row: Row = {
-          group,
-          candidate,
-          len: group.prompt.length,
-          seen: new Set(group.prompt),
-          tokens: [],
-          logprobSum: 0,
-          next: -1,
-        };
-        if (this.advance(row, logits)) finished.push(this.finish(row));
-        else joined.push({ row, source: { cache: out.cache, row: g } });
-      });
-    });
-    if (joined.length > 0) {
-      const kept = this.rows.map((row, i) => ({ row, source: this.layout?.[i] ?? { cache: this.cache!, row: i } }));
-      this.reshape([...kept, ...joined]);
-    }
-    return finished;
   }
 
   /** Feeds every row's pending token, samples the next one, and drops rows that finished. */
@@ -149,7 +162,7 @@ export class DecodeBatch {
     // An idle batch gives its buffers back.
     if (!this.cache) {
       this.arena = new KvArena();
-      this.prefillArena = new KvArena();
+      this.prefillArenas = [];
     }
     this.layout = finished.length > 0 && kept.length > 0 ? kept.map((k) => k.source) : undefined;
     return finished;
