@@ -5,6 +5,7 @@
  *   npm run bench -- --large           also the GPT-3-large shape (random weights, cached under .model-cache/)
  *   npm run bench -- --only-large      only the large shape
  *   BENCH_LARGE=1 npm run bench        same as --large
+ *   npm run bench -- --variants q4     only these variants (comma-separated): prints, writes nothing
  *   npm run bench -- --render-only     rewrite BENCHMARKS.md from bench/results/engine.json without measuring
  *
  * Prints tables and writes bench/results/engine.json and the Engine section of BENCHMARKS.md. Results of models not
@@ -17,7 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer, env as tjsEnv, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { pino } from 'pino';
-import { loadModelConfig, VARIANTS, type Variant } from '../worker/engine/config.ts';
+import { isVariant, loadModelConfig, VARIANTS, type Variant } from '../worker/engine/config.ts';
 import { createEngine, replicaCount, type EngineOptions } from '../worker/engine/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -345,7 +346,12 @@ function writeMarkdown(section: string): void {
   writeFileSync(MARKDOWN, next);
 }
 
-async function benchModel(model: { dir: string; name: string; shape: string }, large: boolean, command: string): Promise<ModelResult> {
+async function benchModel(
+  model: { dir: string; name: string; shape: string },
+  large: boolean,
+  command: string,
+  variants: readonly Variant[],
+): Promise<ModelResult> {
   const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 16 ? 12 : 8);
   const concurrentRounds = large ? 3 : 5;
   const result: ModelResult = {
@@ -357,7 +363,7 @@ async function benchModel(model: { dir: string; name: string; shape: string }, l
     variants: {},
   };
   const rounds = large ? 5 : 9;
-  for (const variant of VARIANTS) {
+  for (const variant of variants) {
     console.log(`\n${model.name} ${variant}`);
     const replicas = replicaCount({ modelDir: model.dir, variant });
     const otherCount = replicas === 1 ? 2 : 1;
@@ -448,12 +454,18 @@ async function main(): Promise<void> {
     models: { ...previous?.models },
   };
 
+  const only = args.find((a, i) => args[i - 1] === '--variants');
+  const named = only?.split(',') ?? [...VARIANTS];
+  const variants = named.filter(isVariant);
+  if (variants.length < named.length) throw new Error(`--variants takes a comma-separated list of ${VARIANTS.join(', ')}`);
   const models = [...(onlyLarge ? [] : [{ m: ensureSmallModel(), large: false }]), ...(withLarge ? [{ m: ensureLargeModel(), large: true }] : [])];
   for (const { m, large } of models) {
-    results.models[m.name] = await benchModel(m, large, command);
+    results.models[m.name] = await benchModel(m, large, command, variants);
+    if (only) continue;
     mkdirSync(dirname(RESULTS), { recursive: true });
     writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   }
+  if (only) return;
   const section = render(results);
   writeMarkdown(section);
   console.log(`\n${section}\n\nwrote ${RESULTS} and ${MARKDOWN}`);
