@@ -1,5 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DecodeBatch, type SequenceGroup } from '../../worker/engine/batch.ts';
+import { BusyReplicas } from '../../worker/engine/busyReplicas.ts';
 import { loadModelConfig, onnxPath, type ModelConfig } from '../../worker/engine/config.ts';
 import { gatherRows, KvArena } from '../../worker/engine/kv.ts';
 import { createRng } from '../../worker/engine/sampling.ts';
@@ -168,5 +170,51 @@ describe.each([
     while (batch.size > 0) done.push(...(await batch.step()));
     expect(done).toHaveLength(4);
     expect(done.find((d) => d.group === target)!.tokens).toEqual(expected);
+  });
+});
+
+describe('a replica while another one is busy', () => {
+  it('runs on its second session, with fewer threads and the same logits, and has none when it would not be fewer', async () => {
+    const dir = await makeRandomModel();
+    const cfg = loadModelConfig(dir);
+    const buffer = BusyReplicas.create(2);
+    const mine = new BusyReplicas(buffer, 0);
+    const other = new BusyReplicas(buffer, 1);
+    const path = onnxPath(dir, 'fp32');
+    const ids = [101, 202, 303, 404];
+    const pass = (s: DecoderSession) =>
+      s.logits({
+        rows: 1,
+        seqLen: ids.length,
+        inputIds: big(ids),
+        attentionMask: big(ids.map(() => 1)),
+        positionIds: big(ids.map((_, i) => i)),
+        cache: s.emptyCache(1),
+      });
+    /** The onnxruntime sessions the passes ran on, with the other replica busy or not. */
+    const sessionsUsed = async (s: DecoderSession, otherBusy: boolean[]) => {
+      const runs = vi.spyOn(ort.InferenceSession.prototype, 'run');
+      try {
+        const logits = [];
+        for (const busy of otherBusy) {
+          other.mark(busy);
+          logits.push(await pass(s));
+        }
+        return { used: runs.mock.contexts, logits };
+      } finally {
+        runs.mockRestore();
+      }
+    };
+    mine.mark(true); // its own slot does not count
+    const two = await DecoderSession.load(cfg, { path, threads: 2, sharedThreads: 1, busy: mine });
+    const { used, logits } = await sessionsUsed(two, [false, true, false]);
+    expect(used[1]).not.toBe(used[0]);
+    expect(used[2]).toBe(used[0]);
+    expect(maxDiff(logits[1]!, logits[0]!)).toBeLessThan(1e-5);
+
+    const one = await DecoderSession.load(cfg, { path, threads: 1, sharedThreads: 1, busy: mine });
+    const single = await sessionsUsed(one, [false, true]);
+    expect(single.used[1]).toBe(single.used[0]);
+    await Promise.all([two.release(), one.release()]);
   });
 });

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { checkModelDir, loadModelConfig, onnxPath, type Variant } from './config.ts';
+import { BusyReplicas } from './busyReplicas.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { ReplicaSet } from './replicas.ts';
 import { defaultReplicas } from './session.ts';
@@ -86,6 +88,8 @@ class ThreadedEngine extends EventEmitter implements Engine {
     this.live = false;
     worker.removeAllListeners();
     void worker.terminate();
+    // It may have died while decoding: the other replicas must not keep making room for it.
+    if (this.cfg.busy) new BusyReplicas(this.cfg.busy.buffer, this.cfg.busy.index).mark(false);
     const error = new Error(`engine thread crashed: ${err.message}`);
     this.log.error({ err }, 'engine thread crashed');
     for (const p of this.pending.values()) p.reject(error);
@@ -171,9 +175,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const executionProvider = opts.executionProvider ?? 'cpu';
   const warned = new Set<string>();
   const count = replicaCount(opts);
+  const busy = count > 1 && executionProvider === 'cpu' ? BusyReplicas.create(count) : undefined;
+  const sharedThreads = opts.sharedThreads ?? Math.max(1, Math.floor(availableParallelism() / count));
   const replicas = Array.from(
     { length: count },
-    () =>
+    (_, index) =>
       new ThreadedEngine(
         {
           modelDir: opts.modelDir,
@@ -183,6 +189,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
           spinMicros: opts.spinMicros,
           batching: opts.batching ?? 'continuous',
           maxBatchRows: opts.maxBatchRows ?? 64,
+          ...(busy && { sharedThreads, busy: { buffer: busy, index } }),
         },
         model.nPositions * 16,
         log,

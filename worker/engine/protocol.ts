@@ -12,6 +12,10 @@ export interface ThreadConfig {
   spinMicros?: number;
   batching: BatchingPolicy;
   maxBatchRows: number;
+  /** Intra-op threads of the second session steps use while another replica is busy (absent: one session). */
+  sharedThreads?: number;
+  /** The engine's BusyReplicas buffer and this replica's slot in it (engines with more than one replica). */
+  busy?: { buffer: SharedArrayBuffer; index: number };
 }
 
 export type ToThread =

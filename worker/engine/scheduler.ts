@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { DecodeBatch, type FinishedRow, type SequenceGroup } from './batch.ts';
+import type { BusyReplicas } from './busyReplicas.ts';
 import { chooseReply } from './choose.ts';
 import type { ModelConfig } from './config.ts';
 import { cleanReply } from './postprocess.ts';
@@ -37,7 +38,7 @@ export class Scheduler {
     private readonly session: DecoderSession,
     private readonly cfg: ModelConfig,
     private readonly tok: TextTokenizer,
-    private readonly opts: { policy: BatchingPolicy; maxRows: number },
+    private readonly opts: { policy: BatchingPolicy; maxRows: number; busy?: BusyReplicas },
   ) {
     this.batch = new DecodeBatch(session, cfg);
   }
@@ -68,6 +69,7 @@ export class Scheduler {
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.opts.busy?.mark(true);
     try {
       while (this.queue.length > 0 || this.batch.size > 0) {
         // Lets requests posted meanwhile reach the queue before the step boundary, so a burst is prefilled at once.
@@ -86,6 +88,7 @@ export class Scheduler {
       this.batch = new DecodeBatch(this.session, this.cfg);
     } finally {
       this.running = false;
+      this.opts.busy?.mark(false);
     }
   }
 

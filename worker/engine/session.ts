@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './config.ts';
+import type { BusyReplicas } from './busyReplicas.ts';
 import { gatherRows, type KvArena } from './kv.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -18,6 +19,12 @@ export interface SessionOptions {
   onFallback?: (reason: string) => void;
   /** Fetch the whole `present` every step even when the model has `new_key_values` outputs (for comparison). */
   fetchPresent?: boolean;
+  /**
+   * With `busy`: intra-op threads of a second session over the same file, which runs the steps taken while another
+   * replica is busy. Ignored unless fewer than the first session's threads.
+   */
+  sharedThreads?: number;
+  busy?: BusyReplicas;
 }
 
 /**
@@ -142,9 +149,10 @@ export class DecoderSession {
   readonly spareColumns: number;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly solo: ort.InferenceSession,
     private readonly cfg: ModelConfig,
     appends: boolean,
+    private readonly shared?: { session: ort.InferenceSession; busy: BusyReplicas },
   ) {
     this.spareColumns = appends ? SPARE_COLUMNS : 0;
   }
@@ -155,7 +163,21 @@ export class DecoderSession {
       if (!session.inputNames.includes(name)) throw new Error(`${opts.path} has no input "${name}"`);
     }
     const appends = !opts.fetchPresent && session.outputNames.includes('new_key_values.0.key');
-    return new DecoderSession(session, cfg, appends);
+    const threads = opts.threads ?? defaultThreads(cfg);
+    const shared = opts.busy && opts.sharedThreads !== undefined && opts.sharedThreads < (threads || availableParallelism())
+      ? { session: await createSession({ ...opts, threads: opts.sharedThreads }, cfg), busy: opts.busy }
+      : undefined;
+    return new DecoderSession(session, cfg, appends, shared);
+  }
+
+  /**
+   * The session for the next run: with another replica busy, the one with fewer threads. Replicas whose threads
+   * add up to more than the cores stall each other in every op, which waits for its slowest thread: on the
+   * GPT-3-large q4 file two replicas answered 16 concurrent requests about 25% faster with one thread each than
+   * with two, and a lone request still gets every core.
+   */
+  private get session(): ort.InferenceSession {
+    return this.shared?.busy.othersBusy() ? this.shared.session : this.solo;
   }
 
   emptyCache(rows: number): KvCache {
@@ -178,7 +200,8 @@ export class DecoderSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.solo.release();
+    await this.shared?.session.release();
   }
 
   /** One run that fetches `present.*`: the step's cache is a new one, in `outputs` when given. */

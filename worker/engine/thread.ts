@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { BusyReplicas } from './busyReplicas.ts';
 import { loadModelConfig, onnxPath } from './config.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
@@ -11,14 +12,17 @@ const send = (msg: FromThread) => port.postMessage(msg);
 
 const model = loadModelConfig(cfg.modelDir);
 const tokenizer = new TextTokenizer(cfg.modelDir);
+const busy = cfg.busy && new BusyReplicas(cfg.busy.buffer, cfg.busy.index);
 const session = await DecoderSession.load(model, {
   path: onnxPath(cfg.modelDir, cfg.variant),
   threads: cfg.threads,
   executionProvider: cfg.executionProvider,
   spinMicros: cfg.spinMicros,
+  sharedThreads: cfg.sharedThreads,
+  busy,
   onFallback: (reason) => send({ type: 'warn', message: `CUDA execution provider unavailable, using CPU (${reason})` }),
 });
-const scheduler = new Scheduler(session, model, tokenizer, { policy: cfg.batching, maxRows: cfg.maxBatchRows });
+const scheduler = new Scheduler(session, model, tokenizer, { policy: cfg.batching, maxRows: cfg.maxBatchRows, busy });
 
 port.on('message', (msg: ToThread) => {
   if (msg.type === 'crash') {

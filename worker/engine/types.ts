@@ -33,6 +33,12 @@ export interface EngineOptions {
    * (default: see `defaultReplicas` in session.ts).
    */
   replicas?: number;
+  /**
+   * With more than one replica on CPU: intra-op threads a replica uses while another one is busy, through a second
+   * session over the same file (one more copy of the weights per replica); default cores ÷ replicas. No second
+   * session when it is not fewer than `threads`.
+   */
+  sharedThreads?: number;
   executionProvider?: ExecutionProvider;
   /**
    * Microseconds onnxruntime's intra-op threads busy-wait for the next op before they sleep; 0 never spins
