@@ -193,7 +193,9 @@ describe('a replica while another one is busy', () => {
       });
     /** The onnxruntime sessions the passes ran on, with the other replica busy or not. */
     const sessionsUsed = async (s: DecoderSession, otherBusy: boolean[]) => {
-      const runs = vi.spyOn(ort.InferenceSession.prototype, 'run');
+      // The exported factory is the session class at runtime: its prototype's run is every session's run.
+      const sessionClass = ort.InferenceSession as unknown as { prototype: ort.InferenceSession };
+      const runs = vi.spyOn(sessionClass.prototype, 'run');
       try {
         const logits = [];
         for (const busy of otherBusy) {
