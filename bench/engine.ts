@@ -233,14 +233,14 @@ function render(results: Results): string {
   lines.push(`Machine: ${m.cpus} × ${m.cpu}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}. `);
   lines.push(`Each request generates up to ${NEW_TOKENS} new tokens with the model's sampling settings, one candidate per request`);
   lines.push('(kuakua is called with `n: 1`; transformers.js generates one sequence); transformers.js runs the same ONNX file with');
-  lines.push('the same settings (local files only). Concurrent figures are the median of 5 alternating rounds (3 for the large');
-  lines.push('shape). Ratios are kuakua ÷ transformers.js');
+  lines.push('the same settings (local files only). Concurrent figures are the median of 5 alternating rounds (for the large');
+  lines.push('shape a round is one burst of requests). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs with its defaults: two');
   lines.push('engine replicas (worker threads, each with its own session and batch), one for a model file of 1 GB or more — the last column shows the other count,');
   lines.push('brief onnxruntime thread spinning (20 µs; the "spinning off" column shows `spinMicros: 0`), and one');
-  lines.push('intra-op thread per core per replica, but one for models narrower than 512 (kuakua-mini), whose ops are too small');
-  lines.push('to be worth splitting. transformers.js uses onnxruntime-node defaults (spinning on, one intra-op thread per core)');
-  lines.push('on the main thread.');
+  lines.push('intra-op thread per core per replica (cores ÷ replicas, on a second session, while another replica is busy), but one');
+  lines.push('for models narrower than 512 (kuakua-mini), whose ops are too small to be worth splitting. transformers.js uses');
+  lines.push('onnxruntime-node defaults (spinning on, one intra-op thread per core) on the main thread.');
   lines.push('');
   for (const r of Object.values(results.models)) {
     lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}, load average ${f(r.loadAtStart, 2)} at start`, '');
@@ -282,38 +282,58 @@ function render(results: Results): string {
     'How kuakua gets its 16-concurrent throughput, and what limits it. transformers.js gains nothing from concurrency',
     '(it decodes each request on its own, interleaved), so 4× its replies/s means kuakua must get about 4× its own',
     'one-at-a-time throughput out of batching; on 2 cores a 16-row step is mostly compute. What made the difference,',
-    'each measured on its own while building it: (1) decode steps fetch `new_key_values.*`, the one column a step adds,',
-    'instead of `present.*`: onnxruntime-node copies every fetched output into freshly allocated memory, so fetching',
-    '`present` copied — and page-faulted — the whole cache on every token (about 126 MB per step for 16 rows of the',
-    'GPT-3-large shape at 40 positions); the cache now lives in buffers the engine reuses, with spare columns it fills',
-    'in place; (2) onnxruntime\'s CPU memory arena is off: with it, a 14-row kuakua-mini step at 100 cached positions',
-    'took 18.6 ms against 8.8 ms without, from page faults on memory the arena gave back and took again; (3) two engine',
-    'replicas (worker threads with their own session and batch): one replica\'s JavaScript — sampling, cache',
-    'bookkeeping, garbage collection — leaves the cores idle for a moment that the other fills (1.4–1.6× on kuakua-mini;',
-    'within noise on the large int8 and q4 files, whose steps are long). For the 1.3 GB fp32 file one replica is the',
-    'default: two replicas stream two copies of the weights and ran about 30% slower. Sampling stays exact (a',
-    'table-and-polynomial exp within 1e-8 of Math.exp, over the whole vocabulary).',
+    'each measured on its own while building it:',
+    '',
+    '1. Decode steps fetch `new_key_values.*`, the one column a step adds, instead of `present.*`: onnxruntime-node',
+    '   copies every fetched output into freshly allocated memory. The cache lives in buffers the engine reuses, with',
+    '   spare columns at the end that steps fill in place.',
+    '2. Attention reads that cache where it lies. onnxruntime computes every graph output whether it is fetched or not,',
+    '   and `MultiHeadAttention` writes `present`, a copy of the whole cache, on every step. Each layer of the exported',
+    '   graph is now an `If`: when the cache ends in masked spare columns (only a caller that keeps its own cache does',
+    '   that), attention runs as plain ops with the cache as the left operand of both products, and `present` is empty;',
+    '   otherwise, as for transformers.js, it is `MultiHeadAttention` as before. A 16-row GPT-3-large q4 step at 40',
+    '   cached positions went from 84 to 48 ms (raw onnxruntime, alternating runs); transformers.js\'s path is unchanged',
+    '   (9.56 against 9.55 ms per one-row step).',
+    '3. Prompts of very different lengths are prefilled in separate runs. MatMulNBits does the same work per row at any',
+    '   batch size, so a padding token costs as much as a real one: the benchmark\'s 16-request burst padded 170 prompt',
+    '   tokens to 256, and its prefill went from about 645 to 500 ms.',
+    '4. Two engine replicas (worker threads with their own session and batch): one replica\'s JavaScript (sampling,',
+    '   cache bookkeeping, garbage collection) leaves the cores idle for a moment that the other fills. While both are',
+    '   busy, each runs on a second session with one thread instead of one per core: two replicas with two threads',
+    '   each put four threads on two cores, and every op waits for its slowest thread. On the large q4 file that took',
+    '   16 concurrent requests from about 6.8 to 7.7 replies/s; a lone request still gets every core. The cost is one',
+    '   more copy of the weights per replica (about 300 MB for the large q4 file); kuakua-mini loads none. For the',
+    '   1.3 GB fp32 file one replica is the default: two replicas stream two copies of the weights and ran about 30%',
+    '   slower.',
+    '5. onnxruntime\'s CPU memory arena is off: with it, a 14-row kuakua-mini step at 100 cached positions took 18.6 ms',
+    '   against 8.8 ms without, from page faults on memory the arena gave back and took again.',
+    '',
+    'Sampling stays exact (a table-and-polynomial exp within 1e-8 of Math.exp, over the whole vocabulary).',
     '',
     'Batch 1. The exported graph computes attention with one onnxruntime `MultiHeadAttention` node per layer instead of',
-    'about 20 small ops (reshapes, transposes, the cache Concat, two MatMuls, softmax): a GPT-3-large q4 decode step',
-    'went from about 25 to 20 ms with spinning off, with logits bit-identical to the unfused graph. transformers.js runs',
-    'the same files, so it gains too, less (with its spinning threads, a raw step went from about 19.5 to 18.5 ms). kuakua\'s',
-    'onnxruntime threads also spin for 20 µs between ops instead of sleeping at once (the "spinning off" column shows',
-    'what that adds, about 10% at batch 1 on the large shape); onnxruntime\'s default, longer spinning gained the same',
-    'at batch 1 but cost 20–35% at 16 concurrent requests, where the two replicas\' threads share the cores.',
+    'about 20 small ops (reshapes, transposes, the cache Concat, two MatMuls, softmax), and kuakua\'s decode steps with',
+    'the in-place attention above. kuakua\'s onnxruntime threads spin for 20 µs between ops instead of sleeping at once',
+    '(the "spinning off" column shows what that adds, about 10–20% at batch 1); onnxruntime\'s default, longer spinning',
+    'gained the same at batch 1 but cost 20–35% at 16 concurrent requests, where the two replicas\' threads share the',
+    'cores. q4 files use blocks of 128 along K: one scale per 128 weights instead of per 32 made a batch-1 token of the',
+    'large shape 16% faster.',
     '',
-    'What is left. The large q4 variant at 16 concurrent requests stays under 4× because its 16-row step is compute:',
-    'profiled at 8 rows, MatMulNBits (4-bit weights, int8 activations) is about 65% of the step and MultiHeadAttention',
-    'about 25%, most of that copying the cache into `present`, which the op does every step; the same graph change that',
-    'sped up kuakua\'s batch 1 made transformers.js\'s one-row decode faster, which is the ratio\'s denominator. Removing',
-    'that copy needs an attention op that appends into the cache in place: onnxruntime\'s GroupQueryAttention does, with',
-    'left padding through its attention_bias input (checked here), when `present` is bound to the same buffer as the',
-    'past; but onnxruntime-node copies every preallocated output back into fresh JavaScript memory after the run, so',
-    'the copy would only move out of the graph. It needs output binding without that copy. The large',
-    'q4 batch-1 figure was 15.5–16.7 ms/token in three runs on the day of this one, and moves with the machine: this 2-core virtual machine is',
-    'noisy — the same command has measured both contenders up to 2–3× apart from one session to the next, so compare',
-    'ratios within a run, not absolute figures across runs. q4 files use blocks of 128 along K: one scale per 128',
-    'weights instead of per 32 made a batch-1 token of the large shape 16% faster.',
+    'What is left. Every target holds in the runs recorded here, but the large q4 file at 16 concurrent requests sits',
+    'close to 4×: 4.22×, 3.85× and 4.10× in the three runs of this day after these changes (medians of 3, 3 and 5',
+    'bursts). The 4-bit product limits it: MatMulNBits does about the same work per row at any batch size (about 80',
+    'GMAC/s per core from 8 to 256 rows on a 1024×4096 product, 50 at one row), so batching shares the weight reads,',
+    'not the arithmetic. A 16-row step costs about 5× a one-row step, and prefill, a third as many tokens as the',
+    'replies, gains nothing from batching. Profiled on one thread at 8 rows, MatMulNBits is 74% of a step; reading the',
+    'cache for attention and about 100 small ops make the rest. Prefill also computes logits for every prompt',
+    'position although only the last is used (about 9% of a prefill), which keeping the Optimum `logits` output costs.',
+    'Tried without gain: letting the replicas\' onnxruntime runs take turns behind a lock (the waiting replica\'s',
+    'JavaScript then stalls the running one\'s threads: slower than no lock), reserving cache room for a whole reply at',
+    'admission instead of growing it 16 columns at a time (the masked columns cost about what the copies saved), and',
+    'onnxruntime\'s CPU arena for decode steps.',
+    '',
+    'This 2-core virtual machine is noisy: the same command has measured both contenders up to 2–3× apart from one',
+    'session to the next, and a single 16-request burst by ±20% within a run, so compare ratios within a run, not',
+    'absolute figures across runs.',
     '',
     END,
   );
@@ -353,7 +373,7 @@ async function benchModel(
   variants: readonly Variant[],
 ): Promise<ModelResult> {
   const perClient = (c: number) => (large ? (c === 1 ? 3 : 1) : c === 16 ? 12 : 8);
-  const concurrentRounds = large ? 3 : 5;
+  const concurrentRounds = 5;
   const result: ModelResult = {
     model: model.name,
     shape: model.shape,
