@@ -173,8 +173,8 @@ export class DecoderSession {
   /**
    * The session for the next run: with another replica busy, the one with fewer threads. Replicas whose threads
    * add up to more than the cores stall each other in every op, which waits for its slowest thread: on the
-   * GPT-3-large q4 file two replicas answered 16 concurrent requests about 25% faster with one thread each than
-   * with two, and a lone request still gets every core.
+   * GPT-3-large q4 file two replicas answered 16 concurrent requests 13–26% faster (two comparisons) this way than
+   * with two threads each, and a lone request still gets every core.
    */
   private get session(): ort.InferenceSession {
     return this.shared?.busy.othersBusy() ? this.shared.session : this.solo;
