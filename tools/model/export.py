@@ -79,9 +79,9 @@ def fuse_attention(graph, cfg):
     outputs `new_key_values.{i}.key|value`: the keys and values this run appends, [batch, sequence, hidden], i.e.
     before the split into heads. At sequence length 1 those are the same bytes as the last column of `present.*`.
 
-    Each layer is an If on `spare_room` (SPARE_ROOM_RULE): a runtime that keeps its own cache with free columns at
-    the end, masked, and fills them from `new_key_values` gets attention in plain ops that read the cache where it
-    lies, and an empty `present` ([batch, heads, 0, head_dim]). Everyone else (transformers.js, any Optimum runtime)
+    Each layer is an If on `spare_room` (the last past column of attention_mask is 0 in every row): a runtime that
+    keeps its own cache with free columns at the end, masked, and fills them from `new_key_values` gets attention in
+    plain ops that read the cache where it lies, and an empty `present` ([batch, heads, 0, head_dim]). Everyone else (transformers.js, any Optimum runtime)
     gets onnxruntime's MultiHeadAttention (com.microsoft; CPU and CUDA) and the full `present`. MultiHeadAttention
     always writes `present`, a copy of the whole cache per token, and onnxruntime computes every graph output
     whether it is fetched or not; skipping that copy took a 16-row GPT-3-large q4 decode step at 40 cached
@@ -120,11 +120,8 @@ def fuse_attention(graph, cfg):
     graph.opset_import.append(helper.make_opsetid('com.microsoft', 1))
 
 
-SPARE_ROOM_RULE = 'the last past column of attention_mask is 0 in every row'
-
-
 def _spare_room_nodes(graph, heads, head_dim):
-    """`spare_room` (bool: SPARE_ROOM_RULE), the constants the appending attention shares, and `attn.no_present`,
+    """`spare_room` (bool, see fuse_attention), the constants the appending attention shares, and `attn.no_present`,
     the empty cache an appending run returns as `present`. With no past, index -1 reads the current token: False."""
     consts = {'attn.one': 1, 'attn.zero': [0], 'attn.axis2': [2], 'attn.axis3': [3], 'attn.end': [np.iinfo(np.int64).max],
               'attn.heads': [0, 0, heads, head_dim], 'attn.hidden': [0, 0, heads * head_dim]}
