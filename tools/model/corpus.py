@@ -11,8 +11,21 @@ import re
 
 SEP = ' | '
 GENERIC_POST = '求夸'
-URL = re.compile(r'https?://|www\.')
+URL = re.compile(r'https?://|www\.|传送门')
 SPACES = re.compile(r'\s+')
+# The poster answering the group: thank-yous to everyone, or a reply that opens with thanks.
+POSTER_VOICE = re.compile(r'^(谢谢|感谢|多谢)|(谢谢|感谢|多谢)(大家|你们|各位|小组|组里|组员|姐妹们|大伙|夸奖|表扬|鼓励|你的(夸|表扬|鼓励))|我是楼主|楼主本人')
+# A question to the poster or to others (recipes, prices, where): not praise.
+QUESTION = re.compile(r'[？?]')
+QUESTION_WORD = re.compile(r'吗|嘛|什么|怎么|哪|多少|几|是不是|有没有|能不能|可不可以|请问|求(教程|链接|方法|配方|资源)')
+# A reply to another reply rather than to the post.
+QUOTE = re.compile(r'^@|@\S|楼上|^\+1|^同上|^同意|^顶')
+# Self-harm words never belong in a praise reply.
+HARM = re.compile(r'不想活|想死|自杀|轻生|去死|割腕|自残')
+BIRTHDAY = re.compile(r'生日|岁|birthday', re.I)
+# A long reply posted under this many topics or more is spam or copy-pasted.
+SPAM_TOPICS = 3
+SPAM_MIN_CHARS = 8
 
 
 def clean(text, max_chars):
@@ -20,6 +33,42 @@ def clean(text, max_chars):
     if not text or URL.search(text) or len(text) > max_chars:
         return None
     return text
+
+
+def unfit_reply(reply, title=None):
+    """Why a reply should not be trained on as praise for `title` (None: keep it)."""
+    if POSTER_VOICE.search(reply):
+        return 'poster-voice'
+    if QUESTION.search(reply) and QUESTION_WORD.search(reply):
+        return 'question'
+    if QUOTE.search(reply):
+        return 'quote'
+    if HARM.search(reply):
+        return 'harm'
+    if title is not None and '生日' in reply and not BIRTHDAY.search(title):
+        return 'unrelated-birthday'
+    return None
+
+
+def spam_replies(topics):
+    """Replies of SPAM_MIN_CHARS or more that appear under SPAM_TOPICS topics or more."""
+    seen = {}
+    for title, replies in topics:
+        for r in {SPACES.sub('', x or '') for x in replies}:
+            if len(r) >= SPAM_MIN_CHARS:
+                seen.setdefault(r, set()).add(title)
+    return {r for r, titles in seen.items() if len(titles) >= SPAM_TOPICS}
+
+
+def praise_replies(title, replies, max_reply, excluded):
+    """The replies of a topic worth training on: cleaned, unfit ones dropped, and none of `excluded` (spam, the
+    posters' own replies), compared without spaces."""
+    out = []
+    for x in replies:
+        r = clean(x, max_reply)
+        if r and SPACES.sub('', r) not in excluded and not unfit_reply(r, title):
+            out.append(r)
+    return out
 
 
 def is_heldout(title, fraction):
@@ -41,6 +90,17 @@ def _bluemomo(path):
             t = json.loads(line)
             replies = [r['content'] for r in t.get('replies', []) if r.get('user_id') != t.get('author')]
             yield t['title'], t.get('url'), replies
+
+
+def _bluemomo_poster_replies(path):
+    """What posters wrote under their own topics: the same texts, when another scrape holds the topic, are theirs too."""
+    out = set()
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            if line.strip():
+                t = json.loads(line)
+                out.update(SPACES.sub('', r['content']) for r in t.get('replies', []) if r.get('user_id') == t.get('author'))
+    return out
 
 
 def _cgh233(path):
@@ -111,9 +171,11 @@ def build(data_dir, out_dir, heldout=0.1, max_reply=80):
     """Writes train.jsonl, valid.jsonl (praise, held-out topics), general.jsonl and valid_posts.json."""
     os.makedirs(out_dir, exist_ok=True)
     topics, unpaired = praise_topics(data_dir)
+    excluded = spam_replies(topics + [(GENERIC_POST, unpaired)])
+    excluded |= _bluemomo_poster_replies(os.path.join(data_dir, 'douban_kuakua_bluemomo', 'kuakua.jsonl'))
     train, valid, valid_posts = [], [], []
     for title, replies in topics:
-        rows = [{'src_txt': title + SEP + r} for r in (clean(x, max_reply) for x in replies) if r]
+        rows = [{'src_txt': title + SEP + r} for r in praise_replies(title, replies, max_reply, excluded)]
         if not rows:
             continue
         if is_heldout(title, heldout):
@@ -121,7 +183,7 @@ def build(data_dir, out_dir, heldout=0.1, max_reply=80):
             valid_posts.append(title)
         else:
             train.extend(rows)
-    train.extend({'src_txt': GENERIC_POST + SEP + r} for r in (clean(x, max_reply) for x in unpaired) if r)
+    train.extend({'src_txt': GENERIC_POST + SEP + r} for r in praise_replies(None, unpaired, max_reply, excluded))
     general = [{'src_txt': t} for t in general_texts(data_dir, 120)]
     for name, rows in (('train', train), ('valid', valid), ('general', general)):
         with open(os.path.join(out_dir, f'{name}.jsonl'), 'w', encoding='utf-8') as f:

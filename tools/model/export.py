@@ -236,14 +236,12 @@ def state_dict_from_onnx(graph, cfg):
     return sd
 
 
-def upgrade_model_dir(out):
-    """Re-exports a model directory in place with the current exporter (fused attention, step outputs). The weights
-    are read back from its fp32 file; every variant config.json lists is rewritten, the quantized ones from the new
-    fp32 graph. Tokenizer and config files are left as they are."""
-    with open(os.path.join(out, 'config.json'), encoding='utf-8') as f:
+def load_model_dir(path):
+    """The GPT3 of a model directory, its weights read back from the fp32 file, and the directory's variants."""
+    with open(os.path.join(path, 'config.json'), encoding='utf-8') as f:
         config = json.load(f)
     variants = config.get('kuakua', {}).get('variants', {'fp32': VARIANT_FILES['fp32']})
-    fp32 = os.path.join(out, variants['fp32'])
+    fp32 = os.path.join(path, variants['fp32'])
     if not os.path.exists(fp32):
         raise SystemExit(f'error: {fp32} is listed in config.json but missing')
     cfg = GPT3Config(vocab_size=config['vocab_size'], hidden_size=config['n_embd'], num_layers=config['n_layer'],
@@ -251,7 +249,15 @@ def upgrade_model_dir(out):
                      layernorm_epsilon=config['layer_norm_epsilon'], eod_id=config['eos_token_id'])
     model = GPT3(cfg)
     model.load_state_dict(state_dict_from_onnx(onnx.load(fp32), cfg), strict=True)
-    graph = export_onnx(model.eval(), fp32)
+    return model.eval(), variants
+
+
+def upgrade_model_dir(out):
+    """Re-exports a model directory in place with the current exporter (fused attention, step outputs). The weights
+    are read back from its fp32 file; every variant config.json lists is rewritten, the quantized ones from the new
+    fp32 graph. Tokenizer and config files are left as they are."""
+    model, variants = load_model_dir(out)
+    graph = export_onnx(model, os.path.join(out, variants['fp32']))
     write_quantized(graph, out, variants)
     print(f'{out}: re-exported {", ".join(sorted(variants))}')
 
