@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""kuakua model tools: build-data, train, convert, random, tokenize, reference, unittest.
+"""kuakua model tools: build-data, train, convert, upgrade, unpack, random, judge-data, judge-train, judge-random,
+judge-reference, tokenize, reference, unittest.
 
 Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
 """
@@ -45,6 +46,15 @@ def cmd_upgrade(a):
     export.upgrade_model_dir(a.dir)
 
 
+def cmd_unpack(a):
+    import checkpoint
+    import export
+    from wordpiece import WordPiece
+    model, _ = export.load_model_dir(a.dir)
+    checkpoint.save(model, WordPiece.from_file(os.path.join(a.dir, 'vocab.txt')), a.out)
+    print(f'wrote {a.out}')
+
+
 def cmd_random(a):
     import export
     from arch import GPT3, GPT3Config, init_weights
@@ -65,6 +75,30 @@ def cmd_random(a):
     if a.out:
         export.write_model_dir(model, tok, a.out, name=a.name or 'random', variants=a.variants.split(','))
     print(json.dumps({'out': a.out, 'checkpoint': a.checkpoint, 'config': cfg.to_dict()}))
+
+
+def cmd_judge_data(a):
+    import judge_data
+    print(json.dumps(judge_data.build(a.data_dir, a.generator, a.out, samples_per_post=a.samples)))
+
+
+def cmd_judge_train(a):
+    import judge
+    judge.train(a)
+
+
+def cmd_judge_random(a):
+    import judge
+    judge.random_judge_dir(a.out, a.vocab, a.layers, a.heads, a.hidden, a.seed)
+    print(json.dumps({'out': a.out}))
+
+
+def cmd_judge_reference(a):
+    """PyTorch judge scores for [[post, reply], ...] on stdin, with the token ids the judge read."""
+    import judge
+    model, tok = judge.load_judge(a.dir, a.state or os.path.join(a.dir, 'judge_state.pt'))
+    scores, ids, mask = judge.reference_scores(model, tok, json.load(sys.stdin))
+    json.dump({'scores': scores, 'input_ids': ids, 'attention_mask': mask}, sys.stdout)
 
 
 def cmd_tokenize(a):
@@ -141,6 +175,11 @@ def main(argv=None):
     s.add_argument('dir', help='model directory (config.json + onnx/)')
     s.set_defaults(fn=cmd_upgrade)
 
+    s = sub.add_parser('unpack', help='model directory -> ModelScope checkpoint (weights from its fp32 file), e.g. to fine-tune it with train --init')
+    s.add_argument('dir', help='model directory (config.json + onnx/ + vocab.txt)')
+    s.add_argument('--out', required=True)
+    s.set_defaults(fn=cmd_unpack)
+
     s = sub.add_parser('random', help='a model directory of any shape with random weights')
     s.add_argument('--out')
     s.add_argument('--checkpoint', help='also write the weights as a ModelScope checkpoint directory')
@@ -157,6 +196,42 @@ def main(argv=None):
     s.add_argument('--name')
     s.add_argument('--variants', default='fp32,int8,q4')
     s.set_defaults(fn=cmd_random)
+
+    s = sub.add_parser('judge-data', help="the reply judge's training groups: true replies beside negatives of each kind")
+    s.add_argument('--data-dir', required=True)
+    s.add_argument('--generator', required=True, help='checkpoint whose samples serve as the "generated" negatives')
+    s.add_argument('--out', required=True)
+    s.add_argument('--samples', type=int, default=3, help='generator samples per post')
+    s.set_defaults(fn=cmd_judge_data)
+
+    s = sub.add_parser('judge-train', help='train the reply judge (initialised from a generator checkpoint) and write its directory')
+    s.add_argument('--data', required=True, help='judge-data output directory')
+    s.add_argument('--init', required=True, help='generator checkpoint: its tokenizer and starting weights')
+    s.add_argument('--out', required=True, help='training state directory (judge_state.pt, resumable)')
+    s.add_argument('--out-dir', required=True, help='judge directory to write (ONNX, tokenizer, config)')
+    s.add_argument('--resume', action='store_true')
+    s.add_argument('--steps', type=int, default=1500)
+    s.add_argument('--batch', type=int, default=16, help='groups per step')
+    s.add_argument('--lr', type=float, default=2e-4)
+    s.add_argument('--warmup', type=int, default=100)
+    s.add_argument('--save-every', type=int, default=100)
+    s.add_argument('--max-minutes', type=float, default=0)
+    s.add_argument('--seed', type=int, default=1234)
+    s.set_defaults(fn=cmd_judge_train)
+
+    s = sub.add_parser('judge-random', help='a judge directory with random weights (tests), with judge_state.pt')
+    s.add_argument('--out', required=True)
+    s.add_argument('--vocab', default=default_vocab)
+    s.add_argument('--layers', type=int, default=2)
+    s.add_argument('--heads', type=int, default=2)
+    s.add_argument('--hidden', type=int, default=64)
+    s.add_argument('--seed', type=int, default=0)
+    s.set_defaults(fn=cmd_judge_random)
+
+    s = sub.add_parser('judge-reference', help='PyTorch judge scores for [[post, reply], ...] on stdin')
+    s.add_argument('--dir', required=True, help='judge directory')
+    s.add_argument('--state', help='judge_state.pt (default: DIR/judge_state.pt)')
+    s.set_defaults(fn=cmd_judge_reference)
 
     s = sub.add_parser('tokenize', help='JSON strings on stdin -> JSON id lists (reference tokenizer)')
     s.add_argument('--model', required=True)
