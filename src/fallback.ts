@@ -1,47 +1,61 @@
+import { textKey } from './textKey.ts';
+import { detectTone, type Tone } from './tone.ts';
+
 /**
- * Template praises for when no worker answered in time or every sampled reply was rejected.
- * Built from parts so a chat rarely sees the same sentence twice; when the post names something,
- * the praise quotes it so it sounds like it was written for this message.
+ * Replies for when no generated reply is good enough or no worker answered in time. They fit the post's tone
+ * (comfort for a sad post, never a congratulation) and never quote the post back.
  */
-const OPENERS = ['哇', '天哪', '我宣布', '说真的', '不得不说', '太棒了', '好家伙', '啊啊啊', '必须夸', '果然是你'];
+const BY_TONE: Record<Tone, readonly string[]> = {
+  sad: [
+    '抱抱你，难过的时候不用硬撑，你已经很努力了。',
+    '先抱一下。这段日子辛苦你了，慢慢来，我们都在。',
+    '愿意说出来就很勇敢了，照顾好自己，一切会慢慢好起来的。',
+    '心疼你，允许自己难过一会儿，你值得被温柔对待。',
+    '你已经做得很好了，别太苛责自己，给自己一点时间。',
+    '抱紧你！熬过来的每一天都算数，你比自己想象的更坚强。',
+    '辛苦了，今晚早点休息，好好吃饭，明天会比今天轻松一点。',
+    '不开心就在这里说出来，大家陪着你，你不是一个人。',
+  ],
+  anxious: [
+    '紧张说明你很在乎，你准备得比自己以为的更充分。',
+    '深呼吸，一步一步来，你一定可以的。',
+    '担心是正常的，之前那么多难关你都过来了，这次也可以。',
+    '先照顾好自己，好好睡一觉，明天的你会更从容。',
+    '别怕，尽力就好，认真准备的人运气都不会太差。',
+    '抱抱有点慌的你，你已经很棒了，放轻松。',
+  ],
+  encourage: [
+    '加油！你准备了这么久，一定没问题的！',
+    '全群给你打气，稳稳发挥，等你的好消息！',
+    '相信自己，你比你想象的更厉害，冲呀！',
+    '放轻松，拿出平时的水平就够了，你可以的！',
+    '祝你一切顺利，回来等你报喜！',
+    '最难的是开始，你已经开始了，剩下的交给实力，加油！',
+  ],
+  achievement: [
+    '恭喜恭喜！这都是你努力换来的，太厉害了！',
+    '哇，真的做到了！为你骄傲，值得好好庆祝一下！',
+    '太棒了！付出终有回报，请收下全群的掌声！',
+    '恭喜你！这份坚持真的太让人佩服了！',
+    '厉害厉害！这一步走得漂亮，继续闪闪发光吧！',
+    '好消息收到！给你放一百个烟花🎉',
+  ],
+  neutral: [
+    '你认真生活的样子真的很可爱，值得被夸！',
+    '今天的你也很棒，继续保持这份热情呀！',
+    '能把日常过得有滋有味，本身就是一种了不起的能力。',
+    '夸夸你！有你在，这个群都变得更温暖了。',
+    '你身上有一种让人开心的力量，真好。',
+    '认真的人最可爱了，给你一个大大的赞！',
+  ],
+};
 
-const ABOUT_POST = [
-  '「{post}」这件事你都做到了，执行力真的让人佩服',
-  '能把「{post}」说得这么轻描淡写，背后一定付出了很多努力',
-  '「{post}」听起来就很不容易，你却稳稳拿下了',
-  '看到「{post}」我就知道，你是那种说到做到的人',
-  '「{post}」，这份认真和坚持值得全群起立鼓掌',
-  '「{post}」这一步迈出去，已经比昨天的自己厉害太多了',
-  '一句「{post}」，我看到了满满的行动力和好心态',
-  '「{post}」这种事情换别人可能早就放弃了，你真的很坚韧',
-];
-
-const GENERIC = [
-  '你今天也在认真生活，这本身就很了不起',
-  '你的存在就让这个群变得更温暖了',
-  '你身上那种不服输的劲儿真的太闪光了',
-  '你认真的样子特别有魅力，继续保持',
-  '你总能把平凡的日子过得闪闪发光',
-  '能主动求夸的人，一定是对自己有要求、也懂得善待自己的人',
-  '你的努力大家都看在眼里，真的超级厉害',
-  '你的温柔和坚持，是这个群里最珍贵的宝藏',
-];
-
-const CLOSERS = ['！', '，给你点一百个赞！', '，全群为你骄傲！', '，今天的夸夸冠军就是你！', '，请收下我的膝盖！', '，继续闪闪发光吧！', '，未来可期！', '，太值得被夸了！'];
-
-/** Whether the post is worth quoting (not the generic "求夸" and not too long to read naturally). */
-function quotable(post: string, genericPost: string): boolean {
-  return post !== genericPost && Array.from(post).length <= 30;
-}
-
-export function fallbackPraise(post: string, genericPost: string, avoid: string[] = [], random: () => number = Math.random): string {
-  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
-  const bodies = quotable(post, genericPost) ? [...ABOUT_POST, ...GENERIC.slice(0, 2)] : GENERIC;
-  const avoided = new Set(avoid);
-  let text = '';
-  for (let i = 0; i < 20; i++) {
-    text = `${pick(OPENERS)}，${pick(bodies).replace('{post}', post)}${pick(CLOSERS)}`;
-    if (!avoided.has(text)) break;
-  }
-  return text;
+/** A reply that fits the post's tone, not one of `avoid` (the chat's recent replies) while another is left. */
+export function fallbackPraise(post: string, avoid: string[] = [], random: () => number = Math.random): { text: string; tone: Tone } {
+  const tone = detectTone(post);
+  const recent = new Set(avoid.map(textKey));
+  const all = BY_TONE[tone];
+  const fresh = all.filter((t) => !recent.has(textKey(t)));
+  const pool = fresh.length > 0 ? fresh : all;
+  return { text: pool[Math.floor(random() * pool.length)]!, tone };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
 import { textKey } from './textKey.ts';
@@ -8,9 +9,33 @@ export interface PolicyRules {
   blocklist: string[];
   minChars: number;
   maxChars: number;
+  /** A candidate the judge scores below this is never used (absent: no threshold). */
+  minJudgeScore?: number;
+  /** Weight of the generator's mean log-probability per token beside the judge's score when ranking. */
+  logprobWeight: number;
 }
 
-export type Rejection = 'too-short' | 'blocked' | 'repeat';
+/** The policy rules of a config's `policy` section. */
+export function policyRules(policy: Config['policy']): PolicyRules {
+  return {
+    blocklist: policy.blocklist,
+    minChars: policy.minReplyChars,
+    maxChars: policy.maxReplyChars,
+    minJudgeScore: policy.minJudgeScore,
+    logprobWeight: policy.logprobWeight,
+  };
+}
+
+export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'echo' | 'below-threshold';
+
+/** A sampled reply and what the engine knows of it. */
+export interface PraiseCandidate {
+  text: string;
+  /** The generator's mean log-probability per generated token. */
+  logprob?: number;
+  /** The reply judge's logit for (post, text). */
+  judge?: number;
+}
 
 const SENTENCE_END = /[。！!？?～~…]/;
 const LATIN_WORD = /^[a-z0-9' ]+$/i;
@@ -39,17 +64,56 @@ export function blockedWord(text: string, blocklist: string[]): string | undefin
   );
 }
 
-/** The first candidate that is long enough, clean and not one of the chat's recent replies. */
-export function choosePraise(candidates: string[], avoid: string[], rules: PolicyRules): { reply?: string; rejected: { text: string; reason: Rejection }[] } {
+/** Longest run of characters two texts share. */
+function longestShared(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  let best = 0;
+  let prev = new Array<number>(y.length + 1).fill(0);
+  for (let i = 1; i <= x.length; i++) {
+    const row = new Array<number>(y.length + 1).fill(0);
+    for (let j = 1; j <= y.length; j++) if (x[i - 1] === y[j - 1]) best = Math.max(best, (row[j] = prev[j - 1]! + 1));
+    prev = row;
+  }
+  return best;
+}
+
+/** The reply mostly repeats the post: more than 60% of it is one run of the post's text (or it is the post). */
+export function echoesPost(reply: string, post: string): boolean {
+  const r = textKey(reply);
+  const p = textKey(post);
+  if (!r || !p) return false;
+  const shared = longestShared(r, p);
+  return shared === Array.from(p).length || (shared >= 4 && shared > 0.6 * Array.from(r).length);
+}
+
+/** Judge score plus the weighted log-probability; missing scores count as 0. */
+export function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
+  return (c.judge ?? 0) + rules.logprobWeight * (c.logprob ?? 0);
+}
+
+/**
+ * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not an echo of the
+ * post and, when judged, not below the judge threshold.
+ */
+export function choosePraise(
+  candidates: PraiseCandidate[],
+  avoid: string[],
+  post: string,
+  rules: PolicyRules,
+): { reply?: string; score?: number; judge?: number; rejected: { text: string; reason: Rejection }[] } {
   const recent = new Set(avoid.map(textKey));
   const rejected: { text: string; reason: Rejection }[] = [];
-  for (const raw of candidates) {
-    const text = cleanReply(raw, rules.maxChars);
+  const ranked = candidates.map((c, i) => ({ c, i, score: candidateScore(c, rules) })).sort((a, b) => b.score - a.score || a.i - b.i);
+  for (const { c, score } of ranked) {
+    const text = cleanReply(c.text, rules.maxChars);
     let reason: Rejection | undefined;
     if (Array.from(textKey(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
     else if (recent.has(textKey(text))) reason = 'repeat';
-    if (!reason) return { reply: text, rejected };
+    else if (echoesPost(text, post)) reason = 'echo';
+    else if (rules.minJudgeScore !== undefined && c.judge !== undefined && c.judge < rules.minJudgeScore) reason = 'below-threshold';
+    if (!reason) return { reply: text, score, judge: c.judge, rejected };
     rejected.push({ text, reason });
   }
   return { rejected };

@@ -3,13 +3,14 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
-import { fallbackPraise } from '../src/fallback.ts';
 import { beat, removeBeat } from '../src/heartbeat.ts';
 import { metrics } from '../src/metrics.ts';
-import { choosePraise, PraiseHistory } from '../src/policy.ts';
+import { candidateCount } from '../src/candidateCount.ts';
+import { policyRules, PraiseHistory } from '../src/policy.ts';
 import { jobIdFor, praiseJobSchema, redisKeys, replyJobSchema, replyQueueName, type PraiseJob } from '../src/queue/contracts.ts';
 import { createRedis } from '../src/redis.ts';
 import type { Engine } from './engine/index.ts';
+import { praiseStep, type PraiseOutcome } from './praise.ts';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -48,7 +49,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const redis = createRedis(opts.redisUrl ?? config.secrets.redisUrl);
   await redis.ping();
   const history = new PraiseHistory(redis, keys, config.policy.historySize);
-  const rules = { blocklist: config.policy.blocklist, minChars: config.policy.minReplyChars, maxChars: config.policy.maxReplyChars };
+  const rules = policyRules(config.policy);
   const retention = { removeOnComplete: { count: config.queue.retention.completed }, removeOnFail: { count: config.queue.retention.failed } };
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
   // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
@@ -69,24 +70,25 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     return q;
   };
 
-  async function generate(job: PraiseJob, signal?: AbortSignal) {
+  async function generate(job: PraiseJob, signal?: AbortSignal): Promise<PraiseOutcome & { candidates: number }> {
     const avoid = await history.recent(job.platform, job.chatId);
-    let newTokens = 0;
-    let generationMs = 0;
-    for (let attempt = 0; attempt <= config.policy.resampleAttempts; attempt++) {
-      const started = Date.now();
-      const [result] = await abortable(
-        engine.generate([{ post: job.post, n: config.model.candidates, avoid, maxNewTokens: config.model.maxNewTokens }]),
-        signal,
-      );
-      generationMs += Date.now() - started;
-      if (!result) throw new Error('the engine returned no result');
-      newTokens += result.newTokens;
-      const choice = choosePraise([result.reply, ...result.candidates].filter(Boolean), avoid, rules);
-      if (choice.reply) return { text: choice.reply, kind: 'praise' as const, newTokens, generationMs, avoid };
-      log.debug({ rejected: choice.rejected.map((r) => r.reason), attempt }, 'no acceptable candidate');
+    const n = candidateCount({
+      configured: config.model.candidates,
+      minimum: config.model.minCandidates,
+      waiting: await requests.getWaitingCount(),
+      concurrency: config.worker.concurrency,
+    });
+    const out = await praiseStep(engine, { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens }, {
+      rules,
+      resampleAttempts: config.policy.resampleAttempts,
+      around: (p) => abortable(p, signal),
+      onRejected: (rejected, attempt) => log.debug({ rejected, attempt }, 'no acceptable candidate'),
+    });
+    if (out.kind === 'fallback') {
+      metrics.fallbacks.inc({ reason: out.reason, tone: out.tone });
+      log.info({ platform: job.platform, chatId: job.chatId, reason: out.reason, tone: out.tone }, "no generated reply was good enough: replying in the post's tone");
     }
-    return { text: fallbackPraise(job.post, config.triggers.genericPost, avoid), kind: 'fallback' as const, newTokens, generationMs, avoid };
+    return { ...out, candidates: n };
   }
 
   // Three parameters: BullMQ then passes an AbortSignal, which close() fires when the shutdown grace period ends.
@@ -99,7 +101,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     const queueWaitMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
     metrics.queueWait.observe(queueWaitMs / 1000);
 
-    let out: Awaited<ReturnType<typeof generate>>;
+    let out: PraiseOutcome & { candidates: number };
     try {
       out = await generate(p, signal);
     } catch (err) {
@@ -117,7 +119,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     metrics.generationLatency.observe(out.generationMs / 1000);
     if (out.newTokens > 0) metrics.tokensPerSecond.set(tokensPerSecond);
     log.info(
-      { platform: p.platform, chatId: p.chatId, kind: out.kind, queueWaitMs, generationMs: out.generationMs, newTokens: out.newTokens, tokensPerSecond: Math.round(tokensPerSecond * 10) / 10, attempt: job.attemptsMade + 1 },
+      { platform: p.platform, chatId: p.chatId, kind: out.kind, candidates: out.candidates, score: out.kind === 'praise' ? out.score : undefined, queueWaitMs, generationMs: out.generationMs, newTokens: out.newTokens, tokensPerSecond: Math.round(tokensPerSecond * 10) / 10, attempt: job.attemptsMade + 1 },
       'praise generated',
     );
     return out.kind;

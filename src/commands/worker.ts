@@ -11,6 +11,7 @@ export async function startWorkerRole(config: Config, logger: Logger, redisUrl: 
   const engine = await createEngine({
     modelDir: resolve(config.model.dir),
     variant: config.model.variant,
+    judgeDir: config.model.judgeDir ? resolve(config.model.judgeDir) : undefined,
     threads: config.model.threads || undefined,
     replicas: config.model.replicas || undefined,
     executionProvider: config.model.executionProvider,

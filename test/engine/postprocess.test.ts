@@ -22,18 +22,26 @@ describe('postprocess', () => {
 
 describe('chooseReply', () => {
   const cands = [
-    { text: '一般般', score: -3 },
-    { text: '太厉害了！', score: -1 },
-    { text: '太厉害了', score: -1.5 },
-    { text: '', score: 0 },
-    { text: '驾照到手，稳！', score: -2 },
+    { text: '一般般', logprob: -3 },
+    { text: '太厉害了！', logprob: -1 },
+    { text: '太厉害了', logprob: -1.5 },
+    { text: '', logprob: 0 },
+    { text: '驾照到手，稳！', logprob: -2 },
   ];
 
-  it('ranks distinct non-empty candidates by score', () => {
-    expect(chooseReply(cands, [], '拿到驾照了')).toEqual({
+  it('ranks distinct non-empty candidates by log-probability', () => {
+    expect(chooseReply(cands, [], '拿到驾照了')).toMatchObject({
       reply: '太厉害了！',
       candidates: ['太厉害了！', '驾照到手，稳！', '一般般'],
     });
+  });
+
+  it('ranks by the judge when there is one, and keeps the scores beside the texts', () => {
+    const judged = cands.map((c, i) => ({ ...c, judge: i }));
+    const r = chooseReply(judged, [], '拿到驾照了');
+    // 太厉害了 (judge 2) outranks its twin 太厉害了！ (judge 1), which is then dropped as the same text.
+    expect(r.candidates).toEqual(['驾照到手，稳！', '太厉害了', '一般般']);
+    expect(r.scored.map((c) => c.judge)).toEqual([4, 2, 0]);
   });
 
   it('skips candidates in the avoid list and echoes of the post', () => {

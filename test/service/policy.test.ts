@@ -1,20 +1,53 @@
 import { describe, expect, it } from 'vitest';
+import { candidateCount } from '../../src/candidateCount.ts';
 import { loadConfig } from '../../src/config.ts';
 import { fallbackPraise } from '../../src/fallback.ts';
-import { blockedWord, choosePraise, cleanReply } from '../../src/policy.ts';
+import { blockedWord, choosePraise, cleanReply, echoesPost, policyRules } from '../../src/policy.ts';
+import { detectTone } from '../../src/tone.ts';
 
 const { policy } = loadConfig({ env: {} });
-const rules = { blocklist: policy.blocklist, minChars: 4, maxChars: 30 };
+const rules = { ...policyRules(policy), minChars: 4, maxChars: 30 };
+const POST = '我今天跑了五公里';
+const texts = (xs: string[]) => xs.map((text) => ({ text }));
 
 describe('choosePraise', () => {
-  it('takes the first acceptable candidate', () => {
-    expect(choosePraise(['你太厉害了，五公里说跑就跑！', '第二个'], [], rules).reply).toBe('你太厉害了，五公里说跑就跑！');
+  it('takes the best-scored acceptable candidate: judge score plus the weighted log-probability', () => {
+    const cands = [
+      { text: '你太厉害了，五公里说跑就跑！', judge: 1.0, logprob: -2.0 },
+      { text: '跑完五公里还来求夸，自律又可爱！', judge: 2.5, logprob: -2.2 },
+      { text: '谢谢大家的夸奖', judge: 0.2, logprob: -0.5 },
+    ];
+    const r = choosePraise(cands, [], POST, rules);
+    expect(r.reply).toBe('跑完五公里还来求夸，自律又可爱！');
+    expect(r.score).toBeCloseTo(2.5 + rules.logprobWeight * -2.2);
+    expect(r.judge).toBe(2.5);
+    // Without the judge, the generator's own log-probability decides.
+    expect(choosePraise(cands.map(({ text, logprob }) => ({ text, logprob })), [], POST, rules).reply).toBe('谢谢大家的夸奖');
   });
 
   it('skips one of the chat’s recent replies, even with different spacing or punctuation', () => {
-    const r = choosePraise(['你真棒！继续加油', '坚持就是胜利，为你骄傲'], ['你真棒 继续加油！'], rules);
+    const r = choosePraise(texts(['你真棒！继续加油', '坚持就是胜利，为你骄傲']), ['你真棒 继续加油！'], POST, rules);
     expect(r.reply).toBe('坚持就是胜利，为你骄傲');
     expect(r.rejected).toEqual([{ text: '你真棒！继续加油', reason: 'repeat' }]);
+  });
+
+  it('never sends the post back: an echo is rejected, and when every candidate echoes there is no reply', () => {
+    const r = choosePraise(texts(['我今天跑了五公里！', '今天跑了五公里啊', '五公里说跑就跑，佩服！']), [], POST, rules);
+    expect(r.reply).toBe('五公里说跑就跑，佩服！');
+    expect(r.rejected.map((x) => x.reason)).toEqual(['echo', 'echo']);
+    expect(choosePraise(texts(['我今天跑了五公里', '我 今天 跑了 五公里！！']), [], POST, rules).reply).toBeUndefined();
+    expect(echoesPost('五公里好厉害呀，真棒', POST)).toBe(false);
+  });
+
+  it('uses no candidate the judge scores below the threshold', () => {
+    const cands = [
+      { text: '哈哈你好棒', judge: -3, logprob: -0.2 },
+      { text: '生日快乐呀', judge: -1, logprob: -0.4 },
+    ];
+    const r = choosePraise(cands, [], '失恋了，好难过', { ...rules, minJudgeScore: 0 });
+    expect(r.reply).toBeUndefined();
+    expect(r.rejected.map((x) => x.reason)).toEqual(['below-threshold', 'below-threshold']);
+    expect(choosePraise(cands, [], '失恋了，好难过', { ...rules, minJudgeScore: -2 }).reply).toBe('生日快乐呀');
   });
 
   it.each([
@@ -22,7 +55,7 @@ describe('choosePraise', () => {
     ['你这个 傻 逼 居然做到了', 'insult split by spaces'],
     ['What a LOSER move, just kidding', 'English insult in capitals'],
   ])('rejects %s (%s) and uses the next candidate', (bad) => {
-    const r = choosePraise([bad, '你的坚持让人佩服'], [], rules);
+    const r = choosePraise(texts([bad, '你的坚持让人佩服']), [], POST, rules);
     expect(r.reply).toBe('你的坚持让人佩服');
     expect(r.rejected[0]?.reason).toBe('blocked');
   });
@@ -33,7 +66,7 @@ describe('choosePraise', () => {
   });
 
   it('rejects empty and too short candidates; nothing acceptable gives no reply', () => {
-    const r = choosePraise(['', '  ', '好', '!!!'], [], rules);
+    const r = choosePraise(texts(['', '  ', '好', '!!!']), [], POST, rules);
     expect(r.reply).toBeUndefined();
     expect(r.rejected.every((x) => x.reason === 'too-short')).toBe(true);
   });
@@ -53,25 +86,51 @@ describe('choosePraise', () => {
   });
 });
 
-describe('fallbackPraise', () => {
-  it('is varied, Chinese, and quotes a short post', () => {
-    const texts = new Set(Array.from({ length: 20 }, () => fallbackPraise('我今天跑了五公里', '求夸')));
-    expect(texts.size).toBeGreaterThanOrEqual(15);
-    for (const t of texts) expect(t).toMatch(/[\u4e00-\u9fff]/);
-    expect([...texts].some((t) => t.includes('我今天跑了五公里'))).toBe(true);
+describe('tone replies', () => {
+  it.each([
+    ['考研三战还是差一分，没考上', 'sad'],
+    ['分手了，好难过', 'sad'],
+    ['外婆去世了，很想念她', 'sad'],
+    ['明天面试好紧张，睡不着', 'anxious'],
+    ['求鼓励！下周就要答辩了', 'encourage'],
+    ['终于拿到驾照了！', 'achievement'],
+    ['今天给花浇了水', 'neutral'],
+  ] as const)('%s is %s', (post, tone) => {
+    expect(detectTone(post)).toBe(tone);
   });
 
-  it('does not quote the generic post or very long posts', () => {
-    for (let i = 0; i < 20; i++) {
-      expect(fallbackPraise('求夸', '求夸')).not.toContain('「');
-      expect(fallbackPraise('长'.repeat(200), '求夸')).not.toContain('长长');
+  it('comforts a sad post and never congratulates it or laughs', () => {
+    for (let i = 0; i < 30; i++) {
+      const { text, tone } = fallbackPraise('做了手术，刚出院，好难受');
+      expect(tone).toBe('sad');
+      expect(text).not.toMatch(/恭喜|哈哈|生日|庆祝|🎉/);
     }
   });
 
-  it('avoids the texts it is told to avoid', () => {
-    let i = 0;
-    const fixed = () => [0, 0, 0, 0.99, 0.99, 0.99][i++ % 6]!;
-    const first = fallbackPraise('求夸', '求夸', [], () => 0);
-    expect(fallbackPraise('求夸', '求夸', [first], fixed)).not.toBe(first);
+  it('congratulates an achievement and encourages before an event', () => {
+    expect(fallbackPraise('终于拿到驾照了', [], () => 0).text).toMatch(/恭喜/);
+    expect(fallbackPraise('求鼓励，明天考试', [], () => 0).text).toMatch(/加油/);
+  });
+
+  it('never quotes the post back and avoids the chat’s recent replies while others are left', () => {
+    const post = '我今天跑了五公里';
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const { text } = fallbackPraise(post, [...seen], () => 0);
+      expect(text).not.toContain(post);
+      expect(seen.has(text)).toBe(false);
+      seen.add(text);
+    }
+  });
+});
+
+describe('candidateCount', () => {
+  it('keeps the configured count while the queue keeps up, and shrinks in proportion to the backlog down to the minimum', () => {
+    const base = { configured: 8, minimum: 2, concurrency: 4 };
+    expect(candidateCount({ ...base, waiting: 0 })).toBe(8);
+    expect(candidateCount({ ...base, waiting: 4 })).toBe(8);
+    expect(candidateCount({ ...base, waiting: 8 })).toBe(4);
+    expect(candidateCount({ ...base, waiting: 1000 })).toBe(2);
+    expect(candidateCount({ ...base, minimum: 20, waiting: 1000 })).toBe(8);
   });
 });

@@ -18,7 +18,7 @@ function scriptedEngine(script: string[][], delayMs = 0): Engine & { calls: Gene
       calls.push(...reqs);
       await sleep(delayMs);
       const candidates = script.shift() ?? [];
-      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, newTokens: 10, ms: delayMs }));
+      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored: candidates.map((text) => ({ text, logprob: -1 })), newTokens: 10, ms: delayMs }));
     },
     async close() {},
   };
@@ -81,7 +81,7 @@ describe('failures and shutdown', () => {
       async generate(reqs) {
         calls += 1;
         if (calls === 1) throw new Error('engine thread crashed');
-        return reqs.map(() => ({ reply: '你的努力大家都看得见！', candidates: ['你的努力大家都看得见！'], newTokens: 8, ms: 5 }));
+        return reqs.map(() => ({ reply: '你的努力大家都看得见！', candidates: ['你的努力大家都看得见！'], scored: [{ text: '你的努力大家都看得见！', logprob: -1 }], newTokens: 8, ms: 5 }));
       },
       async close() {},
     };

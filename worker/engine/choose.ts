@@ -1,23 +1,28 @@
 import { textKey } from '../../src/textKey.ts';
 
-export interface Candidate {
+/** A sampled reply with its scores: the generator's mean log-probability per token, and the judge's logit. */
+export interface ScoredCandidate {
   text: string;
-  score: number;
+  logprob: number;
+  /** Absent when the engine runs without a judge. */
+  judge?: number;
 }
 
 /**
- * Distinct non-empty candidates, best score first, and the best one whose normalized text is neither in `avoid`
- * nor an echo of the post ('' when there is none).
+ * Distinct non-empty candidates, best first (by the judge when there is one, else by log-probability), and the best
+ * one whose normalized text is neither in `avoid` nor an echo of the post ('' when there is none).
  */
-export function chooseReply(cands: Candidate[], avoid: string[], post: string): { reply: string; candidates: string[] } {
+export function chooseReply(cands: ScoredCandidate[], avoid: string[], post: string): { reply: string; candidates: string[]; scored: ScoredCandidate[] } {
   const seen = new Set<string>();
-  const ranked: string[] = [];
-  for (const c of [...cands].sort((a, b) => b.score - a.score)) {
+  const scored: ScoredCandidate[] = [];
+  const rank = (c: ScoredCandidate) => c.judge ?? c.logprob;
+  for (const c of [...cands].sort((a, b) => rank(b) - rank(a))) {
     const key = textKey(c.text);
     if (!key || seen.has(key)) continue;
     seen.add(key);
-    ranked.push(c.text);
+    scored.push(c);
   }
   const blocked = new Set([...avoid, post].map(textKey));
-  return { reply: ranked.find((t) => !blocked.has(textKey(t))) ?? '', candidates: ranked };
+  const candidates = scored.map((c) => c.text);
+  return { reply: candidates.find((t) => !blocked.has(textKey(t))) ?? '', candidates, scored };
 }

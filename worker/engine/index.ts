@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { checkModelDir, loadModelConfig, onnxPath, type Variant } from './config.ts';
+import { loadJudgeConfig } from './judge.ts';
 import { BusyReplicas } from './busyReplicas.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { ReplicaSet } from './replicas.ts';
@@ -12,6 +13,8 @@ import type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResul
 
 export type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
 export { checkModelDir, VARIANTS, isVariant, type Variant } from './config.ts';
+export { loadJudgeConfig } from './judge.ts';
+export type { ScoredCandidate } from './choose.ts';
 
 const MAX_CANDIDATES = 16;
 /** More crashes than this within CRASH_WINDOW_MS stops the restarts: the fault is not transient. */
@@ -170,6 +173,7 @@ export function replicaCount(opts: EngineOptions): number {
 export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const variant: Variant = opts.variant ?? 'fp32';
   checkModelDir(opts.modelDir, variant);
+  if (opts.judgeDir) loadJudgeConfig(opts.judgeDir);
   const model = loadModelConfig(opts.modelDir);
   const log = opts.logger ?? pino({ name: 'kuakua-engine' }, pino.destination(2));
   const executionProvider = opts.executionProvider ?? 'cpu';
@@ -184,6 +188,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
         {
           modelDir: opts.modelDir,
           variant,
+          judgeDir: opts.judgeDir,
           threads: opts.threads,
           executionProvider,
           spinMicros: opts.spinMicros,

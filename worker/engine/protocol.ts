@@ -7,6 +7,7 @@ import type { GenerateRequest, GenerateResult } from './types.ts';
 export interface ThreadConfig {
   modelDir: string;
   variant: Variant;
+  judgeDir?: string;
   threads?: number;
   executionProvider: ExecutionProvider;
   spinMicros?: number;

@@ -4,6 +4,7 @@ import { DecodeBatch, type FinishedRow, type SequenceGroup } from './batch.ts';
 import type { BusyReplicas } from './busyReplicas.ts';
 import { chooseReply } from './choose.ts';
 import type { ModelConfig } from './config.ts';
+import type { JudgeSession } from './judge.ts';
 import { cleanReply } from './postprocess.ts';
 import { buildPrompt } from './prompt.ts';
 import { createRng } from './sampling.ts';
@@ -38,7 +39,7 @@ export class Scheduler {
     private readonly session: DecoderSession,
     private readonly cfg: ModelConfig,
     private readonly tok: TextTokenizer,
-    private readonly opts: { policy: BatchingPolicy; maxRows: number; busy?: BusyReplicas },
+    private readonly opts: { policy: BatchingPolicy; maxRows: number; busy?: BusyReplicas; judge?: JudgeSession },
   ) {
     this.batch = new DecodeBatch(session, cfg);
   }
@@ -75,9 +76,9 @@ export class Scheduler {
         // Lets requests posted meanwhile reach the queue before the step boundary, so a burst is prefilled at once.
         await yieldToEvents();
         if (this.queue.length > 0 && (this.opts.policy === 'continuous' || this.batch.size === 0)) {
-          this.collect(await this.batch.admit(this.takeAdmissible()));
+          await this.answer(this.collect(await this.batch.admit(this.takeAdmissible())));
         }
-        if (this.batch.size > 0) this.collect(await this.batch.step());
+        if (this.batch.size > 0) await this.answer(this.collect(await this.batch.step()));
       }
     } catch (err) {
       // A failed run poisons the shared batch: fail everything in flight and start clean.
@@ -104,23 +105,37 @@ export class Scheduler {
     return taken;
   }
 
-  private collect(rows: FinishedRow[]): void {
+  /** Finished rows into their jobs; returns the jobs whose every candidate is now done. */
+  private collect(rows: FinishedRow[]): Job[] {
+    const complete: Job[] = [];
     for (const row of rows) {
       const job = this.jobs.get(row.group)!;
       job.done.push(row);
       if (job.done.length < row.group.rngs.length) continue;
       this.jobs.delete(row.group);
-      const cands = job.done.map((r) => ({
-        text: cleanReply(this.tok.decode(r.tokens), this.cfg.separator),
-        score: r.meanLogprob,
-      }));
-      const { reply, candidates } = chooseReply(cands, job.req.avoid ?? [], job.req.post);
+      complete.push(job);
+    }
+    return complete;
+  }
+
+  /** Scores the complete jobs' candidates with the judge (all of them in one run) and resolves each job. */
+  private async answer(jobs: Job[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const texts = jobs.map((job) => job.done.map((r) => cleanReply(this.tok.decode(r.tokens), this.cfg.separator)));
+    const pairs = jobs.flatMap((job, j) => texts[j]!.map((reply) => ({ post: job.req.post, reply })));
+    const judged = this.opts.judge ? await this.opts.judge.score(pairs) : undefined;
+    let at = 0;
+    jobs.forEach((job, j) => {
+      const cands = job.done.map((r, c) => ({ text: texts[j]![c]!, logprob: r.meanLogprob, judge: judged?.[at + c] }));
+      at += cands.length;
+      const { reply, candidates, scored } = chooseReply(cands, job.req.avoid ?? [], job.req.post);
       job.resolve({
         reply,
         candidates,
+        scored,
         newTokens: job.done.reduce((s, r) => s + r.tokens.length, 0),
         ms: Math.round(performance.now() - job.started),
       });
-    }
+    });
   }
 }

@@ -3,6 +3,7 @@ import { BusyReplicas } from './busyReplicas.ts';
 import { loadModelConfig, onnxPath } from './config.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
+import { JudgeSession } from './judge.ts';
 import { DecoderSession } from './session.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
@@ -22,7 +23,8 @@ const session = await DecoderSession.load(model, {
   busy,
   onFallback: (reason) => send({ type: 'warn', message: `CUDA execution provider unavailable, using CPU (${reason})` }),
 });
-const scheduler = new Scheduler(session, model, tokenizer, { policy: cfg.batching, maxRows: cfg.maxBatchRows, busy });
+const judge = cfg.judgeDir ? await JudgeSession.load(cfg.judgeDir) : undefined;
+const scheduler = new Scheduler(session, model, tokenizer, { policy: cfg.batching, maxRows: cfg.maxBatchRows, busy, judge });
 
 port.on('message', (msg: ToThread) => {
   if (msg.type === 'crash') {

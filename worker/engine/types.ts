@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ScoredCandidate } from './choose.ts';
 import type { Variant } from './config.ts';
 import type { ExecutionProvider } from './session.ts';
 
@@ -17,6 +18,8 @@ export interface GenerateResult {
   reply: string;
   /** Distinct non-empty candidates, best first. */
   candidates: string[];
+  /** The same candidates with their scores, in the same order. */
+  scored: ScoredCandidate[];
   /** Tokens generated for this request, over all candidates. */
   newTokens: number;
   /** Time in the engine thread, from arrival to answer. */
@@ -26,6 +29,8 @@ export interface GenerateResult {
 export interface EngineOptions {
   modelDir: string;
   variant?: Variant;
+  /** A reply judge directory (`tools/model/main.py judge-train`): every candidate then also gets a judge score. */
+  judgeDir?: string;
   /** onnxruntime intra-op threads (default: one per core; one for models narrower than 512, see session.ts). */
   threads?: number;
   /**

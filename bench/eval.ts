@@ -1,0 +1,138 @@
+/**
+ * Quality run (`npm run eval`): the worker's pipeline (distress check, engine with the judge, praise policy, tone
+ * replies) on a dev set of posts, one request at a time, as the bot answers them. Prints automatic figures (judge
+ * scores of what was sent, fallback rate, distinct replies, length, latency) and writes every post and reply to a
+ * JSONL file for reading and blind judging (QUALITY.md).
+ *
+ * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
+ * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --variant, --candidates N, --seed N,
+ * --out FILE (default eval/results/latest.jsonl).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { loadConfig, PROJECT_ROOT } from '../src/config.ts';
+import { matchDistress } from '../src/distress.ts';
+import { policyRules } from '../src/policy.ts';
+import { createEngine, type Variant } from '../worker/engine/index.ts';
+import { praiseStep } from '../worker/praise.ts';
+
+const postSchema = z.union([
+  z.string().min(1).transform((post) => ({ post })),
+  z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional() }),
+]);
+type DevPost = { post: string; category?: string; human?: string };
+
+export interface EvalRow extends DevPost {
+  reply: string;
+  kind: 'praise' | 'fallback' | 'care';
+  /** The judge's logit for the sent reply (generated replies with a judge only). */
+  judge?: number;
+  reason?: string;
+  tone?: string;
+  ms: number;
+}
+
+export function readPosts(file: string): DevPost[] {
+  const text = readFileSync(file, 'utf8');
+  let raw: unknown[];
+  try {
+    raw = text.trimStart().startsWith('[') ? JSON.parse(text) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  } catch (err) {
+    throw new Error(`${file}: not JSON or JSONL (${(err as Error).message})`);
+  }
+  return raw.map((r, i) => {
+    const parsed = postSchema.safeParse(r);
+    if (!parsed.success) throw new Error(`${file}: entry ${i + 1}: ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  });
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+
+export function summarize(rows: EvalRow[]): Record<string, number | string> {
+  const judged = rows.filter((r) => r.judge !== undefined).map((r) => r.judge!);
+  const answered = rows.filter((r) => r.kind !== 'care');
+  const f = (x: number) => Math.round(x * 100) / 100;
+  return {
+    posts: rows.length,
+    generated: rows.filter((r) => r.kind === 'praise').length,
+    fallback: rows.filter((r) => r.kind === 'fallback').length,
+    care: rows.filter((r) => r.kind === 'care').length,
+    fallbackRate: f(answered.length ? answered.filter((r) => r.kind === 'fallback').length / answered.length : 0),
+    distinctReplies: f(new Set(rows.map((r) => r.reply)).size / Math.max(1, rows.length)),
+    meanChars: f(rows.reduce((s, r) => s + Array.from(r.reply).length, 0) / Math.max(1, rows.length)),
+    judgeP10: f(quantile(judged, 0.1)),
+    judgeP50: f(quantile(judged, 0.5)),
+    judgeP90: f(quantile(judged, 0.9)),
+    msP50: quantile(rows.map((r) => r.ms), 0.5),
+    msP90: quantile(rows.map((r) => r.ms), 0.9),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      posts: { type: 'string', multiple: true },
+      model: { type: 'string' },
+      judge: { type: 'string' },
+      variant: { type: 'string' },
+      candidates: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: join(PROJECT_ROOT, 'eval/results/latest.jsonl') },
+    },
+  });
+  const config = loadConfig();
+  const files = args.posts ?? [join(PROJECT_ROOT, 'eval/fresh-posts.json')];
+  const posts = files.flatMap((f) => readPosts(resolve(f)));
+  const judgeDir = args.judge ?? config.model.judgeDir;
+  const engine = await createEngine({
+    modelDir: resolve(args.model ?? config.model.dir),
+    judgeDir: judgeDir ? resolve(judgeDir) : undefined,
+    variant: (args.variant ?? config.model.variant) as Variant,
+    replicas: 1,
+    logger: pino({ level: 'warn' }, pino.destination(2)),
+  });
+  const n = args.candidates ? Number(args.candidates) : config.model.candidates;
+  const rules = policyRules(config.policy);
+  const rows: EvalRow[] = [];
+  try {
+    for (const [i, p] of posts.entries()) {
+      const started = performance.now();
+      if (matchDistress(p.post, config.distress.patterns, config.distress.exceptions)) {
+        rows.push({ ...p, reply: config.distress.reply, kind: 'care', ms: Math.round(performance.now() - started) });
+        continue;
+      }
+      const out = await praiseStep(
+        engine,
+        { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: Number(args.seed) + i * 101 },
+        { rules, resampleAttempts: config.policy.resampleAttempts },
+      );
+      const ms = Math.round(performance.now() - started);
+      rows.push(
+        out.kind === 'praise'
+          ? { ...p, reply: out.text, kind: 'praise', judge: out.judge, ms }
+          : { ...p, reply: out.text, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
+      );
+    }
+  } finally {
+    await engine.close();
+  }
+  mkdirSync(dirname(resolve(args.out!)), { recursive: true });
+  writeFileSync(resolve(args.out!), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const summary = summarize(rows);
+  console.table(summary);
+  console.log(JSON.stringify({ model: engine.modelName, judge: judgeDir || null, candidates: n, out: args.out, ...summary }));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main().catch((err) => {
+    console.error(`kuakua eval: ${(err as Error).message.split('\n')[0]}`);
+    process.exitCode = 1;
+  });
+}

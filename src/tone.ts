@@ -1,0 +1,20 @@
+import { textKey } from './textKey.ts';
+
+/**
+ * What a post calls for when no generated reply is good enough: comfort, calm, encouragement before an event,
+ * congratulation, or plain praise.
+ */
+export type Tone = 'sad' | 'anxious' | 'encourage' | 'achievement' | 'neutral';
+
+// Checked in this order: a failure or a loss outweighs the achievement words it may contain (没考上 holds 考上).
+const CUES: readonly [Tone, RegExp][] = [
+  ['sad', /分手|失恋|被甩|离婚|去世|离世|走了|过世|葬礼|想念|思念|生病|病了|住院|手术|化疗|确诊|癌|难过|伤心|哭|心碎|失败|没考上|没过|落榜|挂科|被拒|被裁|裁员|失业|丢了工作|被骂|委屈|孤独|崩溃|抑郁|难受|心累|好累|好丧|痛苦|绝望|没人|后悔|遗憾|输了|三战|二战|差一分/],
+  ['anxious', /焦虑|紧张|害怕|好怕|担心|失眠|睡不着|压力|慌|不安|忐忑|怎么办/],
+  ['encourage', /求鼓励|求打气|求加油|明天|马上要|即将|下周|要去|准备|面试|答辩|考试|比赛|演讲|第一天|入职|开学|出发/],
+  ['achievement', /终于|成功|通过|过了|考上|上岸|录取|拿到|得到|获得|获奖|得奖|中了|offer|升职|加薪|毕业|完成|做到|第一|满分|瘦了|减肥|坚持|学会|搞定|考完|跑完/i],
+];
+
+export function detectTone(post: string): Tone {
+  const text = textKey(post);
+  return CUES.find(([, cue]) => cue.test(text))?.[0] ?? 'neutral';
+}

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { TextTokenizer } from './tokenizer.ts';
+
+/** The reply judge's config.json (written by `tools/model/main.py judge-train`). */
+const judgeConfigSchema = z.object({
+  onnx: z.string(),
+  separator: z.string(),
+  max_post_tokens: z.number().int().positive(),
+  max_reply_tokens: z.number().int().positive(),
+  eos_token_id: z.number().int(),
+  pad_token_id: z.number().int(),
+});
+
+export type JudgeConfig = z.infer<typeof judgeConfigSchema>;
+
+/** Validates a judge directory up front; throws a one-line error naming what is missing or wrong. */
+export function loadJudgeConfig(dir: string): JudgeConfig {
+  if (!existsSync(dir)) throw new Error(`judge directory not found: ${dir}`);
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new Error(`judge directory ${dir} is missing config.json`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  const parsed = judgeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid ${path}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  for (const file of ['tokenizer.json', parsed.data.onnx]) {
+    if (!existsSync(join(dir, file))) throw new Error(`judge directory ${dir} is missing ${file}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Scores (post, reply) pairs with the judge's ONNX graph: one logit per pair, higher is a better reply for the
+ * post. Every pair of a call goes through one batched run.
+ */
+export class JudgeSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly cfg: JudgeConfig,
+    private readonly tok: TextTokenizer,
+  ) {}
+
+  static async load(dir: string, threads = 1): Promise<JudgeSession> {
+    const cfg = loadJudgeConfig(dir);
+    const session = await ort.InferenceSession.create(join(dir, cfg.onnx), {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    });
+    return new JudgeSession(session, cfg, new TextTokenizer(dir));
+  }
+
+  /** `<post> | ` (its last max_post_tokens) + the reply (its first max_reply_tokens) + [SEP], as the trainer reads it. */
+  encode(post: string, reply: string): number[] {
+    const head = this.tok.encode(post + this.cfg.separator).slice(-this.cfg.max_post_tokens);
+    return [...head, ...this.tok.encode(reply).slice(0, this.cfg.max_reply_tokens), this.cfg.eos_token_id];
+  }
+
+  async score(pairs: readonly { post: string; reply: string }[]): Promise<number[]> {
+    if (pairs.length === 0) return [];
+    const rows = pairs.map((p) => this.encode(p.post, p.reply));
+    const width = Math.max(...rows.map((r) => r.length));
+    const ids = new BigInt64Array(rows.length * width).fill(BigInt(this.cfg.pad_token_id));
+    const mask = new BigInt64Array(rows.length * width);
+    rows.forEach((row, i) =>
+      row.forEach((id, j) => {
+        ids[i * width + j] = BigInt(id);
+        mask[i * width + j] = 1n;
+      }),
+    );
+    const dims = [rows.length, width];
+    const out = await this.session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) });
+    return Array.from(out.score!.data as Float32Array);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,58 @@
+import { fallbackPraise } from '../src/fallback.ts';
+import { choosePraise, type PolicyRules, type Rejection } from '../src/policy.ts';
+import type { Tone } from '../src/tone.ts';
+import type { Engine } from './engine/index.ts';
+
+/** Why a tone reply was sent instead of a generated one. */
+export type FallbackReason = 'below-threshold' | 'rejected' | 'empty';
+
+export interface PraiseRequest {
+  post: string;
+  /** The chat's recent replies: never sent again. */
+  avoid: string[];
+  /** Candidates to sample. */
+  n: number;
+  maxNewTokens?: number;
+  seed?: number;
+}
+
+export type PraiseOutcome = {
+  text: string;
+  newTokens: number;
+  generationMs: number;
+} & ({ kind: 'praise'; score: number; judge?: number } | { kind: 'fallback'; reason: FallbackReason; tone: Tone });
+
+export interface PraiseStepOptions {
+  rules: PolicyRules;
+  /** Fresh samples drawn when no candidate is acceptable, before the tone reply. */
+  resampleAttempts: number;
+  /** Wraps each engine call (the worker makes it abortable on shutdown). */
+  around?: <T>(p: Promise<T>) => Promise<T>;
+  onRejected?: (rejected: Rejection[], attempt: number) => void;
+}
+
+/**
+ * Generate, judge, choose: samples `n` candidates (scored by the engine's judge and log-probability), takes the
+ * best acceptable one by the policy, and otherwise a reply in the post's tone.
+ */
+export async function praiseStep(engine: Engine, req: PraiseRequest, opts: PraiseStepOptions): Promise<PraiseOutcome> {
+  const around = opts.around ?? (<T>(p: Promise<T>) => p);
+  let newTokens = 0;
+  let generationMs = 0;
+  let rejected: Rejection[] = [];
+  for (let attempt = 0; attempt <= opts.resampleAttempts; attempt++) {
+    const started = Date.now();
+    const seed = req.seed === undefined ? undefined : req.seed + attempt;
+    const [result] = await around(engine.generate([{ post: req.post, n: req.n, avoid: req.avoid, maxNewTokens: req.maxNewTokens, seed }]));
+    generationMs += Date.now() - started;
+    if (!result) throw new Error('the engine returned no result');
+    newTokens += result.newTokens;
+    const choice = choosePraise(result.scored, req.avoid, req.post, opts.rules);
+    if (choice.reply !== undefined) return { kind: 'praise', text: choice.reply, score: choice.score!, judge: choice.judge, newTokens, generationMs };
+    rejected = choice.rejected.map((r) => r.reason);
+    opts.onRejected?.(rejected, attempt);
+  }
+  const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
+  const { text, tone } = fallbackPraise(req.post, req.avoid);
+  return { kind: 'fallback', reason, tone, text, newTokens, generationMs };
+}
