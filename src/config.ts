@@ -15,6 +15,13 @@ const chatOverrideSchema = z.strictObject({
   mentionRequired: z.boolean().optional(),
 });
 
+const distressSchema = z.strictObject({
+  patterns: strings,
+  exceptions: strings,
+  reply: z.string().min(1),
+  repeatSeconds: count,
+});
+
 export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }),
   instance: z.strictObject({ id: z.string().regex(/^[\w.-]*$/, 'letters, digits, "_", "-" or "."') }),
@@ -32,6 +39,7 @@ export const configSchema = z.strictObject({
     notify: z.boolean(),
   }),
   rateLimit: z.strictObject({ chatPerMinute: count }),
+  distress: distressSchema,
   queue: z.strictObject({
     name: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'),
     maxDepth: positive,
@@ -100,6 +108,7 @@ export interface Secrets {
 
 export type Config = z.infer<typeof configSchema> & { secrets: Secrets };
 export type ChatOverride = z.infer<typeof chatOverrideSchema>;
+export type DistressConfig = z.infer<typeof distressSchema>;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -288,6 +297,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     throw new ConfigError('config error: REDIS_URL (from env REDIS_URL): expected a redis:// or rediss:// URL');
   }
   return { ...result.data, secrets };
+}
+
+/** The `distress` section as shipped in config/default.yaml, for commands that read no other config (`kuakua praise`). */
+export function defaultDistressConfig(root = PROJECT_ROOT): DistressConfig {
+  return distressSchema.parse(readYaml(join(root, 'config/default.yaml'), 'config/default.yaml').distress);
 }
 
 /** For CLI commands: load the config or print the one-line error and exit non-zero. */
