@@ -1,10 +1,23 @@
 import type { Logger } from 'pino';
 import type { Delivery, IncomingMessage, Platform } from './events.ts';
+import type { TriggerDecision } from './triggers.ts';
+
+/** Why the core did not answer: a trigger rule, or one of its own checks. */
+export type IgnoredReason =
+  | Extract<TriggerDecision, { triggered: false }>['reason']
+  | 'invalid'
+  | 'duplicate'
+  | 'cooldown'
+  | 'rate-limited'
+  | 'busy'
+  | 'unavailable'
+  /** A distress post inside distress.repeatSeconds that asked for praise: it gets neither praise nor a second care reply. */
+  | 'distress-repeat';
 
 export type HandleResult =
-  | { action: 'ignored'; reason: string }
+  | { action: 'ignored'; reason: IgnoredReason }
   | { action: 'queued'; jobId: string }
-  /** Answered at once without the model: admin command, refusal, cooldown notice, busy reply. */
+  /** Answered at once without the model: admin command, refusal, cooldown notice, busy reply, care reply. */
   | { action: 'replied'; delivery: Delivery };
 
 export interface BotStatus {

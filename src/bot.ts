@@ -7,6 +7,7 @@ import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
 import { Limits } from './cooldown.ts';
+import { matchDistress } from './distress.ts';
 import type { Delivery, DeliveryKind, IncomingMessage, Platform } from './events.ts';
 import { fallbackPraise } from './fallback.ts';
 import { liveWorkers } from './heartbeat.ts';
@@ -120,6 +121,12 @@ class Bot implements KuakuaCore {
 
   /** The answer to a message taken while Redis does not respond, decided from the config alone. */
   private unavailable(msg: IncomingMessage): HandleResult {
+    // The repeat window cannot be checked without Redis: a distress post gets the care reply anyway, never the busy one.
+    const distress = this.distressPattern(msg);
+    if (distress) {
+      this.noteDistress(msg, distress, 'answered');
+      return this.reply(msg, this.config.distress.reply, 'care');
+    }
     const triggered = parseAdminCommand(msg.text) !== null || evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, {})).triggered;
     if (!triggered) return { action: 'ignored', reason: 'unavailable' };
     metrics.errors.inc({ component: 'redis' });
@@ -143,9 +150,20 @@ class Bot implements KuakuaCore {
       return { action: 'replied', delivery: await runAdminCommand(command, msg, { config: this.config, settings: this.settings, status: () => this.status() }) };
     }
 
+    // Before the chat's switch, triggers and limits: whoever speaks of self-harm or suicide gets care, never praise.
+    const distress = this.distressPattern(msg);
+    if (distress) {
+      if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
+      const fresh = await this.limits.takeCareWindow(msg.platform, msg.chatId, msg.userId, this.config.distress.repeatSeconds);
+      if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
+      this.noteDistress(msg, distress, fresh ? 'answered' : 'repeat');
+      if (fresh) return this.reply(msg, this.config.distress.reply, 'care');
+    }
+
     const stored = await this.settings.get(msg.platform, msg.chatId);
     const decision = evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored));
     if (!decision.triggered) return { action: 'ignored', reason: decision.reason };
+    if (distress) return { action: 'ignored', reason: 'distress-repeat' };
     if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
 
     const cooldown = this.config.cooldown.byPlatform[msg.platform] ?? this.config.cooldown.userSeconds;
@@ -182,6 +200,17 @@ class Bot implements KuakuaCore {
     if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
     await this.requests.add('praise', job, { jobId });
     return { action: 'queued', jobId };
+  }
+
+  private distressPattern(msg: IncomingMessage): string | undefined {
+    return matchDistress(msg.text, this.config.distress.patterns, this.config.distress.exceptions);
+  }
+
+  /** Counts and logs a distress post by the pattern it matched; the user's text is never logged. */
+  private noteDistress(msg: IncomingMessage, pattern: string, outcome: 'answered' | 'repeat'): void {
+    metrics.distress.inc({ platform: msg.platform, outcome });
+    const what = outcome === 'answered' ? 'distress post: care reply' : 'distress post inside distress.repeatSeconds: no second care reply';
+    this.log.info({ platform: msg.platform, chatId: msg.chatId, pattern, outcome }, what);
   }
 
   private reply(msg: IncomingMessage, text: string, kind: DeliveryKind): HandleResult {

@@ -4,7 +4,7 @@ import type { RedisKeys } from './queue/contracts.ts';
 
 const WINDOW_MS = 60_000;
 
-/** Per-user cooldown and per-chat rate limit, kept in Redis so every bot process shares them. */
+/** Per-user cooldown, per-chat rate limit and the care reply's repeat window, kept in Redis so every bot process shares them. */
 export class Limits {
   constructor(
     private readonly redis: Redis,
@@ -20,6 +20,12 @@ export class Limits {
   /** Gives the cooldown back when the request it was taken for was not queued after all. */
   async releaseCooldown(platform: Platform, userId: string): Promise<void> {
     await this.redis.del(this.keys.cooldown(platform, userId));
+  }
+
+  /** Opens the user's care window in a chat; false when one is already open (the care reply went out a moment ago). */
+  async takeCareWindow(platform: Platform, chatId: string, userId: string, seconds: number): Promise<boolean> {
+    if (seconds <= 0) return true;
+    return (await this.redis.set(this.keys.care(platform, chatId, userId), '1', 'EX', seconds, 'NX')) === 'OK';
   }
 
   /** Counts one request against the chat's per-minute budget; false when the budget is used up. */

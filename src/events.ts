@@ -29,7 +29,8 @@ export interface IncomingMessage {
   sentAt?: number;
 }
 
-export type DeliveryKind = 'praise' | 'fallback' | 'busy' | 'admin' | 'refusal' | 'help';
+/** `care`: the fixed distress.reply to a message that spoke of self-harm or suicide, never praise. */
+export type DeliveryKind = 'praise' | 'fallback' | 'busy' | 'admin' | 'refusal' | 'help' | 'care';
 
 export interface Delivery {
   platform: Platform;

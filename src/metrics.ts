@@ -9,8 +9,10 @@ const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60];
 export const metrics = {
   /** Messages handed to a BotCore, by what became of them (queued, replied:<kind>, ignored:<reason>). */
   requests: new Counter({ name: 'kuakua_requests_total', help: 'Messages handled by the bot core', labelNames: ['platform', 'outcome'], registers: [registry] }),
-  /** Answers delivered to a chat, by kind (praise, fallback, busy, admin, refusal, help). */
+  /** Answers delivered to a chat, by kind (praise, fallback, busy, admin, refusal, help, care). */
   replies: new Counter({ name: 'kuakua_replies_total', help: 'Answers delivered to chats', labelNames: ['platform', 'kind'], registers: [registry] }),
+  /** Messages matching distress.patterns: answered with the care reply, or a repeat inside distress.repeatSeconds. */
+  distress: new Counter({ name: 'kuakua_distress_total', help: 'Messages that spoke of self-harm or suicide', labelNames: ['platform', 'outcome'], registers: [registry] }),
   errors: new Counter({ name: 'kuakua_errors_total', help: 'Errors, by component', labelNames: ['component'], registers: [registry] }),
   endToEndLatency: new Histogram({ name: 'kuakua_end_to_end_latency_seconds', help: 'From queuing a request to delivering its answer', labelNames: ['kind'], buckets: latencyBuckets, registers: [registry] }),
   generationLatency: new Histogram({ name: 'kuakua_generation_latency_seconds', help: 'Engine time per job', buckets: latencyBuckets, registers: [registry] }),

@@ -64,6 +64,8 @@ export function redisKeys(prefix: string) {
     answered: (key: string) => `${prefix}:answered:${key}`,
     history: (platform: string, chatId: string) => `${prefix}:history:${platform}:${chatId}`,
     cooldown: (platform: string, userId: string) => `${prefix}:cooldown:${platform}:${userId}`,
+    /** Set while a user's care reply in a chat is fresh (distress.repeatSeconds). */
+    care: (platform: string, chatId: string, userId: string) => `${prefix}:care:${platform}:${chatId}:${userId}`,
     chatRate: (platform: string, chatId: string, window: number) => `${prefix}:rate:${platform}:${chatId}:${window}`,
     chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
     worker: (id: string) => `${prefix}:worker:${id}`,

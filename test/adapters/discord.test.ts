@@ -122,6 +122,11 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect(edit.body.allowed_mentions).toEqual({ parse: [], replied_user: true });
   });
 
+  it('answers a distress post in a channel with the care reply, without trigger word or mention', async () => {
+    const reply = await oneReplyTo(fake.userMessage({ author: fake.user('sad'), content: 'I want to kill myself' }));
+    expect(reply.content).toBe(stack.config.distress.reply);
+  });
+
   it('ignores other bots, even with a trigger word', async () => {
     await noReplyTo(fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' }));
   });

@@ -122,6 +122,14 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     await noReplyTo(theirs);
   });
 
+  it('answers a distress post in a group with the care reply, without trigger word or mention, and never logs its text', async () => {
+    const m = fake.userMessage({ chat: group(), from: user(), text: '我真的不想活了' });
+    const reply = await oneReplyTo(m);
+    expect(reply.text).toBe(stack.config.distress.reply);
+    expect(reply.reply_parameters).toMatchObject({ message_id: m.message_id });
+    expect(stack.logs.join('\n')).not.toContain('不想活了');
+  });
+
   it('ignores other bots, even with a trigger word', async () => {
     const chat = group();
     const m = fake.userMessage({ chat, from: user('robot', { is_bot: true }), text: '求夸 我是机器人' });

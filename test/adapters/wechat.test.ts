@@ -144,6 +144,12 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     expect(saidTo(dan.id)).toHaveLength(1);
   });
 
+  it('answers a distress post in a group with the care reply, @-mentioning the asker, without trigger word or mention', async () => {
+    const answer = await oneAnswer(person('kim'), '活着真的没意思，不 想 活 了');
+    expect(answer.startsWith('@kim')).toBe(true);
+    expect(answer).toContain(stack.config.distress.reply);
+  });
+
   it('skips messages sent before the bot started (message.age())', async () => {
     const erin = person('erin');
     await noAnswer(() => {

@@ -32,6 +32,8 @@ describe('Redis stops while messages arrive', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     // Not for the bot: no busy reply to ordinary chatter.
     expect(await bot.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'unavailable' });
+    // A distress post gets the care reply, never the busy one, even without Redis.
+    expect(await bot.handle(message({ text: '求夸 我不想活了' }))).toMatchObject({ action: 'replied', delivery: { kind: 'care', text: config.distress.reply } });
     await redis.start();
 
     const after = message({ text: '夸我 恢复了' });

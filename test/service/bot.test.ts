@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { metrics } from '../../src/metrics.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
@@ -220,5 +222,65 @@ describe('admin commands', () => {
     const cmd = message({ text: '/kuakua_off', userId: 'boss' });
     expect(await c.handle(cmd)).toMatchObject({ action: 'replied' });
     expect(await c.handle({ ...cmd })).toEqual({ action: 'ignored', reason: 'duplicate' });
+  });
+});
+
+describe('people in distress', () => {
+  const DISTRESS = '我真的不想活了';
+  const admins = { telegram: ['boss'], discord: [], wechat: [], web: [] };
+
+  async function distressCount(outcome: 'answered' | 'repeat'): Promise<number> {
+    return (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === outcome)?.value ?? 0;
+  }
+
+  it('a group message without trigger word or mention gets the care reply at once; nothing is queued, it is counted, the log has the pattern and never the text', async () => {
+    const config = testConfig(fx.redis.url);
+    const logs: string[] = [];
+    const c = await fx.core(config, 'bot-a', createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } }));
+    const before = await distressCount('answered');
+    const msg = message({ text: DISTRESS });
+    expect(await c.handle(msg)).toEqual({
+      action: 'replied',
+      delivery: { platform: 'telegram', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, userName: msg.userName, text: config.distress.reply, kind: 'care' },
+    });
+    expect(await queueDepth(config)).toBe(0);
+    expect(await distressCount('answered')).toBe(before + 1);
+    const line = logs.find((l) => l.includes('distress post'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 30, platform: 'telegram', chatId: msg.chatId, pattern: '不想活', outcome: 'answered' });
+    expect(logs.join('\n')).not.toContain(DISTRESS);
+    expect(logs.join('\n')).not.toContain('真的');
+  });
+
+  it('comes before the user’s cooldown and the chat’s off switch', async () => {
+    const config = testConfig(fx.redis.url, { admins, cooldown: { userSeconds: 60 } });
+    const c = await core(config);
+    expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
+    expect(await c.handle(message({ userId: 'u1', text: `求夸 ${DISTRESS}` }))).toMatchObject({ action: 'replied', delivery: { kind: 'care', text: config.distress.reply } });
+    expect(await c.handle(message({ text: '/kuakua_off', userId: 'boss' }))).toMatchObject({ action: 'replied', delivery: { kind: 'admin' } });
+    expect(await c.handle(message({ userId: 'u2', text: 'I want to kill myself' }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    expect(await c.handle(message({ userId: 'u3' }))).toEqual({ action: 'ignored', reason: 'disabled' });
+    // Only the first, ordinary request was queued.
+    expect(await queueDepth(config)).toBe(1);
+  });
+
+  it('within distress.repeatSeconds the same user in the same chat gets no second care reply, and is never queued for praise', async () => {
+    const config = testConfig(fx.redis.url, { distress: { repeatSeconds: 2 }, cooldown: { userSeconds: 0 } });
+    const c = await core(config);
+    const repeatsBefore = await distressCount('repeat');
+    const first = message({ userId: 'u1', text: DISTRESS });
+    expect(await c.handle(first)).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    expect(await c.handle({ ...first })).toEqual({ action: 'ignored', reason: 'duplicate' });
+    expect(await c.handle(message({ userId: 'u1', text: `求夸 ${DISTRESS}` }))).toEqual({ action: 'ignored', reason: 'distress-repeat' });
+    expect(await c.handle(message({ userId: 'u1', text: '不 想 活 了', mentionsBot: true }))).toEqual({ action: 'ignored', reason: 'distress-repeat' });
+    expect(await c.handle(message({ userId: 'u1', text: DISTRESS }))).toEqual({ action: 'ignored', reason: 'no-trigger' });
+    expect(await distressCount('repeat')).toBe(repeatsBefore + 3);
+    // The window is per user and chat; an ordinary request of the same user is handled as usual.
+    expect(await c.handle(message({ userId: 'u2', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    expect(await c.handle(message({ userId: 'u1', chatId: 'group-2', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    expect(await queueDepth(config)).toBe(0);
+    expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
+    await sleep(2100);
+    expect(await c.handle(message({ userId: 'u1', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    expect(await queueDepth(config)).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import type { BotCore } from '../../src/adapter.ts';
 import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import type { Engine } from '../../worker/engine/index.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -67,8 +67,8 @@ export interface ServiceFixture {
   redis: TestRedis;
   /** A plain client for looking at keys. */
   admin: Redis;
-  /** A bot core that is closed after the test. */
-  core(config: Config, instanceId?: string): Promise<KuakuaCore>;
+  /** A bot core that is closed after the test (logging nowhere unless given a logger). */
+  core(config: Config, instanceId?: string, logger?: Logger): Promise<KuakuaCore>;
   /** A worker that is closed (before the cores) after the test. */
   worker(config: Config, engine: Engine): Promise<RunningWorker>;
 }
@@ -78,8 +78,8 @@ export function useServiceFixture(): ServiceFixture {
   const cores: KuakuaCore[] = [];
   const workers: RunningWorker[] = [];
   const f = {
-    async core(config: Config, instanceId = 'bot-a') {
-      const c = await createBotCore({ config, logger: silentLogger, instanceId });
+    async core(config: Config, instanceId = 'bot-a', logger: Logger = silentLogger) {
+      const c = await createBotCore({ config, logger, instanceId });
       cores.push(c);
       return c;
     },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Delivery } from '../../../src/events.ts';
+import type { IgnoredReason } from '../../../src/adapter.ts';
+import type { Delivery, DeliveryKind } from '../../../src/events.ts';
 import type { WebContext } from '../context.ts';
 import { HttpError, readJsonBody, sendJson } from '../http.ts';
 import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
@@ -42,13 +43,15 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
   }
   const model = (await ctx.core.status().catch(() => null))?.model ?? null;
   const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model };
-  // Every other kind (praise, fallback, admin, help, refusal) is an answer the bot gave: 200, and `kind` says which.
-  if (delivery.kind === 'busy') return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
+  if (STATUS[delivery.kind] === 503) return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
   sendJson(res, 200, payload);
 }
 
+/** Every kind but busy is an answer the bot gave: 200, and `kind` says which. */
+const STATUS: Record<DeliveryKind, 200 | 503> = { praise: 200, fallback: 200, admin: 200, help: 200, refusal: 200, care: 200, busy: 503 };
+
 /** The core's reasons for not answering (src/bot.ts), as HTTP errors. */
-function ignoredError(reason: string): HttpError {
+function ignoredError(reason: IgnoredReason): HttpError {
   switch (reason) {
     case 'cooldown':
       return new HttpError(429, 'cooldown', 'This user was praised a moment ago; wait for the cooldown', { 'retry-after': '10' });
