@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
+import { defaultDistressConfig } from '../config.ts';
+import { matchDistress } from '../distress.ts';
 
 /**
  * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
@@ -31,6 +33,12 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   if (!post) throw new Error('nothing to praise: the text is empty');
   const chars = Array.from(post).length;
   if (chars > MAX_TEXT_CHARS) throw new Error(`the text is too long: ${chars} characters (at most ${MAX_TEXT_CHARS})`);
+  // As in the bot: a post that speaks of self-harm or suicide gets the care reply, and the model is not even loaded.
+  const distress = defaultDistressConfig();
+  if (matchDistress(post, distress.patterns, distress.exceptions)) {
+    console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply: distress.reply }) : distress.reply);
+    return;
+  }
   const count = opts.n === undefined ? undefined : parseInteger('n', opts.n, 1, 16);
   const seed = opts.seed === undefined ? undefined : parseInteger('seed', opts.seed, 0, 2 ** 31 - 1);
   const modelDir = resolve(opts.model);
@@ -57,7 +65,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
 export function registerPraise(program: Command): void {
   program
     .command('praise')
-    .description('generate praise for a post with the local model (no Redis, no config)')
+    .description('generate praise for a post with the local model (no Redis, no config; the care reply for a distress post)')
     .argument('<text>', 'the post to praise, e.g. "今天终于拿到驾照了"')
     .option('--n <count>', 'print this many different praises')
     .option('--seed <seed>', 'random seed, for reproducible output')

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultDistressConfig } from '../../src/config.ts';
 import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
 
 const exec = promisify(execFile);
@@ -54,6 +55,21 @@ describe('kuakua praise', () => {
     const parsed = JSON.parse(json.stdout);
     expect(parsed).toMatchObject({ post: '求夸', model: 'random', variant: 'int8' });
     expect(parsed.praises).toHaveLength(2);
+  });
+
+  it('prints the care reply for a distress post and generates nothing (the model is not even loaded)', async () => {
+    const { reply } = defaultDistressConfig();
+    const [noModel, many, json] = await Promise.all([
+      kuakua('praise', '我不想活了', '--model', join(broken, 'missing')),
+      kuakua('praise', '我不想活了', '--model', dir, '--n', '3'),
+      kuakua('praise', 'I want to die', '--model', dir, '--json'),
+    ]);
+    for (const r of [noModel, many]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${reply}\n`);
+      expect(r.stderr).toBe('');
+    }
+    expect(JSON.parse(json.stdout)).toEqual({ post: 'I want to die', kind: 'care', reply });
   });
 
   it('fails with a one-line error on bad input', async () => {
