@@ -241,7 +241,7 @@ class Bot implements KuakuaCore {
       const onTimeout = this.config.queue.onTimeout;
       if (onTimeout === 'fallback') {
         const recent = await this.history.recent(r.platform, r.chatId);
-        delivery = toDelivery(r, fallbackPraise(r.post, this.config.triggers.genericPost, recent), 'fallback');
+        delivery = toDelivery(r, fallbackPraise(r.post, recent).text, 'fallback');
       } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy');
     }
     if (!delivery) return 'silent';

@@ -13,6 +13,8 @@ export const metrics = {
   replies: new Counter({ name: 'kuakua_replies_total', help: 'Answers delivered to chats', labelNames: ['platform', 'kind'], registers: [registry] }),
   /** Messages matching distress.patterns: answered with the care reply, or a repeat inside distress.repeatSeconds. */
   distress: new Counter({ name: 'kuakua_distress_total', help: 'Messages that spoke of self-harm or suicide', labelNames: ['platform', 'outcome'], registers: [registry] }),
+  /** Tone replies sent because no generated candidate was good enough, by why and by the post's tone. */
+  fallbacks: new Counter({ name: 'kuakua_praise_fallbacks_total', help: 'Tone replies used instead of a generated one', labelNames: ['reason', 'tone'], registers: [registry] }),
   errors: new Counter({ name: 'kuakua_errors_total', help: 'Errors, by component', labelNames: ['component'], registers: [registry] }),
   endToEndLatency: new Histogram({ name: 'kuakua_end_to_end_latency_seconds', help: 'From queuing a request to delivering its answer', labelNames: ['kind'], buckets: latencyBuckets, registers: [registry] }),
   generationLatency: new Histogram({ name: 'kuakua_generation_latency_seconds', help: 'Engine time per job', buckets: latencyBuckets, registers: [registry] }),

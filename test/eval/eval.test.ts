@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
+import { modelTool } from '../helpers/modelTool.ts';
+
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'kuakua-eval-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('npm run eval', () => {
+  it('runs the worker pipeline on every post of a dev set, writes each post and reply, and prints the figures', async () => {
+    const judge = join(tmp, 'judge');
+    modelTool(['judge-random', '--out', judge]);
+    const posts = join(tmp, 'posts.json');
+    writeFileSync(
+      posts,
+      JSON.stringify([
+        { post: '今天终于拿到驾照了', category: 'achievement', human: '恭喜！' },
+        '求夸',
+        { post: '我不想活了', category: 'distress' },
+        { post: '失恋了，好难过', category: 'sad' },
+      ]),
+    );
+    const out = join(tmp, 'out.jsonl');
+    const { stdout } = await run(
+      'node',
+      ['--import', 'tsx', 'bench/eval.ts', '--model', await makeRandomModel(), '--judge', judge, '--posts', posts, '--out', out, '--candidates', '3'],
+      { cwd: REPO_ROOT, env: { ...process.env, KUAKUA_MODEL_VARIANT: 'fp32' } },
+    );
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.post)).toEqual(['今天终于拿到驾照了', '求夸', '我不想活了', '失恋了，好难过']);
+    expect(rows[0]).toMatchObject({ category: 'achievement', human: '恭喜！' });
+    for (const r of rows) {
+      expect(r.reply.length).toBeGreaterThan(0);
+      expect(['praise', 'fallback', 'care']).toContain(r.kind);
+    }
+    // The distress post gets the care reply, never generated praise.
+    expect(rows[2]).toMatchObject({ kind: 'care' });
+    expect(rows[2].reply).toMatch(/12356/);
+    // A generated reply carries its judge score; a tone reply its reason and tone.
+    for (const r of rows.filter((x) => x.kind === 'praise')) expect(typeof r.judge).toBe('number');
+    for (const r of rows.filter((x) => x.kind === 'fallback')) expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String) });
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
+    expect(summary.generated + summary.fallback).toBe(3);
+  }, 120_000);
+
+  it('rejects a malformed posts file with a one-line error', async () => {
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, JSON.stringify([{ text: 'no post field' }]));
+    const r = await run('node', ['--import', 'tsx', 'bench/eval.ts', '--model', await makeRandomModel(), '--judge', '', '--posts', bad], { cwd: REPO_ROOT }).catch((e) => e);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^kuakua eval: .*bad\.json: entry 1/);
+  }, 60_000);
+});

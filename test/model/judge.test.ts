@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../worker/engine/index.ts';
+import { JudgeSession, loadJudgeConfig } from '../../worker/engine/judge.ts';
+import { makeRandomModel } from '../helpers/model.ts';
+import { modelTool } from '../helpers/modelTool.ts';
+
+// A random judge from the toolchain: its ONNX graph, run by onnxruntime-node, must score exactly what PyTorch scores.
+let tmp: string;
+let dir: string;
+let judge: JudgeSession;
+
+const PAIRS: [string, string][] = [
+  ['今天终于拿到驾照了', '太厉害了！科目三一把过真的稳'],
+  ['求夸', '你好棒'],
+  ['失恋了，好难过', '抱抱你，慢慢会好起来的'],
+  ['熬过了第三次化疗，求表扬！'.repeat(8), '你真的很坚强，'.repeat(12)],
+  ['Hello world 😀', 'nice!'],
+];
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'kuakua-judge-'));
+  dir = join(tmp, 'judge');
+  modelTool(['judge-random', '--out', dir]);
+}, 120_000);
+
+afterAll(async () => {
+  await judge?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('reply judge', () => {
+  it('reads the same tokens and gives the same scores as the PyTorch reference, in one padded batch', async () => {
+    judge = await JudgeSession.load(dir);
+    const ref = JSON.parse(modelTool(['judge-reference', '--dir', dir], JSON.stringify(PAIRS)));
+    const rows = PAIRS.map(([post, reply]) => judge.encode(post, reply));
+    expect(rows).toEqual(ref.input_ids.map((ids: number[], i: number) => ids.slice(0, ref.attention_mask[i].reduce((a: number, b: number) => a + b, 0))));
+    const scores = await judge.score(PAIRS.map(([post, reply]) => ({ post, reply })));
+    expect(scores).toHaveLength(PAIRS.length);
+    for (const [i, s] of scores.entries()) expect(Math.abs(s - ref.scores[i])).toBeLessThan(1e-4);
+    // Padding must not change a row's score: each pair alone scores as it did in the batch.
+    for (const [i, [post, reply]] of PAIRS.entries()) expect((await judge.score([{ post, reply }]))[0]).toBeCloseTo(scores[i]!, 4);
+  });
+
+  it('refuses a broken judge directory with a one-line error', () => {
+    expect(() => loadJudgeConfig(join(tmp, 'nope'))).toThrow(/judge directory not found/);
+    expect(() => loadJudgeConfig(tmp)).toThrow(/missing config\.json/);
+  });
+
+  it('in the engine thread, scores every candidate of a request with the judge', async () => {
+    let engine: Engine | undefined;
+    try {
+      engine = await createEngine({ modelDir: await makeRandomModel(), judgeDir: dir, threads: 1, replicas: 1 });
+      const post = '今天终于拿到驾照了';
+      const [result] = await engine.generate([{ post, n: 4, seed: 3, maxNewTokens: 8 }]);
+      expect(result!.scored.length).toBeGreaterThan(0);
+      const direct = await judge.score(result!.scored.map((c) => ({ post, reply: c.text })));
+      result!.scored.forEach((c, i) => expect(c.judge).toBeCloseTo(direct[i]!, 4));
+      // Best first, by the judge.
+      const judged = result!.scored.map((c) => c.judge!);
+      expect(judged).toEqual([...judged].sort((a, b) => b - a));
+    } finally {
+      await engine?.close();
+    }
+  });
+
+  it('an engine without a judge leaves the judge score out', async () => {
+    const engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, replicas: 1 });
+    try {
+      const [result] = await engine.generate([{ post: '求夸', n: 2, seed: 1, maxNewTokens: 6 }]);
+      for (const c of result!.scored) {
+        expect(c.judge).toBeUndefined();
+        expect(Number.isFinite(c.logprob)).toBe(true);
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+});
