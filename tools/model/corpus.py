@@ -193,3 +193,23 @@ def build(data_dir, out_dir, heldout=0.1, max_reply=80):
         json.dump(valid_posts, f, ensure_ascii=False, indent=0)
     return {'topics': len(topics), 'train': len(train), 'valid': len(valid), 'valid_topics': len(valid_posts),
             'general': len(general)}
+
+
+def dev_set(data_dir, out, count, seed=5, heldout=0.1, max_reply=80):
+    """`count` held-out topics (the same hash split as build) as JSONL {post, category: 'douban', human}: the human
+    reply is one of the group's replies to the topic, drawn at random (not the poster's own)."""
+    import random
+    rng = random.Random(seed)
+    topics, _ = praise_topics(data_dir)
+    rows = []
+    for title, replies in topics:
+        if not is_heldout(title, heldout):
+            continue
+        group = [r for r in (clean(x, max_reply) for x in replies) if r and unfit_reply(r) != 'poster-voice']
+        if group:
+            rows.append({'post': title, 'category': 'douban', 'human': rng.choice(group)})
+    rng.shuffle(rows)
+    with open(out, 'w', encoding='utf-8') as f:
+        for row in rows[:count]:
+            f.write(json.dumps(row, ensure_ascii=False) + '\n')
+    return {'heldout_topics': len(rows), 'written': min(count, len(rows))}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kuakua model tools: build-data, train, convert, upgrade, unpack, random, judge-data, judge-train, judge-random,
+"""kuakua model tools: build-data, dev-set, train, convert, upgrade, unpack, random, judge-data, judge-train, judge-random,
 judge-reference, tokenize, reference, unittest.
 
 Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
@@ -25,6 +25,11 @@ torch.set_num_threads(int(os.environ.get('KUAKUA_TORCH_THREADS', '2')))
 def cmd_build_data(a):
     import corpus
     print(json.dumps(corpus.build(a.data_dir, a.out, a.heldout)))
+
+
+def cmd_dev_set(a):
+    import corpus
+    print(json.dumps(corpus.dev_set(a.data_dir, a.out, a.count, a.seed)))
 
 
 def cmd_train(a):
@@ -138,6 +143,13 @@ def main(argv=None):
     s.add_argument('--out', required=True)
     s.add_argument('--heldout', type=float, default=0.1, help='fraction of topics held out for validation')
     s.set_defaults(fn=cmd_build_data)
+
+    s = sub.add_parser('dev-set', help='held-out douban topics with one human reply each, for npm run eval and blind judging')
+    s.add_argument('--data-dir', required=True)
+    s.add_argument('--out', required=True)
+    s.add_argument('--count', type=int, default=60)
+    s.add_argument('--seed', type=int, default=5)
+    s.set_defaults(fn=cmd_dev_set)
 
     s = sub.add_parser('train', help='train from scratch or fine-tune (--init) on src_txt JSONL')
     s.add_argument('--data', required=True, help='JSONL rows with a src_txt field ("<post> | <praise>")')
