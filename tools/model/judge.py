@@ -3,8 +3,8 @@
 It reads `<post> | <reply>[SEP]` with the generator's architecture and tokenizer (initialised from the generator,
 so it starts out knowing fluent praise) and maps the final hidden state at the closing [SEP] to one logit. Trained on
 judge_data groups: each true reply against its negatives (a softmax over the group, plus a per-candidate logistic
-loss that keeps the logit's scale meaningful for a threshold), and top-liked replies over other replies of the
-same topic.
+loss, without the generator's samples, that keeps the logit's scale meaningful for a threshold), and top-liked
+replies over other replies of the same topic.
 """
 import json
 import math
@@ -84,8 +84,12 @@ def group_loss(model, tok, groups, pad):
     ids, mask = batch_tensors(rows, pad)
     logits = model(ids, mask)
     listwise = torch.stack([F.cross_entropy(logits[a:b].unsqueeze(0), torch.zeros(1, dtype=torch.long)) for a, b in spans]).mean()
-    idx = torch.tensor([i for a, b in spans for i in range(a, b)])
-    labels = torch.tensor([1.0 if i == a else 0.0 for a, b in spans for i in range(a, b)])
+    # The generator's samples only take part in the softmax: many are acceptable, just less so than a real reply,
+    # and the logistic loss sets the scale the policy's threshold reads.
+    pointwise_rows = [(i, 1.0 if i == a else 0.0) for (a, b), g in zip(spans, groups) for i, kind in
+                      zip(range(a, b), ['true'] + [n['kind'] for n in g['negatives']]) if kind != 'generated']
+    idx = torch.tensor([i for i, _ in pointwise_rows])
+    labels = torch.tensor([y for _, y in pointwise_rows])
     pointwise = F.binary_cross_entropy_with_logits(logits[idx], labels, pos_weight=torch.tensor(3.0))
     loss = listwise + pointwise
     if pairs:
