@@ -156,8 +156,10 @@ class Bot implements KuakuaCore {
       if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
       const fresh = await this.limits.takeCareWindow(msg.platform, msg.chatId, msg.userId, this.config.distress.repeatSeconds);
       if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
-      this.noteDistress(msg, distress, fresh ? 'answered' : 'repeat');
-      if (fresh) return this.reply(msg, this.config.distress.reply, 'care');
+      // The window keeps a group from being flooded; one to one, the person always gets the reply again.
+      const answer = fresh || msg.isPrivate;
+      this.noteDistress(msg, distress, answer ? 'answered' : 'repeat');
+      if (answer) return this.reply(msg, this.config.distress.reply, 'care');
     }
 
     const stored = await this.settings.get(msg.platform, msg.chatId);

@@ -279,8 +279,17 @@ describe('people in distress', () => {
     expect(await c.handle(message({ userId: 'u1', chatId: 'group-2', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
     expect(await queueDepth(config)).toBe(0);
     expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
-    await sleep(2100);
+    await waitFor(async () => (await fx.admin.exists('kuakua:care:telegram:group-1:u1')) === 0, 'the care window to end');
     expect(await c.handle(message({ userId: 'u1', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
     expect(await queueDepth(config)).toBe(1);
+  });
+
+  it('one to one, a repeat inside the window gets the care reply again: there is no group to flood', async () => {
+    const config = testConfig(fx.redis.url, { distress: { repeatSeconds: 600 } });
+    const c = await core(config);
+    for (let i = 0; i < 3; i++) {
+      expect(await c.handle(message({ userId: 'p1', chatId: 'dm-p1', isPrivate: true, text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+    }
+    expect(await queueDepth(config)).toBe(0);
   });
 });
