@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
 import { textKey } from './textKey.ts';
+import { clashesWithTone, detectTone } from './tone.ts';
 import { escapeRegExp, normalizeText } from './triggers.ts';
 
 export interface PolicyRules {
@@ -26,7 +27,7 @@ export function policyRules(policy: Config['policy']): PolicyRules {
   };
 }
 
-export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'echo' | 'below-threshold';
+export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'echo' | 'off-tone' | 'below-threshold';
 
 /** A sampled reply and what the engine knows of it. */
 export interface PraiseCandidate {
@@ -94,7 +95,7 @@ export function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
 
 /**
  * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not an echo of the
- * post and, when judged, not below the judge threshold.
+ * post, not laughing or celebrating at a sad or anxious post and, when judged, not below the judge threshold.
  */
 export function choosePraise(
   candidates: PraiseCandidate[],
@@ -103,6 +104,7 @@ export function choosePraise(
   rules: PolicyRules,
 ): { reply?: string; score?: number; judge?: number; rejected: { text: string; reason: Rejection }[] } {
   const recent = new Set(avoid.map(textKey));
+  const tone = detectTone(post);
   const rejected: { text: string; reason: Rejection }[] = [];
   const ranked = candidates.map((c, i) => ({ c, i, score: candidateScore(c, rules) })).sort((a, b) => b.score - a.score || a.i - b.i);
   for (const { c, score } of ranked) {
@@ -112,6 +114,7 @@ export function choosePraise(
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
     else if (recent.has(textKey(text))) reason = 'repeat';
     else if (echoesPost(text, post)) reason = 'echo';
+    else if (clashesWithTone(text, tone)) reason = 'off-tone';
     else if (rules.minJudgeScore !== undefined && c.judge !== undefined && c.judge < rules.minJudgeScore) reason = 'below-threshold';
     if (!reason) return { reply: text, score, judge: c.judge, rejected };
     rejected.push({ text, reason });

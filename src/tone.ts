@@ -18,3 +18,11 @@ export function detectTone(post: string): Tone {
   const text = textKey(post);
   return CUES.find(([, cue]) => cue.test(text))?.[0] ?? 'neutral';
 }
+
+// Laughter and celebration: never in a reply to a sad or anxious post.
+const CHEER = /哈哈|呵呵|嘻嘻|嘿嘿|笑死|恭喜|祝贺|生日快乐|庆祝|干杯|😂|🤣|😄|😆|😁|🎉|🎂|🥳/u;
+
+/** The reply laughs or celebrates at a post that calls for comfort or calm. */
+export function clashesWithTone(reply: string, tone: Tone): boolean {
+  return (tone === 'sad' || tone === 'anxious') && CHEER.test(reply);
+}

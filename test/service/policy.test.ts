@@ -41,13 +41,27 @@ describe('choosePraise', () => {
 
   it('uses no candidate the judge scores below the threshold', () => {
     const cands = [
-      { text: '哈哈你好棒', judge: -3, logprob: -0.2 },
-      { text: '生日快乐呀', judge: -1, logprob: -0.4 },
+      { text: '你好棒呀', judge: -3, logprob: -0.2 },
+      { text: '我也想去吃火锅', judge: -1, logprob: -0.4 },
     ];
-    const r = choosePraise(cands, [], '失恋了，好难过', { ...rules, minJudgeScore: 0 });
+    const r = choosePraise(cands, [], '今天吃了火锅', { ...rules, minJudgeScore: 0 });
     expect(r.reply).toBeUndefined();
     expect(r.rejected.map((x) => x.reason)).toEqual(['below-threshold', 'below-threshold']);
-    expect(choosePraise(cands, [], '失恋了，好难过', { ...rules, minJudgeScore: -2 }).reply).toBe('生日快乐呀');
+    expect(choosePraise(cands, [], '今天吃了火锅', { ...rules, minJudgeScore: -2 }).reply).toBe('我也想去吃火锅');
+  });
+
+  it('never laughs or celebrates at a sad or anxious post, whatever the scores', () => {
+    const cands = [
+      { text: '哈哈你好棒', judge: 5 },
+      { text: '生日快乐！', judge: 4 },
+      { text: '恭喜恭喜🎉', judge: 3 },
+      { text: '抱抱你，会好起来的', judge: 1 },
+    ];
+    const sad = choosePraise(cands, [], '做完手术了，好难受', rules);
+    expect(sad.reply).toBe('抱抱你，会好起来的');
+    expect(sad.rejected.map((x) => x.reason)).toEqual(['off-tone', 'off-tone', 'off-tone']);
+    expect(choosePraise(cands, [], '明天面试，好紧张', rules).reply).toBe('抱抱你，会好起来的');
+    expect(choosePraise(cands, [], '终于拿到驾照了', rules).reply).toBe('哈哈你好棒');
   });
 
   it.each([
