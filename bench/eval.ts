@@ -6,17 +6,19 @@
  *
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
  * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --variant, --candidates N, --seed N,
- * --out FILE (default eval/results/latest.jsonl).
+ * --out FILE (default eval/results/latest.jsonl), --concurrent C (then also: the same posts from C clients at once,
+ * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { loadConfig, PROJECT_ROOT } from '../src/config.ts';
+import { candidateCount } from '../src/candidateCount.ts';
+import { loadConfig, PROJECT_ROOT, type Config } from '../src/config.ts';
 import { matchDistress } from '../src/distress.ts';
 import { policyRules } from '../src/policy.ts';
-import { createEngine, type Variant } from '../worker/engine/index.ts';
+import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
 import { praiseStep } from '../worker/praise.ts';
 
 const postSchema = z.union([
@@ -75,6 +77,26 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
   };
 }
 
+/** Every post once, from `clients` concurrent clients, each request sampling `n` candidates: replies/s and latency. */
+async function throughput(engine: Engine, config: Config, posts: DevPost[], clients: number, n: number) {
+  const rules = policyRules(config.policy);
+  const ms: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < posts.length) {
+        const post = posts[next++]!.post;
+        const t = performance.now();
+        await praiseStep(engine, { post, avoid: [], n, maxNewTokens: config.model.maxNewTokens }, { rules, resampleAttempts: config.policy.resampleAttempts });
+        ms.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { clients, candidates: n, repliesPerSecond: Math.round((posts.length / seconds) * 10) / 10, msP50: Math.round(quantile(ms, 0.5)), msP99: Math.round(quantile(ms, 0.99)) };
+}
+
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
@@ -85,6 +107,7 @@ async function main(): Promise<void> {
       candidates: { type: 'string' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: join(PROJECT_ROOT, 'eval/results/latest.jsonl') },
+      concurrent: { type: 'string' },
     },
   });
   const config = loadConfig();
@@ -95,7 +118,6 @@ async function main(): Promise<void> {
     modelDir: resolve(args.model ?? config.model.dir),
     judgeDir: judgeDir ? resolve(judgeDir) : undefined,
     variant: (args.variant ?? config.model.variant) as Variant,
-    replicas: 1,
     logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   const n = args.candidates ? Number(args.candidates) : config.model.candidates;
@@ -119,6 +141,13 @@ async function main(): Promise<void> {
           ? { ...p, reply: out.text, kind: 'praise', judge: out.judge, ms }
           : { ...p, reply: out.text, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
       );
+    }
+    if (args.concurrent) {
+      const clients = Number(args.concurrent);
+      // At C concurrent requests a worker runs worker.concurrency of them and C - concurrency wait.
+      const shrunk = candidateCount({ configured: n, minimum: config.model.minCandidates, waiting: clients - config.worker.concurrency, concurrency: config.worker.concurrency });
+      const many = Array.from({ length: 4 }, () => posts).flat();
+      for (const count of new Set([shrunk, n])) console.log(JSON.stringify({ throughput: await throughput(engine, config, many, clients, count) }));
     }
   } finally {
     await engine.close();

@@ -2,14 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
-import type { Engine, GenerateRequest, GenerateResult } from '../../worker/engine/index.ts';
+import { metrics } from '../../src/metrics.ts';
+import type { Engine, GenerateRequest, GenerateResult, ScoredCandidate } from '../../worker/engine/index.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // Queue mechanics of the worker service with a scripted engine, so that the candidates (and how long they take) are known.
 // End-to-end behaviour with the real engine is in queue.test.ts.
 
-/** Answers each generate() call with the next scripted candidate list, after delayMs. */
-function scriptedEngine(script: string[][], delayMs = 0): Engine & { calls: GenerateRequest[] } {
+/** Answers each generate() call with the next scripted candidate list (texts, or texts with scores), after delayMs. */
+function scriptedEngine(script: (string | ScoredCandidate)[][], delayMs = 0): Engine & { calls: GenerateRequest[] } {
   const calls: GenerateRequest[] = [];
   return {
     modelName: 'scripted',
@@ -17,11 +18,17 @@ function scriptedEngine(script: string[][], delayMs = 0): Engine & { calls: Gene
     async generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
       calls.push(...reqs);
       await sleep(delayMs);
-      const candidates = script.shift() ?? [];
-      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored: candidates.map((text) => ({ text, logprob: -1 })), newTokens: 10, ms: delayMs }));
+      const scored = (script.shift() ?? []).map((c) => (typeof c === 'string' ? { text: c, logprob: -1 } : c));
+      const candidates = scored.map((c) => c.text);
+      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored, newTokens: 10, ms: delayMs }));
     },
     async close() {},
   };
+}
+
+async function fallbackCount(reason: string, tone: string): Promise<number> {
+  const metric = await metrics.fallbacks.get();
+  return metric.values.find((v) => v.labels.reason === reason && v.labels.tone === tone)?.value ?? 0;
 }
 
 const fx = useServiceFixture();
@@ -61,6 +68,46 @@ describe('praise policy in the worker', () => {
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]!.kind).toBe('fallback');
     expect(got[0]!.text).not.toContain('傻');
+  });
+
+  it('sends the best-judged candidate, not the first', async () => {
+    const engine = scriptedEngine([
+      [
+        { text: '谢谢大家的夸奖', logprob: -0.5, judge: -1 },
+        { text: '五公里说跑就跑，执行力满分！', logprob: -2, judge: 3 },
+        { text: '你好棒', logprob: -1, judge: 1 },
+      ],
+    ]);
+    const { bot, got } = await setup(engine);
+    await bot.handle(message());
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里说跑就跑，执行力满分！' });
+  });
+
+  it('below the judge threshold, comforts a sad post instead, and counts it in /metrics', async () => {
+    const before = await fallbackCount('below-threshold', 'sad');
+    const engine = scriptedEngine([
+      [
+        { text: '你可以当妈家都好', logprob: -3, judge: -4 },
+        { text: '我也是喜欢这个手机', logprob: -2.5, judge: -2 },
+      ],
+    ]);
+    const { bot, got } = await setup(engine, { policy: { minJudgeScore: 0, resampleAttempts: 0 } });
+    await bot.handle(message({ text: '求夸 差一分，考研三战败' }));
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(got[0]!.kind).toBe('fallback');
+    expect(got[0]!.text).toMatch(/抱|辛苦|难过|陪|好起来/);
+    expect(got[0]!.text).not.toMatch(/恭喜|哈哈|生日/);
+    expect(await fallbackCount('below-threshold', 'sad')).toBe(before + 1);
+  });
+
+  it('never sends the post back: when every candidate echoes it, the reply is a tone reply', async () => {
+    const engine = scriptedEngine([['我今天跑了五公里', '我今天跑了五公里！！']]);
+    const { bot, got } = await setup(engine, { policy: { resampleAttempts: 0 } });
+    await bot.handle(message());
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(got[0]!.kind).toBe('fallback');
+    expect(got[0]!.text).not.toContain('我今天跑了五公里');
   });
 
   it('cuts an over-long candidate to policy.maxReplyChars', async () => {
