@@ -42,7 +42,22 @@ export interface RunningAdapter {
   stop(): Promise<void>;
 }
 
+/** How an adapter tells its supervisor (adapters/shared/supervise.ts) about trouble. */
+export interface FaultReporter {
+  /** A failure the adapter cannot recover from by itself: it is stopped and started again with backoff. */
+  fault(err: unknown): void;
+  /** An error the adapter survives: logged once per distinct message, with a repeat count. */
+  warn(err: unknown, msg: string, fields?: Record<string, unknown>): void;
+}
+
 export interface AdapterContext {
   core: BotCore;
   logger: Logger;
+  /** Set by the supervisor; an adapter started on its own logs faults instead. */
+  faults?: FaultReporter;
+}
+
+/** A start-up failure that retrying cannot fix (a rejected token, a missing puppet): the adapter is shown as failed. */
+export class PermanentAdapterError extends Error {
+  override name = 'PermanentAdapterError';
 }

@@ -21,4 +21,8 @@ export const metrics = {
   queueWait: new Histogram({ name: 'kuakua_queue_wait_seconds', help: 'Time a job waited in the request queue', buckets: latencyBuckets, registers: [registry] }),
   queueDepth: new Gauge({ name: 'kuakua_queue_depth', help: 'Requests waiting in the request queue (last observed)', registers: [registry] }),
   tokensPerSecond: new Gauge({ name: 'kuakua_tokens_per_second', help: 'Generated tokens per second of the last batch', registers: [registry] }),
+  /** 1 for each adapter's current state (starting, running, retrying, failed), 0 for the others. */
+  adapterState: new Gauge({ name: 'kuakua_adapter_state', help: 'Adapter state: 1 for the current one', labelNames: ['adapter', 'state'], registers: [registry] }),
+  /** Adapter restarts after a start-up failure or a crash, by adapter. */
+  adapterRestarts: new Counter({ name: 'kuakua_adapter_restarts_total', help: 'Adapter restarts after a failure', labelNames: ['adapter'], registers: [registry] }),
 };

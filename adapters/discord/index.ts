@@ -7,12 +7,13 @@ import {
   type ChatInputCommandInteraction,
   type MessageMentionOptions,
 } from 'discord.js';
-import type { AdapterContext, RunningAdapter } from '../../src/adapter.ts';
+import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
-import { describeError, redactor } from '../shared/redact.ts';
+import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
+import { standaloneFaults } from '../shared/supervise.ts';
 import { interactionToIncoming, messageToIncoming } from './translate.ts';
 
 export const DISCORD_MAX_MESSAGE = 2000;
@@ -44,6 +45,7 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
   const { core, token, apiRoot, registerSlashCommand = true } = ctx;
   const redact = redactor(token);
   const logger = ctx.logger.child({ adapter: 'discord' });
+  const faults = ctx.faults ?? standaloneFaults(logger);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
     partials: [Partials.Channel],
@@ -107,14 +109,17 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
       .catch((err: unknown) => logger.warn({ err: describeError(err, redact) }, 'could not acknowledge /kuakua'));
   });
 
-  client.on(Events.Error, (err) => logger.error({ err: describeError(err, redact) }, 'discord client error'));
-  client.on(Events.ShardError, (err) => logger.warn({ err: describeError(err, redact) }, 'discord gateway error'));
+  client.on(Events.Error, (err) => faults.warn(redactedError(err, redact), 'discord client error'));
+  client.on(Events.ShardError, (err) => faults.warn(redactedError(err, redact), 'discord gateway error'));
   let stopping = false;
   client.on(Events.ShardReconnecting, () => {
     if (!stopping) logger.warn('discord gateway connection lost, reconnecting');
   });
   client.on(Events.ShardResume, (_id, replayed) => logger.info({ replayed }, 'discord gateway session resumed'));
-  client.on(Events.ShardDisconnect, (event) => logger.error({ code: event.code }, 'discord gateway closed for good'));
+  // discord.js gives up on the gateway (an invalid session it cannot resume, a close code it does not retry): start over.
+  client.on(Events.ShardDisconnect, (event) => {
+    if (!stopping) faults.fault(new Error(`discord gateway closed for good (close code ${event.code})`));
+  });
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {
@@ -122,9 +127,9 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
   } catch (err) {
     await client.destroy();
     const text = err instanceof Error ? `${String((err as { code?: unknown }).code)} ${err.message}` : String(err);
-    if (/TokenInvalid|401/.test(text)) throw new Error('Discord rejected DISCORD_TOKEN (401)');
+    if (/TokenInvalid|401/.test(text)) throw new PermanentAdapterError('Discord rejected DISCORD_TOKEN (401)');
     if (/disallowed intents/i.test(text)) {
-      throw new Error('Discord refused the Message Content intent: enable it in the Developer Portal (Bot → Privileged Gateway Intents)');
+      throw new PermanentAdapterError('Discord refused the Message Content intent: enable it in the Developer Portal (Bot → Privileged Gateway Intents)');
     }
     throw new Error(`Discord login failed: ${redact(text)}`);
   }

@@ -19,3 +19,12 @@ export function describeError(err: unknown, redact: (text: string) => string): {
   }
   return { name: 'Error', message: redact(String(err)) };
 }
+
+/** The same error with secrets removed from its message (name and code kept, stack dropped), for reporting on. */
+export function redactedError(err: unknown, redact: (text: string) => string): Error {
+  const { name, message, code } = describeError(err, redact);
+  const copy = Object.assign(new Error(message), code === undefined ? {} : { code });
+  copy.name = name;
+  copy.stack = `${name}: ${message}`;
+  return copy;
+}

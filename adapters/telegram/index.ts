@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Telegraf, TelegramError } from 'telegraf';
-import type { AdapterContext, RunningAdapter } from '../../src/adapter.ts';
+import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
-import { describeError, redactor } from '../shared/redact.ts';
+import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
+import { standaloneFaults } from '../shared/supervise.ts';
 import { parseCommand, toIncoming } from './translate.ts';
 import { guardWebhook } from './webhook.ts';
 
@@ -52,6 +53,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
   const secretToken = webhook ? (webhook.secretToken ?? randomBytes(24).toString('hex')) : undefined;
   const redact = redactor(token, secretToken);
   const logger = ctx.logger.child({ adapter: 'telegram' });
+  const faults = ctx.faults ?? standaloneFaults(logger);
   const bot = new Telegraf(token, { telegram: { apiRoot }, handlerTimeout: 10_000 });
   const stopping = new AbortController();
 
@@ -87,13 +89,14 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     if (!msg || msg.fromBot) return;
     dispatcher.submit(msg);
   });
-  bot.catch((err, tctx) => logger.error({ updateId: tctx.update.update_id, err: describeError(err, redact) }, 'update handler failed'));
+  // A handler that throws is this one update's problem: logged (once per distinct error), and polling goes on.
+  bot.catch((err, tctx) => faults.warn(redactedError(err, redact), 'update handler failed', { updateId: tctx.update.update_id }));
 
   // Validates the token up front: a wrong token is a clear start-up error, not a retry loop.
   try {
     bot.botInfo = await bot.telegram.getMe();
   } catch (err) {
-    if (err instanceof TelegramError && err.code === 401) throw new Error('Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)');
+    if (err instanceof TelegramError && err.code === 401) throw new PermanentAdapterError('Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)');
     throw new Error(`Telegram getMe failed: ${redact(err instanceof Error ? err.message : String(err))}`);
   }
   core.onDelivery('telegram', deliver);
@@ -104,8 +107,9 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     ])
     .catch((err: unknown) => logger.warn({ err: describeError(err, redact) }, 'setMyCommands failed'));
 
-  // Long polling: telegraf retries network errors inside its loop; anything that ends the loop (409 conflict, a revoked
-  // token, a broken proxy answer) lands here and polling is relaunched with backoff instead of ending the process.
+  // Long polling: telegraf retries network errors inside its loop; anything that ends the loop (409 conflict, a broken
+  // proxy answer) lands here and polling is relaunched with backoff instead of ending the process. A revoked token
+  // (401) cannot get better by retrying: the supervisor shows the adapter as failed.
   const poll = async () => {
     for (let attempt = 0; !stopping.signal.aborted; ) {
       const startedAt = Date.now();
@@ -115,9 +119,12 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
         throw new Error('long polling ended');
       } catch (err) {
         if (stopping.signal.aborted) return;
+        if (err instanceof TelegramError && err.code === 401) {
+          return faults.fault(new PermanentAdapterError('Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)'));
+        }
         if (Date.now() - startedAt > 60_000) attempt = 0;
         const waitMs = backoffDelay(attempt++);
-        logger.warn({ waitMs, err: describeError(err, redact) }, 'telegram connection lost, reconnecting');
+        faults.warn(redactedError(err, redact), 'telegram connection lost, reconnecting', { waitMs });
         await pause(waitMs, stopping.signal);
       }
     }
@@ -130,7 +137,10 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     await new Promise<void>((resolve, reject) => {
       webhookServer!.once('error', reject).listen(webhook.port, webhook.host, () => resolve());
     });
-    await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] });
+    await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] }).catch(async (err: unknown) => {
+      await new Promise((resolve) => webhookServer!.close(resolve));
+      throw new Error(`Telegram setWebhook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
+    });
   }
   const supervisor = webhook ? Promise.resolve() : poll();
 

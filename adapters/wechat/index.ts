@@ -3,14 +3,18 @@ import { resolve } from 'node:path';
 import qrcodeTerminal from 'qrcode-terminal';
 import { WechatyBuilder, type Contact, type Message, type Room, type Wechaty } from 'wechaty';
 import type * as PUPPET from 'wechaty-puppet';
-import type { AdapterContext, RunningAdapter } from '../../src/adapter.ts';
+import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { setLoginState } from '../../src/loginState.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
-import { describeError, redactor } from '../shared/redact.ts';
+import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
+import { standaloneFaults } from '../shared/supervise.ts';
+import { routeWechatyLogs } from './logs.ts';
 import { assertPuppetInstalled } from './puppet.ts';
+import { patchWechatyResolver } from './resolver.ts';
+import { patchWechat4u } from './wechat4u.ts';
 import { toIncoming } from './translate.ts';
 
 /** WeChat has no documented limit; very long texts are cut by clients, so replies are kept to readable pieces. */
@@ -47,8 +51,26 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   const { core, puppet, puppetToken, name, memoryDir, printQr = true } = ctx;
   const redact = redactor(puppetToken);
   const logger = ctx.logger.child({ adapter: 'wechat' });
-  if (typeof puppet === 'string') assertPuppetInstalled(puppet);
+  const faults = ctx.faults ?? standaloneFaults(logger);
+  if (typeof puppet === 'string') {
+    try {
+      assertPuppetInstalled(puppet);
+    } catch (err) {
+      throw new PermanentAdapterError((err as Error).message);
+    }
+  }
   mkdirSync(memoryDir, { recursive: true });
+  routeWechatyLogs(ctx.logger);
+  patchWechatyResolver();
+  // wechat4u registers a process-wide uncaughtException listener that prints to the console and swallows every crash
+  // of the process; listeners that appear while the puppet loads are taken out again (after bot.start()).
+  const processListeners = new Set(process.listeners('uncaughtException'));
+  if (puppet === 'wechaty-puppet-wechat4u') {
+    await patchWechat4u((err, afterStop) => {
+      if (afterStop) logger.debug({ err: describeError(err, redact) }, 'wechat4u listener failed after the puppet stopped');
+      else faults.warn(redactedError(err, redact), 'wechat4u listener failed');
+    });
+  }
 
   const bot: Wechaty = WechatyBuilder.build({
     name: resolve(memoryDir, name),
@@ -73,7 +95,13 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   };
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
+  /** A QR code was shown: the puppet reached its login server, and logging in is up to a person now. */
+  let scanned = false;
+  let running = false;
+  let startError: Error | undefined;
+
   bot.on('scan', (qrcode, status) => {
+    scanned = true;
     setLoginState('wechat', { status: 'scan', qrcode });
     logger.info({ status }, 'scan the QR code with WeChat to log in (also shown on the web page)');
     if (printQr) qrcodeTerminal.generate(qrcode, { small: true });
@@ -86,8 +114,17 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     setLoginState('wechat', { status: 'logged-out', user: user.name() });
     logger.warn({ user: user.name() }, 'wechat logged out');
   });
-  // Wechaty reports puppet problems (network loss included) here; the puppet reconnects by itself.
-  bot.on('error', (err) => logger.warn({ err: describeError(err, redact) }, 'wechaty error'));
+  // Wechaty reports puppet problems here. Once a QR code was shown or the account is logged in, the puppet reconnects by
+  // itself (wechaty-puppet's watchdog). Before that, an error means the puppet cannot reach its login server (no
+  // network, a wrong service token): wechat4u would retry in a tight loop and wechaty-puppet-service gives up, so the
+  // supervisor starts the adapter over with backoff instead.
+  bot.on('error', (err) => {
+    const e = redactedError(err, redact);
+    if (scanned || bot.isLoggedIn) return faults.warn(e, 'wechaty error');
+    const failure = /token is not known/.test(e.message) ? new PermanentAdapterError(`the puppet service does not know WECHATY_PUPPET_SERVICE_TOKEN (${e.message})`) : e;
+    if (running) faults.fault(failure);
+    else startError ??= failure;
+  });
 
   const onMessage = async (message: Message) => {
     // After a (re)login the puppet replays the backlog; only messages sent while we run are answered.
@@ -107,13 +144,21 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     // Do not wait for 'ready': some puppets (PuppetMock among them) never emit it.
     await bot.start();
   } catch (err) {
-    throw new Error(`WeChat puppet failed to start: ${redact(err instanceof Error ? err.message : String(err))}`);
+    startError ??= new Error(`WeChat puppet failed to start: ${redact(err instanceof Error ? err.message : String(err))}`);
+  } finally {
+    for (const listener of process.listeners('uncaughtException')) if (!processListeners.has(listener)) process.off('uncaughtException', listener);
   }
+  if (startError) {
+    await bot.stop().catch(() => undefined);
+    throw startError;
+  }
+  running = true;
   logger.info({ puppet: typeof puppet === 'string' ? puppet : puppet.name() }, 'wechat adapter started');
 
   return {
     name: 'wechat',
     async stop() {
+      running = false;
       await dispatcher.drain();
       await bot.stop();
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { loadConfigOrExit, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
+import { createProcessGuard, type ProcessGuard } from '../processGuard.ts';
 import { ensureRedis } from '../redis.ts';
 import { exitOnSignals, stopAll } from '../shutdown.ts';
 
@@ -10,6 +11,8 @@ export interface RoleContext {
   config: Config;
   logger: Logger;
   redisUrl: string;
+  /** Installed for the whole run: uncaught errors from an adapter's SDK restart that adapter instead of ending the process. */
+  guard: ProcessGuard;
 }
 
 /**
@@ -24,9 +27,11 @@ export async function runRole(
 ): Promise<void> {
   const config = loadConfigOrExit({ env });
   const logger = createLogger({ level: config.log.level });
+  const guard = createProcessGuard(logger);
+  guard.install();
   try {
     const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
-    const { parts, banner } = await start({ config, logger, redisUrl: redis.url });
+    const { parts, banner } = await start({ config, logger, redisUrl: redis.url, guard });
     if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });
     process.stdout.write(`${banner}\n`);
     exitOnSignals(logger, () => stopAll(logger, parts));

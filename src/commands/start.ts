@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { assertBindAllowed } from '../../adapters/web/index.ts';
 import { stopAll } from '../shutdown.ts';
-import { startBotRole } from './bot.ts';
+import { bannerWithNotes, startBotRole } from './bot.ts';
 import { runRole } from './role.ts';
 import { startWorkerRole } from './worker.ts';
 
@@ -10,18 +10,18 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run everything in one process: Redis if none answers, a worker with the model, the web playground and the configured platform adapters')
     .action(() =>
-      runRole('start', async ({ config, logger, redisUrl }) => {
+      runRole('start', async ({ config, logger, redisUrl, guard }) => {
         // Fail before the slow model load when the web server could not start anyway.
         assertBindAllowed(config.http.host, config.secrets.apiToken);
         const worker = await startWorkerRole(config, logger, redisUrl);
-        const bot = await startBotRole(config, logger, redisUrl).catch(async (err: unknown) => {
+        const bot = await startBotRole(config, logger, redisUrl, { guard }).catch(async (err: unknown) => {
           await stopAll(logger, worker);
           throw err;
         });
         // Adapters and web stop taking messages first, then the worker finishes what it holds, then the core.
         return {
           parts: [...bot.front, ...worker, bot.core],
-          banner: `kuakua is running: open ${bot.url}  (adapters: ${bot.adapters.join(', ')}; model: ${config.model.dir})`,
+          banner: bannerWithNotes(`kuakua is running: open ${bot.url}  (adapters: ${bot.adapters.join(', ')}; model: ${config.model.dir})`, bot.notes),
         };
       }),
     );

@@ -91,7 +91,7 @@ const DISCORD_EPOCH = 1420070400000n;
 /** Privileged intent that must be switched on in the Developer Portal; Discord closes with 4014 otherwise. */
 const MESSAGE_CONTENT_INTENT = 1 << 15;
 
-export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean } = {}): Promise<FakeDiscord> {
+export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean; port?: number } = {}): Promise<FakeDiscord> {
   const token = opts.token ?? `MTIz.fake-discord.${randomBytes(12).toString('hex')}`;
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   let counter = 0n;
@@ -335,7 +335,7 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const gatewayUrl = `ws://127.0.0.1:${port}/gateway`;
 

@@ -57,6 +57,8 @@ export interface FakeTelegramOptions {
   token?: string;
   botUsername?: string;
   botId?: number;
+  /** Listen on this port (e.g. one an adapter has been failing to reach); a free one by default. */
+  port?: number;
 }
 
 export interface FakeTelegram {
@@ -219,7 +221,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
 
   return {

@@ -1,0 +1,73 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { waitForBanner } from '../helpers/spawnStart.ts';
+import { waitFor } from '../service/support.ts';
+
+/**
+ * `kuakua bot` with a token for every platform and none of them reachable (each API root, and the WeChat puppet
+ * service's discovery, point at ports that refuse), as on a machine without internet.
+ */
+describe('kuakua bot with three platforms configured and no network', () => {
+  let redis: TestRedis;
+  let bot: KuakuaProcess | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await bot?.kill();
+    bot = undefined;
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('stays up with the web page answering, shows each adapter retrying (summary, /metrics), logs one line per retry at most, and stops cleanly', async () => {
+    const [telegram, discord, wechat, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    bot = spawnKuakua(['bot'], {
+      REDIS_URL: redis.url,
+      KUAKUA_HTTP_PORT: String(http),
+      TELEGRAM_BOT_TOKEN: '123456:offline-telegram-token',
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${telegram}`,
+      DISCORD_TOKEN: 'MTIz.offline-discord.token',
+      DISCORD_API_ROOT: `http://127.0.0.1:${discord}/api`,
+      WECHATY_PUPPET_SERVICE_TOKEN: 'puppet_padlocal_offline',
+      WECHATY_PUPPET_SERVICE_AUTHORITY: `127.0.0.1:${wechat}`,
+    });
+    const url = await waitForBanner(bot, 90_000, /kuakua bot: (http:\/\/\S+)/);
+    const out = bot.output();
+    expect(out).toMatch(new RegExp(`\\n  telegram: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${telegram}\\), next try in \\d+ s`));
+    expect(out).toMatch(new RegExp(`\\n  discord: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${discord}\\), next try in \\d+ s`));
+    expect(out).toMatch(new RegExp(`\\n  wechat: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${wechat}\\), next try in \\d+ s`));
+
+    // Let every adapter fail a few more times while the web side keeps working.
+    const restarts = async () => {
+      const text = await (await fetch(`${url}metrics`)).text();
+      return Object.fromEntries([...text.matchAll(/^kuakua_adapter_restarts_total\{adapter="(\w+)"\} (\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    const counts = await waitFor(async () => {
+      const r = await restarts();
+      return ['telegram', 'discord', 'wechat'].every((a) => (r[a] ?? 0) >= 3) ? r : undefined;
+    }, 'three failed attempts per adapter', 90_000);
+    expect(bot.alive()).toBe(true);
+    expect((await fetch(url)).status).toBe(200);
+    const metrics = await (await fetch(`${url}metrics`)).text();
+    expect(metrics).toContain('kuakua_adapter_state{adapter="telegram",state="retrying"} 1');
+    expect(metrics).toContain('kuakua_adapter_state{adapter="web",state="running"} 1');
+
+    const logged = bot.output();
+    for (const a of ['telegram', 'discord', 'wechat']) {
+      const lines = logged.split('\n').filter((l) => l.includes(`"msg":"${a}: could not start`));
+      expect(lines.length, a).toBeGreaterThan(0);
+      expect(lines.length, a).toBeLessThanOrEqual(Math.floor(Math.log2(counts[a] + 1)) + 1);
+    }
+    // Nothing bypasses the logger: no raw stacks, no wechaty console lines, no secret.
+    expect(logged).not.toMatch(/^\s+at /m);
+    expect(logged).not.toMatch(/^\d\d:\d\d:\d\d (WARN|ERR) /m);
+    expect(logged).not.toContain('onError is not a function');
+    for (const secret of ['offline-telegram-token', 'offline-discord', 'puppet_padlocal_offline']) expect(logged).not.toContain(secret);
+
+    expect(await bot.stop()).toBe(0);
+  });
+});
