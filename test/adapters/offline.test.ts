@@ -23,7 +23,7 @@ describe('kuakua bot with three platforms configured and no network', () => {
     await redis?.close();
   });
 
-  it('stays up with the web page answering, shows each adapter retrying (summary, /metrics), logs one line per retry at most, and stops cleanly', async () => {
+  it('stays up with the web page answering, shows each adapter retrying (summary, /healthz, /metrics), logs one line per retry at most, and stops cleanly', async () => {
     const [telegram, discord, wechat, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
     bot = spawnKuakua(['bot'], {
       REDIS_URL: redis.url,
@@ -52,6 +52,9 @@ describe('kuakua bot with three platforms configured and no network', () => {
     }, 'three failed attempts per adapter', 90_000);
     expect(bot.alive()).toBe(true);
     expect((await fetch(url)).status).toBe(200);
+    const health = await (await fetch(`${url}healthz`)).json();
+    expect(health.adapters.web.state).toBe('running');
+    for (const a of ['telegram', 'discord', 'wechat']) expect(health.adapters[a]).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/^ECONNREFUSED/) });
     const metrics = await (await fetch(`${url}metrics`)).text();
     expect(metrics).toContain('kuakua_adapter_state{adapter="telegram",state="retrying"} 1');
     expect(metrics).toContain('kuakua_adapter_state{adapter="web",state="running"} 1');

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWebServer } from '../../adapters/web/server.ts';
@@ -172,6 +173,21 @@ describe('HTTP API through the real queue, worker and engine', () => {
     expect(body).toMatchObject({ ok: true, redis: true });
     expect(body.workers).toBeGreaterThanOrEqual(1);
     expect(body.model).toEqual(expect.any(String));
+  });
+
+  it('GET /healthz gives each adapter its state; one that is not running is a warning, not a 503', async () => {
+    setAdapterStatus('telegram', { state: 'retrying', lastError: 'ENOTFOUND api.telegram.org', nextTryAt: Date.now() + 8000 });
+    try {
+      const res = await fetch(`${web.url}healthz`);
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.adapters.telegram).toMatchObject({ state: 'retrying', lastError: 'ENOTFOUND api.telegram.org', nextTryAt: expect.any(Number) });
+      expect(body.warnings).toEqual([expect.stringMatching(/^telegram: retrying \(ENOTFOUND api\.telegram\.org\), next try in [78] s$/)]);
+      expect(await (await fetch(`${web.url}metrics`)).text()).toContain('kuakua_adapter_state{adapter="telegram",state="retrying"} 1');
+    } finally {
+      clearAdapterStatus('telegram');
+    }
+    expect((await (await fetch(`${web.url}healthz`)).json()).warnings).toBeUndefined();
   });
 
   it('GET /metrics is Prometheus text with the web requests and replies counted', async () => {

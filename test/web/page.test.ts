@@ -1,5 +1,6 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { clearLoginState, setLoginState } from '../../src/loginState.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
@@ -145,6 +146,26 @@ describe('web playground page in headless Chromium', () => {
     } finally {
       web = original;
       await guarded.stop();
+    }
+  });
+
+  it('shows the operator each platform that is not running, with its error, and hides the line once it runs', async () => {
+    setAdapterStatus('telegram', { state: 'retrying', lastError: 'ENOTFOUND api.telegram.org', nextTryAt: Date.now() + 8000 });
+    setAdapterStatus('discord', { state: 'failed', lastError: 'Discord rejected DISCORD_TOKEN (401)' });
+    try {
+      await openPage();
+      await page.locator('#status').waitFor({ state: 'visible', timeout: 10_000 });
+      const lines = await page.locator('#status .status-line').allTextContents();
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^telegram：连接失败（ENOTFOUND api\.telegram\.org），\d 秒后重试$/);
+      expect(lines[1]).toBe('discord：已停止（Discord rejected DISCORD_TOKEN (401)）');
+      setAdapterStatus('telegram', { state: 'running' });
+      clearAdapterStatus('discord');
+      await page.locator('#status').waitFor({ state: 'hidden', timeout: 10_000 });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      clearAdapterStatus('telegram');
+      clearAdapterStatus('discord');
     }
   });
 

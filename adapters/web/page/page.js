@@ -129,5 +129,33 @@ async function pollLogin() {
   }
 }
 
-pollLogin();
-setInterval(pollLogin, 3000);
+// For the operator: platforms that are not running, from /healthz (which needs no token).
+function adapterLine(name, s) {
+  if (s.state === 'retrying') {
+    const seconds = Math.max(0, Math.ceil((s.nextTryAt - Date.now()) / 1000));
+    return `${name}：连接失败（${s.lastError}），${seconds} 秒后重试`;
+  }
+  if (s.state === 'failed') return `${name}：已停止（${s.lastError}）`;
+  if (s.state === 'starting') return `${name}：启动中…`;
+  return '';
+}
+
+async function pollHealth() {
+  try {
+    const health = await (await fetch('/healthz')).json();
+    const lines = Object.entries(health.adapters || {}).map(([name, s]) => adapterLine(name, s)).filter(Boolean);
+    const box = $('status');
+    box.replaceChildren(...lines.map((line) => el('div', 'status-line', line)));
+    box.hidden = lines.length === 0;
+  } catch {
+    // The server is restarting; try again on the next tick.
+  }
+}
+
+function poll() {
+  pollLogin();
+  pollHealth();
+}
+
+poll();
+setInterval(poll, 3000);

@@ -1,8 +1,13 @@
 import type { ServerResponse } from 'node:http';
+import { adapterStatuses, describeAdapterStatus } from '../../../src/adapterStatus.ts';
 import type { WebContext } from '../context.ts';
 import { sendJson } from '../http.ts';
 
-/** GET /healthz: 200 when Redis answers, a worker is online and a model is loaded; 503 otherwise, with the reason. */
+/**
+ * GET /healthz: 200 when Redis answers, a worker is online and a model is loaded; 503 otherwise, with the reason.
+ * `adapters` gives each adapter's state in this process; one that is not running is listed under `warnings` but does
+ * not make the answer 503: restarting the bot would not bring a platform's network or a rejected token back.
+ */
 export async function healthRoute(ctx: WebContext, res: ServerResponse) {
   const status = await ctx.core.status().catch((err) => {
     ctx.logger.warn({ err }, 'web: status check failed');
@@ -13,5 +18,9 @@ export async function healthRoute(ctx: WebContext, res: ServerResponse) {
   if (status.workers < 1) problems.push('no worker online');
   if (!status.model) problems.push('no model loaded');
   const ok = problems.length === 0;
-  sendJson(res, ok ? 200 : 503, { ok, ...status, ...(ok ? {} : { problems }) });
+  const adapters = adapterStatuses();
+  const warnings = Object.entries(adapters)
+    .filter(([, s]) => s.state !== 'running')
+    .map(([name, s]) => describeAdapterStatus(name, s));
+  sendJson(res, ok ? 200 : 503, { ok, ...status, adapters, ...(ok ? {} : { problems }), ...(warnings.length ? { warnings } : {}) });
 }
