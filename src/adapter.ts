@@ -12,7 +12,9 @@ export type IgnoredReason =
   | 'busy'
   | 'unavailable'
   /** A distress post inside distress.repeatSeconds that asked for praise: it gets neither praise nor a second care reply. */
-  | 'distress-repeat';
+  | 'distress-repeat'
+  /** No worker online, `noWorker: 'answer'` and `queue.onTimeout: silent`. */
+  | 'no-worker';
 
 export type HandleResult =
   | { action: 'ignored'; reason: IgnoredReason }

@@ -46,6 +46,9 @@ export function defaultInstanceId(config: Config): string {
   return config.instance.id || `${hostname()}-${process.pid}`.replace(/[^\w.-]/g, '_');
 }
 
+/** How long a look-up of live workers is reused (requests with `noWorker: 'answer'`). */
+const WORKER_CHECK_MS = 1000;
+
 const REPLY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 } };
 
 class Bot implements KuakuaCore {
@@ -58,6 +61,7 @@ class Bot implements KuakuaCore {
   private readonly history: PraiseHistory;
   private readonly deliverers = new Map<Platform, Deliver>();
   private readonly log: Logger;
+  private workersSeen = { at: 0, online: true };
 
   constructor(
     private readonly config: Config,
@@ -184,6 +188,11 @@ class Bot implements KuakuaCore {
       return this.config.queue.onFull === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'busy' };
     }
 
+    if (msg.noWorker === 'answer' && !(await this.workerOnline())) {
+      if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
+      return this.answerWithoutWorker(msg, decision.post);
+    }
+
     const job: PraiseJob = praiseJobSchema.parse({
       key,
       platform: msg.platform,
@@ -202,6 +211,32 @@ class Bot implements KuakuaCore {
     if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
     await this.requests.add('praise', job, { jobId });
     return { action: 'queued', jobId };
+  }
+
+  /** Whether a worker's heartbeat is alive; looked up at most once a second, and a change is logged once. */
+  private async workerOnline(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.workersSeen.at > WORKER_CHECK_MS) {
+      const online = (await liveWorkers(this.redis, this.keys)).length > 0;
+      if (online !== this.workersSeen.online) {
+        if (online) this.log.info('a worker is online again');
+        else this.log.warn({ policy: this.config.queue.onTimeout }, 'no worker online: requests that cannot wait are answered with queue.onTimeout at once');
+      }
+      this.workersSeen = { at: now, online };
+    }
+    return this.workersSeen.online;
+  }
+
+  /** queue.onTimeout, applied at once to a request nobody would generate for: the fallback praise, busy, or silence. */
+  private async answerWithoutWorker(msg: IncomingMessage, post: string): Promise<HandleResult> {
+    const onTimeout = this.config.queue.onTimeout;
+    if (onTimeout === 'fallback') {
+      const text = fallbackPraise(post, await this.history.recent(msg.platform, msg.chatId)).text;
+      await this.history.add(msg.platform, msg.chatId, text);
+      return this.reply(msg, text, 'fallback');
+    }
+    await this.limits.releaseCooldown(msg.platform, msg.userId);
+    return onTimeout === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'no-worker' };
   }
 
   private distressPattern(msg: IncomingMessage): string | undefined {

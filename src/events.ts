@@ -27,6 +27,11 @@ export interface IncomingMessage {
   mentionTexts?: string[];
   /** Milliseconds since epoch when the platform says it was sent. */
   sentAt?: number;
+  /**
+   * When no worker is online: 'wait' (the default) queues the request, and a worker that comes within queue.timeoutMs
+   * still answers it; 'answer' applies queue.onTimeout at once (an open HTTP request should not hang for 30 s).
+   */
+  noWorker?: 'wait' | 'answer';
 }
 
 /** `care`: the fixed distress.reply to a message that spoke of self-harm or suicide, never praise. */

@@ -56,5 +56,7 @@ export function toIncomingMessage(req: PraiseRequest, clientIp: string, authenti
     repliesToBot: false,
     fromBot: false,
     sentAt: Date.now(),
+    // The HTTP request stays open for the answer: without a worker, the queue.onTimeout answer comes at once.
+    noWorker: 'answer',
   };
 }

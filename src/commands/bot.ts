@@ -39,6 +39,12 @@ export async function startBotRole(
     parts.unshift(...platforms.running);
     for (const off of platforms.off) logger.info({ adapter: off.name }, `adapter off (set ${off.env} to enable)`);
     const notes = platforms.running.filter((a) => a.status().state !== 'running').map((a) => describeAdapterStatus(a.name, a.status()));
+    const status = await core.status();
+    if (status.redis && status.workers === 0) {
+      const note = `no worker online: start one with \`npx kuakua worker\` on the same Redis (until then web requests get queue.onTimeout, ${config.queue.onTimeout}, at once)`;
+      logger.warn({ onTimeout: config.queue.onTimeout }, note);
+      notes.push(note);
+    }
     return { url: web.url, adapters: [web.name, ...platforms.running.map((a) => a.name)], notes, front: parts, core: corePart };
   } catch (err) {
     await stopAll(logger, [...parts, corePart]);

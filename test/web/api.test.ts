@@ -1,8 +1,11 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import { beat, removeBeat } from '../../src/heartbeat.ts';
 import { createLogger } from '../../src/logger.ts';
+import { redisKeys } from '../../src/queue/contracts.ts';
 import { startWebServer } from '../../adapters/web/server.ts';
 import { webOptionsFromConfig } from '../../adapters/web/index.ts';
 import type { WebOptions } from '../../adapters/web/context.ts';
@@ -296,8 +299,17 @@ describe('HTTP API when no worker answers', () => {
   const ADMIN_TOKEN = 'web-admin-token';
   const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-  async function withCore(patch: Parameters<typeof testConfig>[1], run: (web: WebFixture) => Promise<void>, webOptions: Partial<WebOptions> = {}) {
+  /** `stuckWorker`: a live heartbeat of a worker that never takes a job, so requests are queued and time out. */
+  async function withCore(
+    patch: Parameters<typeof testConfig>[1],
+    run: (web: WebFixture) => Promise<void>,
+    webOptions: Partial<WebOptions> = {},
+    { stuckWorker = false } = {},
+  ) {
     const config = testConfig(redis.url, patch);
+    const keys = redisKeys(config.redis.prefix);
+    const admin = new Redis(redis.url);
+    if (stuckWorker) await beat(admin, keys, { id: 'stuck', model: 'stuck-model', host: 'test', pid: 0, concurrency: 1, startedAt: Date.now() }, 600);
     // Each core its own reply queue, so a timeout left behind by one test never reaches the next.
     const core = await createBotCore({ config, logger, instanceId: `web-test-${++cores}` });
     const web = await startWeb(core, config, webOptions);
@@ -306,6 +318,8 @@ describe('HTTP API when no worker answers', () => {
     } finally {
       await web.stop();
       await core.close();
+      await removeBeat(admin, keys, 'stuck');
+      admin.disconnect();
     }
   }
 
@@ -319,31 +333,46 @@ describe('HTTP API when no worker answers', () => {
     });
   });
 
-  it('onTimeout fallback: 200 with a template praise of kind "fallback"', async () => {
+  it.each([
+    ['fallback', 200, { kind: 'fallback' }],
+    ['busy', 503, { error: 'busy', kind: 'busy' }],
+    ['silent', 503, { error: 'no_reply' }],
+  ] as const)('no worker online, onTimeout %s: answered at once (%i), not after queue.timeoutMs', async (onTimeout, status, body) => {
+    await withCore({ queue: { timeoutMs: 60_000, onTimeout } }, async (web) => {
+      const started = Date.now();
+      const res = await web.praise({ text: '求夸 没有 worker 也要夸' });
+      expect(res.status).toBe(status);
+      expect(res.json).toMatchObject(body);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      if (onTimeout !== 'silent') expect(res.json.reply).toMatch(HAN);
+    });
+  });
+
+  it('a worker that does not answer in time, onTimeout fallback: 200 with a template praise of kind "fallback"', async () => {
     await withCore({ queue: { timeoutMs: 1000, onTimeout: 'fallback' } }, async (web) => {
       const res = await web.praise({ text: '求夸 我学会了做饭' });
       expect(res.status).toBe(200);
       expect(res.json.kind).toBe('fallback');
       expect(res.json.reply).toMatch(HAN);
-    });
+    }, {}, { stuckWorker: true });
   });
 
-  it('onTimeout busy: 503 with the busy message', async () => {
+  it('a worker that does not answer in time, onTimeout busy: 503 with the busy message', async () => {
     await withCore({ queue: { timeoutMs: 1000, onTimeout: 'busy' } }, async (web) => {
       const res = await web.praise({ text: '求夸' });
       expect(res.status).toBe(503);
       expect(res.json).toMatchObject({ error: 'busy', kind: 'busy' });
       expect(res.json.reply).toMatch(HAN);
       expect(res.headers.get('retry-after')).toBeTruthy();
-    });
+    }, {}, { stuckWorker: true });
   });
 
-  it('onTimeout silent: 503 no_reply once the wait is over', async () => {
+  it('a worker that does not answer in time, onTimeout silent: 503 no_reply once the wait is over', async () => {
     await withCore({ queue: { timeoutMs: 500, onTimeout: 'silent' } }, async (web) => {
       const res = await web.praise({ text: '求夸' });
       expect(res.status).toBe(503);
       expect(res.json.error).toBe('no_reply');
-    });
+    }, {}, { stuckWorker: true });
   });
 
   it('a full queue: 503 busy at once (queue.onFull busy) or without a reply (silent)', async () => {
@@ -354,13 +383,13 @@ describe('HTTP API when no worker answers', () => {
       const second = await web.praise({ text: '求夸', userId: 'u2' });
       expect(second.status).toBe(503);
       expect(second.json).toMatchObject({ error: 'busy', kind: 'busy' });
-    });
-    // The request queued above is still waiting (no worker), so the queue is still full.
+    }, {}, { stuckWorker: true });
+    // The request queued above is still waiting (the worker takes nothing), so the queue is still full.
     await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'silent' } }, async (web) => {
       const second = await web.praise({ text: '求夸', userId: 'u3' });
       expect(second.status).toBe(503);
       expect(second.json.error).toBe('busy');
-    });
+    }, {}, { stuckWorker: true });
   });
 
   it('admin commands: refused for others (200, kind refusal), run for admins.web with the API token, and a switched-off chat gets 422', async () => {

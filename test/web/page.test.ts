@@ -1,9 +1,13 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
+import { createBotCore } from '../../src/bot.ts';
+import { createLogger } from '../../src/logger.ts';
 import { clearLoginState, setLoginState } from '../../src/loginState.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { testConfig } from '../service/support.ts';
 import { HAN, startWeb, type WebFixture } from './support.ts';
 
 describe('web playground page in headless Chromium', () => {
@@ -166,6 +170,25 @@ describe('web playground page in headless Chromium', () => {
     } finally {
       clearAdapterStatus('telegram');
       clearAdapterStatus('discord');
+    }
+  });
+
+  it('says "no worker online" when no worker runs on its Redis, and answers at once', async () => {
+    const redis = await startRedis();
+    const core = await createBotCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
+    const lonely = await startWeb(core, stack.config);
+    const original = web;
+    web = lonely;
+    try {
+      await openPage();
+      await page.locator('#status').waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await page.locator('#status').textContent()).toContain('no worker online');
+      expect(await send('求夸 我一个人也很好')).toMatch(HAN);
+    } finally {
+      web = original;
+      await lonely.stop();
+      await core.close();
+      await redis.close();
     }
   });
 

@@ -129,7 +129,7 @@ async function pollLogin() {
   }
 }
 
-// For the operator: platforms that are not running, from /healthz (which needs no token).
+// For the operator: no worker, no Redis, platforms that are not running; from /healthz (which needs no token).
 function adapterLine(name, s) {
   if (s.state === 'retrying') {
     const seconds = Math.max(0, Math.ceil((s.nextTryAt - Date.now()) / 1000));
@@ -144,6 +144,8 @@ async function pollHealth() {
   try {
     const health = await (await fetch('/healthz')).json();
     const lines = Object.entries(health.adapters || {}).map(([name, s]) => adapterLine(name, s)).filter(Boolean);
+    if (health.redis === false) lines.unshift('Redis 无法连接（redis unreachable），暂时无法回复');
+    else if (health.workers === 0) lines.unshift('没有在线的 worker（no worker online），暂时不能生成新的夸奖');
     const box = $('status');
     box.replaceChildren(...lines.map((line) => el('div', 'status-line', line)));
     box.hidden = lines.length === 0;

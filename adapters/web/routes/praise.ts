@@ -59,6 +59,8 @@ function ignoredError(reason: IgnoredReason): HttpError {
       return new HttpError(429, 'rate_limited', 'This chat asked for too many praises this minute', { 'retry-after': '60' });
     case 'busy':
       return new HttpError(503, 'busy', 'The praise queue is full; try again shortly', { 'retry-after': '5' });
+    case 'no-worker':
+      return new HttpError(503, 'no_reply', 'No worker is online to generate praise; try again later', { 'retry-after': '5' });
     default:
       return new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
   }
