@@ -25,6 +25,7 @@ import {
   type ReplyJob,
 } from './queue/contracts.ts';
 import { createRedis } from './redis.ts';
+import { startJanitor, type Janitor } from './retention.ts';
 import { evaluateTrigger } from './triggers.ts';
 
 export interface BotCoreOptions {
@@ -61,6 +62,7 @@ class Bot implements KuakuaCore {
   private readonly history: PraiseHistory;
   private readonly deliverers = new Map<Platform, Deliver>();
   private readonly log: Logger;
+  private readonly janitor: Janitor;
   private workersSeen = { at: 0, online: true };
 
   constructor(
@@ -68,6 +70,7 @@ class Bot implements KuakuaCore {
     logger: Logger,
     private readonly redis: Redis,
     readonly instanceId: string,
+    ephemeral: boolean,
   ) {
     const prefix = config.redis.prefix;
     const q = config.queue;
@@ -92,6 +95,7 @@ class Bot implements KuakuaCore {
     this.replyWorker.on('error', (err) => this.log.warn({ err: err.message }, 'reply queue connection problem'));
     // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
     for (const q of [this.requests, this.replies]) q.on('error', (err) => this.log.debug({ err: err.message }, 'queue connection problem'));
+    this.janitor = startJanitor({ redis, keys: this.keys, config, instanceId, ephemeral, requests: this.requests, replies: this.replies, logger: this.log });
   }
 
   onDelivery(platform: Platform, deliver: Deliver): void {
@@ -307,8 +311,14 @@ class Bot implements KuakuaCore {
     }
   }
 
+  /** Marks this bot alive and deletes what has outlived its retention (src/retention.ts); runs on a timer too. */
+  sweep(): Promise<void> {
+    return this.janitor.sweep();
+  }
+
   async close(): Promise<void> {
     await this.replyWorker.close();
+    await this.janitor.stop();
     await Promise.all([this.requests.close(), this.replies.close()]);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -330,7 +340,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */
 export async function createBotCore(opts: BotCoreOptions): Promise<KuakuaCore> {
   const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl);
-  const bot = new Bot(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config));
+  const ephemeral = !opts.instanceId && !opts.config.instance.id;
+  const bot = new Bot(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral);
   await redis.ping();
+  await bot.sweep();
   return bot;
 }

@@ -51,7 +51,7 @@ export const configSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000),
     stalledIntervalMs: z.number().int().min(1000),
     redisWaitMs: positive,
-    retention: z.strictObject({ completed: count, failed: count, dedupeSeconds: positive }),
+    retention: z.strictObject({ completed: count, failed: count, ageSeconds: positive, orphanSeconds: positive, dedupeSeconds: positive }),
   }),
   worker: z.strictObject({
     concurrency: positive,

@@ -68,6 +68,8 @@ export function redisKeys(prefix: string) {
     care: (platform: string, chatId: string, userId: string) => `${prefix}:care:${platform}:${chatId}:${userId}`,
     chatRate: (platform: string, chatId: string, window: number) => `${prefix}:rate:${platform}:${chatId}:${window}`,
     chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
+    /** Refreshed while a bot process runs (queue.retention.orphanSeconds): its reply queue is kept while this exists. */
+    bot: (instanceId: string) => `${prefix}:bot:${instanceId}`,
     worker: (id: string) => `${prefix}:worker:${id}`,
     workerPattern: () => `${prefix}:worker:*`,
   };
