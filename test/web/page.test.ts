@@ -153,6 +153,51 @@ describe('web playground page in headless Chromium', () => {
     }
   });
 
+  it('fits the header at 390 px: nothing in the title bar is clipped or off screen', async () => {
+    await openPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const boxes = await page.evaluate(() =>
+      [...document.querySelectorAll('.titlebar > *')].map((node) => {
+        const r = node.getBoundingClientRect();
+        return { cls: node.className, left: r.left, right: r.right, clipped: node.scrollWidth > node.clientWidth + 1 };
+      }),
+    );
+    expect(boxes.map((b) => b.cls)).toEqual(['back', 'title', 'more']);
+    for (const b of boxes) {
+      expect(b.clipped, b.cls).toBe(false);
+      expect(b.left, b.cls).toBeGreaterThanOrEqual(0);
+      expect(b.right, b.cls).toBeLessThanOrEqual(390);
+    }
+  });
+
+  it('says in Chinese when the client sends too fast, with the wait', async () => {
+    const limited = await startWeb(stack.core, stack.config, { rateLimit: { max: 1, windowMs: 60_000 } });
+    const original = web;
+    web = limited;
+    try {
+      await openPage();
+      expect(await send('求夸 第一条')).toMatch(HAN);
+      await page.fill('#input', '求夸 第二条');
+      await page.press('#input', 'Enter');
+      await page.locator('.system.error').waitFor({ timeout: 10_000 });
+      expect(await page.locator('.system.error').last().textContent()).toMatch(/^发得太快了，请 \d+ 秒后再试。$/);
+    } finally {
+      web = original;
+      await limited.stop();
+    }
+  });
+
+  it('has a favicon', async () => {
+    for (const path of ['favicon.ico', 'favicon.svg']) {
+      const res = await fetch(`${web.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toBe('image/svg+xml');
+      expect(await res.text(), path).toMatch(/^<svg /);
+    }
+    await openPage();
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
+  });
+
   it('shows the operator each platform that is not running, with its error, and hides the line once it runs', async () => {
     setAdapterStatus('telegram', { state: 'retrying', lastError: 'ENOTFOUND api.telegram.org', nextTryAt: Date.now() + 8000 });
     setAdapterStatus('discord', { state: 'failed', lastError: 'Discord rejected DISCORD_TOKEN (401)' });

@@ -48,6 +48,33 @@ async function api(path, init = {}) {
   return fetch(path, { ...init, headers });
 }
 
+// The API's errors in the page's language; the English message stays in the API for scripts.
+function errorLine(code, res) {
+  const wait = Number(res.headers.get('retry-after')) || 0;
+  const later = wait ? `请 ${wait} 秒后再试` : '请稍后再试';
+  switch (code) {
+    case 'rate_limited':
+      return `发得太快了，${later}。`;
+    case 'cooldown':
+      return `刚刚夸过你啦，${later}。`;
+    case 'busy':
+      return `夸夸的人太多了，${later}。`;
+    case 'no_reply':
+      return `暂时没有人回复，${later}。`;
+    case 'unavailable':
+      return `服务暂时不可用，${later}。`;
+    case 'ignored':
+      return '这条消息没有触发夸夸（这里的夸夸可能被管理员关掉了）。';
+    case 'invalid_request':
+    case 'invalid_json':
+      return '这条消息发不出去：内容不能为空，也不能太长。';
+    case 'payload_too_large':
+      return '消息太长了，请删短一些再发。';
+    default:
+      return `请求失败（${res.status}），${later}。`;
+  }
+}
+
 async function praise(text) {
   addMessage('me', text);
   const pending = addMessage('bot', '…', 'pending');
@@ -67,7 +94,7 @@ async function praise(text) {
     } else if (typeof data.reply === 'string') {
       addMessage('bot', data.reply);
     } else {
-      addSystem(data.message || `请求失败（${res.status}）`, true);
+      addSystem(errorLine(data.error, res), true);
     }
   } catch (err) {
     pending.remove();

@@ -7,6 +7,9 @@ const ASSETS: Record<string, { body: Buffer; type: string }> = {
   '/': asset('index.html', 'text/html; charset=utf-8'),
   '/page.js': asset('page.js', 'text/javascript; charset=utf-8'),
   '/page.css': asset('page.css', 'text/css; charset=utf-8'),
+  '/favicon.svg': asset('favicon.svg', 'image/svg+xml'),
+  // Browsers ask for /favicon.ico whatever the page links to; every current one takes an SVG answer.
+  '/favicon.ico': asset('favicon.svg', 'image/svg+xml'),
 };
 
 // No inline script is allowed, so even text that slipped into the DOM as markup could not run.
