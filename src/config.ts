@@ -23,7 +23,7 @@ const distressSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']) }),
   instance: z.strictObject({ id: z.string().regex(/^[\w.-]*$/, 'letters, digits, "_", "-" or "."') }),
   redis: z.strictObject({ prefix: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'), autoStart: z.boolean(), dataDir: z.string().min(1) }),
   triggers: z.strictObject({
@@ -119,6 +119,7 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Environment variables that override config keys (secrets are separate, see SECRET_ENV). */
 export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' }> = {
   KUAKUA_LOG_LEVEL: { path: 'log.level', kind: 'string' },
+  KUAKUA_LOG_FORMAT: { path: 'log.format', kind: 'string' },
   KUAKUA_INSTANCE_ID: { path: 'instance.id', kind: 'string' },
   KUAKUA_HTTP_HOST: { path: 'http.host', kind: 'string' },
   KUAKUA_HTTP_PORT: { path: 'http.port', kind: 'number' },
@@ -172,7 +173,8 @@ function readYaml(file: string, label: string): Tree {
     doc = parseYaml(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-    const reason = (err as Error).message.split('\n')[0];
+    // The parser's first line repeats the position and ends in a colon that introduced its code excerpt.
+    const reason = (err as Error).message.split('\n')[0]!.replace(/\s*at line \d+, column \d+:?\s*$/, '').replace(/:\s*$/, '');
     throw new ConfigError(`config error: ${label} is not valid YAML${where}: ${reason}`);
   }
   if (doc === null || doc === undefined) return {};

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
@@ -41,21 +42,34 @@ export function scrubbingDestination(dest: DestinationStream, env: NodeJS.Proces
   };
 }
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
 export interface LoggerOptions {
   level?: string;
   name?: string;
+  /** json: one JSON object a line; pretty: readable, coloured lines; auto (default): pretty on a terminal, else json. */
+  format?: LogFormat;
   /** Where lines go; stdout by default. */
   destination?: DestinationStream;
   env?: NodeJS.ProcessEnv;
 }
 
+/** Readable lines for a person at a terminal; the JSON line is scrubbed of secrets before it is prettified. */
+function prettyStdout(): DestinationStream {
+  return PinoPretty({ destination: 1, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', singleLine: true, errorLikeObjectKeys: [], sync: true });
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const dest = opts.destination ?? pino.destination(1);
+  const format = opts.format ?? 'auto';
+  const pretty = !opts.destination && (format === 'pretty' || (format === 'auto' && Boolean(process.stdout.isTTY)));
+  const dest = opts.destination ?? (pretty ? prettyStdout() : pino.destination(1));
   return pino(
     {
       level: opts.level ?? 'info',
       name: opts.name ?? 'kuakua',
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      // Errors are often logged as { name, message, code } summaries (no stack, secrets removed): keep those as they are.
+      serializers: { err: (err: unknown) => (err instanceof Error ? pino.stdSerializers.err(err) : err) },
     },
     scrubbingDestination(dest, opts.env),
   );

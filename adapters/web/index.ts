@@ -6,6 +6,7 @@ import { startWebServer, type RunningWeb } from './server.ts';
 
 export type { RunningWeb } from './server.ts';
 export { assertBindAllowed } from './auth.ts';
+export { assertPortFree } from './server.ts';
 
 /** Longest praise request text accepted by the API, in characters. */
 export const MAX_TEXT_CHARS = 2000;

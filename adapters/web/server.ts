@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
@@ -48,6 +48,31 @@ function httpRequestCounter(registry: Registry): Counter<'route' | 'status'> {
     (registry.getSingleMetric(name) as Counter<'route' | 'status'> | undefined) ??
     new Counter({ name, help: 'HTTP requests to the web server, by route and status', labelNames: ['route', 'status'], registers: [registry] })
   );
+}
+
+/** Listens, or fails with what to do about a port that is taken or not allowed. */
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new Error(`port ${port} on ${host} is already in use (another kuakua?): stop that process, or choose another port with KUAKUA_HTTP_PORT (http.port)`));
+      } else if (err.code === 'EACCES') {
+        reject(new Error(`not allowed to listen on port ${port}: choose a port above 1023 with KUAKUA_HTTP_PORT (http.port)`));
+      } else reject(err);
+    };
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+}
+
+/** Fails now, with the same message as the web server would, when host:port cannot be listened on (before a slow model load). */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  const probe = createNetServer();
+  await listenOn(probe, host, port);
+  await new Promise((resolve) => probe.close(resolve));
 }
 
 /** The web playground and HTTP API: a web message is a 'web' platform message through the shared core and queue. */
@@ -114,13 +139,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
   server.requestTimeout = options.replyTimeoutMs + 30_000;
   server.on('clientError', (_err, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/`;

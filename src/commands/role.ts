@@ -26,7 +26,7 @@ export async function runRole(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const config = loadConfigOrExit({ env });
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
   const guard = createProcessGuard(logger);
   guard.install();
   try {
@@ -36,9 +36,8 @@ export async function runRole(
     process.stdout.write(`${banner}\n`);
     exitOnSignals(logger, () => stopAll(logger, parts));
   } catch (err) {
-    const message = (err as Error).message;
-    logger.fatal({ err: message }, `${command} could not start`);
-    process.stderr.write(`kuakua ${command}: ${message}\n`);
+    // One line, on stderr: the reason is for the person at the terminal, and a log line would only repeat it.
+    process.stderr.write(`kuakua ${command}: ${(err as Error).message}\n`);
     process.exit(1);
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assertBindAllowed } from '../../adapters/web/index.ts';
+import { assertBindAllowed, assertPortFree } from '../../adapters/web/index.ts';
 import { stopAll } from '../shutdown.ts';
 import { bannerWithNotes, startBotRole } from './bot.ts';
 import { runRole } from './role.ts';
@@ -13,6 +13,7 @@ export function registerStart(program: Command): void {
       runRole('start', async ({ config, logger, redisUrl, guard }) => {
         // Fail before the slow model load when the web server could not start anyway.
         assertBindAllowed(config.http.host, config.secrets.apiToken);
+        await assertPortFree(config.http.host, config.http.port);
         const worker = await startWorkerRole(config, logger, redisUrl);
         const bot = await startBotRole(config, logger, redisUrl, { guard }).catch(async (err: unknown) => {
           await stopAll(logger, worker);

@@ -27,7 +27,8 @@ export function spawnKuakua(args: string[], env: Record<string, string | undefin
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_OFF.test(k)));
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: REPO_ROOT,
-    env: { ...base, KUAKUA_LOG_LEVEL: 'info', ...env },
+    // KUAKUA_ENV_FILE '': a developer's .env in the repository root must not change what a test runs.
+    env: { ...base, KUAKUA_LOG_LEVEL: 'info', KUAKUA_ENV_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
