@@ -47,6 +47,15 @@ export function wechatOptions(config: Pick<Config, 'wechat' | 'secrets'>, env: N
   };
 }
 
+/** A service token the puppet refuses cannot get better by retrying: the adapter is shown as failed with the reason. */
+function tokenProblem(message: string): PermanentAdapterError | undefined {
+  if (/token is not known/.test(message)) return new PermanentAdapterError(`the puppet service does not know WECHATY_PUPPET_SERVICE_TOKEN (${message})`);
+  if (/requires a SNI as prefix of the token/.test(message)) {
+    return new PermanentAdapterError('WECHATY_PUPPET_SERVICE_TOKEN has no SNI prefix: service tokens look like puppet_padlocal_…, or insecure_… for a server without TLS');
+  }
+  return undefined;
+}
+
 export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): Promise<RunningAdapter> {
   const { core, puppet, puppetToken, name, memoryDir, printQr = true } = ctx;
   const redact = redactor(puppetToken);
@@ -121,7 +130,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   bot.on('error', (err) => {
     const e = redactedError(err, redact);
     if (scanned || bot.isLoggedIn) return faults.warn(e, 'wechaty error');
-    const failure = /token is not known/.test(e.message) ? new PermanentAdapterError(`the puppet service does not know WECHATY_PUPPET_SERVICE_TOKEN (${e.message})`) : e;
+    const failure = tokenProblem(e.message) ?? e;
     if (running) faults.fault(failure);
     else startError ??= failure;
   });
@@ -144,7 +153,8 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     // Do not wait for 'ready': some puppets (PuppetMock among them) never emit it.
     await bot.start();
   } catch (err) {
-    startError ??= new Error(`WeChat puppet failed to start: ${redact(err instanceof Error ? err.message : String(err))}`);
+    const message = redact(err instanceof Error ? err.message : String(err));
+    startError ??= tokenProblem(message) ?? new Error(`WeChat puppet failed to start: ${message}`);
   } finally {
     for (const listener of process.listeners('uncaughtException')) if (!processListeners.has(listener)) process.off('uncaughtException', listener);
   }

@@ -153,6 +153,15 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
     expect(stack.logs.join('\n')).not.toContain('puppet_padlocal_fake');
   });
 
+  it('wechat: a service token the puppet refuses outright (no SNI prefix) is final', async () => {
+    const adapter = run('wechat', (faults) =>
+      startWechatAdapter({ core: stack.core, logger: stack.logger, faults, puppet: 'wechaty-puppet-service', puppetToken: 'x', name: 'sni', memoryDir, printQr: false }),
+    );
+    const status = await adapter.settled(30_000);
+    expect(status).toMatchObject({ state: 'failed' });
+    expect(status.lastError).toMatch(/^WECHATY_PUPPET_SERVICE_TOKEN has no SNI prefix/);
+  });
+
   it('wechat: stopping during a failing wechat4u login is clean (no uncaught error, no stray process listener)', async () => {
     // Every wechat4u request goes to a proxy that refuses: the login fails at once, whatever network this machine has.
     const port = await freePort();
