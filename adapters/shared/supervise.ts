@@ -106,8 +106,9 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
           if (stopping.signal.aborted) return;
           if (faulted === undefined) {
             publish({ state: 'running', lastError });
-            if (failures > 0) logger.info({ after: failures }, `${name}: running again`);
-            failures = 0;
+            // The backoff only starts over once a run has lasted stableMs (below): an adapter that comes up and fails
+            // at once, again and again, must not be restarted every second.
+            if (failures > 0) log.note('info', 'running again', { after: failures }, `${name}: running again`);
           }
           phase = 'run';
           const err = await fault;

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { setLoginState } from '../../src/loginState.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
+import { pause } from '../shared/backoff.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
@@ -16,6 +17,9 @@ import { assertPuppetInstalled } from './puppet.ts';
 import { patchWechatyResolver } from './resolver.ts';
 import { patchWechat4u } from './wechat4u.ts';
 import { toIncoming } from './translate.ts';
+
+/** How long a started puppet has to show a QR code, log in or fail before its start counts as a success. */
+const START_GRACE_MS = 2000;
 
 /** WeChat has no documented limit; very long texts are cut by clients, so replies are kept to readable pieces. */
 export const WECHAT_MAX_MESSAGE = 2000;
@@ -108,6 +112,9 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   let scanned = false;
   let running = false;
   let startError: Error | undefined;
+  const settledStart = new Promise<void>((resolve) => {
+    for (const event of ['scan', 'login', 'error'] as const) bot.once(event, () => resolve());
+  });
 
   bot.on('scan', (qrcode, status) => {
     scanned = true;
@@ -158,6 +165,9 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   } finally {
     for (const listener of process.listeners('uncaughtException')) if (!processListeners.has(listener)) process.off('uncaughtException', listener);
   }
+  // A puppet that cannot reach its login server says so within moments of starting (wechat4u: at once); one that can
+  // shows a QR code or logs in from its saved session. Until one of these, or START_GRACE_MS, the start is not a success.
+  if (!startError && !scanned && !bot.isLoggedIn) await Promise.race([settledStart, pause(START_GRACE_MS)]);
   if (startError) {
     await bot.stop().catch(() => undefined);
     throw startError;

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { supervise } from '../../adapters/shared/supervise.ts';
+import { PermanentAdapterError } from '../../src/adapter.ts';
+import { createLogger } from '../../src/logger.ts';
+import { waitFor } from '../service/support.ts';
+
+function logs() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });
+  return { lines, logger };
+}
+
+describe('supervise: the fault boundary around one adapter', () => {
+  it('an adapter that comes up and fails at once, again and again, is restarted with a growing backoff, not every moment', async () => {
+    const { lines, logger } = logs();
+    let starts = 0;
+    const adapter = supervise({
+      name: 'flaky',
+      logger,
+      backoff: { initialMs: 100, maxMs: 400 },
+      start: async (faults) => {
+        starts++;
+        setImmediate(() => faults.fault(new Error('getaddrinfo ENOTFOUND login.example.com')));
+        return { stop: async () => {} };
+      },
+    });
+    try {
+      await waitFor(() => starts >= 6 || undefined, 'six starts', 20_000);
+    } finally {
+      await adapter.stop();
+    }
+    const retries = lines.filter((l) => String(l.msg).startsWith('flaky: stopped working (ENOTFOUND login.example.com)'));
+    // Logged at the 1st, 2nd and 4th failure, with the count.
+    expect(retries.map((l) => l.repeats ?? 1)).toEqual([1, 2, 4].slice(0, retries.length));
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    // The 4th wait's ceiling is 400 ms: with jitter it is at least half of that; without the backoff it would be 50–100 ms.
+    expect(retries[2]!.retryInMs as number).toBeGreaterThanOrEqual(200);
+    expect(lines.filter((l) => l.msg === 'flaky: running again').length).toBeLessThanOrEqual(3);
+  });
+
+  it('a PermanentAdapterError is not retried: failed, with the reason', async () => {
+    const { lines, logger } = logs();
+    let starts = 0;
+    const adapter = supervise({
+      name: 'locked',
+      logger,
+      start: async () => {
+        starts++;
+        throw new PermanentAdapterError('Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)');
+      },
+    });
+    expect(await adapter.settled(5000)).toMatchObject({ state: 'failed', lastError: 'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)' });
+    await adapter.stop();
+    expect(starts).toBe(1);
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+  });
+
+  it('stopping while a start is in progress waits for it and stops what it started', async () => {
+    const { logger } = logs();
+    let finishStart: () => void = () => {};
+    let stopped = 0;
+    const adapter = supervise({
+      name: 'slow',
+      logger,
+      start: () => new Promise((resolve) => (finishStart = () => resolve({ stop: async () => void stopped++ }))),
+    });
+    const stopping = adapter.stop();
+    finishStart();
+    await stopping;
+    expect(stopped).toBe(1);
+  });
+});
