@@ -306,9 +306,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   return { ...result.data, secrets };
 }
 
-/** The `distress` section as shipped in config/default.yaml, for commands that read no other config (`kuakua praise`). */
+/** config/default.yaml alone, for commands that read no other config (`kuakua praise`). */
+export function shippedConfig(root = PROJECT_ROOT): z.infer<typeof configSchema> {
+  return configSchema.parse(readYaml(join(root, 'config/default.yaml'), 'config/default.yaml'));
+}
+
+/** The `distress` section as shipped in config/default.yaml. */
 export function defaultDistressConfig(root = PROJECT_ROOT): DistressConfig {
-  return distressSchema.parse(readYaml(join(root, 'config/default.yaml'), 'config/default.yaml').distress);
+  return shippedConfig(root).distress;
 }
 
 /** For CLI commands: load the config or print the one-line error and exit non-zero. */

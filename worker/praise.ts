@@ -2,6 +2,7 @@ import { fallbackPraise } from '../src/fallback.ts';
 import { choosePraise, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Tone } from '../src/tone.ts';
 import type { Engine } from './engine/index.ts';
+import { createRng } from './engine/sampling.ts';
 
 /** Why a tone reply was sent instead of a generated one. */
 export type FallbackReason = 'below-threshold' | 'rejected' | 'empty';
@@ -13,6 +14,7 @@ export interface PraiseRequest {
   /** Candidates to sample. */
   n: number;
   maxNewTokens?: number;
+  /** Makes the samples, and the tone reply if it comes to that, reproducible. */
   seed?: number;
 }
 
@@ -53,6 +55,6 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
     opts.onRejected?.(rejected, attempt);
   }
   const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
-  const { text, tone } = fallbackPraise(req.post, req.avoid);
+  const { text, tone } = fallbackPraise(req.post, req.avoid, req.seed === undefined ? Math.random : createRng(req.seed));
   return { kind: 'fallback', reason, tone, text, newTokens, generationMs };
 }

@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
-import { defaultDistressConfig } from '../config.ts';
+import { praiseStep } from '../../worker/praise.ts';
+import { shippedConfig } from '../config.ts';
 import { matchDistress } from '../distress.ts';
+import { candidateScore, cleanReply, policyRules } from '../policy.ts';
 
 /**
  * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
@@ -13,11 +15,14 @@ import { matchDistress } from '../distress.ts';
 const MAX_TEXT_CHARS = 2000;
 
 export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-mini');
+export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-judge');
 
 interface PraiseOptions {
   n?: string;
   seed?: string;
   model: string;
+  /** false with --no-judge. */
+  judge: string | false;
   variant: string;
   json?: boolean;
 }
@@ -34,7 +39,8 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const chars = Array.from(post).length;
   if (chars > MAX_TEXT_CHARS) throw new Error(`the text is too long: ${chars} characters (at most ${MAX_TEXT_CHARS})`);
   // As in the bot: a post that speaks of self-harm or suicide gets the care reply, and the model is not even loaded.
-  const distress = defaultDistressConfig();
+  const shipped = shippedConfig();
+  const distress = shipped.distress;
   if (matchDistress(post, distress.patterns, distress.exceptions)) {
     console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply: distress.reply }) : distress.reply);
     return;
@@ -44,19 +50,31 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const modelDir = resolve(opts.model);
   checkModelDir(modelDir, opts.variant);
   const variant = opts.variant as Variant;
+  const judgeDir = opts.judge === false ? undefined : resolve(opts.judge);
+  const rules = policyRules(shipped.policy);
 
   // One request: a second replica would only double the load time.
-  const engine = await createEngine({ modelDir, variant, replicas: 1, logger: pino({ level: 'warn' }, pino.destination(2)) });
+  const engine = await createEngine({ modelDir, judgeDir, variant, replicas: 1, logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
-    // More candidates than asked for, so that `--n 5` can still print five different praises after de-duplication.
-    const [result] = await engine.generate([{ post, n: count ? count + 2 : undefined, seed }]);
-    const praises = count ? result!.candidates.slice(0, count) : [result!.reply].filter(Boolean);
-    if (opts.json) {
-      console.log(JSON.stringify({ post, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
-    } else {
-      if (praises.length === 0) throw new Error('the model produced no usable praise');
-      for (const p of praises) console.log(p);
+    if (count) {
+      // Every candidate, best first by the policy's score; more than asked for, so that de-duplication leaves enough.
+      const [result] = await engine.generate([{ post, n: Math.max(count + 2, shipped.model.candidates), seed }]);
+      const ranked = [...result!.scored].sort((a, b) => candidateScore(b, rules) - candidateScore(a, rules)).slice(0, count);
+      const praises = ranked.map((c) => ({ ...c, text: cleanReply(c.text, rules.maxChars) }));
+      if (opts.json) console.log(JSON.stringify({ post, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
+      else for (const p of praises) console.log(p.text);
+      return;
     }
+    // One reply, chosen as the worker chooses it.
+    const started = performance.now();
+    const out = await praiseStep(engine, { post, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed }, {
+      rules,
+      resampleAttempts: shipped.policy.resampleAttempts,
+    });
+    if (opts.json) {
+      const { newTokens, generationMs, ...rest } = out;
+      console.log(JSON.stringify({ post, model: engine.modelName, variant, ...rest, reply: out.text, newTokens, ms: Math.round(performance.now() - started) }));
+    } else console.log(out.text);
   } finally {
     await engine.close();
   }
@@ -70,6 +88,8 @@ export function registerPraise(program: Command): void {
     .option('--n <count>', 'print this many different praises')
     .option('--seed <seed>', 'random seed, for reproducible output')
     .option('--model <dir>', 'model directory', DEFAULT_MODEL_DIR)
+    .option('--judge <dir>', 'reply judge directory', DEFAULT_JUDGE_DIR)
+    .option('--no-judge', 'rank candidates by the generator alone')
     .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
     .option('--json', 'print one JSON object')
     .action(async (text: string, opts: PraiseOptions) => {

@@ -62,6 +62,10 @@ describe('choosePraise', () => {
     expect(sad.rejected.map((x) => x.reason)).toEqual(['off-tone', 'off-tone', 'off-tone']);
     expect(choosePraise(cands, [], '明天面试，好紧张', rules).reply).toBe('抱抱你，会好起来的');
     expect(choosePraise(cands, [], '终于拿到驾照了', rules).reply).toBe('哈哈你好棒');
+    // 生日快乐 only where there is a birthday.
+    const wishes = [{ text: '生日快乐！', judge: 5 }, { text: '驾照到手，稳！', judge: 1 }];
+    expect(choosePraise(wishes, [], '终于拿到驾照了', rules).reply).toBe('驾照到手，稳！');
+    expect(choosePraise(wishes, [], '今天我生日，求夸', rules).reply).toBe('生日快乐！');
   });
 
   it.each([
@@ -108,6 +112,9 @@ describe('tone replies', () => {
     ['明天面试好紧张，睡不着', 'anxious'],
     ['求鼓励！下周就要答辩了', 'encourage'],
     ['终于拿到驾照了！', 'achievement'],
+    ['语言考试过啦！！', 'achievement'],
+    ['今天我生日，希望得到大家的祝福', 'birthday'],
+    ['觉得自己很差劲', 'sad'],
     ['今天给花浇了水', 'neutral'],
   ] as const)('%s is %s', (post, tone) => {
     expect(detectTone(post)).toBe(tone);
