@@ -10,10 +10,22 @@ export interface PolicyRules {
   blocklist: string[];
   minChars: number;
   maxChars: number;
-  /** A candidate the judge scores below this is never used (absent: no threshold). */
-  minJudgeScore?: number;
-  /** Weight of the generator's mean log-probability per token beside the judge's score when ranking. */
-  logprobWeight: number;
+  /** How a candidate's predicted blind score (1–5) is made from what the engine knows of it. */
+  weights: ScoreWeights;
+  /** A candidate whose predicted score is below this is never used (absent: no threshold). */
+  minScore?: number;
+}
+
+/**
+ * A linear model of the blind judgement (JUDGING.md's 1–5 score) of a generated reply: bias + logprob × the
+ * generator's mean log-probability per token + judge × the judge's logit + chars × the reply's length. The weights
+ * were fit on blind-judged candidates (QUALITY.md); a missing judge logit counts as 0.
+ */
+export interface ScoreWeights {
+  bias: number;
+  logprob: number;
+  judge: number;
+  chars: number;
 }
 
 /** The policy rules of a config's `policy` section. */
@@ -22,8 +34,8 @@ export function policyRules(policy: Config['policy']): PolicyRules {
     blocklist: policy.blocklist,
     minChars: policy.minReplyChars,
     maxChars: policy.maxReplyChars,
-    minJudgeScore: policy.minJudgeScore,
-    logprobWeight: policy.logprobWeight,
+    weights: policy.score,
+    minScore: policy.minScore,
   };
 }
 
@@ -88,14 +100,15 @@ export function echoesPost(reply: string, post: string): boolean {
   return shared === Array.from(p).length || (shared >= 4 && shared > 0.6 * Array.from(r).length);
 }
 
-/** Judge score plus the weighted log-probability; missing scores count as 0. */
+/** The candidate's predicted blind score (ScoreWeights). */
 export function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
-  return (c.judge ?? 0) + rules.logprobWeight * (c.logprob ?? 0);
+  const w = rules.weights;
+  return w.bias + w.logprob * (c.logprob ?? 0) + w.judge * (c.judge ?? 0) + w.chars * Array.from(c.text.trim()).length;
 }
 
 /**
  * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not an echo of the
- * post, not laughing or celebrating at a sad or anxious post and, when judged, not below the judge threshold.
+ * post, not laughing or celebrating at a sad or anxious post, and not predicted to score below `minScore`.
  */
 export function choosePraise(
   candidates: PraiseCandidate[],
@@ -106,16 +119,19 @@ export function choosePraise(
   const recent = new Set(avoid.map(textKey));
   const tone = detectTone(post);
   const rejected: { text: string; reason: Rejection }[] = [];
-  const ranked = candidates.map((c, i) => ({ c, i, score: candidateScore(c, rules) })).sort((a, b) => b.score - a.score || a.i - b.i);
-  for (const { c, score } of ranked) {
-    const text = cleanReply(c.text, rules.maxChars);
+  // Scored as sent: after the clean-up that cuts a long reply at a sentence end.
+  const ranked = candidates
+    .map((c, i) => ({ c, i, text: cleanReply(c.text, rules.maxChars) }))
+    .map((x) => ({ ...x, score: candidateScore({ ...x.c, text: x.text }, rules) }))
+    .sort((a, b) => b.score - a.score || a.i - b.i);
+  for (const { c, text, score } of ranked) {
     let reason: Rejection | undefined;
     if (Array.from(textKey(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
     else if (recent.has(textKey(text))) reason = 'repeat';
     else if (echoesPost(text, post)) reason = 'echo';
     else if (clashesWithTone(text, tone)) reason = 'off-tone';
-    else if (rules.minJudgeScore !== undefined && c.judge !== undefined && c.judge < rules.minJudgeScore) reason = 'below-threshold';
+    else if (rules.minScore !== undefined && score < rules.minScore) reason = 'below-threshold';
     if (!reason) return { reply: text, score, judge: c.judge, rejected };
     rejected.push({ text, reason });
   }

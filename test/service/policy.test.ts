@@ -6,23 +6,25 @@ import { blockedWord, choosePraise, cleanReply, echoesPost, policyRules } from '
 import { detectTone } from '../../src/tone.ts';
 
 const { policy } = loadConfig({ env: {} });
-const rules = { ...policyRules(policy), minChars: 4, maxChars: 30 };
+// Rules on texts alone: every candidate scores the same, and no threshold.
+const rules = { ...policyRules(policy), minChars: 4, maxChars: 30, weights: { bias: 3, logprob: 0, judge: 0, chars: 0 }, minScore: undefined };
 const POST = '我今天跑了五公里';
 const texts = (xs: string[]) => xs.map((text) => ({ text }));
 
 describe('choosePraise', () => {
-  it('takes the best-scored acceptable candidate: judge score plus the weighted log-probability', () => {
+  it('takes the candidate with the best predicted score: bias + weighted log-probability, judge logit and length', () => {
+    const weights = { bias: 4, logprob: 1, judge: 0.5, chars: -0.01 };
     const cands = [
-      { text: '你太厉害了，五公里说跑就跑！', judge: 1.0, logprob: -2.0 },
-      { text: '跑完五公里还来求夸，自律又可爱！', judge: 2.5, logprob: -2.2 },
-      { text: '谢谢大家的夸奖', judge: 0.2, logprob: -0.5 },
+      { text: '你太厉害了，五公里说跑就跑！', judge: 1.0, logprob: -1.0 },
+      { text: '跑完五公里还来求夸，自律又可爱！', judge: 3, logprob: -1.2 },
+      { text: '好棒好棒', judge: -2, logprob: -0.5 },
     ];
-    const r = choosePraise(cands, [], POST, rules);
+    const r = choosePraise(cands, [], POST, { ...rules, weights, minScore: undefined });
     expect(r.reply).toBe('跑完五公里还来求夸，自律又可爱！');
-    expect(r.score).toBeCloseTo(2.5 + rules.logprobWeight * -2.2);
-    expect(r.judge).toBe(2.5);
-    // Without the judge, the generator's own log-probability decides.
-    expect(choosePraise(cands.map(({ text, logprob }) => ({ text, logprob })), [], POST, rules).reply).toBe('谢谢大家的夸奖');
+    expect(r.score).toBeCloseTo(4 - 1.2 + 1.5 - 0.01 * Array.from('跑完五公里还来求夸，自律又可爱！').length);
+    expect(r.judge).toBe(3);
+    // Without the judge's term, the generator's own log-probability (and length) decides.
+    expect(choosePraise(cands, [], POST, { ...rules, weights: { ...weights, judge: 0 }, minScore: undefined }).reply).toBe('好棒好棒');
   });
 
   it('skips one of the chat’s recent replies, even with different spacing or punctuation', () => {
@@ -39,15 +41,16 @@ describe('choosePraise', () => {
     expect(echoesPost('五公里好厉害呀，真棒', POST)).toBe(false);
   });
 
-  it('uses no candidate the judge scores below the threshold', () => {
+  it('uses no candidate predicted to score below the threshold', () => {
+    const weights = { bias: 0, logprob: 0, judge: 1, chars: 0 };
     const cands = [
       { text: '你好棒呀', judge: -3, logprob: -0.2 },
       { text: '我也想去吃火锅', judge: -1, logprob: -0.4 },
     ];
-    const r = choosePraise(cands, [], '今天吃了火锅', { ...rules, minJudgeScore: 0 });
+    const r = choosePraise(cands, [], '今天吃了火锅', { ...rules, weights, minScore: 0 });
     expect(r.reply).toBeUndefined();
     expect(r.rejected.map((x) => x.reason)).toEqual(['below-threshold', 'below-threshold']);
-    expect(choosePraise(cands, [], '今天吃了火锅', { ...rules, minJudgeScore: -2 }).reply).toBe('我也想去吃火锅');
+    expect(choosePraise(cands, [], '今天吃了火锅', { ...rules, weights, minScore: -2 }).reply).toBe('我也想去吃火锅');
   });
 
   it('never laughs or celebrates at a sad or anxious post, whatever the scores', () => {

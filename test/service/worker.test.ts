@@ -70,7 +70,7 @@ describe('praise policy in the worker', () => {
     expect(got[0]!.text).not.toContain('傻');
   });
 
-  it('sends the best-judged candidate, not the first', async () => {
+  it('sends the best-scored candidate, not the first', async () => {
     const engine = scriptedEngine([
       [
         { text: '谢谢大家的夸奖', logprob: -0.5, judge: -1 },
@@ -78,7 +78,7 @@ describe('praise policy in the worker', () => {
         { text: '你好棒', logprob: -1, judge: 1 },
       ],
     ]);
-    const { bot, got } = await setup(engine);
+    const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0 } });
     await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里说跑就跑，执行力满分！' });
@@ -92,7 +92,7 @@ describe('praise policy in the worker', () => {
         { text: '我也是喜欢这个手机', logprob: -2.5, judge: -2 },
       ],
     ]);
-    const { bot, got } = await setup(engine, { policy: { minJudgeScore: 0, resampleAttempts: 0 } });
+    const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0, resampleAttempts: 0 } });
     await bot.handle(message({ text: '求夸 差一分，考研三战败' }));
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]!.kind).toBe('fallback');
@@ -112,9 +112,10 @@ describe('praise policy in the worker', () => {
 
   it('cuts an over-long candidate to policy.maxReplyChars', async () => {
     const engine = scriptedEngine([['你真的太厉害了！' + '每天坚持跑步真的很不容易。'.repeat(20)]]);
-    const { bot, got } = await setup(engine, { policy: { maxReplyChars: 40 } });
+    const { bot, got } = await setup(engine, { policy: { maxReplyChars: 40, score: { bias: 4, logprob: 0, judge: 0, chars: 0 } } });
     await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
+    expect(got[0]!.kind).toBe('praise');
     expect(Array.from(got[0]!.text).length).toBeLessThanOrEqual(40);
     expect(got[0]!.text).toMatch(/。$/);
   });
