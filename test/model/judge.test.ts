@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { JudgeSession, loadJudgeConfig } from '../../worker/engine/judge.ts';
-import { makeRandomModel } from '../helpers/model.ts';
+import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
 import { modelTool } from '../helpers/modelTool.ts';
 
 // A random judge from the toolchain: its ONNX graph, run by onnxruntime-node, must score exactly what PyTorch scores.
@@ -76,6 +76,27 @@ describe('reply judge', () => {
       }
     } finally {
       await engine.close();
+    }
+  });
+});
+
+describe('the bundled models/kuakua-judge', () => {
+  const bundled = join(REPO_ROOT, 'models/kuakua-judge');
+
+  it('loads, and ranks a real reply above a reply in the poster’s voice and above the same reply with a repeated run', async () => {
+    const session = await JudgeSession.load(bundled);
+    try {
+      const post = '熬过了第三次化疗，求表扬！';
+      const real = '你真的好坚强！一切都会好起来的，早日康复！';
+      const [good, poster, repeated] = await session.score([
+        { post, reply: real },
+        { post, reply: '谢谢大家的鼓励，我会继续加油的' },
+        { post, reply: '你真的好坚强坚强坚强坚强坚强！一切都会好起来的' },
+      ]);
+      expect(good).toBeGreaterThan(poster!);
+      expect(good).toBeGreaterThan(repeated!);
+    } finally {
+      await session.close();
     }
   });
 });
