@@ -126,7 +126,8 @@ export function choosePraise(
     .sort((a, b) => b.score - a.score || a.i - b.i);
   for (const { c, text, score } of ranked) {
     let reason: Rejection | undefined;
-    if (Array.from(textKey(text)).length < Math.max(1, rules.minChars)) reason = 'too-short';
+    // Laughter alone (哈哈哈哈) says nothing: it counts as no text.
+    if (Array.from(textKey(text).replace(/[哈呵嘻嘿]/g, '')).length < Math.max(1, rules.minChars)) reason = 'too-short';
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
     else if (recent.has(textKey(text))) reason = 'repeat';
     else if (echoesPost(text, post)) reason = 'echo';

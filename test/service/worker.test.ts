@@ -88,8 +88,8 @@ describe('praise policy in the worker', () => {
     const before = await fallbackCount('below-threshold', 'sad');
     const engine = scriptedEngine([
       [
-        { text: '你可以当妈家都好', logprob: -3, judge: -4 },
-        { text: '我也是喜欢这个手机', logprob: -2.5, judge: -2 },
+        { text: '抱抱你，你可以当妈家都好', logprob: -3, judge: -4 },
+        { text: '加油，我也是喜欢这个手机', logprob: -2.5, judge: -2 },
       ],
     ]);
     const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0, resampleAttempts: 0 } });
