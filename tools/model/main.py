@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """kuakua model tools: build-data, dev-set, train, convert, upgrade, unpack, random, judge-data, judge-train, judge-random,
-judge-reference, tokenize, reference, unittest.
+judge-reference, fit-score, tokenize, reference, unittest.
 
 Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
 """
@@ -104,6 +104,11 @@ def cmd_judge_reference(a):
     model, tok = judge.load_judge(a.dir, a.state or os.path.join(a.dir, 'judge_state.pt'))
     scores, ids, mask = judge.reference_scores(model, tok, json.load(sys.stdin))
     json.dump({'scores': scores, 'input_ids': ids, 'attention_mask': mask}, sys.stdout)
+
+
+def cmd_fit_score(a):
+    import fit_score
+    print(json.dumps(fit_score.fit(a.labeled), indent=1))
 
 
 def cmd_tokenize(a):
@@ -244,6 +249,10 @@ def main(argv=None):
     s.add_argument('--dir', required=True, help='judge directory')
     s.add_argument('--state', help='judge_state.pt (default: DIR/judge_state.pt)')
     s.set_defaults(fn=cmd_judge_reference)
+
+    s = sub.add_parser('fit-score', help="fit policy.score to blind-judged candidates (QUALITY.md)")
+    s.add_argument('labeled', help='JSONL of {post, system, reply, score, logprob, judge}')
+    s.set_defaults(fn=cmd_fit_score)
 
     s = sub.add_parser('tokenize', help='JSON strings on stdin -> JSON id lists (reference tokenizer)')
     s.add_argument('--model', required=True)
