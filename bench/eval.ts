@@ -7,7 +7,9 @@
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
  * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --variant, --candidates N, --seed N,
  * --out FILE (default eval/results/latest.jsonl), --concurrent C (then also: the same posts from C clients at once,
- * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count).
+ * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count),
+ * --web URL (instead of the local pipeline: each post, one at a time, through a running bot's POST /api/praise, each
+ * in its own chat; KUAKUA_API_TOKEN is sent when set).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -97,6 +99,24 @@ async function throughput(engine: Engine, config: Config, posts: DevPost[], clie
   return { clients, candidates: n, repliesPerSecond: Math.round((posts.length / seconds) * 10) / 10, msP50: Math.round(quantile(ms, 0.5)), msP99: Math.round(quantile(ms, 0.99)) };
 }
 
+/** Each post through a running bot's web API, one at a time: the latency a web user sees. */
+async function viaWeb(base: string, posts: DevPost[]): Promise<EvalRow[]> {
+  const token = process.env.KUAKUA_API_TOKEN;
+  const rows: EvalRow[] = [];
+  for (const [i, p] of posts.entries()) {
+    const started = performance.now();
+    const res = await fetch(new URL('/api/praise', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify({ text: p.post, chatId: `eval-${i}` }),
+    });
+    const body = (await res.json()) as { reply?: string; kind?: EvalRow['kind']; error?: string };
+    if (!res.ok || !body.reply || !body.kind) throw new Error(`POST /api/praise answered ${res.status} ${body.error ?? ''} for entry ${i + 1}`);
+    rows.push({ ...p, reply: body.reply, kind: body.kind, ms: Math.round(performance.now() - started) });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
@@ -108,11 +128,19 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: join(PROJECT_ROOT, 'eval/results/latest.jsonl') },
       concurrent: { type: 'string' },
+      web: { type: 'string' },
     },
   });
   const config = loadConfig();
   const files = args.posts ?? [join(PROJECT_ROOT, 'eval/fresh-posts.json')];
   const posts = files.flatMap((f) => readPosts(resolve(f)));
+  if (args.web) {
+    const rows = await viaWeb(args.web, posts);
+    mkdirSync(dirname(resolve(args.out!)), { recursive: true });
+    writeFileSync(resolve(args.out!), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    console.log(JSON.stringify({ web: args.web, out: args.out, ...summarize(rows) }));
+    return;
+  }
   const judgeDir = args.judge ?? config.model.judgeDir;
   const engine = await createEngine({
     modelDir: resolve(args.model ?? config.model.dir),

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +50,34 @@ describe('npm run eval', () => {
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
     expect(summary.generated + summary.fallback).toBe(3);
   }, 120_000);
+
+  it('with --web, sends each post to a running bot’s web API and records its replies and latency', async () => {
+    const seen: { text: string; chatId: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen.push(JSON.parse(body));
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ reply: '太棒了！', kind: 'praise', latencyMs: 1, model: 'fake' }));
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const posts = join(tmp, 'web-posts.json');
+      writeFileSync(posts, JSON.stringify(['求夸', '今天终于拿到驾照了']));
+      const out = join(tmp, 'web.jsonl');
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { stdout } = await run('node', ['--import', 'tsx', 'bench/eval.ts', '--web', url, '--posts', posts, '--out', out], { cwd: REPO_ROOT });
+      expect(seen.map((s) => s.text)).toEqual(['求夸', '今天终于拿到驾照了']);
+      expect(new Set(seen.map((s) => s.chatId)).size).toBe(2);
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(rows).toMatchObject([{ post: '求夸', reply: '太棒了！', kind: 'praise' }, { post: '今天终于拿到驾照了' }]);
+      expect(JSON.parse(stdout.trim())).toMatchObject({ posts: 2, generated: 2 });
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 
   it('rejects a malformed posts file with a one-line error', async () => {
     const bad = join(tmp, 'bad.json');
