@@ -61,7 +61,7 @@ describe('praise policy in the worker', () => {
     expect(got[0]).toMatchObject({ kind: 'praise', text: '你真的太棒了，坚持就是胜利！' });
   });
 
-  it('when every sample is rejected, sends a template praise', async () => {
+  it('when every sample is rejected, sends a reply in the post’s tone', async () => {
     const engine = scriptedEngine([['傻逼'], ['']]);
     const { bot, got } = await setup(engine, { policy: { resampleAttempts: 1 } });
     await bot.handle(message());

@@ -349,7 +349,7 @@ describe('HTTP API when no worker answers', () => {
     });
   });
 
-  it('a worker that does not answer in time, onTimeout fallback: 200 with a template praise of kind "fallback"', async () => {
+  it('a worker that does not answer in time, onTimeout fallback: 200 with a tone reply of kind "fallback"', async () => {
     await withCore({ queue: { timeoutMs: 1000, onTimeout: 'fallback' } }, async (web) => {
       const res = await web.praise({ text: '求夸 我学会了做饭' });
       expect(res.status).toBe(200);
