@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { createRng } from '../worker/engine/sampling.ts';
 
 // ---------------------------------------------------------------------------------------------------------------- make
 
@@ -110,24 +111,13 @@ export function matchSystems(inputs: SystemInput[]): Matched {
   };
 }
 
-/** mulberry32: a small seeded generator, good enough to shuffle a handful of labels. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The order of the systems for one post: a Fisher-Yates shuffle seeded by (seed, post index), so that a post's order
  * does not depend on how many posts come before it.
  */
 export function shuffleFor<T>(items: readonly T[], seed: number, index: number): T[] {
-  const next = rng(Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
+  const next = createRng(Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));

@@ -59,3 +59,13 @@ def save(model, tok, path, extra_config=None, wrap=False):
     with open(os.path.join(path, 'config.json'), 'w', encoding='utf-8') as f:
         json.dump(cfg, f, ensure_ascii=False, indent=2)
     tok.save(os.path.join(path, 'vocab.txt'))
+
+
+def resume(path, model, optimizer):
+    """Loads a trainer state ({model, optimizer, step, ...}) saved beside a training run; returns the whole state."""
+    import sys
+    state = torch.load(path, map_location='cpu')
+    model.load_state_dict(state['model'])
+    optimizer.load_state_dict(state['optimizer'])
+    print(f'resumed at step {state["step"]}', file=sys.stderr)
+    return state

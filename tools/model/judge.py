@@ -143,11 +143,7 @@ def train(args):
     state_path = os.path.join(args.out, 'judge_state.pt')
     step = 0
     if args.resume and os.path.isfile(state_path):
-        state = torch.load(state_path, map_location='cpu')
-        model.load_state_dict(state['model'])
-        opt.load_state_dict(state['optimizer'])
-        step = state['step']
-        print(f'resumed at step {step}', file=sys.stderr)
+        step = checkpoint.resume(state_path, model, opt)['step']
     os.makedirs(args.out, exist_ok=True)
 
     def save():

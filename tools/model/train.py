@@ -117,13 +117,10 @@ def run(args):
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     step = 0
     if args.resume and os.path.isfile(state_path):
-        state = torch.load(state_path, map_location='cpu')
-        model.load_state_dict(state['model'])
-        opt.load_state_dict(state['optimizer'])
+        state = checkpoint.resume(state_path, model, opt)
         step = state['step']
         random.setstate(state['random'])
         torch.set_rng_state(state['torch_random'])
-        print(f'resumed at step {step}', file=sys.stderr)
     print(f'{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, vocab {len(tok.vocab)}, '
           f'{len(train_rows)} train rows, {len(general_rows)} general rows, {len(valid_rows)} valid rows', file=sys.stderr)
 

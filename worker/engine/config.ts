@@ -84,20 +84,25 @@ export function checkModelDir(dir: string, variant: string = 'fp32'): void {
   if (!existsSync(model)) throw new Error(`model directory ${dir} is missing ${relative(dir, model)}`);
 }
 
-export function loadModelConfig(dir: string): ModelConfig {
-  const path = join(dir, 'config.json');
+/** A JSON file checked against a schema; throws a one-line error naming the file and the first problem. */
+export function readJsonFile<T>(path: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`);
   }
-  const parsed = configSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`invalid ${path}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  const c = parsed.data;
+  return parsed.data;
+}
+
+export function loadModelConfig(dir: string): ModelConfig {
+  const path = join(dir, 'config.json');
+  const c = readJsonFile(path, configSchema);
   if (c.n_embd % c.n_head !== 0) throw new Error(`invalid ${path}: n_embd must be divisible by n_head`);
   const eosId = c.eos_token_id ?? undefined;
   return {

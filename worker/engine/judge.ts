@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { readJsonFile } from './config.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
 /** The reply judge's config.json (written by `tools/model/main.py judge-train`). */
@@ -21,21 +22,11 @@ export function loadJudgeConfig(dir: string): JudgeConfig {
   if (!existsSync(dir)) throw new Error(`judge directory not found: ${dir}`);
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new Error(`judge directory ${dir} is missing config.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  const parsed = judgeConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid ${path}: ${issue.path.join('.')}: ${issue.message}`);
-  }
-  for (const file of ['tokenizer.json', parsed.data.onnx]) {
+  const cfg = readJsonFile(path, judgeConfigSchema);
+  for (const file of ['tokenizer.json', cfg.onnx]) {
     if (!existsSync(join(dir, file))) throw new Error(`judge directory ${dir} is missing ${file}`);
   }
-  return parsed.data;
+  return cfg;
 }
 
 /**
