@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config.ts';
+import { liveWorkers } from '../src/heartbeat.ts';
 import { redisKeys } from '../src/queue/contracts.ts';
 import { startFakeTelegram, type FakeTelegram } from '../test/fakes/telegram.ts';
 import { makeRandomModel } from '../test/helpers/model.ts';
@@ -130,7 +131,7 @@ async function startStack(limits: 'default' | 'off', model: string): Promise<Sta
   await bot.waitForOutput('kuakua bot:', 'the bot', 90_000);
   const admin = new Redis(redis.url);
   // The worker logs at warn, so its heartbeat key says when it is ready.
-  for (let i = 0; (await admin.keys(redisKeys(config.redis.prefix).workerPattern())).length === 0; i++) {
+  for (let i = 0; (await liveWorkers(admin, redisKeys(config.redis.prefix))).length === 0; i++) {
     if (!worker.alive() || i > 900) throw new Error(`the worker did not start:\n${worker.output().slice(-2000)}`);
     await sleep(100);
   }

@@ -274,7 +274,7 @@ class Bot implements KuakuaCore {
     let delivery: Delivery | undefined;
     if (r.type === 'reply') {
       await this.replies.remove(jobIdFor(r.key, 'timeout')).catch(() => 0);
-      delivery = toDelivery(r, r.text, r.kind);
+      delivery = { ...toDelivery(r, r.text, r.kind), model: r.model };
     } else {
       // Nobody answered in time: take the request back if no worker holds it yet (a late answer would be dropped anyway).
       await this.requests.remove(jobIdFor(r.key, 'req')).catch(() => 0);

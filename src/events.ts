@@ -46,4 +46,6 @@ export interface Delivery {
   userName?: string;
   text: string;
   kind: DeliveryKind;
+  /** The model that wrote the text: set on a worker's reply, absent on answers the core gives itself. */
+  model?: string;
 }

@@ -70,8 +70,10 @@ export function redisKeys(prefix: string) {
     chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
     /** Refreshed while a bot process runs (queue.retention.orphanSeconds): its reply queue is kept while this exists. */
     bot: (instanceId: string) => `${prefix}:bot:${instanceId}`,
+    /** The worker registry: ids scored by when their heartbeat runs out (src/heartbeat.ts). */
+    workers: () => `${prefix}:workers`,
+    /** What a live worker advertises; expires with its heartbeat. */
     worker: (id: string) => `${prefix}:worker:${id}`,
-    workerPattern: () => `${prefix}:worker:*`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

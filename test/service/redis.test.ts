@@ -2,9 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { beat, liveWorkers, removeBeat } from '../../src/heartbeat.ts';
+import { redisKeys } from '../../src/queue/contracts.ts';
 import { createLogger, redactUrl } from '../../src/logger.ts';
 import { createRedis, ensureRedis, pingRedis, RedisUnavailableError } from '../../src/redis.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { silentLogger } from './support.ts';
 
 const dirs: string[] = [];
@@ -66,6 +69,29 @@ describe('ensureRedis', () => {
   it('does not try to start a server for a Redis on another machine', async () => {
     const err = await ensureRedis({ url: 'redis://redis.invalid:6379', logger: silentLogger, autoStart: true, dataDir: tempDir() }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/it is on another machine/);
+  });
+});
+
+describe('worker registry', () => {
+  it('lists workers by heartbeat from one sorted set, and drops one whose heartbeat ran out', async () => {
+    const server = await startRedis();
+    const redis = createRedis(server.url);
+    const keys = redisKeys('registry-test');
+    const info = (id: string) => ({ id, model: `m-${id}`, host: 'h', pid: 1, concurrency: 1, startedAt: 0 });
+    try {
+      await beat(redis, keys, info('stays'), 600);
+      await beat(redis, keys, info('goes'), 0.2);
+      await beat(redis, keys, info('stops'), 600);
+      await removeBeat(redis, keys, 'stops');
+      expect(await redis.zcard(keys.workers())).toBe(2);
+      await waitFor(async () => (await liveWorkers(redis, keys)).length === 1, 'the short heartbeat to run out');
+      expect(await liveWorkers(redis, keys)).toEqual([info('stays')]);
+      // Pruned by score when read: the set does not grow with workers that came and went.
+      expect(await redis.zrange(keys.workers(), '0', '-1')).toEqual(['stays']);
+    } finally {
+      redis.disconnect();
+      await server.close();
+    }
   });
 });
 

@@ -41,8 +41,8 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
   if (!delivery) {
     throw new HttpError(503, 'no_reply', `No worker answered within ${ctx.options.replyTimeoutMs} ms`, { 'retry-after': '5' });
   }
-  const model = (await ctx.core.status().catch(() => null))?.model ?? null;
-  const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model };
+  // The worker's reply job names the model that wrote it; answers the core gives itself (fallback, care, commands) have none.
+  const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model: delivery.model ?? null };
   if (STATUS[delivery.kind] === 503) return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
   sendJson(res, 200, payload);
 }
