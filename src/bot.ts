@@ -339,7 +339,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */
 export async function createBotCore(opts: BotCoreOptions): Promise<KuakuaCore> {
-  const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl);
+  const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl, { logger: opts.logger.child({ component: 'redis' }) });
   const ephemeral = !opts.instanceId && !opts.config.instance.id;
   const bot = new Bot(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral);
   await redis.ping();

@@ -20,19 +20,35 @@ export function redisTlsOptions(url: string, env: NodeJS.ProcessEnv = process.en
   }
 }
 
+export interface CreateRedisOptions extends RedisOptions {
+  /** Where the client's errors go: each distinct one once, until the connection is ready again. */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** Most distinct errors remembered between two ready connections; enough for any outage, bounded for a bad one. */
+const MAX_DISTINCT_ERRORS = 50;
+
 /**
  * A connection for BullMQ and our own keys. maxRetriesPerRequest null: commands wait through a Redis
  * restart instead of failing (BullMQ requires it for workers). rediss:// URLs get TLS from ioredis.
  */
-export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
+  const { logger, ...redisOptions } = opts;
   const client = new Redis(url, {
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...redisTlsOptions(url),
-    ...opts,
+    ...redisOptions,
   });
-  // Connection errors are retried by ioredis; without a listener Node would treat them as unhandled.
-  client.on('error', () => {});
+  // ioredis retries connection errors itself, and emits one per attempt: say each kind once, not every 2 s.
+  const seen = new Set<string>();
+  client.on('error', (err: NodeJS.ErrnoException) => {
+    const what = err.code ?? err.message;
+    if (seen.has(what) || seen.size >= MAX_DISTINCT_ERRORS) return;
+    seen.add(what);
+    logger?.warn({ err: err.message, code: err.code }, 'Redis connection error; retrying');
+  });
+  client.on('ready', () => seen.clear());
   return client;
 }
 
@@ -50,6 +66,11 @@ export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.Proce
   } finally {
     client.disconnect();
   }
+}
+
+/** A redis.conf string: double-quoted, every byte as \xHH, so no quote, space or newline in it can change the config. */
+function redisConfigString(value: string): string {
+  return `"${[...Buffer.from(value, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}"`;
 }
 
 function onPath(bin: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -108,8 +129,13 @@ export async function ensureRedis(opts: EnsureRedisOptions): Promise<EnsuredRedi
   mkdirSync(dir, { recursive: true });
   const args = ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
   const password = decodeURIComponent(parsed.password);
-  if (password) args.push('--requirepass', password);
-  const proc = spawn(bin, args, { stdio: 'ignore' });
+  // The password goes in through stdin (`redis-server -` reads a config from it), never argv, which `ps` shows to everyone.
+  if (password) args.unshift('-');
+  const proc = spawn(bin, args, { stdio: [password ? 'pipe' : 'ignore', 'ignore', 'ignore'] });
+  if (password) {
+    proc.stdin?.on('error', () => undefined); // a server that died at once is reported below
+    proc.stdin?.end(`requirepass ${redisConfigString(password)}\n`);
+  }
   const killOnExit = () => proc.kill('SIGTERM');
   process.once('exit', killOnExit);
 

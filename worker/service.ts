@@ -46,7 +46,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const log = opts.logger.child({ component: 'worker', worker: id });
   const prefix = config.redis.prefix;
   const keys = redisKeys(prefix);
-  const redis = createRedis(opts.redisUrl ?? config.secrets.redisUrl);
+  const redis = createRedis(opts.redisUrl ?? config.secrets.redisUrl, { logger: log });
   await redis.ping();
   const history = new PraiseHistory(redis, keys, config.policy.historySize);
   const rules = policyRules(config.policy);

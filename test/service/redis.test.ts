@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,29 @@ describe('ensureRedis', () => {
     expect(await pingRedis(url)).toBe(false);
   });
 
+  it('starts the private server with the password from the URL, and the password is not on its command line', async () => {
+    const password = 'pw with "quotes" and spaces';
+    const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${await freePort()}`;
+    const ensured = await ensureRedis({ url, logger: silentLogger, autoStart: true, dataDir: tempDir() });
+    try {
+      expect(ensured.stop).toBeDefined();
+      const client = createRedis(url);
+      const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+      client.disconnect();
+      expect(pid).toBeGreaterThan(0);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.join(' ')).toContain('redis-server');
+      expect(argv.join(' ')).not.toContain(password);
+      expect(argv.join(' ')).not.toContain('requirepass');
+      // The password is required all the same.
+      const anonymous = createRedis(url.replace(/:[^:@/]*@/, ''), { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
+      anonymous.disconnect();
+    } finally {
+      await ensured.stop?.();
+    }
+  });
+
   it.each([
     ['redis-server is not on PATH', { env: { PATH: '' }, autoStart: true }, /redis-server is not on PATH/],
     ['autoStart is off', { env: process.env, autoStart: false }, /redis\.autoStart is false/],
@@ -69,6 +92,24 @@ describe('ensureRedis', () => {
   it('does not try to start a server for a Redis on another machine', async () => {
     const err = await ensureRedis({ url: 'redis://redis.invalid:6379', logger: silentLogger, autoStart: true, dataDir: tempDir() }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/it is on another machine/);
+  });
+});
+
+describe('createRedis', () => {
+  it('logs each distinct connection error once while it retries, not once per attempt', async () => {
+    const warnings: { obj: { code?: string }; msg: string }[] = [];
+    const logger = { warn: (obj: { code?: string }, msg: string) => void warnings.push({ obj, msg }) } as never;
+    const client = createRedis(`redis://127.0.0.1:${await freePort()}`, { logger, retryStrategy: () => 10 });
+    let attempts = 0;
+    client.on('error', () => attempts++);
+    try {
+      await waitFor(() => attempts >= 5, 'five failed connection attempts');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.obj.code).toBe('ECONNREFUSED');
+      expect(warnings[0]!.msg).toMatch(/Redis connection error/);
+    } finally {
+      client.disconnect();
+    }
   });
 });
 
