@@ -474,7 +474,7 @@ async function main(): Promise<void> {
     models: { ...previous?.models },
   };
 
-  const only = args.find((a, i) => args[i - 1] === '--variants');
+  const only = args.find((_, i) => args[i - 1] === '--variants');
   const named = only?.split(',') ?? [...VARIANTS];
   const variants = named.filter(isVariant);
   if (variants.length < named.length) throw new Error(`--variants takes a comma-separated list of ${VARIANTS.join(', ')}`);

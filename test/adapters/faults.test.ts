@@ -9,7 +9,7 @@ import { startWechatAdapter } from '../../adapters/wechat/index.ts';
 import { describeAdapterStatus } from '../../src/adapterStatus.ts';
 import { metrics, registry } from '../../src/metrics.ts';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord.ts';
-import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.ts';
+import { startFakeTelegram } from '../fakes/telegram.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../service/support.ts';
 import { startStack, type Stack } from './stack.ts';

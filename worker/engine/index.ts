@@ -9,7 +9,7 @@ import { BusyReplicas } from './busyReplicas.ts';
 import type { FromThread, ThreadConfig, ToThread } from './protocol.ts';
 import { ReplicaSet } from './replicas.ts';
 import { defaultReplicas } from './session.ts';
-import type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
+import type { Engine, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
 
 export type { Engine, EngineEvent, EngineOptions, GenerateRequest, GenerateResult } from './types.ts';
 export { checkModelDir, VARIANTS, isVariant, type Variant } from './config.ts';
