@@ -33,11 +33,24 @@ class ThreadedEngine extends EventEmitter implements Engine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
-  down: Error | undefined;
-  /** The thread is loaded and taking requests (false while it starts or restarts). */
-  live = false;
+  private downError: Error | undefined;
+  private isLive = false;
   private crashes: number[] = [];
-  modelName = '';
+  private loadedModel = '';
+
+  /** Set when the engine gave up restarting its thread; every call then fails with it. */
+  get down(): Error | undefined {
+    return this.downError;
+  }
+
+  /** The thread is loaded and taking requests (false while it starts or restarts). */
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  get modelName(): string {
+    return this.loadedModel;
+  }
 
   constructor(
     private readonly cfg: ThreadConfig,
@@ -58,12 +71,12 @@ class ThreadedEngine extends EventEmitter implements Engine {
       worker.once('exit', (code) => onStartFailure(new Error(`engine thread exited with code ${code} while loading`)));
       worker.on('message', (msg: FromThread) => {
         if (msg.type === 'ready') {
-          this.modelName = msg.modelName;
+          this.loadedModel = msg.modelName;
           worker.off('error', onStartFailure);
           worker.removeAllListeners('exit');
           worker.on('error', (err) => this.onCrash(worker, err as Error));
           worker.on('exit', (code) => this.onCrash(worker, new Error(`engine thread exited with code ${code}`)));
-          this.live = true;
+          this.isLive = true;
           resolve();
         } else this.onMessage(msg);
       });
@@ -88,7 +101,7 @@ class ThreadedEngine extends EventEmitter implements Engine {
   private onCrash(worker: Worker, err: Error): void {
     if (this.closed || worker !== this.worker) return;
     this.worker = undefined;
-    this.live = false;
+    this.isLive = false;
     worker.removeAllListeners();
     void worker.terminate();
     // It may have died while decoding: the other replicas must not keep making room for it.
@@ -102,8 +115,8 @@ class ThreadedEngine extends EventEmitter implements Engine {
     const now = Date.now();
     this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (this.crashes.length > MAX_CRASHES) {
-      this.down = new Error(`engine is down after ${this.crashes.length} crashes in a minute: ${err.message}`);
-      this.log.error(this.down.message);
+      this.downError = new Error(`engine is down after ${this.crashes.length} crashes in a minute: ${err.message}`);
+      this.log.error(this.downError.message);
       return;
     }
     this.start().then(
@@ -112,19 +125,19 @@ class ThreadedEngine extends EventEmitter implements Engine {
         this.emit('restart', {});
       },
       (startErr: Error) => {
-        this.down = new Error(`engine restart failed: ${startErr.message}`);
-        this.log.error(this.down.message);
+        this.downError = new Error(`engine restart failed: ${startErr.message}`);
+        this.log.error(this.downError.message);
       },
     );
   }
 
   async generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
     if (this.closed) throw new Error('engine is closed');
-    if (this.down) throw this.down;
+    if (this.downError) throw this.downError;
     const clean = reqs.map((r) => this.validate(r));
     if (clean.length === 0) return [];
     await this.ready;
-    if (this.down) throw this.down;
+    if (this.downError) throw this.downError;
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
