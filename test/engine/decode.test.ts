@@ -5,7 +5,8 @@ import { BusyReplicas } from '../../worker/engine/busyReplicas.ts';
 import { loadModelConfig, onnxPath, type ModelConfig } from '../../worker/engine/config.ts';
 import { gatherRows, KvArena } from '../../worker/engine/kv.ts';
 import { createRng } from '../../worker/engine/sampling.ts';
-import { DecoderSession, defaultThreads, type KvCache } from '../../worker/engine/session.ts';
+import type { KvCache } from '../../worker/engine/kvCache.ts';
+import { DecoderSession, defaultThreads } from '../../worker/engine/session.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 
 const big = (xs: number[]) => BigInt64Array.from(xs.map(BigInt));

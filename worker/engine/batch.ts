@@ -2,7 +2,8 @@ import type { ModelConfig } from './config.ts';
 import { gatherRows, KvArena, type RowSource } from './kv.ts';
 import { sampleToken, type Rng, type SamplingParams } from './sampling.ts';
 import { prefillRuns } from './prefillRuns.ts';
-import type { DecoderSession, KvCache, StepOutput } from './session.ts';
+import type { KvCache } from './kvCache.ts';
+import type { DecoderSession, StepOutput } from './session.ts';
 
 /** One prompt to continue `rngs.length` times (one row per candidate, sharing a single prefill). */
 export interface SequenceGroup {

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { KvCache } from './session.ts';
+import type { KvCache } from './kvCache.ts';
 
 export interface RowSource {
   cache: KvCache;

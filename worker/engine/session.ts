@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from './config.ts';
 import type { BusyReplicas } from './busyReplicas.ts';
 import { gatherRows, type KvArena } from './kv.ts';
+import type { KvCache } from './kvCache.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -38,18 +39,6 @@ export const DEFAULT_SPIN_MICROS = 20;
 
 /** Spare columns a cache gets when it is (re)built for appending steps: most steps then write in place. */
 const SPARE_COLUMNS = 16;
-
-/**
- * Key/value cache: for each layer, key and value tensors [rows, n_head, capacity, head_dim]. Rows are left-padded,
- * so every row's newest token sits in column past - 1; columns past..capacity-1 are spare room that appending steps
- * fill in place (masked out until then).
- */
-export interface KvCache {
-  rows: number;
-  past: number;
-  capacity: number;
-  tensors: ort.Tensor[];
-}
 
 export interface StepInput {
   rows: number;
