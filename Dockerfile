@@ -26,6 +26,7 @@ FROM scratch AS app
 COPY package.json /app/
 COPY bin /app/bin
 COPY config /app/config
+COPY common /app/common
 COPY src /app/src
 COPY adapters /app/adapters
 COPY worker /app/worker

@@ -1,4 +1,4 @@
-import { textKey } from './textKey.ts';
+import { textKey } from '../common/textKey.ts';
 import { normalizeText } from './triggers.ts';
 
 // A pattern made only of these is matched as whole Latin words; any other pattern is matched as compact text.

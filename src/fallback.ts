@@ -1,4 +1,4 @@
-import { textKey } from './textKey.ts';
+import { textKey } from '../common/textKey.ts';
 import { detectTone, type Tone } from './tone.ts';
 
 /**

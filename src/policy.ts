@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
-import { textKey } from './textKey.ts';
+import { textKey } from '../common/textKey.ts';
 import { clashesWithTone, detectTone } from './tone.ts';
 import { escapeRegExp, normalizeText } from './triggers.ts';
 

@@ -1,4 +1,4 @@
-import { textKey } from './textKey.ts';
+import { textKey } from '../common/textKey.ts';
 
 /**
  * What a post calls for when no generated reply is good enough: comfort, calm, encouragement before an event,

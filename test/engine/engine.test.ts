@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
 import { defaultReplicas, ONE_REPLICA_BYTES } from '../../worker/engine/session.ts';
-import { textKey } from '../../src/textKey.ts';
+import { textKey } from '../../common/textKey.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 
 const quiet = pino({ level: 'silent' });

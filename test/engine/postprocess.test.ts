@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseReply } from '../../worker/engine/choose.ts';
-import { textKey } from '../../src/textKey.ts';
+import { textKey } from '../../common/textKey.ts';
 import { cleanReply, joinCjk } from '../../worker/engine/postprocess.ts';
 
 describe('postprocess', () => {

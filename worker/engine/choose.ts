@@ -1,4 +1,4 @@
-import { textKey } from '../../src/textKey.ts';
+import { textKey } from '../../common/textKey.ts';
 
 /** A sampled reply with its scores: the generator's mean log-probability per token, and the judge's logit. */
 export interface ScoredCandidate {
