@@ -6,7 +6,7 @@ import type { BotCore, BotStatus, HandleResult } from './adapter.ts';
 import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
-import { Limits } from './cooldown.ts';
+import { Limits } from './limits.ts';
 import { matchDistress } from './distress.ts';
 import type { Delivery, DeliveryKind, IncomingMessage, Platform } from './events.ts';
 import { fallbackPraise } from './fallback.ts';

@@ -4,7 +4,7 @@ import type { RedisKeys } from './queue/contracts.ts';
 
 const WINDOW_MS = 60_000;
 
-/** Per-user cooldown, per-chat rate limit and the care reply's repeat window, kept in Redis so every bot process shares them. */
+/** Limits: per-user cooldown, per-chat rate limit and the care reply's repeat window, kept in Redis so every bot process shares them. */
 export class Limits {
   constructor(
     private readonly redis: Redis,
