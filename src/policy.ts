@@ -60,7 +60,7 @@ const LONG_RUN = /([\p{P}\p{S}])\1{3,}/gu;
  * Whitespace collapsed, invisible characters removed, runs of one mark cut to three, then cut at a sentence end to
  * at most maxChars characters.
  */
-export function cleanReply(text: string, maxChars: number): string {
+export function tidyAndCutReply(text: string, maxChars: number): string {
   const chars = Array.from(normalizeText(text).replace(/\s+/g, ' ').replace(LONG_RUN, '$1$1$1').trim());
   if (chars.length <= maxChars) return chars.join('');
   const cut = chars.slice(0, maxChars);
@@ -121,7 +121,7 @@ export function choosePraise(
   const rejected: { text: string; reason: Rejection }[] = [];
   // Scored as sent: after the clean-up that cuts a long reply at a sentence end.
   const ranked = candidates
-    .map((c, i) => ({ c, i, text: cleanReply(c.text, rules.maxChars) }))
+    .map((c, i) => ({ c, i, text: tidyAndCutReply(c.text, rules.maxChars) }))
     .map((x) => ({ ...x, score: candidateScore({ ...x.c, text: x.text }, rules) }))
     .sort((a, b) => b.score - a.score || a.i - b.i);
   for (const { c, text, score } of ranked) {

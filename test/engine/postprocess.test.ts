@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseReply } from '../../worker/engine/choose.ts';
 import { textKey } from '../../common/textKey.ts';
-import { cleanReply, joinCjk } from '../../worker/engine/postprocess.ts';
+import { replyFromDecoded, joinCjk } from '../../worker/engine/postprocess.ts';
 
 describe('postprocess', () => {
   it('removes spaces between CJK characters and CJK punctuation only', () => {
@@ -10,8 +10,8 @@ describe('postprocess', () => {
   });
 
   it('keeps the text after the separator and trims', () => {
-    expect(cleanReply('今 天 | 太 厉 害 了 ', '|')).toBe('太厉害了');
-    expect(cleanReply(' 真 棒 ', '|')).toBe('真棒');
+    expect(replyFromDecoded('今 天 | 太 厉 害 了 ', '|')).toBe('太厉害了');
+    expect(replyFromDecoded(' 真 棒 ', '|')).toBe('真棒');
   });
 
   it('normalizes width, case, spaces and punctuation for comparisons', () => {

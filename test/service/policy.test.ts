@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { candidateCount } from '../../src/candidateCount.ts';
 import { loadConfig } from '../../src/config.ts';
 import { fallbackPraise } from '../../src/fallback.ts';
-import { blockedWord, choosePraise, cleanReply, echoesPost, policyRules } from '../../src/policy.ts';
+import { blockedWord, choosePraise, tidyAndCutReply, echoesPost, policyRules } from '../../src/policy.ts';
 import { detectTone } from '../../src/tone.ts';
 
 const { policy } = loadConfig({ env: {} });
@@ -99,16 +99,16 @@ describe('choosePraise', () => {
 
   it('cuts long replies at a sentence end within the limit', () => {
     const long = '你真的太厉害了！每天坚持跑步真的很不容易。你的毅力让所有人都佩服得五体投地，继续加油吧朋友们都看着呢';
-    const text = cleanReply(long, 30);
+    const text = tidyAndCutReply(long, 30);
     expect(Array.from(text).length).toBeLessThanOrEqual(30);
     expect(text).toBe('你真的太厉害了！每天坚持跑步真的很不容易。');
-    expect(Array.from(cleanReply('哈'.repeat(100), 30))).toHaveLength(30);
+    expect(Array.from(tidyAndCutReply('哈'.repeat(100), 30))).toHaveLength(30);
   });
 
   it('cuts a run of one punctuation mark or emoji to three', () => {
-    expect(cleanReply('哇这也太棒了吧' + '！'.repeat(40), 120)).toBe('哇这也太棒了吧！！！');
-    expect(cleanReply('加油💪💪💪💪💪!!!!', 120)).toBe('加油💪💪💪!!!');
-    expect(cleanReply('好棒……', 120)).toBe('好棒……');
+    expect(tidyAndCutReply('哇这也太棒了吧' + '！'.repeat(40), 120)).toBe('哇这也太棒了吧！！！');
+    expect(tidyAndCutReply('加油💪💪💪💪💪!!!!', 120)).toBe('加油💪💪💪!!!');
+    expect(tidyAndCutReply('好棒……', 120)).toBe('好棒……');
   });
 });
 

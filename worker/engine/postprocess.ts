@@ -8,7 +8,7 @@ export function joinCjk(text: string): string {
 }
 
 /** Decoded model output -> reply text: CJK spacing removed, text after the separator kept, trimmed. */
-export function cleanReply(decoded: string, separator: string): string {
+export function replyFromDecoded(decoded: string, separator: string): string {
   let text = joinCjk(decoded);
   const at = separator ? text.lastIndexOf(separator) : -1;
   if (at >= 0) text = text.slice(at + separator.length);

@@ -5,7 +5,7 @@ import type { BusyReplicas } from './busyReplicas.ts';
 import { chooseReply } from './choose.ts';
 import type { ModelConfig } from './config.ts';
 import type { JudgeSession } from './judge.ts';
-import { cleanReply } from './postprocess.ts';
+import { replyFromDecoded } from './postprocess.ts';
 import { buildPrompt } from './prompt.ts';
 import { createRng } from './sampling.ts';
 import type { DecoderSession } from './session.ts';
@@ -121,7 +121,7 @@ export class Scheduler {
   /** Scores the complete jobs' candidates with the judge (all of them in one run) and resolves each job. */
   private async answer(jobs: Job[]): Promise<void> {
     if (jobs.length === 0) return;
-    const texts = jobs.map((job) => job.done.map((r) => cleanReply(this.tok.decode(r.tokens), this.cfg.separator)));
+    const texts = jobs.map((job) => job.done.map((r) => replyFromDecoded(this.tok.decode(r.tokens), this.cfg.separator)));
     const pairs = jobs.flatMap((job, j) => texts[j]!.map((reply) => ({ post: job.req.post, reply })));
     const judged = this.opts.judge ? await this.opts.judge.score(pairs) : undefined;
     let at = 0;
