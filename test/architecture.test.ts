@@ -1,0 +1,156 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layer boundaries, checked on every test run:
+ * - worker/engine/ is a leaf: it imports nothing from src/, adapters/ or the rest of worker/;
+ * - the core (src/ but the composition root: src/cli.ts, src/commands/, src/app/) imports nothing from adapters/ or worker/;
+ * - no file under src/ imports a platform SDK (telegraf, discord.js, wechaty*);
+ * - common/ imports nothing from the project outside common/;
+ * - the engine's import graph has no cycle.
+ * A regex over import statements is enough here: the code base uses only static `import … from`, `export … from`,
+ * `import('…')` with a literal, and createRequire's `require('…')`.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SCANNED = ['common', 'src', 'adapters', 'worker'];
+const SOURCE = /\.(ts|mts|mjs|js)$/;
+
+const SPECIFIER = [
+  /\bfrom\s*['"]([^'"]+)['"]/g, // import … from '…' and export … from '…', over several lines too
+  /\bimport\s*['"]([^'"]+)['"]/g, // import '…' (side effects only)
+  /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, // import('…')
+  /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g, // require('…')
+];
+
+/** Module specifiers a source text imports, comments left out. */
+export function importsOf(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  return SPECIFIER.flatMap((re) => [...code.matchAll(re)].map((m) => m[1]!));
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(path);
+    return SOURCE.test(e.name) && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+interface Edge {
+  from: string;
+  /** Repository-relative path for a relative import, else the package name as written. */
+  to: string;
+  relative: boolean;
+}
+
+function importGraph(): Edge[] {
+  return SCANNED.flatMap(sourceFiles).flatMap((from) =>
+    importsOf(readFileSync(join(ROOT, from), 'utf8')).map((spec) => {
+      const isRelative = spec.startsWith('.');
+      const to = isRelative ? relative(ROOT, resolve(ROOT, dirname(from), spec)).split('\\').join('/') : spec;
+      return { from, to, relative: isRelative };
+    }),
+  );
+}
+
+const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+const isCompositionRoot = (path: string) => path === 'src/cli.ts' || under(path, 'src/commands') || under(path, 'src/app');
+const PLATFORM_SDK = /^(telegraf|discord\.js|wechaty)(\/|$)|^wechaty-|^@discordjs\//;
+
+/** The rules above, as "file imports target: why" lines; empty when the graph keeps every boundary. */
+export function violations(edges: Edge[]): string[] {
+  const out: string[] = [];
+  for (const { from, to, relative: rel } of edges) {
+    const line = (why: string) => out.push(`${from} imports ${to}: ${why}`);
+    if (under(from, 'worker/engine')) {
+      if (rel && !under(to, 'worker/engine') && !under(to, 'common')) line('the engine is a leaf (only worker/engine/ and common/)');
+    }
+    if (under(from, 'src') && !isCompositionRoot(from)) {
+      if (rel && (under(to, 'adapters') || under(to, 'worker'))) line('the core does not import adapters or the worker; only the composition root (src/cli.ts, src/commands/, src/app/) does');
+    }
+    if (under(from, 'src') && !rel && PLATFORM_SDK.test(to)) line('no platform SDK under src/; adapters/ translate into src/events.ts');
+    if (under(from, 'common') && rel && !under(to, 'common')) line('common/ depends on nothing in the project');
+  }
+  return out;
+}
+
+/** Import cycles among the given edges, each as "a -> b -> … -> a". */
+function cycles(edges: Edge[]): string[] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) if (e.relative) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const found: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, 'open');
+    stack.push(node);
+    for (const to of next.get(node) ?? []) {
+      if (state.get(to) === 'open') found.push([...stack.slice(stack.indexOf(to)), to].join(' -> '));
+      else if (!state.has(to)) visit(to);
+    }
+    stack.pop();
+    state.set(node, 'done');
+  };
+  for (const node of next.keys()) if (!state.has(node)) visit(node);
+  return found;
+}
+
+describe('architecture: import boundaries', () => {
+  const edges = importGraph();
+
+  it('reads the import graph (the composition root is seen importing the adapters and the worker)', () => {
+    // Guards against a scanner that finds nothing and so passes every rule.
+    expect(edges.length).toBeGreaterThan(200);
+    expect(edges).toContainEqual({ from: 'src/commands/bot.ts', to: 'adapters/web/index.ts', relative: true });
+    expect(edges).toContainEqual({ from: 'src/commands/platforms.ts', to: 'adapters/telegram/index.ts', relative: true });
+    expect(edges).toContainEqual({ from: 'adapters/telegram/index.ts', to: 'telegraf', relative: false });
+  });
+
+  it('the rules catch each kind of violation', () => {
+    const rel = (from: string, to: string): Edge => ({ from, to, relative: true });
+    const pkg = (from: string, to: string): Edge => ({ from, to, relative: false });
+    expect(violations([rel('worker/engine/choose.ts', 'src/textKey.ts')])).toHaveLength(1);
+    expect(violations([rel('worker/engine/choose.ts', 'worker/praise.ts')])).toHaveLength(1);
+    expect(violations([rel('worker/engine/choose.ts', 'adapters/web/index.ts')])).toHaveLength(1);
+    expect(violations([rel('src/bot.ts', 'worker/service.ts')])).toHaveLength(1);
+    expect(violations([rel('src/bot.ts', 'adapters/shared/split.ts')])).toHaveLength(1);
+    expect(violations([pkg('src/events.ts', 'telegraf')])).toHaveLength(1);
+    expect(violations([pkg('src/commands/platforms.ts', 'discord.js')])).toHaveLength(1);
+    expect(violations([pkg('src/bot.ts', 'wechaty-puppet-mock')])).toHaveLength(1);
+    expect(violations([rel('common/textKey.ts', 'src/events.ts')])).toHaveLength(1);
+    expect(
+      violations([
+        rel('src/commands/worker.ts', 'worker/service.ts'),
+        rel('src/cli.ts', 'adapters/web/index.ts'),
+        rel('src/app/compose.ts', 'adapters/web/index.ts'),
+        rel('worker/engine/choose.ts', 'common/textKey.ts'),
+        rel('worker/service.ts', 'src/redis.ts'),
+        pkg('adapters/discord/index.ts', 'discord.js'),
+        pkg('src/bot.ts', 'bullmq'),
+      ]),
+    ).toEqual([]);
+  });
+
+  it('finds imports over several lines, dynamic imports and re-exports, but not in comments', () => {
+    const text = [
+      "import {\n  a,\n  b,\n} from './multi.ts';",
+      "export { c } from '../re.ts';",
+      "const m = await import('../../adapters/x.ts');",
+      "import './side.ts';",
+      "// import { no } from './commented.ts';",
+      "/* import { no } from './block.ts'; */",
+    ].join('\n');
+    expect(importsOf(text).sort()).toEqual(['../../adapters/x.ts', '../re.ts', './multi.ts', './side.ts']);
+  });
+
+  it('keeps every boundary', () => {
+    expect(violations(edges)).toEqual([]);
+  });
+
+  it('the engine has no import cycle', () => {
+    expect(cycles(edges.filter((e) => under(e.from, 'worker/engine')))).toEqual([]);
+  });
+});
