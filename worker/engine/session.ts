@@ -30,10 +30,9 @@ export interface SessionOptions {
 
 /**
  * Brief spinning: a thread that finishes its share of an op busy-waits this long for the next one instead of going
- * to sleep, which catches the short gaps between the ops of one run. On the GPT-3-large shape (2 cores, two
- * replicas) a batch-1 token took 16.4 ms against 18.1 with spinning off, and 16 concurrent requests ran as fast as
- * with it off (4.76 and 4.71 replies/s). onnxruntime's own default spins far longer: batch 1 gained the same, but
- * with two replicas the spinning threads took the cores from each other and 16 concurrent requests lost 20-35%.
+ * to sleep, which catches the short gaps between the ops of one run. Short on purpose: it makes batch 1 faster and
+ * costs nothing at 16 concurrent requests, while onnxruntime's own, longer default lets two replicas' spinning
+ * threads take the cores from each other. Figures: BENCHMARKS.md#engine, "Batch 1" and the "spinning off" column.
  */
 export const DEFAULT_SPIN_MICROS = 20;
 
@@ -73,8 +72,9 @@ function cudaProviderInstalled(): boolean {
 
 /**
  * Intra-op threads when the caller does not say: one per core (onnxruntime's 0), except for models narrower than
- * 512 where each op is too small to split and waking a second thread for it costs more than it saves
- * (kuakua-mini, 256 wide: one thread is ~25% faster at batch 1 and as fast or faster at 16 concurrent requests).
+ * 512 where each op is too small to split and waking a second thread for it costs more than it saves (kuakua-mini,
+ * 256 wide, was faster with one thread at batch 1 and no slower at 16 concurrent requests; BENCHMARKS.md#engine does
+ * not record that comparison yet, so `npm run bench` with `threads` set is the way to check it again).
  */
 export function defaultThreads(cfg: ModelConfig): number {
   return cfg.nHead * cfg.headDim < 512 ? 1 : 0;
@@ -86,12 +86,10 @@ export const ONE_REPLICA_BYTES = 1 << 30;
 /**
  * Engine replicas when the caller does not say: two on a CPU with two or more cores, where one replica's JavaScript
  * (sampling, cache bookkeeping, garbage collection) and onnxruntime's single-threaded copies leave a core idle that
- * the other fills: 16 concurrent requests ran 1.4–1.6× faster on kuakua-mini in three benchmark runs. On the
- * GPT-3-large shape's int8 and q4 files, whose steps take 50–100 ms, the two counts came out within noise of each
- * other (0.91–1.26×). One for a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy
- * of the weights, and with the 1.3 GB fp32 file two replicas ran 16 concurrent requests about 30% slower than one
- * (2.5–2.7 against 3.5 replies/s, BENCHMARKS.md), besides doubling the memory. One on CUDA, where a second session
- * would compete for one device.
+ * the other fills; this pays on kuakua-mini and is within noise on the GPT-3-large shape's int8 and q4 files. One for
+ * a model file of ONE_REPLICA_BYTES or more: each replica holds and streams its own copy of the weights, which made
+ * two replicas slower than one on the fp32 file, besides doubling the memory. One on CUDA, where a second session
+ * would compete for one device. Figures: BENCHMARKS.md#engine, "What made the difference", item 4.
  */
 export function defaultReplicas(provider: ExecutionProvider, modelBytes: number): number {
   if (provider === 'cuda' || modelBytes >= ONE_REPLICA_BYTES) return 1;
@@ -104,8 +102,8 @@ async function createSession(opts: SessionOptions, cfg: ModelConfig): Promise<or
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: opts.threads ?? defaultThreads(cfg),
-    // Off: with every step fetching `present`, the arena's page faults made a 14-row kuakua-mini step about 2× slower
-    // than plain allocation. Prefill still fetches `present`; appending decode steps measure within noise either way.
+    // Off: the arena's page faults made steps that fetch `present` (every prefill) slower than plain allocation, and
+    // appending decode steps gain nothing from it. Figures: BENCHMARKS.md#engine, "What made the difference", item 5.
     enableCpuMemArena: false,
     interOpNumThreads: 1,
     extra: {
@@ -161,9 +159,8 @@ export class DecoderSession {
 
   /**
    * The session for the next run: with another replica busy, the one with fewer threads. Replicas whose threads
-   * add up to more than the cores stall each other in every op, which waits for its slowest thread: on the
-   * GPT-3-large q4 file two replicas answered 16 concurrent requests 13–26% faster (two comparisons) this way than
-   * with two threads each, and a lone request still gets every core.
+   * add up to more than the cores stall each other in every op, which waits for its slowest thread; a lone request
+   * still gets every core. Figures: BENCHMARKS.md#engine, "What made the difference", item 4.
    */
   private get session(): ort.InferenceSession {
     return this.shared?.busy.othersBusy() ? this.shared.session : this.solo;
