@@ -33,7 +33,7 @@ afterAll(async () => {
 
 describe('reply judge', () => {
   it('reads the same tokens and gives the same scores as the PyTorch reference, in one padded batch', async () => {
-    judge = await JudgeSession.load(dir);
+    judge = await JudgeSession.load(dir, 'fp32');
     const ref = JSON.parse(modelTool(['judge-reference', '--dir', dir], JSON.stringify(PAIRS)));
     const rows = PAIRS.map(([post, reply]) => judge.encode(post, reply));
     expect(rows).toEqual(ref.input_ids.map((ids: number[], i: number) => ids.slice(0, ref.attention_mask[i].reduce((a: number, b: number) => a + b, 0))));
@@ -56,7 +56,10 @@ describe('reply judge', () => {
       const post = '今天终于拿到驾照了';
       const [result] = await engine.generate([{ post, n: 4, seed: 3, maxNewTokens: 8 }]);
       expect(result!.scored.length).toBeGreaterThan(0);
-      const direct = await judge.score(result!.scored.map((c) => ({ post, reply: c.text })));
+      // The engine runs the int8 file, as a session loaded with the default does.
+      const int8 = await JudgeSession.load(dir);
+      const direct = await int8.score(result!.scored.map((c) => ({ post, reply: c.text })));
+      await int8.close();
       result!.scored.forEach((c, i) => expect(c.judge).toBeCloseTo(direct[i]!, 4));
       // Best first, by the judge.
       const judged = result!.scored.map((c) => c.judge!);
@@ -82,6 +85,17 @@ describe('reply judge', () => {
 
 describe('the bundled models/kuakua-judge', () => {
   const bundled = join(REPO_ROOT, 'models/kuakua-judge');
+
+  it('runs its int8 file by default, within 0.3 of the fp32 reference', async () => {
+    const [int8, fp32] = await Promise.all([JudgeSession.load(bundled), JudgeSession.load(bundled, 'fp32')]);
+    try {
+      const pairs = PAIRS.map(([post, reply]) => ({ post, reply }));
+      const [a, b] = await Promise.all([int8.score(pairs), fp32.score(pairs)]);
+      a.forEach((s, i) => expect(Math.abs(s - b[i]!)).toBeLessThan(0.3));
+    } finally {
+      await Promise.all([int8.close(), fp32.close()]);
+    }
+  });
 
   it('loads, and ranks a real reply above a reply in the poster’s voice and above the same reply with a repeated run', async () => {
     const session = await JudgeSession.load(bundled);

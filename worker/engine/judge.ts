@@ -8,6 +8,8 @@ import { TextTokenizer } from './tokenizer.ts';
 /** The reply judge's config.json (written by `tools/model/main.py judge-train`). */
 const judgeConfigSchema = z.object({
   onnx: z.string(),
+  /** The same graph with int8 weights, which the engine runs when present (half the time; QUALITY.md). */
+  onnx_int8: z.string().optional(),
   separator: z.string(),
   max_post_tokens: z.number().int().positive(),
   max_reply_tokens: z.number().int().positive(),
@@ -23,7 +25,7 @@ export function loadJudgeConfig(dir: string): JudgeConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new Error(`judge directory ${dir} is missing config.json`);
   const cfg = readJsonFile(path, judgeConfigSchema);
-  for (const file of ['tokenizer.json', cfg.onnx]) {
+  for (const file of ['tokenizer.json', cfg.onnx, ...(cfg.onnx_int8 ? [cfg.onnx_int8] : [])]) {
     if (!existsSync(join(dir, file))) throw new Error(`judge directory ${dir} is missing ${file}`);
   }
   return cfg;
@@ -40,9 +42,11 @@ export class JudgeSession {
     private readonly tok: TextTokenizer,
   ) {}
 
-  static async load(dir: string, threads = 1): Promise<JudgeSession> {
+  /** `weights`: int8 (the default, when the directory has it) or fp32 (the reference the parity test checks). */
+  static async load(dir: string, weights: 'int8' | 'fp32' = 'int8', threads = 1): Promise<JudgeSession> {
     const cfg = loadJudgeConfig(dir);
-    const session = await ort.InferenceSession.create(join(dir, cfg.onnx), {
+    const file = weights === 'int8' && cfg.onnx_int8 ? cfg.onnx_int8 : cfg.onnx;
+    const session = await ort.InferenceSession.create(join(dir, file), {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads: threads,
