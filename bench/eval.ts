@@ -99,6 +99,36 @@ async function throughput(engine: Engine, config: Config, posts: DevPost[], clie
   return { clients, candidates: n, repliesPerSecond: Math.round((posts.length / seconds) * 10) / 10, msP50: Math.round(quantile(ms, 0.5)), msP99: Math.round(quantile(ms, 0.99)) };
 }
 
+function writeRows(file: string, rows: EvalRow[]): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(resolve(file), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+/** Each post, one at a time, as the bot answers it: the core's distress check, then the worker's praise step. */
+async function viaPipeline(engine: Engine, config: Config, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
+  const rules = policyRules(config.policy);
+  const rows: EvalRow[] = [];
+  for (const [i, p] of posts.entries()) {
+    const started = performance.now();
+    if (matchDistress(p.post, config.distress.patterns, config.distress.exceptions)) {
+      rows.push({ ...p, reply: config.distress.reply, kind: 'care', ms: Math.round(performance.now() - started) });
+      continue;
+    }
+    const out = await praiseStep(
+      engine,
+      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101 },
+      { rules, resampleAttempts: config.policy.resampleAttempts },
+    );
+    const ms = Math.round(performance.now() - started);
+    rows.push(
+      out.kind === 'praise'
+        ? { ...p, reply: out.text, kind: 'praise', judge: out.judge, ms }
+        : { ...p, reply: out.text, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
+    );
+  }
+  return rows;
+}
+
 /** Each post through a running bot's web API, one at a time: the latency a web user sees. */
 async function viaWeb(base: string, posts: DevPost[]): Promise<EvalRow[]> {
   const token = process.env.KUAKUA_API_TOKEN;
@@ -136,8 +166,7 @@ async function main(): Promise<void> {
   const posts = files.flatMap((f) => readPosts(resolve(f)));
   if (args.web) {
     const rows = await viaWeb(args.web, posts);
-    mkdirSync(dirname(resolve(args.out!)), { recursive: true });
-    writeFileSync(resolve(args.out!), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeRows(args.out!, rows);
     console.log(JSON.stringify({ web: args.web, out: args.out, ...summarize(rows) }));
     return;
   }
@@ -149,27 +178,9 @@ async function main(): Promise<void> {
     logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   const n = args.candidates ? Number(args.candidates) : config.model.candidates;
-  const rules = policyRules(config.policy);
-  const rows: EvalRow[] = [];
+  let rows: EvalRow[];
   try {
-    for (const [i, p] of posts.entries()) {
-      const started = performance.now();
-      if (matchDistress(p.post, config.distress.patterns, config.distress.exceptions)) {
-        rows.push({ ...p, reply: config.distress.reply, kind: 'care', ms: Math.round(performance.now() - started) });
-        continue;
-      }
-      const out = await praiseStep(
-        engine,
-        { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: Number(args.seed) + i * 101 },
-        { rules, resampleAttempts: config.policy.resampleAttempts },
-      );
-      const ms = Math.round(performance.now() - started);
-      rows.push(
-        out.kind === 'praise'
-          ? { ...p, reply: out.text, kind: 'praise', judge: out.judge, ms }
-          : { ...p, reply: out.text, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
-      );
-    }
+    rows = await viaPipeline(engine, config, posts, n, Number(args.seed));
     if (args.concurrent) {
       const clients = Number(args.concurrent);
       // At C concurrent requests a worker runs worker.concurrency of them and C - concurrency wait.
@@ -180,8 +191,7 @@ async function main(): Promise<void> {
   } finally {
     await engine.close();
   }
-  mkdirSync(dirname(resolve(args.out!)), { recursive: true });
-  writeFileSync(resolve(args.out!), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeRows(args.out!, rows);
   const summary = summarize(rows);
   console.table(summary);
   console.log(JSON.stringify({ model: engine.modelName, judge: judgeDir || null, candidates: n, out: args.out, ...summary }));
