@@ -120,7 +120,7 @@ describe('back-pressure', () => {
 });
 
 describe('timeout policies with no worker running', () => {
-  it('fallback: a varied template praise in Chinese, quoting the post, kept in the chat history', async () => {
+  it('fallback: a reply in Chinese that fits the post’s tone, kept in the chat history', async () => {
     const config = testConfig(fx.redis.url, { queue: { timeoutMs: 300, onTimeout: 'fallback' } });
     const c = await core(config);
     const got = collect(c);
@@ -128,7 +128,7 @@ describe('timeout policies with no worker running', () => {
     await c.handle(msg);
     await waitFor(() => got.length === 1, 'the fallback');
     expect(got[0]).toMatchObject({ kind: 'fallback', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, platform: 'telegram' });
-    expect(got[0]!.text).toMatch(/[\u4e00-\u9fff]{6}/);
+    expect(got[0]!.text.match(/[\u4e00-\u9fff]/g)?.length ?? 0).toBeGreaterThanOrEqual(6);
     expect(await fx.admin.lrange('kuakua:history:telegram:group-1', 0, -1)).toEqual([got[0]!.text]);
     // The request was taken back: a worker starting later would not answer it a second time.
     expect(await queueDepth(config)).toBe(0);
