@@ -48,7 +48,6 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
       expect(await page.text()).toContain('夸夸群');
 
       const replies: string[] = [];
-      const kinds: string[] = [];
       for (let i = 0; i < 10; i++) {
         const res = await fetch(`${url}api/praise`, {
           method: 'POST',
@@ -61,14 +60,12 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
         expect(body.model).toBe('kuakua-mini');
         expect(body.reply.trim()).not.toBe('');
         replies.push(body.reply);
-        kinds.push(body.kind);
       }
       // The chat's recent replies are never repeated (policy.historySize), whether the model wrote them or they fit the
       // post's tone because no sample was good enough (about half the time on kuakua-mini: QUALITY.md).
       expect(new Set(replies).size, replies.join(' / ')).toBeGreaterThanOrEqual(9);
       // Chinese praise, though not every reply: kuakua-mini learned "6666" (well done!) from the douban data too.
       expect(replies.filter((r) => HAN.test(r)).length, replies.join(' / ')).toBeGreaterThanOrEqual(8);
-      expect(kinds).toContain('praise');
 
       const health = await fetch(`${url}healthz`);
       expect(health.status).toBe(200);
