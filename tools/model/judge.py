@@ -21,6 +21,7 @@ from torch import nn
 import checkpoint
 from arch import GPT3, GPT3Config, attention_bias
 from judge_data import NEGATIVE_KINDS
+from train import optimize
 
 SEP = ' | '
 MAX_POST_TOKENS = 48
@@ -159,10 +160,7 @@ def train(args):
         for g in opt.param_groups:
             g['lr'] = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         loss = group_loss(model, tok, rng.sample(groups, args.batch), pad)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimize(model, opt, loss)
         step += 1
         ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
         if step % 10 == 0:

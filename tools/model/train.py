@@ -66,6 +66,14 @@ def lm_loss(model, ids, labels):
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=IGNORE)
 
 
+def optimize(model, opt, loss):
+    """One optimizer step on `loss`, with gradients clipped to norm 1."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+
+
 def noam_lr(step, base, warmup):
     step = max(step, 1)
     return base * min(step / warmup, math.sqrt(warmup / step))
@@ -140,10 +148,7 @@ def run(args):
         for g in opt.param_groups:
             g['lr'] = noam_lr(step + 1, args.lr, args.warmup)
         loss = lm_loss(model, ids, labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimize(model, opt, loss)
         step += 1
         ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
         if step % 10 == 0 or step == args.steps:
