@@ -101,9 +101,17 @@ export function echoesPost(reply: string, post: string): boolean {
 }
 
 /** The candidate's predicted blind score (ScoreWeights). */
-export function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
+function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
   const w = rules.weights;
   return w.bias + w.logprob * (c.logprob ?? 0) + w.judge * (c.judge ?? 0) + w.chars * Array.from(c.text.trim()).length;
+}
+
+/** The candidates as they would be sent (tidied and cut), each with its predicted score, best first. */
+export function rankCandidates(candidates: PraiseCandidate[], rules: PolicyRules): { c: PraiseCandidate; text: string; score: number }[] {
+  return candidates
+    .map((c, i) => ({ c, i, text: tidyAndCutReply(c.text, rules.maxChars) }))
+    .map((x) => ({ ...x, score: candidateScore({ ...x.c, text: x.text }, rules) }))
+    .sort((a, b) => b.score - a.score || a.i - b.i);
 }
 
 /**
@@ -119,12 +127,7 @@ export function choosePraise(
   const recent = new Set(avoid.map(textKey));
   const tone = detectTone(post);
   const rejected: { text: string; reason: Rejection }[] = [];
-  // Scored as sent: after the clean-up that cuts a long reply at a sentence end.
-  const ranked = candidates
-    .map((c, i) => ({ c, i, text: tidyAndCutReply(c.text, rules.maxChars) }))
-    .map((x) => ({ ...x, score: candidateScore({ ...x.c, text: x.text }, rules) }))
-    .sort((a, b) => b.score - a.score || a.i - b.i);
-  for (const { c, text, score } of ranked) {
+  for (const { c, text, score } of rankCandidates(candidates, rules)) {
     let reason: Rejection | undefined;
     // Laughter alone (哈哈哈哈) says nothing: it counts as no text.
     if (Array.from(textKey(text).replace(/[哈呵嘻嘿]/g, '')).length < Math.max(1, rules.minChars)) reason = 'too-short';

@@ -6,7 +6,7 @@ import { checkModelDir, createEngine, type Variant } from '../../worker/engine/i
 import { praiseStep } from '../../worker/praise.ts';
 import { shippedConfig } from '../config.ts';
 import { matchDistress } from '../distress.ts';
-import { candidateScore, tidyAndCutReply, policyRules } from '../policy.ts';
+import { policyRules, rankCandidates } from '../policy.ts';
 
 /**
  * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
@@ -59,8 +59,9 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     if (count) {
       // Every candidate, best first by the policy's score; more than asked for, so that de-duplication leaves enough.
       const [result] = await engine.generate([{ post, n: Math.max(count + 2, shipped.model.candidates), seed }]);
-      const ranked = [...result!.scored].sort((a, b) => candidateScore(b, rules) - candidateScore(a, rules)).slice(0, count);
-      const praises = ranked.map((c) => ({ ...c, text: tidyAndCutReply(c.text, rules.maxChars) }));
+      const praises = rankCandidates(result!.scored, rules)
+        .slice(0, count)
+        .map(({ c, text }) => ({ ...c, text }));
       if (opts.json) console.log(JSON.stringify({ post, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
       else for (const p of praises) console.log(p.text);
       return;
