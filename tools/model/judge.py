@@ -21,7 +21,7 @@ from torch import nn
 import checkpoint
 from arch import GPT3, GPT3Config, attention_bias
 from judge_data import NEGATIVE_KINDS
-from train import optimize
+from train import optimize, progress
 
 SEP = ' | '
 MAX_POST_TOKENS = 48
@@ -155,6 +155,7 @@ def train(args):
     started = time.time()
     deadline = started + args.max_minutes * 60 if args.max_minutes else None
     ema = None
+    first_step = step
     model.train()
     while step < args.steps:
         for g in opt.param_groups:
@@ -163,8 +164,8 @@ def train(args):
         optimize(model, opt, loss)
         step += 1
         ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
-        if step % 10 == 0:
-            sys.stderr.write(f'\rstep {step}/{args.steps} loss {ema:.3f} {(time.time() - started) / 60:.1f} min ')
+        if step % 10 == 0 or step == args.steps:
+            progress(step - first_step, args.steps - first_step, ema, started)
         if step % args.save_every == 0:
             save()
         if deadline and time.time() > deadline:

@@ -91,6 +91,14 @@ def sample_replies(model, tok, posts, n, seed, temperature=0.8, top_p=0.9, max_n
     return [out[i * n:(i + 1) * n] for i in range(len(posts))]
 
 
+def reply_to_another_topic(rng, all_replies, topic):
+    """A random reply from `all_replies` ((topic index, reply) pairs) whose topic is not `topic`."""
+    while True:
+        j, r = rng.choice(all_replies)
+        if j != topic:
+            return r
+
+
 def build(data_dir, generator, out_dir, samples_per_post=3, seed=7, heldout=0.1, max_reply=80):
     """Writes train.jsonl / valid.jsonl groups (valid: the corpus builder's held-out topics) and returns counts."""
     import checkpoint
@@ -115,12 +123,11 @@ def build(data_dir, generator, out_dir, samples_per_post=3, seed=7, heldout=0.1,
         split = 'valid' if corpus.is_heldout(title, heldout) else 'train'
         top = {r for r in liked.get(title, []) if r}
         plain = [r for r in real if r not in top]
+
+        def other():
+            return reply_to_another_topic(rng, all_replies, i)
+
         for reply in real[:12]:
-            def other():
-                while True:
-                    j, r = rng.choice(all_replies)
-                    if j != i:
-                        return r
             negs = [{'text': other(), 'kind': 'other-post'}]
             negs += [{'text': s, 'kind': 'generated'} for s in samples if s and s not in real][:2]
             for kind in ('cut', 'shuffled', 'repeated', 'spliced'):
