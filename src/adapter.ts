@@ -22,7 +22,7 @@ export type HandleResult =
   /** Answered at once without the model: admin command, refusal, cooldown notice, busy reply, care reply. */
   | { action: 'replied'; delivery: Delivery };
 
-export interface BotStatus {
+export interface CoreStatus {
   redis: boolean;
   queueDepth: number;
   workers: number;
@@ -30,12 +30,14 @@ export interface BotStatus {
 }
 
 /** What an adapter sees of the core: hand in messages, get deliveries back. */
-export interface BotCore {
+export interface Core {
+  /** Names this process's reply queue: replies for chats it owns come back to it. */
+  readonly instanceId: string;
   /** Applies triggers, cooldowns, idempotency and back-pressure, then enqueues. Never waits for the model. */
   handle(msg: IncomingMessage): Promise<HandleResult>;
   /** Registers this process's sender for a platform; replies for chats it owns are routed back to it. */
   onDelivery(platform: Platform, deliver: (d: Delivery) => Promise<void>): void;
-  status(): Promise<BotStatus>;
+  status(): Promise<CoreStatus>;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export interface FaultReporter {
 }
 
 export interface AdapterContext {
-  core: BotCore;
+  core: Core;
   logger: Logger;
   /** Set by the supervisor; an adapter started on its own logs faults instead. */
   faults?: FaultReporter;

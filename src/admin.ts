@@ -1,4 +1,4 @@
-import type { BotStatus } from './adapter.ts';
+import type { CoreStatus } from './adapter.ts';
 import type { ChatSettingsStore } from './chatSettings.ts';
 import type { Config } from './config.ts';
 import type { Delivery, DeliveryKind, IncomingMessage } from './events.ts';
@@ -29,7 +29,7 @@ export function isAdmin(config: Config, msg: IncomingMessage): boolean {
 export interface AdminDeps {
   config: Config;
   settings: ChatSettingsStore;
-  status: () => Promise<BotStatus>;
+  status: () => Promise<CoreStatus>;
 }
 
 /** Runs a chat command; only ids in admins.<platform> may change settings, everybody may ask for help. */

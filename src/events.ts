@@ -1,6 +1,6 @@
 /**
  * The one event model every adapter translates into (koishi/satori style):
- * adapters turn platform messages into IncomingMessage, hand them to the BotCore,
+ * adapters turn platform messages into IncomingMessage, hand them to the Core,
  * and send each Delivery the core gives back. The core never imports a platform SDK.
  */
 export type Platform = 'web' | 'telegram' | 'discord' | 'wechat';

@@ -7,7 +7,7 @@ collectDefaultMetrics({ register: registry, prefix: 'kuakua_' });
 const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60];
 
 export const metrics = {
-  /** Messages handed to a BotCore, by what became of them (queued, replied:<kind>, ignored:<reason>). */
+  /** Messages handed to a Core, by what became of them (queued, replied:<kind>, ignored:<reason>). */
   requests: new Counter({ name: 'kuakua_requests_total', help: 'Messages handled by the bot core', labelNames: ['platform', 'outcome'], registers: [registry] }),
   /** Answers delivered to a chat, by kind (praise, fallback, busy, admin, refusal, help, care). */
   replies: new Counter({ name: 'kuakua_replies_total', help: 'Answers delivered to chats', labelNames: ['platform', 'kind'], registers: [registry] }),

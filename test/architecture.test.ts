@@ -115,11 +115,11 @@ describe('architecture: import boundaries', () => {
     expect(violations([rel('worker/engine/choose.ts', 'src/textKey.ts')])).toHaveLength(1);
     expect(violations([rel('worker/engine/choose.ts', 'worker/praise.ts')])).toHaveLength(1);
     expect(violations([rel('worker/engine/choose.ts', 'adapters/web/index.ts')])).toHaveLength(1);
-    expect(violations([rel('src/bot.ts', 'worker/service.ts')])).toHaveLength(1);
-    expect(violations([rel('src/bot.ts', 'adapters/shared/split.ts')])).toHaveLength(1);
+    expect(violations([rel('src/core.ts', 'worker/service.ts')])).toHaveLength(1);
+    expect(violations([rel('src/core.ts', 'adapters/shared/split.ts')])).toHaveLength(1);
     expect(violations([pkg('src/events.ts', 'telegraf')])).toHaveLength(1);
     expect(violations([pkg('src/commands/platforms.ts', 'discord.js')])).toHaveLength(1);
-    expect(violations([pkg('src/bot.ts', 'wechaty-puppet-mock')])).toHaveLength(1);
+    expect(violations([pkg('src/core.ts', 'wechaty-puppet-mock')])).toHaveLength(1);
     expect(violations([rel('common/textKey.ts', 'src/events.ts')])).toHaveLength(1);
     expect(
       violations([
@@ -129,7 +129,7 @@ describe('architecture: import boundaries', () => {
         rel('worker/engine/choose.ts', 'common/textKey.ts'),
         rel('worker/service.ts', 'src/redis.ts'),
         pkg('adapters/discord/index.ts', 'discord.js'),
-        pkg('src/bot.ts', 'bullmq'),
+        pkg('src/core.ts', 'bullmq'),
       ]),
     ).toEqual([]);
   });

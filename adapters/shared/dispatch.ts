@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BotCore } from '../../src/adapter.ts';
+import type { Core } from '../../src/adapter.ts';
 import type { Delivery, IncomingMessage } from '../../src/events.ts';
 import { recentKeys } from './dedupe.ts';
 import { describeError } from './redact.ts';
@@ -16,7 +16,7 @@ export interface Dispatcher {
  * and send at once what the core answered without the model (admin replies, refusals, busy notices).
  */
 export function createDispatcher(opts: {
-  core: BotCore;
+  core: Core;
   logger: Logger;
   deliver: (d: Delivery) => Promise<void>;
   redact: (text: string) => string;

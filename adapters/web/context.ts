@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BotCore } from '../../src/adapter.ts';
+import type { Core } from '../../src/adapter.ts';
 import type { PendingReplies } from './pending.ts';
 
 export interface WebOptions {
@@ -17,7 +17,7 @@ export interface WebOptions {
 
 /** What every route handler gets. */
 export interface WebContext {
-  core: BotCore;
+  core: Core;
   logger: Logger;
   registry: Registry;
   pending: PendingReplies;

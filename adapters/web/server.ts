@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
+import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
 import { HttpError, sendError } from './http.ts';
@@ -20,7 +20,7 @@ export interface RunningWeb extends RunningAdapter {
 }
 
 export interface StartWebOptions extends WebOptions {
-  core: BotCore;
+  core: Core;
   logger: Logger;
   registry: Registry;
 }

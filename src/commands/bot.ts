@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { startWebAdapter } from '../../adapters/web/index.ts';
 import { describeAdapterStatus, setAdapterStatus } from '../adapterStatus.ts';
-import { createBotCore } from '../bot.ts';
+import { createCore } from '../core.ts';
 import type { Config } from '../config.ts';
 import { registry } from '../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
@@ -28,7 +28,7 @@ export async function startBotRole(
   redisUrl: string,
   { env = process.env, guard }: { env?: NodeJS.ProcessEnv; guard?: ProcessGuard } = {},
 ): Promise<BotRole> {
-  const core = await createBotCore({ config, logger, redisUrl });
+  const core = await createCore({ config, logger, redisUrl });
   const corePart: Part = { name: 'core', stop: () => core.close() };
   const parts: Part[] = [];
   try {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discordOptions, startDiscordAdapter } from '../../adapters/discord/index.ts';
-import type { BotCore, RunningAdapter } from '../../src/adapter.ts';
+import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
 import { waitFor } from '../service/support.ts';
@@ -44,7 +44,8 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: BotCore = {
+  const recording: Core = {
+    instanceId: stack.core.instanceId,
     handle: (m) => {
       handed.push(m);
       return stack.core.handle(m);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import type { Core } from '../../src/adapter.ts';
+import { createCore } from '../../src/core.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createEngine } from '../../worker/engine/index.ts';
@@ -9,10 +10,10 @@ import { makeRandomModel } from '../helpers/model.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { testConfig } from '../service/support.ts';
 
-/** Everything behind an adapter, all real: a private redis-server, the BotCore, and a worker running a tiny random model. */
+/** Everything behind an adapter, all real: a private redis-server, the Core, and a worker running a tiny random model. */
 export interface Stack {
   config: Config;
-  core: KuakuaCore;
+  core: Core;
   logger: Logger;
   /** Every log line written by the core, the worker and the adapter under test. */
   logs: string[];
@@ -29,7 +30,7 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
   const engine: Engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger });
   const worker: RunningWorker = await startWorker({ config, logger, engine });
-  const core = await createBotCore({ config, logger });
+  const core = await createCore({ config, logger });
   return {
     config,
     core,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import type { Core } from '../../src/adapter.ts';
+import { createCore } from '../../src/core.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -25,8 +26,8 @@ async function redisServer(opts: { aof?: boolean } = {}): Promise<TestRedis> {
   cleanups.push(() => r.close());
   return r;
 }
-async function core(config: Parameters<typeof createBotCore>[0]['config'], instanceId: string): Promise<{ bot: KuakuaCore; got: Delivery[] }> {
-  const bot = await createBotCore({ config, logger: silentLogger, instanceId });
+async function core(config: Parameters<typeof createCore>[0]['config'], instanceId: string): Promise<{ bot: Core; got: Delivery[] }> {
+  const bot = await createCore({ config, logger: silentLogger, instanceId });
   cleanups.push(() => bot.close());
   return { bot, got: collect(bot) };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBotCore } from '../../src/bot.ts';
+import { createCore } from '../../src/core.ts';
 import { startFakeTelegram, type FakeMessage } from '../fakes/telegram.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
@@ -21,7 +21,7 @@ describe('Redis stops while messages arrive', () => {
     const redis = await startRedis({ aof: true });
     cleanups.push(() => redis.close());
     const { config } = configFile(redis.url, { queue: { redisWaitMs: 500, onFull, timeoutMs: 60_000 }, cooldown: { userSeconds: 0 } });
-    const bot = await createBotCore({ config, logger: silentLogger, instanceId: `rel-outage-${onFull}` });
+    const bot = await createCore({ config, logger: silentLogger, instanceId: `rel-outage-${onFull}` });
     cleanups.push(() => bot.close());
     const got = collect(bot);
 

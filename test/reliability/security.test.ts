@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBotCore } from '../../src/bot.ts';
+import { createCore } from '../../src/core.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { pingRedis } from '../../src/redis.ts';
 import { startFakeDiscord, type FakeDiscordMessage } from '../fakes/discord.ts';
@@ -103,7 +103,7 @@ describe('Redis with a password over TLS (rediss://)', () => {
     cleanups.push(() => worker.stop());
     process.env.REDIS_TLS_CA = redis.caFile;
     cleanups.push(async () => delete process.env.REDIS_TLS_CA);
-    const bot = await createBotCore({ config, logger: silentLogger, instanceId: 'rel-tls' });
+    const bot = await createCore({ config, logger: silentLogger, instanceId: 'rel-tls' });
     cleanups.push(() => bot.close());
     const got = collect(bot);
     expect(await bot.status()).toMatchObject({ redis: true, workers: 1 });

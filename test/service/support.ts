@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import type { BotCore } from '../../src/adapter.ts';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import type { Core } from '../../src/adapter.ts';
+import { createCore } from '../../src/core.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -52,7 +52,7 @@ export function message(over: Partial<IncomingMessage> = {}): IncomingMessage {
 }
 
 /** Records what the core delivers for a platform. */
-export function collect(core: BotCore, platform: Platform = 'telegram'): Delivery[] {
+export function collect(core: Core, platform: Platform = 'telegram'): Delivery[] {
   const got: Delivery[] = [];
   core.onDelivery(platform, async (d) => {
     got.push(d);
@@ -67,18 +67,18 @@ export interface ServiceFixture {
   /** A plain client for looking at keys. */
   admin: Redis;
   /** A bot core that is closed after the test (logging nowhere unless given a logger). */
-  core(config: Config, instanceId?: string, logger?: Logger): Promise<KuakuaCore>;
+  core(config: Config, instanceId?: string, logger?: Logger): Promise<Core>;
   /** A worker that is closed (before the cores) after the test. */
   worker(config: Config, engine: Engine): Promise<RunningWorker>;
 }
 
 /** A private redis-server for the test file, emptied before each test; cores and workers are closed after each test. */
 export function useServiceFixture(): ServiceFixture {
-  const cores: KuakuaCore[] = [];
+  const cores: Core[] = [];
   const workers: RunningWorker[] = [];
   const f = {
     async core(config: Config, instanceId = 'bot-a', logger: Logger = silentLogger) {
-      const c = await createBotCore({ config, logger, instanceId });
+      const c = await createCore({ config, logger, instanceId });
       cores.push(c);
       return c;
     },

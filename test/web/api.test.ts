@@ -2,7 +2,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
-import { createBotCore, type KuakuaCore } from '../../src/bot.ts';
+import type { Core } from '../../src/adapter.ts';
+import { createCore } from '../../src/core.ts';
 import { beat, removeBeat } from '../../src/heartbeat.ts';
 import { createLogger } from '../../src/logger.ts';
 import { redisKeys } from '../../src/queue/contracts.ts';
@@ -227,12 +228,12 @@ describe('HTTP API through the real queue, worker and engine', () => {
 
 describe('HTTP API security', () => {
   let redis: TestRedis;
-  let core: KuakuaCore;
+  let core: Core;
   const logger = createLogger({ level: 'silent' });
 
   beforeAll(async () => {
     redis = await startRedis();
-    core = await createBotCore({ config: testConfig(redis.url), logger });
+    core = await createCore({ config: testConfig(redis.url), logger });
   });
   afterAll(async () => {
     await core?.close();
@@ -312,7 +313,7 @@ describe('HTTP API when no worker answers', () => {
     const admin = new Redis(redis.url);
     if (stuckWorker) await beat(admin, keys, { id: 'stuck', model: 'stuck-model', host: 'test', pid: 0, concurrency: 1, startedAt: Date.now() }, 600);
     // Each core its own reply queue, so a timeout left behind by one test never reaches the next.
-    const core = await createBotCore({ config, logger, instanceId: `web-test-${++cores}` });
+    const core = await createCore({ config, logger, instanceId: `web-test-${++cores}` });
     const web = await startWeb(core, config, webOptions);
     try {
       await run(web);
@@ -429,7 +430,7 @@ describe('HTTP API while Redis is down', () => {
   it('answers 503 within the reply timeout, reports it in /healthz, and works again after Redis is back', async () => {
     const redis = await startRedis();
     const config = testConfig(redis.url, { queue: { timeoutMs: 1000, onTimeout: 'fallback' } });
-    const core = await createBotCore({ config, logger: createLogger({ level: 'silent' }), instanceId: 'web-outage' });
+    const core = await createCore({ config, logger: createLogger({ level: 'silent' }), instanceId: 'web-outage' });
     const web = await startWeb(core, config, { replyTimeoutMs: 2000 });
     try {
       await redis.stop();

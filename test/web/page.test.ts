@@ -1,7 +1,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
-import { createBotCore } from '../../src/bot.ts';
+import { createCore } from '../../src/core.ts';
 import { createLogger } from '../../src/logger.ts';
 import { clearLoginState, setLoginState } from '../../src/loginState.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
@@ -220,7 +220,7 @@ describe('web playground page in headless Chromium', () => {
 
   it('says "no worker online" when no worker runs on its Redis, and answers at once', async () => {
     const redis = await startRedis();
-    const core = await createBotCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
+    const core = await createCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
     const lonely = await startWeb(core, stack.config);
     const original = web;
     web = lonely;

@@ -50,7 +50,7 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
 /** Every kind but busy is an answer the bot gave: 200, and `kind` says which. */
 const STATUS: Record<DeliveryKind, 200 | 503> = { praise: 200, fallback: 200, admin: 200, help: 200, refusal: 200, care: 200, busy: 503 };
 
-/** The core's reasons for not answering (src/bot.ts), as HTTP errors. */
+/** The core's reasons for not answering (src/core.ts), as HTTP errors. */
 function ignoredError(reason: IgnoredReason): HttpError {
   switch (reason) {
     case 'cooldown':

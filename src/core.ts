@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BotCore, BotStatus, HandleResult } from './adapter.ts';
+import type { Core, CoreStatus, HandleResult } from './adapter.ts';
 import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
@@ -28,17 +28,13 @@ import { createRedis } from './redis.ts';
 import { startJanitor, type Janitor } from './retention.ts';
 import { evaluateTrigger } from './triggers.ts';
 
-export interface BotCoreOptions {
+export interface CoreOptions {
   config: Config;
   logger: Logger;
   /** Defaults to config.secrets.redisUrl. */
   redisUrl?: string;
   /** Defaults to config.instance.id, else "<hostname>-<pid>". */
   instanceId?: string;
-}
-
-export interface KuakuaCore extends BotCore {
-  readonly instanceId: string;
 }
 
 type Deliver = (d: Delivery) => Promise<void>;
@@ -52,7 +48,7 @@ const WORKER_CHECK_MS = 1000;
 
 const REPLY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 } };
 
-class Bot implements KuakuaCore {
+class QueueCore implements Core {
   private readonly keys: RedisKeys;
   private readonly requests: Queue;
   private readonly replies: Queue;
@@ -301,7 +297,7 @@ class Bot implements KuakuaCore {
     return delivery.kind;
   }
 
-  async status(): Promise<BotStatus> {
+  async status(): Promise<CoreStatus> {
     try {
       const [pong, queueDepth, workers] = await withTimeout(Promise.all([this.redis.ping(), this.requests.count(), liveWorkers(this.redis, this.keys)]), 2000);
       metrics.queueDepth.set(queueDepth);
@@ -338,10 +334,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */
-export async function createBotCore(opts: BotCoreOptions): Promise<KuakuaCore> {
+export async function createCore(opts: CoreOptions): Promise<Core> {
   const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl, { logger: opts.logger.child({ component: 'redis' }) });
   const ephemeral = !opts.instanceId && !opts.config.instance.id;
-  const bot = new Bot(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral);
+  const bot = new QueueCore(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral);
   await redis.ping();
   await bot.sweep();
   return bot;
