@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Delivery, IncomingMessage, Platform } from './events.ts';
+import type { LoginStore } from './loginState.ts';
 import type { TriggerDecision } from './triggers.ts';
 
 /** Why the core did not answer: a trigger rule, or one of its own checks. */
@@ -59,6 +61,28 @@ export interface AdapterContext {
   logger: Logger;
   /** Set by the supervisor; an adapter started on its own logs faults instead. */
   faults?: FaultReporter;
+  /** Where an adapter that logs in by QR code publishes its state for the web page; absent when nobody shows it. */
+  login?: LoginStore;
+}
+
+/**
+ * A platform adapter as the app sees it (satori style): its own config section, what switches it on, and a lazy
+ * start, so that an SDK is imported only when its platform is configured. Each lives in `adapters/<name>/definition.ts`
+ * and is listed once in `adapters/registry.ts`.
+ */
+export interface AdapterDefinition<Section = unknown, Options = unknown> {
+  name: Exclude<Platform, 'web'>;
+  /** Its section of the config (`<name>:` in config/default.yaml), validated with the rest. */
+  config: z.ZodType<Section>;
+  /** The environment variables that switch it on, for "adapter off (set … to enable)". */
+  env: string;
+  /** Environment variables that hold its secrets: a config file may not set them. */
+  secretEnv: readonly string[];
+  /** Its options from its section and the environment, or undefined when it is not configured (it stays off). */
+  options(section: Section, env: NodeJS.ProcessEnv): Options | undefined;
+  /** Stack frames of its SDK: an uncaught error that passes through them is the adapter's to handle. */
+  sdk: RegExp;
+  start(ctx: AdapterContext, options: Options): Promise<RunningAdapter>;
 }
 
 /** A start-up failure that retrying cannot fix (a rejected token, a missing puppet): the adapter is shown as failed. */

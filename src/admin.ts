@@ -23,7 +23,7 @@ export function parseAdminCommand(text: string): AdminCommand | null {
 }
 
 export function isAdmin(config: Config, msg: IncomingMessage): boolean {
-  return config.admins[msg.platform].includes(msg.userId);
+  return (config.admins[msg.platform] ?? []).includes(msg.userId);
 }
 
 export interface AdminDeps {

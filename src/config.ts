@@ -3,8 +3,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { PLATFORMS } from './events.ts';
 
-const PLATFORMS = ['web', 'telegram', 'discord', 'wechat'] as const;
 const strings = z.array(z.string().min(1));
 const count = z.number().int().min(0);
 const positive = z.number().int().min(1);
@@ -32,7 +32,7 @@ export const configSchema = z.strictObject({
     privateChats: z.boolean(),
     genericPost: z.string().min(1),
   }),
-  chats: z.record(z.string().regex(/^(web|telegram|discord|wechat):.+$/, '"<platform>:<chatId>"'), chatOverrideSchema),
+  chats: z.record(z.string().regex(new RegExp(`^(${PLATFORMS.join('|')}):.+$`), '"<platform>:<chatId>"'), chatOverrideSchema),
   cooldown: z.strictObject({
     userSeconds: count,
     byPlatform: z.partialRecord(z.enum(PLATFORMS), count),
@@ -78,7 +78,7 @@ export const configSchema = z.strictObject({
     minScore: z.number(),
     blocklist: strings,
   }),
-  admins: z.strictObject(Object.fromEntries(PLATFORMS.map((p) => [p, strings])) as Record<(typeof PLATFORMS)[number], typeof strings>),
+  admins: z.partialRecord(z.enum(PLATFORMS), strings),
   http: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),

@@ -3,7 +3,9 @@
  * adapters turn platform messages into IncomingMessage, hand them to the Core,
  * and send each Delivery the core gives back. The core never imports a platform SDK.
  */
-export type Platform = 'web' | 'telegram' | 'discord' | 'wechat';
+/** Every platform kuakua speaks: the one list that config keys, admin lists and queue payloads derive from. */
+export const PLATFORMS = ['web', 'telegram', 'discord', 'wechat', 'qq', 'feishu', 'dingtalk'] as const;
+export type Platform = (typeof PLATFORMS)[number];
 
 export interface IncomingMessage {
   platform: Platform;

@@ -1,7 +1,8 @@
+import type { Platform } from './events.ts';
+
 /**
- * In-process login state that adapters publish and the web page shows
- * (e.g. the WeChat login QR code). Only meaningful when the adapter runs in
- * the same process as the web server (`npm start`, `kuakua bot`).
+ * Login state that adapters publish and the web page shows (e.g. the WeChat login QR code). One store per process,
+ * made by the app and handed to the adapters and the web server through their context.
  */
 export type LoginStatus = 'scan' | 'logged-in' | 'logged-out';
 
@@ -14,16 +15,18 @@ export interface LoginState {
   updatedAt: number;
 }
 
-const states = new Map<string, LoginState>();
+export class LoginStore {
+  private readonly states = new Map<Platform, LoginState>();
 
-export function setLoginState(platform: string, state: Omit<LoginState, 'updatedAt'>): void {
-  states.set(platform, { ...state, updatedAt: Date.now() });
-}
+  set(platform: Platform, state: Omit<LoginState, 'updatedAt'>): void {
+    this.states.set(platform, { ...state, updatedAt: Date.now() });
+  }
 
-export function getLoginState(platform: string): LoginState | undefined {
-  return states.get(platform);
-}
+  get(platform: Platform): LoginState | undefined {
+    return this.states.get(platform);
+  }
 
-export function clearLoginState(platform: string): void {
-  states.delete(platform);
+  clear(platform: Platform): void {
+    this.states.delete(platform);
+  }
 }

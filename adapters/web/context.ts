@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Core } from '../../src/adapter.ts';
+import type { LoginStore } from '../../src/loginState.ts';
 import type { PendingReplies } from './pending.ts';
 
 export interface WebOptions {
@@ -21,5 +22,6 @@ export interface WebContext {
   logger: Logger;
   registry: Registry;
   pending: PendingReplies;
+  login: LoginStore;
   options: WebOptions;
 }

@@ -26,5 +26,5 @@ export function webOptionsFromConfig(config: Config): WebOptions {
 
 /** The web playground + HTTP API as an adapter of the shared core. */
 export function startWebAdapter(ctx: AdapterContext, config: Config, registry: Registry): Promise<RunningWeb> {
-  return startWebServer({ ...webOptionsFromConfig(config), core: ctx.core, logger: ctx.logger, registry });
+  return startWebServer({ ...webOptionsFromConfig(config), core: ctx.core, logger: ctx.logger, login: ctx.login, registry });
 }

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Server } from '
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
+import { LoginStore } from '../../src/loginState.ts';
 import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
 import { HttpError, sendError } from './http.ts';
@@ -17,12 +18,16 @@ import { praiseRoute } from './routes/praise.ts';
 export interface RunningWeb extends RunningAdapter {
   url: string;
   port: number;
+  /** The login states this server shows on the page (`/api/login`). */
+  login: LoginStore;
 }
 
 export interface StartWebOptions extends WebOptions {
   core: Core;
   logger: Logger;
   registry: Registry;
+  /** Shared with the adapters of this process; a new, empty store when absent. */
+  login?: LoginStore;
 }
 
 const ROUTES: Record<string, string> = {
@@ -77,11 +82,11 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
 
 /** The web playground and HTTP API: a web message is a 'web' platform message through the shared core and queue. */
 export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb> {
-  const { core, logger, registry, ...options } = opts;
+  const { core, logger, registry, login = new LoginStore(), ...options } = opts;
   assertBindAllowed(options.host, options.apiToken);
   const log = logger.child({ adapter: 'web' });
   const pending = createPendingReplies();
-  const ctx: WebContext = { core, logger: log, registry, pending, options };
+  const ctx: WebContext = { core, logger: log, registry, pending, login, options };
   const limiter = createRateLimiter(options.rateLimit);
   const httpRequests = httpRequestCounter(registry);
 
@@ -114,7 +119,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
       case '/api/praise':
         return praiseRoute(ctx, req, res, ip);
       case '/api/login':
-        return loginRoute(res);
+        return loginRoute(res, ctx.login);
       case '/healthz':
         return healthRoute(ctx, res);
       case '/metrics':
@@ -149,6 +154,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     name: 'web',
     url,
     port,
+    login,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       pending.close();

@@ -6,7 +6,6 @@ import type * as PUPPET from 'wechaty-puppet';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
-import { setLoginState } from '../../src/loginState.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { pause } from '../shared/backoff.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
@@ -118,16 +117,16 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
 
   bot.on('scan', (qrcode, status) => {
     scanned = true;
-    setLoginState('wechat', { status: 'scan', qrcode });
+    ctx.login?.set('wechat', { status: 'scan', qrcode });
     logger.info({ status }, 'scan the QR code with WeChat to log in (also shown on the web page)');
     if (printQr) qrcodeTerminal.generate(qrcode, { small: true });
   });
   bot.on('login', (user) => {
-    setLoginState('wechat', { status: 'logged-in', user: user.name() });
+    ctx.login?.set('wechat', { status: 'logged-in', user: user.name() });
     logger.info({ user: user.name() }, 'wechat logged in');
   });
   bot.on('logout', (user) => {
-    setLoginState('wechat', { status: 'logged-out', user: user.name() });
+    ctx.login?.set('wechat', { status: 'logged-out', user: user.name() });
     logger.warn({ user: user.name() }, 'wechat logged out');
   });
   // Wechaty reports puppet problems here. Once a QR code was shown or the account is logged in, the puppet reconnects by

@@ -4,6 +4,7 @@ import { startWebAdapter } from '../../adapters/web/index.ts';
 import { describeAdapterStatus, setAdapterStatus } from '../adapterStatus.ts';
 import { createCore } from '../core.ts';
 import type { Config } from '../config.ts';
+import { LoginStore } from '../loginState.ts';
 import { registry } from '../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 import { stopAll } from '../shutdown.ts';
@@ -30,12 +31,13 @@ export async function startBotRole(
 ): Promise<BotRole> {
   const core = await createCore({ config, logger, redisUrl });
   const corePart: Part = { name: 'core', stop: () => core.close() };
+  const login = new LoginStore();
   const parts: Part[] = [];
   try {
-    const web = await startWebAdapter({ core, logger }, config, registry);
+    const web = await startWebAdapter({ core, logger, login }, config, registry);
     parts.push(web);
     setAdapterStatus('web', { state: 'running' });
-    const platforms = await startPlatformAdapters({ core, logger }, config, { env, guard });
+    const platforms = await startPlatformAdapters({ core, logger, login }, config, { env, guard });
     parts.unshift(...platforms.running);
     for (const off of platforms.off) logger.info({ adapter: off.name }, `adapter off (set ${off.env} to enable)`);
     const notes = platforms.running.filter((a) => a.status().state !== 'running').map((a) => describeAdapterStatus(a.name, a.status()));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { supervise, type SupervisedAdapter } from '../../adapters/shared/supervise.ts';
-import type { Core, FaultReporter, RunningAdapter } from '../adapter.ts';
+import type { AdapterContext, FaultReporter, RunningAdapter } from '../adapter.ts';
 import type { Config } from '../config.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 
@@ -12,7 +12,7 @@ interface PlatformLauncher {
   /** Stack frames of the adapter's SDK: an uncaught error that passes through them is the adapter's to handle. */
   sdk: RegExp;
   /** Imported only when configured, so a platform SDK that fails to load cannot break the others. */
-  start(ctx: { core: Core; logger: Logger; faults: FaultReporter }, config: Config, env: NodeJS.ProcessEnv): Promise<RunningAdapter>;
+  start(ctx: AdapterContext & { faults: FaultReporter }, config: Config, env: NodeJS.ProcessEnv): Promise<RunningAdapter>;
 }
 
 const LAUNCHERS: PlatformLauncher[] = [
@@ -68,7 +68,7 @@ export interface PlatformsOptions {
  * failure at start or later is retried with backoff, a rejected token shows as failed, and neither stops the others.
  */
 export async function startPlatformAdapters(
-  ctx: { core: Core; logger: Logger },
+  ctx: AdapterContext,
   config: Config,
   { env = process.env, guard, settleMs = 15_000 }: PlatformsOptions = {},
 ): Promise<PlatformsResult> {

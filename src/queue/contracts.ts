@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { PLATFORMS } from '../events.ts';
 
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
 
-const platform = z.enum(['web', 'telegram', 'discord', 'wechat']);
+const platform = z.enum(PLATFORMS);
 
 /** Who asked, and where the answer goes: carried unchanged from the request job to the reply. */
 const addressing = {

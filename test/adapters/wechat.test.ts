@@ -9,7 +9,7 @@ import * as PUPPET from 'wechaty-puppet';
 import { mock, PuppetMock } from 'wechaty-puppet-mock';
 import { startWechatAdapter, wechatOptions } from '../../adapters/wechat/index.ts';
 import type { RunningAdapter } from '../../src/adapter.ts';
-import { getLoginState } from '../../src/loginState.ts';
+import { LoginStore } from '../../src/loginState.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -31,6 +31,7 @@ let self: ContactMock;
 let admin: ContactMock;
 let room: RoomMock;
 let memoryDir: string;
+const login = new LoginStore();
 /** Everything the bot said, in rooms and to contacts, as the mock puppet saw it. */
 const said: Said[] = [];
 
@@ -91,7 +92,7 @@ beforeAll(async () => {
   await card.load();
   await card.multiplex('puppet').set('login', 'saved-session');
   await card.save();
-  adapter = await startWechatAdapter({ core: stack.core, logger: stack.logger, puppet, name: 'kuakua-test', memoryDir, printQr: false });
+  adapter = await startWechatAdapter({ core: stack.core, logger: stack.logger, login, puppet, name: 'kuakua-test', memoryDir, printQr: false });
 });
 
 afterAll(async () => {
@@ -117,11 +118,11 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
 
   it('publishes the login QR code, then the logged-in account', async () => {
     mocker.scan('https://login.weixin.qq.com/l/kuakua-test', PUPPET.types.ScanStatus.Waiting);
-    await waitFor(() => getLoginState('wechat')?.status === 'scan' || undefined, 'the scan state');
-    expect(getLoginState('wechat')?.qrcode).toBe('https://login.weixin.qq.com/l/kuakua-test');
+    await waitFor(() => login.get('wechat')?.status === 'scan' || undefined, 'the scan state');
+    expect(login.get('wechat')?.qrcode).toBe('https://login.weixin.qq.com/l/kuakua-test');
     mocker.login(self);
-    await waitFor(() => getLoginState('wechat')?.status === 'logged-in' || undefined, 'the login');
-    expect(getLoginState('wechat')?.user).toBe('kuakua');
+    await waitFor(() => login.get('wechat')?.status === 'logged-in' || undefined, 'the login');
+    expect(login.get('wechat')?.user).toBe('kuakua');
   });
 
   it('answers an @-mention in a group once, @-mentioning the asker', async () => {

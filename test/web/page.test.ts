@@ -3,7 +3,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createCore } from '../../src/core.ts';
 import { createLogger } from '../../src/logger.ts';
-import { clearLoginState, setLoginState } from '../../src/loginState.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -240,7 +239,7 @@ describe('web playground page in headless Chromium', () => {
   it('shows the WeChat login QR code while the wechat adapter waits for a scan', async () => {
     await openPage();
     expect(await page.locator('#login').isHidden()).toBe(true);
-    setLoginState('wechat', { status: 'scan', qrcode: 'https://login.weixin.qq.com/l/kuakua-test' });
+    web.login.set('wechat', { status: 'scan', qrcode: 'https://login.weixin.qq.com/l/kuakua-test' });
     try {
       await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
       const dark = await page.evaluate(() => {
@@ -253,10 +252,10 @@ describe('web playground page in headless Chromium', () => {
       // A QR code is roughly half dark modules inside its quiet zone.
       expect(dark).toBeGreaterThan(0.2);
       expect(dark).toBeLessThan(0.7);
-      setLoginState('wechat', { status: 'logged-in', user: '夸夸机器人' });
+      web.login.set('wechat', { status: 'logged-in', user: '夸夸机器人' });
       await page.locator('#login').waitFor({ state: 'hidden', timeout: 10_000 });
     } finally {
-      clearLoginState('wechat');
+      web.login.clear('wechat');
     }
   });
 });
