@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramAdapter, telegramOptions } from '../../adapters/telegram/index.ts';
 import type { RunningAdapter } from '../../src/adapter.ts';
@@ -22,10 +21,10 @@ const group = (): FakeChat => ({ id: nextChat--, type: 'supergroup', title: 'pra
 const repliesTo = (m: FakeMessage) => fake.sent.filter((s) => s.chat.id === m.chat.id && s.reply_parameters?.message_id === m.message_id);
 const sentTo = (chat: FakeChat) => fake.sent.filter((s) => s.chat.id === chat.id);
 
-/** Waits for the reply to `m`, then gives the system time to (wrongly) send a second one. */
+/** Waits for the reply to `m`, then until nothing is left in the queues that could (wrongly) send a second one. */
 async function oneReplyTo(m: FakeMessage): Promise<FakeMessage> {
   const [reply] = await waitFor(() => (repliesTo(m).length > 0 ? repliesTo(m) : undefined), `a reply to "${m.text?.slice(0, 30)}"`);
-  await sleep(500);
+  await stack.idle();
   expect(repliesTo(m)).toHaveLength(1);
   return reply!;
 }
