@@ -72,7 +72,9 @@ export interface AdapterContext {
  */
 export interface AdapterDefinition<Section = unknown, Options = unknown> {
   name: Exclude<Platform, 'web'>;
-  /** Its section of the config (`<name>:` in config/default.yaml), validated with the rest. */
+  /** The key of its config section when that is not its name (QQ's is `onebot`, after the protocol). */
+  section?: string;
+  /** Its section of the config (`<section or name>:` in config/default.yaml), validated with the rest. */
   config: z.ZodType<Section>;
   /** The environment variables that switch it on, for "adapter off (set … to enable)". */
   env: string;
