@@ -1,12 +1,38 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests start real processes (redis-server, python3, onnxruntime sessions); on two cores they run one file at a time.
+// Tests that start nothing: no redis-server, python3, onnxruntime session or browser. Every other file is an integration test.
+const unit = [
+  'test/architecture.test.ts',
+  'test/adapters/supervise.test.ts',
+  'test/engine/postprocess.test.ts',
+  'test/engine/prefillRuns.test.ts',
+  'test/engine/sampling.test.ts',
+  'test/eval/blind.test.ts',
+  'test/service/config.test.ts',
+  'test/service/distress.test.ts',
+  'test/service/policy.test.ts',
+  'test/service/processGuard.test.ts',
+  'test/service/triggers.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    fileParallelism: false,
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: unit, testTimeout: 30_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: unit,
+          globalSetup: ['test/setup/models.ts'],
+          // They start real processes (redis-server, python3, onnxruntime sessions); on two cores they run one file at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
   },
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
 import { defaultReplicas, ONE_REPLICA_BYTES } from '../../worker/engine/session.ts';
 import { textKey } from '../../common/textKey.ts';
-import { makeRandomModel } from '../helpers/model.ts';
+import { makeRandomModel, TEST_MODELS } from '../helpers/model.ts';
 
 const quiet = pino({ level: 'silent' });
 
@@ -144,7 +144,7 @@ describe('batching policies', () => {
   for (const batching of ['continuous', 'wave'] as const) {
     it(`${batching}: a request arriving mid-decode ${batching === 'continuous' ? 'joins the running batch' : 'waits for the batch to drain'}`, async () => {
       // One engine thread, so both requests meet in one batch.
-      const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching, replicas: 1, logger: quiet });
+      const engine = await createEngine({ modelDir: await makeRandomModel(TEST_MODELS.longContext), batching, replicas: 1, logger: quiet });
       try {
         const order: string[] = [];
         const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]).then(() => order.push('long'));
@@ -161,7 +161,7 @@ describe('batching policies', () => {
 
 describe('replicas', () => {
   it('sends a request to an idle replica instead of queueing it behind a busy one, and a crash stays in its replica', async () => {
-    const engine = await createEngine({ modelDir: await makeRandomModel({ positions: 512 }), batching: 'wave', replicas: 2, threads: 1, logger: quiet });
+    const engine = await createEngine({ modelDir: await makeRandomModel(TEST_MODELS.longContext), batching: 'wave', replicas: 2, threads: 1, logger: quiet });
     try {
       const order: string[] = [];
       const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]);

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { pingRedis } from '../../src/redis.ts';
-import { makeRandomModel } from '../helpers/model.ts';
+import { makeRandomModel, TEST_MODELS } from '../helpers/model.ts';
 import { freePort } from '../helpers/redis.ts';
 import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -35,7 +35,7 @@ export function configFile(redisUrl: string, settings: Record<string, unknown>):
  * to kill a worker in the middle of it (≈2 s for 400 tokens × 4 candidates in fp32 on one thread).
  */
 export async function slowModel(): Promise<string> {
-  const src = await makeRandomModel({ layers: 4, heads: 4, hidden: 256, positions: 1024 });
+  const src = await makeRandomModel(TEST_MODELS.large);
   const dir = join(tempDir('kuakua-slow-model-'), 'model');
   cpSync(src, dir, { recursive: true });
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
