@@ -5,6 +5,7 @@ import { createCore } from '../../src/core.ts';
 import { createLogger } from '../../src/logger.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
+import { chromiumPath } from '../helpers/chromium.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testConfig } from '../service/support.ts';
 import { HAN, startWeb, type WebFixture } from './support.ts';
@@ -21,7 +22,7 @@ describe('web playground page in headless Chromium', () => {
     stack = await startStack({ rateLimit: { chatPerMinute: 0 } });
     web = await startWeb(stack.core, stack.config);
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: chromiumPath(),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
   });
