@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/config.ts';
+import { testConfig } from './support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kuakua-config-'));
 mkdirSync(join(root, 'config'));
@@ -101,5 +102,18 @@ describe('loadConfig', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([`config error: worker.concurrency = "lots" (from KUAKUA_CONFIG file ${bad}): expected number`]);
+  });
+});
+
+describe('testConfig (the tests\' config helper)', () => {
+  const url = 'redis://127.0.0.1:1';
+
+  it('applies a patch that fits the schema', () => {
+    expect(testConfig(url, { queue: { timeoutMs: 5 } }).queue.timeoutMs).toBe(5);
+  });
+
+  it('refuses a misspelt key or a wrong type, naming it', () => {
+    expect(() => testConfig(url, { queue: { timeoutMss: 5 } } as never)).toThrow(/"timeoutMss"[\s\S]*at queue/);
+    expect(() => testConfig(url, { queue: { timeoutMs: 'soon' } } as never)).toThrow(/queue\.timeoutMs/);
   });
 });

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { z } from 'zod';
+import { configSchema, loadConfig, type Config } from '../../src/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import type { Engine } from '../../worker/engine/index.ts';
@@ -21,15 +22,20 @@ function apply(target: Record<string, unknown>, patch: Record<string, unknown>):
   }
 }
 
-/** The default config pointed at a test Redis, with fast timings and the given changes. */
+/**
+ * The default config pointed at a test Redis, with fast timings and the given changes; the result must pass the config
+ * schema, so a misspelt key or a wrong type fails the test at once instead of being ignored.
+ */
 export function testConfig(redisUrl: string, patch: Patch<Config> = {}): Config {
-  const config = loadConfig({ env: { REDIS_URL: redisUrl } });
-  apply(config as unknown as Record<string, unknown>, {
+  const { secrets, ...config } = loadConfig({ env: { REDIS_URL: redisUrl } });
+  apply(config, {
     queue: { timeoutMs: 20_000, stalledIntervalMs: 5_000, backoff: { type: 'fixed', delayMs: 100 } },
     worker: { heartbeatSeconds: 1 },
   });
-  apply(config as unknown as Record<string, unknown>, patch as Record<string, unknown>);
-  return config;
+  apply(config, patch as Record<string, unknown>);
+  const checked = configSchema.safeParse(config);
+  if (!checked.success) throw new Error(`testConfig: the patched config does not fit the config schema\n${z.prettifyError(checked.error)}`);
+  return { ...checked.data, secrets };
 }
 
 let counter = 0;
