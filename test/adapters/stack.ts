@@ -1,14 +1,13 @@
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine } from '../../worker/engine/index.ts';
 import type { Engine } from '../../worker/engine/types.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
 import { makeRandomModel } from '../helpers/model.ts';
+import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { testConfig, waitFor } from '../service/support.ts';
 
@@ -40,23 +39,13 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
   const engine: Engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger });
   const worker: RunningWorker = await startWorker({ config, logger, engine });
   const core = await createCore({ config, logger });
-  const connection = { url: redis.url };
-  const queues = [config.queue.name, replyQueueName(config.queue.name, core.instanceId)].map((name) => new Queue(name, { connection, prefix: config.redis.prefix }));
-  const busy = async () => {
-    for (const q of queues) {
-      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-      if (Object.values(counts).some((n) => n > 0)) return true;
-    }
-    return false;
-  };
+  const queues = praiseQueues(config, redis.url, [core.instanceId]);
   return {
     config,
     core,
     logger,
     logs,
-    async idle() {
-      await waitFor(async () => !(await busy()) || undefined, 'the praise and reply queues to empty');
-    },
+    idle: () => queuesIdle(queues),
     handled(messageId) {
       return waitFor(() => {
         for (const line of logs) {

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { metrics } from '../../src/metrics.ts';
+import { redisKeys } from '../../src/queue/contracts.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
@@ -78,7 +78,10 @@ describe('cooldown and rate limit', () => {
     expect(await a.handle(message({ userId: 'u1' }))).toEqual({ action: 'ignored', reason: 'cooldown' });
     expect(await b.handle(message({ userId: 'u1', chatId: 'elsewhere' }))).toEqual({ action: 'ignored', reason: 'cooldown' });
     expect(await a.handle(message({ userId: 'u2' }))).toMatchObject({ action: 'queued' });
-    await sleep(1100);
+    // The cooldown is a key that Redis expires after cooldown.userSeconds.
+    const cooldown = redisKeys(config.redis.prefix).cooldown('telegram', 'u1');
+    expect(await fx.admin.pttl(cooldown)).toBeLessThanOrEqual(1000);
+    await waitFor(async () => (await fx.admin.exists(cooldown)) === 0, 'the cooldown to expire');
     expect(await a.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
   });
 
@@ -150,7 +153,7 @@ describe('timeout policies with no worker running', () => {
     const msg = message();
     await c.handle(msg);
     await waitFor(async () => (await fx.admin.get(`kuakua:answered:telegram:${msg.chatId}:${msg.messageId}`)) !== null, 'the timeout');
-    await sleep(300);
+    await fx.idle(config);
     expect(got).toEqual([]);
     expect(await queueDepth(config)).toBe(0);
   });
@@ -167,7 +170,7 @@ describe('timeout policies with no worker running', () => {
     });
     await c.handle(message());
     await waitFor(() => got.length === 1, 'the retried delivery');
-    await sleep(800);
+    await fx.idle(config);
     expect(calls).toBe(2);
     expect(got).toHaveLength(1);
   });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
@@ -72,7 +71,7 @@ describe('bot, queue and worker with the real engine', () => {
     const msg = message();
     await Promise.all([bot.handle(msg), bot.handle({ ...msg }), bot.handle({ ...msg })]);
     await waitFor(() => got.length >= 1, 'the reply');
-    await sleep(700);
+    await fx.idle(c);
     expect(got).toHaveLength(1);
   });
 
@@ -123,7 +122,7 @@ describe('bot, queue and worker with the real engine', () => {
       ...[1, 2].map(() => b.handle(message({ chatId: 'chat-of-b' }))),
     ]);
     await waitFor(() => gotA.length === 3 && gotB.length === 2, 'five replies');
-    await sleep(300);
+    await fx.idle(c, ['bot-a', 'bot-b']);
     expect(gotA.map((d) => d.chatId)).toEqual(['chat-of-a', 'chat-of-a', 'chat-of-a']);
     expect(gotB.map((d) => d.chatId)).toEqual(['chat-of-b', 'chat-of-b']);
   });
@@ -136,7 +135,7 @@ describe('bot, queue and worker with the real engine', () => {
     const msgs = Array.from({ length: 6 }, (_, i) => message({ chatId: `chat-${i % 3}` }));
     await Promise.all(msgs.map((m) => bot.handle(m)));
     await waitFor(() => got.length === 6, 'six replies', 60_000);
-    await sleep(300);
+    await fx.idle(c);
     expect(got.map((d) => d.replyToMessageId).sort()).toEqual(msgs.map((m) => m.messageId).sort());
   });
 

@@ -8,6 +8,7 @@ import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import type { Engine } from '../../worker/engine/index.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
+import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
 export const silentLogger = createLogger({ level: 'silent' });
@@ -76,6 +77,8 @@ export interface ServiceFixture {
   core(config: Config, instanceId?: string, logger?: Logger): Promise<Core>;
   /** A worker that is closed (before the cores) after the test. */
   worker(config: Config, engine: Engine): Promise<RunningWorker>;
+  /** Resolves once the request queue and these bots' reply queues have nothing waiting, delayed or running. */
+  idle(config: Config, instanceIds?: string[]): Promise<void>;
 }
 
 /** A private redis-server for the test file, emptied before each test; cores and workers are closed after each test. */
@@ -92,6 +95,14 @@ export function useServiceFixture(): ServiceFixture {
       const w = await startWorker({ config, logger: silentLogger, engine });
       workers.push(w);
       return w;
+    },
+    async idle(config: Config, instanceIds = ['bot-a']) {
+      const queues = praiseQueues(config, f.redis.url, instanceIds);
+      try {
+        await queuesIdle(queues);
+      } finally {
+        await Promise.all(queues.map((q) => q.close()));
+      }
     },
   } as ServiceFixture;
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
@@ -9,18 +8,18 @@ import { collect, message, testConfig, useServiceFixture, waitFor } from './supp
 // Queue mechanics of the worker service with a scripted engine, so that the candidates (and how long they take) are known.
 // End-to-end behaviour with the real engine is in queue.test.ts.
 
-/** Answers each generate() call with the next scripted candidate list (texts, or texts with scores), after delayMs. */
-function scriptedEngine(script: (string | ScoredCandidate)[][], delayMs = 0): Engine & { calls: GenerateRequest[] } {
+/** Answers each generate() call with the next scripted candidate list (texts, or texts with scores), once `until` resolves. */
+function scriptedEngine(script: (string | ScoredCandidate)[][], until: Promise<unknown> = Promise.resolve()): Engine & { calls: GenerateRequest[] } {
   const calls: GenerateRequest[] = [];
   return {
     modelName: 'scripted',
     calls,
     async generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
       calls.push(...reqs);
-      await sleep(delayMs);
+      await until;
       const scored = (script.shift() ?? []).map((c) => (typeof c === 'string' ? { text: c, logprob: -1 } : c));
       const candidates = scored.map((c) => c.text);
-      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored, newTokens: 10, ms: delayMs }));
+      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored, newTokens: 10, ms: 0 }));
     },
     async close() {},
   };
@@ -133,20 +132,24 @@ describe('failures and shutdown', () => {
       },
       async close() {},
     };
-    const { bot, got } = await setup(flaky);
+    const { bot, config, got } = await setup(flaky);
     await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
-    await sleep(300);
+    await fx.idle(config);
     expect(calls).toBe(2);
     expect(got).toHaveLength(1);
   });
 
   it('close() lets the job in hand finish before it returns', async () => {
-    const engine = scriptedEngine([['慢慢来，你已经很棒了！']], 600);
+    let finish!: () => void;
+    const engine = scriptedEngine([['慢慢来，你已经很棒了！']], new Promise<void>((resolve) => (finish = resolve)));
     const { bot, config, got, worker } = await setup(engine);
     const r = await bot.handle(message());
     await waitFor(() => engine.calls.length === 1, 'the job to start');
-    await worker.close();
+    // The generation ends only after close() was called.
+    const closed = worker.close();
+    finish();
+    await closed;
     const requests = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
     try {
       expect(await (await requests.getJob(r.action === 'queued' ? r.jobId : ''))!.isCompleted()).toBe(true);
@@ -174,7 +177,7 @@ describe('failures and shutdown', () => {
     }
     await fx.worker(config, scriptedEngine([['接力成功，你真棒！']]));
     await waitFor(() => got.length === 1, 'the reply from the second worker');
-    await sleep(300);
+    await fx.idle(config);
     expect(got).toHaveLength(1);
     expect(got[0]!.text).toBe('接力成功，你真棒！');
   });
