@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discordOptions, startDiscordAdapter } from '../../adapters/discord/index.ts';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
@@ -22,7 +21,9 @@ const handedFor = (m: FakeDiscordMessage) => handed.find((h) => h.messageId === 
 
 async function oneReplyTo(m: FakeDiscordMessage): Promise<FakeDiscordMessage> {
   const [reply] = await waitFor(() => (repliesTo(m).length > 0 ? repliesTo(m) : undefined), `a reply to "${m.content.slice(0, 30)}"`);
-  await sleep(500);
+  // Whatever else the core decided for it has been delivered by now.
+  await stack.handled(m.id);
+  await stack.idle();
   expect(repliesTo(m)).toHaveLength(1);
   expect(reply!.channel_id).toBe(m.channel_id);
   // Generated text must never ping anyone but the asker, through the reply.

@@ -2,7 +2,6 @@ import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryCard } from 'memory-card';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as PUPPET from 'wechaty-puppet';
@@ -55,7 +54,8 @@ async function oneAnswer(from: ContactMock, text: string, to: RoomMock | Contact
   const before = saidTo(chat).length;
   from.say(text, mentions).to(to);
   await waitFor(() => saidTo(chat).length > before || undefined, `an answer to "${text.slice(0, 30)}"`);
-  await sleep(500);
+  // Every reply queued so far has been delivered.
+  await stack.idle();
   const answers = saidTo(chat).slice(before);
   expect(answers).toHaveLength(1);
   return answers[0]!.text;
