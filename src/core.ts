@@ -120,6 +120,8 @@ class QueueCore implements Core {
     const first = await Promise.race([decision, late]).finally(() => clearTimeout(timer));
     if (first !== 'late') return first;
     abandoned.value = true;
+    // The point after which the given-up decision can no longer queue anything (tests wait for this line).
+    void decision.then((r) => r.action, () => 'failed').then((action) => this.log.debug({ platform: msg.platform, chatId: msg.chatId, messageId: msg.messageId, action }, 'given-up decision ended'));
     return this.unavailable(msg);
   }
 
