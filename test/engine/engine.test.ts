@@ -3,9 +3,13 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkModelDir, createEngine, type Engine } from '../../worker/engine/index.ts';
-import { defaultReplicas, ONE_REPLICA_BYTES } from '../../worker/engine/session.ts';
+import { DecodeBatch } from '../../worker/engine/batch.ts';
+import { loadModelConfig, onnxPath } from '../../worker/engine/config.ts';
+import { Scheduler, type BatchingPolicy } from '../../worker/engine/scheduler.ts';
+import { DecoderSession, defaultReplicas, ONE_REPLICA_BYTES } from '../../worker/engine/session.ts';
+import { TextTokenizer } from '../../worker/engine/tokenizer.ts';
 import { textKey } from '../../common/textKey.ts';
 import { makeRandomModel, TEST_MODELS } from '../helpers/model.ts';
 
@@ -141,19 +145,34 @@ describe('execution provider', () => {
 });
 
 describe('batching policies', () => {
+  // The scheduler the engine thread runs, in this thread, so the test can see the batch start decoding.
+  async function scheduler(policy: BatchingPolicy): Promise<{ s: Scheduler; session: DecoderSession }> {
+    const dir = await makeRandomModel(TEST_MODELS.longContext);
+    const cfg = loadModelConfig(dir);
+    const session = await DecoderSession.load(cfg, { path: onnxPath(dir, 'fp32'), threads: 1 });
+    return { s: new Scheduler(session, cfg, new TextTokenizer(dir), { policy, maxRows: 64 }), session };
+  }
+
   for (const batching of ['continuous', 'wave'] as const) {
     it(`${batching}: a request arriving mid-decode ${batching === 'continuous' ? 'joins the running batch' : 'waits for the batch to drain'}`, async () => {
-      // One engine thread, so both requests meet in one batch.
-      const engine = await createEngine({ modelDir: await makeRandomModel(TEST_MODELS.longContext), batching, replicas: 1, logger: quiet });
+      const { s, session } = await scheduler(batching);
+      const original = DecodeBatch.prototype.step;
+      let stepped!: () => void;
+      const decoding = new Promise<void>((resolve) => (stepped = resolve));
+      const step = vi.spyOn(DecodeBatch.prototype, 'step').mockImplementation(function (this: DecodeBatch) {
+        stepped();
+        return original.call(this);
+      });
       try {
         const order: string[] = [];
-        const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]).then(() => order.push('long'));
-        await new Promise((r) => setTimeout(r, 30));
-        const short = engine.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));
+        const long = s.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]).then(() => order.push('long'));
+        await decoding;
+        const short = s.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));
         await Promise.all([long, short]);
         expect(order).toEqual(batching === 'continuous' ? ['short', 'long'] : ['long', 'short']);
       } finally {
-        await engine.close();
+        step.mockRestore();
+        await session.release();
       }
     });
   }
@@ -166,8 +185,8 @@ describe('replicas', () => {
       const order: string[] = [];
       const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]);
       void long.then(() => order.push('long'), () => order.push('long failed'));
-      await new Promise((r) => setTimeout(r, 30));
-      // Under wave batching one thread would finish the long request first.
+      // A request goes to the replica with the fewest in flight when it is made; under wave batching one thread would
+      // finish the long request first.
       await engine.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));
       expect(order).toEqual(['short']);
 
