@@ -14,7 +14,7 @@ import { registry } from '../../src/metrics.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { testConfig } from '../service/support.ts';
+import { testConfig, waitFor } from '../service/support.ts';
 import { HAN, startWeb, type WebFixture } from './support.ts';
 
 describe('HTTP API through the real queue, worker and engine', () => {
@@ -212,6 +212,8 @@ describe('HTTP API through the real queue, worker and engine', () => {
   });
 
   it('survives a client that hangs up while waiting, and the late reply is dropped quietly', async () => {
+    const queued = () => stack.logs.filter((l) => l.includes('"handled message"') && l.includes('"platform":"web"') && l.includes('"outcome":"queued"')).length;
+    const before = queued();
     const controller = new AbortController();
     const pending = fetch(`${web.url}api/praise`, {
       method: 'POST',
@@ -219,7 +221,10 @@ describe('HTTP API through the real queue, worker and engine', () => {
       body: JSON.stringify({ text: '求夸 走了', userId: 'leaver' }),
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(), 5);
+    pending.catch(() => {});
+    // Hang up once the message is queued, while the request waits for its reply.
+    await waitFor(() => queued() > before, 'the core to queue the message');
+    controller.abort();
     await expect(pending).rejects.toThrow();
     const after = await web.praise({ text: '求夸 我还在', userId: 'stayer' });
     expect(after.status).toBe(200);
@@ -381,7 +386,7 @@ describe('HTTP API when no worker answers', () => {
     await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'busy' } }, async (web) => {
       const first = fetch(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: '求夸', userId: 'u1' }) });
       first.catch(() => {});
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(async () => (await (await fetch(`${web.url}healthz`)).json()).queueDepth === 1, 'the first request to be queued');
       const second = await web.praise({ text: '求夸', userId: 'u2' });
       expect(second.status).toBe(503);
       expect(second.json).toMatchObject({ error: 'busy', kind: 'busy' });
