@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import type { Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { createEngine } from '../../worker/engine/index.ts';
 import type { Engine } from '../../worker/engine/types.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
+import { recordLogs } from '../helpers/logs.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -34,8 +34,7 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
     model: { candidates: 1, maxNewTokens: 8, threads: 1 },
     ...patch,
   });
-  const logs: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
+  const { logger, lines: logs, entries } = recordLogs();
   const engine: Engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger });
   const worker: RunningWorker = await startWorker({ config, logger, engine });
   const core = await createCore({ config, logger });
@@ -47,14 +46,7 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
     logs,
     idle: () => queuesIdle(queues),
     handled(messageId) {
-      return waitFor(() => {
-        for (const line of logs) {
-          if (!line.includes('"message handled"')) continue;
-          const entry = JSON.parse(line) as { messageId?: string; action?: string };
-          if (entry.messageId === messageId) return entry.action;
-        }
-        return undefined;
-      }, `message ${messageId} handled by the core`);
+      return waitFor(() => entries('message handled').find((e) => e.messageId === messageId)?.action as string | undefined, `message ${messageId} handled by the core`);
     },
     async close() {
       await Promise.all(queues.map((q) => q.close()));
