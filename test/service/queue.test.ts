@@ -148,6 +148,8 @@ describe('bot, queue and worker with the real engine', () => {
       await proc.waitForOutput('worker ready', 'the worker to start', 60_000);
       await bot.handle(message());
       await waitFor(() => got.length === 1, 'the reply');
+      // The worker logs the generation after queueing the reply, so the reply can arrive first.
+      await proc.waitForOutput('"praise generated"', 'the worker to log the generation');
       expect(proc.output()).toMatch(/"tokensPerSecond":/);
       expect(proc.output()).toMatch(/"queueWaitMs":/);
       expect(await proc.stop()).toBe(0);
