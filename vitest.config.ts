@@ -18,6 +18,9 @@ const unit = [
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two files at a time (vitest's default on two cores is one). Integration files start real processes (redis-server,
+    // python3, onnxruntime sessions) and wait on events from them, not on time, so they are safe side by side too.
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: unit, testTimeout: 30_000 } },
       {
@@ -27,8 +30,6 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: unit,
           globalSetup: ['test/setup/models.ts'],
-          // They start real processes (redis-server, python3, onnxruntime sessions); on two cores they run one file at a time.
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
