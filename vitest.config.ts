@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests that start nothing: no redis-server, python3, onnxruntime session or browser. Every other file is an integration test.
+// Tests with no redis-server, python3, onnxruntime session or browser. Every other file is an integration test.
 const unit = [
   'test/architecture.test.ts',
   'test/adapters/supervise.test.ts',
