@@ -94,7 +94,7 @@ describe('loadConfig', () => {
   it('the CLI prints the error on one line and exits non-zero', () => {
     const bad = join(root, 'bad.yaml');
     writeFileSync(bad, 'worker:\n  concurrency: lots\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), 'worker'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'worker'], {
       env: { ...process.env, KUAKUA_CONFIG: bad, REDIS_URL: 'redis://127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 60_000,

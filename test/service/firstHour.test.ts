@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_KEYS, loadConfig, PROJECT_ROOT } from '../../src/config.ts';
-import { loadEnvFile } from '../../src/envFile.ts';
+import { loadEnvFile } from '../../src/app/envFile.ts';
 import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { waitForBanner } from '../helpers/spawnStart.ts';

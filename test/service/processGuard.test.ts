@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { createProcessGuard } from '../../src/processGuard.ts';
+import { createProcessGuard } from '../../src/app/processGuard.ts';
 
 function fromModule(path: string, message = 'boom'): Error {
   const err = new TypeError(message);

@@ -2,11 +2,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
-import { praiseStep } from '../../worker/praise.ts';
-import { shippedConfig } from '../config.ts';
-import { matchDistress } from '../distress.ts';
-import { policyRules, rankCandidates } from '../policy.ts';
+import { checkModelDir, createEngine, type Variant } from '../../../worker/engine/index.ts';
+import { praiseStep } from '../../../worker/praise.ts';
+import { shippedConfig } from '../../config.ts';
+import { matchDistress } from '../../distress.ts';
+import { policyRules, rankCandidates } from '../../policy.ts';
 
 /**
  * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
@@ -14,8 +14,8 @@ import { policyRules, rankCandidates } from '../policy.ts';
  */
 const MAX_TEXT_CHARS = 2000;
 
-export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-mini');
-export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-judge');
+export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-mini');
+export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-judge');
 
 interface PraiseOptions {
   n?: string;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { supervise, type SupervisedAdapter } from '../../adapters/shared/supervise.ts';
 import type { AdapterContext, FaultReporter, RunningAdapter } from '../adapter.ts';
 import type { Config } from '../config.ts';
-import type { ProcessGuard } from '../processGuard.ts';
+import type { ProcessGuard } from './processGuard.ts';
 
 interface PlatformLauncher {
   name: string;

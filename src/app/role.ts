@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { loadConfigOrExit, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { createProcessGuard, type ProcessGuard } from '../processGuard.ts';
+import { createProcessGuard, type ProcessGuard } from './processGuard.ts';
 import { ensureRedis } from '../redis.ts';
-import { exitOnSignals, stopAll } from '../shutdown.ts';
+import { exitOnSignals, stopAll } from './shutdown.ts';
 
 export type Part = { name: string; stop(): Promise<void> };
 

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { startWebAdapter } from '../../adapters/web/index.ts';
-import { describeAdapterStatus, setAdapterStatus } from '../adapterStatus.ts';
-import { createCore } from '../core.ts';
-import type { Config } from '../config.ts';
-import { LoginStore } from '../loginState.ts';
-import { registry } from '../metrics.ts';
+import { startWebAdapter } from '../../../adapters/web/index.ts';
+import { describeAdapterStatus, setAdapterStatus } from '../../adapterStatus.ts';
+import { createCore } from '../../core.ts';
+import type { Config } from '../../config.ts';
+import { LoginStore } from '../../loginState.ts';
+import { registry } from '../../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 import { stopAll } from '../shutdown.ts';
-import { startPlatformAdapters } from './platforms.ts';
-import { runRole, type Part } from './role.ts';
+import { startPlatformAdapters } from '../platforms.ts';
+import { runRole, type Part } from '../role.ts';
 
 export interface BotRole {
   url: string;

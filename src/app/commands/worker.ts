@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { createEngine } from '../../worker/engine/index.ts';
-import { startWorker } from '../../worker/service.ts';
-import type { Config } from '../config.ts';
-import { runRole, type Part } from './role.ts';
+import { createEngine } from '../../../worker/engine/index.ts';
+import { startWorker } from '../../../worker/service.ts';
+import type { Config } from '../../config.ts';
+import { runRole, type Part } from '../role.ts';
 
 /** Loads the engine and starts a queue worker; returns the parts to stop, in order (worker first, so jobs in hand finish). */
 export async function startWorkerRole(config: Config, logger: Logger, redisUrl: string): Promise<Part[]> {
