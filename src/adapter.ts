@@ -70,11 +70,11 @@ export interface AdapterContext {
  * start, so that an SDK is imported only when its platform is configured. Each lives in `adapters/<name>/definition.ts`
  * and is listed once in `adapters/registry.ts`.
  */
-export interface AdapterDefinition<Section = unknown, Options = unknown> {
+export interface AdapterDefinition<Section = unknown, Options = unknown, Key extends string = string> {
   name: Exclude<Platform, 'web'>;
-  /** The key of its config section when that is not its name (QQ's is `onebot`, after the protocol). */
-  section?: string;
-  /** Its section of the config (`<section or name>:` in config/default.yaml), validated with the rest. */
+  /** The key of its config section: usually its name; QQ's is `onebot`, after the protocol. */
+  section: Key;
+  /** Its section of the config (`<section>:` in config/default.yaml), validated with the rest. */
   config: z.ZodType<Section>;
   /** The environment variables that switch it on, for "adapter off (set … to enable)". */
   env: string;

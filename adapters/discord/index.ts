@@ -8,7 +8,6 @@ import {
   type MessageMentionOptions,
 } from 'discord.js';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
-import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
@@ -28,17 +27,6 @@ export interface DiscordOptions {
   apiRoot?: string;
   /** Register the /kuakua slash command at start. */
   registerSlashCommand?: boolean;
-}
-
-/** Adapter options from config and environment, or undefined when DISCORD_TOKEN is not set (the adapter stays off). */
-export function discordOptions(config: Pick<Config, 'discord' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): DiscordOptions | undefined {
-  const token = config.secrets.discordToken?.trim();
-  if (!token) return undefined;
-  return {
-    token,
-    apiRoot: env.DISCORD_API_ROOT?.trim() || config.discord.apiRoot,
-    registerSlashCommand: config.discord.registerSlashCommand,
-  };
 }
 
 export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions): Promise<RunningAdapter> {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discordOptions, startDiscordAdapter } from '../../adapters/discord/index.ts';
+import { discordAdapter } from '../../adapters/discord/definition.ts';
+import { startDiscordAdapter } from '../../adapters/discord/index.ts';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
@@ -54,7 +55,7 @@ beforeAll(async () => {
     status: () => stack.core.status(),
     close: () => stack.core.close(),
   };
-  const options = discordOptions({ ...stack.config, secrets: { ...stack.config.secrets, discordToken: fake.token } }, { DISCORD_API_ROOT: fake.apiRoot });
+  const options = discordAdapter.options(stack.config.discord, { DISCORD_TOKEN: fake.token, DISCORD_API_ROOT: fake.apiRoot });
   adapter = await startDiscordAdapter({ core: recording, logger: stack.logger, ...options! });
 });
 
@@ -66,7 +67,7 @@ afterAll(async () => {
 
 describe('discord adapter, end to end through discord.js, Redis, the core and the worker', () => {
   it('takes the REST root from DISCORD_API_ROOT, connects to the gateway it names and registers /kuakua', () => {
-    expect(discordOptions({ ...stack.config, secrets: { redisUrl: stack.config.secrets.redisUrl } }, {})).toBeUndefined();
+    expect(discordAdapter.options(stack.config.discord, {})).toBeUndefined();
     expect(fake.rest.some((c) => c.method === 'GET' && c.path === '/api/v10/gateway/bot')).toBe(true);
     expect(fake.received.some((r) => r.op === 2)).toBe(true);
     expect(fake.registeredCommands).toEqual([

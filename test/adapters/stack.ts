@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine } from '../../worker/engine/index.ts';
@@ -14,7 +14,7 @@ import { testConfig, waitFor } from '../service/support.ts';
 
 /** Everything behind an adapter, all real: a private redis-server, the Core, and a worker running a tiny random model. */
 export interface Stack {
-  config: Config;
+  config: AppConfig;
   core: Core;
   logger: Logger;
   /** Every log line written by the core, the worker and the adapter under test. */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createLogger } from '../../src/logger.ts';
 import { idempotencyKey, jobIdFor, redisKeys } from '../../src/queue/contracts.ts';

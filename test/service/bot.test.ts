@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { metrics } from '../../src/metrics.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
 const fx = useServiceFixture();
-const core = (config: Config, instanceId?: string) => fx.core(config, instanceId);
+const core = (config: AppConfig, instanceId?: string) => fx.core(config, instanceId);
 
-async function queueDepth(config: Config): Promise<number> {
+async function queueDepth(config: AppConfig): Promise<number> {
   const q = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
   try {
     return await q.count();

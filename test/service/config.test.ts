@@ -3,7 +3,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { DEFINITIONS } from '../../adapters/registry.ts';
+import { ConfigError, PROJECT_ROOT } from '../../src/config.ts';
+import { SECRET_ENV_NAME } from '../../src/logger.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kuakua-config-'));
 mkdirSync(join(root, 'config'));
@@ -43,7 +46,6 @@ describe('loadConfig', () => {
       ...withFiles('http:\n  port: 9000\ntriggers:\n  keywords: [夸夸]\nqueue:\n  maxDepth: 5\n', 'http:\n  port: 9100\nqueue:\n  onFull: silent\n'),
       KUAKUA_HTTP_HOST: '0.0.0.0',
       KUAKUA_MODEL_VARIANT: 'q4',
-      TELEGRAM_BOT_TOKEN: '123:abc',
       REDIS_URL: 'rediss://:pw@redis.example:6380/2',
     };
     const c = loadConfig({ root, env });
@@ -52,7 +54,7 @@ describe('loadConfig', () => {
     expect(c.triggers.mentionRequiredInGroups).toBe(false);
     expect(c.queue).toMatchObject({ maxDepth: 5, onFull: 'silent', timeoutMs: 30000 });
     expect(c.model.variant).toBe('q4');
-    expect(c.secrets).toMatchObject({ telegramBotToken: '123:abc', redisUrl: 'rediss://:pw@redis.example:6380/2' });
+    expect(c.secrets).toEqual({ redisUrl: 'rediss://:pw@redis.example:6380/2' });
     expect(loadConfig({ root, env: { ...env, KUAKUA_HTTP_PORT: '9200' } }).http.port).toBe(9200);
   });
 
@@ -65,7 +67,9 @@ describe('loadConfig', () => {
     ['misspelt key', 'triggers:\n  keyword: [夸]\n', /triggers.*unknown key keyword/],
     ['list of the wrong type', 'admins:\n  telegram: [12345]\n', /admins\.telegram\.0 = 12345 .*expected string/],
     ['bad chat key', 'chats:\n  nowhere:\n    enabled: true\n', /chats\.nowhere/],
-    ['a secret in a file', 'telegram:\n  token: "123:abc"\n', /telegram\.token in config\/local\.yaml: secrets are read only from the environment/],
+    ['a secret in a file', 'telegram:\n  token: "123:abc"\n', /telegram\.token in config\/local\.yaml: secrets are read only from the environment \(.*TELEGRAM_BOT_TOKEN/],
+    ['an adapter section it does not know', 'slack:\n  apiRoot: https://slack.com\n', /unknown key slack/],
+    ['a bad value in an adapter section', 'discord:\n  registerSlashCommand: "yes"\n', /discord\.registerSlashCommand = "yes" .*expected boolean/],
   ])('names the key for %s', (_name, yaml, pattern) => {
     const message = errorOf(() => loadConfig({ root, env: withFiles(yaml) }));
     expect(message).toMatch(pattern);
@@ -101,5 +105,21 @@ describe('loadConfig', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([`config error: worker.concurrency = "lots" (from KUAKUA_CONFIG file ${bad}): expected number`]);
+  });
+});
+
+describe('the adapter registry', () => {
+  it('gives each definition its own name and its section in config/default.yaml', () => {
+    const shipped = loadConfig({ env: {} }) as Record<string, unknown>;
+    expect(new Set(DEFINITIONS.map((d) => d.name)).size).toBe(DEFINITIONS.length);
+    for (const d of DEFINITIONS) expect(shipped[d.section], d.section).toBeTypeOf('object');
+  });
+
+  it('leaves every adapter off in an empty environment, and the logger masks every secret an adapter reads', () => {
+    const shipped = loadConfig({ env: {} }) as Record<string, unknown>;
+    for (const d of DEFINITIONS) {
+      expect(d.options(shipped[d.section], {}), d.name).toBeUndefined();
+      for (const name of d.secretEnv) expect(name).toMatch(SECRET_ENV_NAME);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { registry } from '../../src/metrics.ts';
 import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
@@ -22,11 +22,11 @@ afterAll(async () => {
   await engine?.close();
 });
 
-function config(patch: Parameters<typeof testConfig>[1] = {}): Config {
+function config(patch: Parameters<typeof testConfig>[1] = {}): AppConfig {
   return testConfig(fx.redis.url, { model: { maxNewTokens: 16, candidates: 2 }, ...patch });
 }
 /** A bot and a worker; the bot's deliveries are collected. */
-async function start(c: Config) {
+async function start(c: AppConfig) {
   const bot = await fx.core(c);
   const got = collect(bot);
   await fx.worker(c, engine);

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import type { Engine } from '../../worker/engine/index.ts';
@@ -22,7 +22,7 @@ function apply(target: Record<string, unknown>, patch: Record<string, unknown>):
 }
 
 /** The default config pointed at a test Redis, with fast timings and the given changes. */
-export function testConfig(redisUrl: string, patch: Patch<Config> = {}): Config {
+export function testConfig(redisUrl: string, patch: Patch<AppConfig> = {}): AppConfig {
   const config = loadConfig({ env: { REDIS_URL: redisUrl } });
   apply(config as unknown as Record<string, unknown>, {
     queue: { timeoutMs: 20_000, stalledIntervalMs: 5_000, backoff: { type: 'fixed', delayMs: 100 } },
@@ -67,9 +67,9 @@ export interface ServiceFixture {
   /** A plain client for looking at keys. */
   admin: Redis;
   /** A bot core that is closed after the test (logging nowhere unless given a logger). */
-  core(config: Config, instanceId?: string, logger?: Logger): Promise<Core>;
+  core(config: AppConfig, instanceId?: string, logger?: Logger): Promise<Core>;
   /** A worker that is closed (before the cores) after the test. */
-  worker(config: Config, engine: Engine): Promise<RunningWorker>;
+  worker(config: AppConfig, engine: Engine): Promise<RunningWorker>;
 }
 
 /** A private redis-server for the test file, emptied before each test; cores and workers are closed after each test. */
@@ -77,12 +77,12 @@ export function useServiceFixture(): ServiceFixture {
   const cores: Core[] = [];
   const workers: RunningWorker[] = [];
   const f = {
-    async core(config: Config, instanceId = 'bot-a', logger: Logger = silentLogger) {
+    async core(config: AppConfig, instanceId = 'bot-a', logger: Logger = silentLogger) {
       const c = await createCore({ config, logger, instanceId });
       cores.push(c);
       return c;
     },
-    async worker(config: Config, engine: Engine) {
+    async worker(config: AppConfig, engine: Engine) {
       const w = await startWorker({ config, logger: silentLogger, engine });
       workers.push(w);
       return w;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAdminCommand } from '../../src/admin.ts';
 import { resolveTriggerSettings } from '../../src/chatSettings.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { extractPost, evaluateTrigger, type TriggerSettings } from '../../src/triggers.ts';
 import { message } from './support.ts';
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { startWebAdapter } from '../../../adapters/web/index.ts';
 import { describeAdapterStatus, setAdapterStatus } from '../../adapterStatus.ts';
 import { createCore } from '../../core.ts';
-import type { Config } from '../../config.ts';
+import type { AppConfig } from '../config.ts';
 import { LoginStore } from '../../loginState.ts';
 import { registry } from '../../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
@@ -24,7 +24,7 @@ export interface BotRole {
 
 /** The bot role: the core, the web playground/API and every platform adapter configured in the environment. */
 export async function startBotRole(
-  config: Config,
+  config: AppConfig,
   logger: Logger,
   redisUrl: string,
   { env = process.env, guard }: { env?: NodeJS.ProcessEnv; guard?: ProcessGuard } = {},
