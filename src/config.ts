@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
   }),
   discord: z.strictObject({ apiRoot: z.url(), gatewayUrl: z.union([z.literal(''), z.url()]), registerSlashCommand: z.boolean() }),
   wechat: z.strictObject({ puppet: z.string().min(1), name: z.string().min(1), memoryDir: z.string().min(1) }),
+  // Validated by adapters/qq/config.ts once the composition root adds the adapters' sections; until then only let through.
+  onebot: z.unknown(),
 });
 
 export interface Secrets {
