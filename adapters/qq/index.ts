@@ -142,8 +142,6 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     logger.info(fields, 'onebot connected');
   };
 
-  core.onDelivery('qq', deliver);
-
   let server: ReverseServer | undefined;
   if (reverse) {
     server = await listenReverse({
@@ -171,6 +169,8 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       throw err instanceof PermanentAdapterError ? err : redactedError(err, redact);
     }
   }
+  // Registered once connected: an attempt that failed (a wrong token) must not take deliveries from a running adapter.
+  core.onDelivery('qq', deliver);
   logger.info({ forward: wsUrl ? redact(wsUrl) : undefined, reversePort: server?.port }, 'qq adapter started');
 
   return {
