@@ -38,6 +38,10 @@ function open(o: ForwardOptions): Promise<WebSocket> {
     ws.once('open', () => {
       o.signal.removeEventListener('abort', abort);
       ws.off('error', reject);
+      // Without a listener, a socket error would be thrown; 'close' follows it and ends the connection.
+      ws.on('error', () => {});
+      // Now, not after the promise settles: a frame that came with the handshake is read before that.
+      o.onOpen(ws);
       resolve(ws);
     });
     ws.once('error', reject);
@@ -95,10 +99,7 @@ export function connectForward(o: ForwardOptions): Promise<void> {
           first = false;
           resolveFirst();
         }
-        // Without a listener, a socket error would be thrown; 'close' follows it and is handled below.
-        ws.on('error', () => {});
         const openedAt = Date.now();
-        o.onOpen(ws);
         const how = await untilClosed(ws, o.signal);
         if (o.signal.aborted) return;
         if (Date.now() - openedAt > STABLE_MS) attempt = 0;

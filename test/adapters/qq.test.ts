@@ -458,11 +458,16 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
 
   it('reconnects with backoff after the implementation drops the connection', async () => {
     const before = fake.accepted();
+    const connectedLines = () => stack.logs.filter((l) => l.includes('"onebot connected"') && l.includes('"via":"forward"')).length;
+    const linesBefore = connectedLines();
     fake.dropConnections();
+    // Sent while no connection is open: the fake sends it right behind the handshake of the next one, so it is read
+    // before any other frame.
+    const e = ask(group(), { message: [at(), text(' 断线之后')] });
     await waitFor(() => fake.accepted() > before && fake.open() > 0, 'the adapter to reconnect');
-    await waitFor(() => stack.logs.find((l) => l.includes('"onebot connected"') && l.includes('"via":"forward"')), 'the connected line');
+    await oneReplyTo(e);
+    expect(connectedLines()).toBe(linesBefore + 1);
     expect(stack.logs.some((l) => l.includes('onebot connection lost, reconnecting'))).toBe(true);
-    await oneReplyTo(ask(group(), { message: [at(), text(' 断线之后')] }));
   });
 
   it('refuses to start with a wrong token, with a clear error', async () => {
@@ -480,6 +485,31 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     const start = startQqAdapter({ core: stack.core, logger: stack.logger, wsUrl: url, accessToken: fake.token });
     await expect(start).rejects.toThrow(/ECONNREFUSED/);
     await expect(start).rejects.not.toThrow(PermanentAdapterError);
+  });
+
+  it('reports a token the implementation stops accepting, on reconnecting, as a permanent fault', async () => {
+    const original = fake.token;
+    const refusedBefore = fake.refused();
+    const faults: unknown[] = [];
+    const other = await startQqAdapter({
+      core: stack.core,
+      logger: stack.logger,
+      wsUrl: fake.url,
+      accessToken: original,
+      faults: { fault: (err) => faults.push(err), warn: () => {} },
+    });
+    try {
+      fake.setToken('rotated-token-9876543210');
+      fake.dropConnections();
+      const [err] = await waitFor(() => (faults.length > 0 ? faults : undefined), 'the fault report');
+      expect(err).toBeInstanceOf(PermanentAdapterError);
+      expect(String(err)).toContain('OneBot refused ONEBOT_ACCESS_TOKEN (401 Unauthorized)');
+      expect(faults).toHaveLength(1);
+      expect(fake.refused()).toBeGreaterThan(refusedBefore);
+    } finally {
+      await other.stop();
+      fake.setToken(original);
+    }
   });
 
   it('never logs the access token', () => {

@@ -72,7 +72,10 @@ export interface ReverseConnectOptions {
 export interface FakeOneBot {
   /** The forward WebSocket server: ws://127.0.0.1:<port>. */
   url: string;
-  token: string;
+  /** The access token it requires of forward clients (and presents to reverse servers when told). */
+  readonly token: string;
+  /** Requires another token from now on, as after an operator changed it. */
+  setToken(token: string): void;
   selfId: number;
   actions: ActionCall[];
   sent: SentMessage[];
@@ -84,7 +87,7 @@ export interface FakeOneBot {
   open(): number;
   groupMessage(groupId: number, m: UserMessage): FakeEvent;
   privateMessage(m: UserMessage): FakeEvent;
-  /** Sends a frame as it is (any JSON value, or raw text) on every open connection. */
+  /** Sends a frame as it is (any JSON value, or raw text) on every open connection (or the next one to open). */
   emit(frame: unknown): void;
   emitRaw(text: string): void;
   /** The next `count` calls of `action` fail with the retcode, or get no answer at all. */
@@ -133,7 +136,7 @@ function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 export async function startFakeOneBot(opts: { token?: string; selfId?: number } = {}): Promise<FakeOneBot> {
-  const token = opts.token ?? 'onebot-fake-access-token-7c1e';
+  let token = opts.token ?? 'onebot-fake-access-token-7c1e';
   const selfId = opts.selfId ?? 2_854_196_310;
   const sockets = new Set<WebSocket>();
   const actions: ActionCall[] = [];
@@ -144,8 +147,12 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   let nextMessageId = 10_000;
 
   const now = () => Math.floor(Date.now() / 1000);
+  /** Frames emitted while no connection was open: sent the moment the next one opens, right behind the handshake. */
+  const backlog: string[] = [];
   const broadcast = (text: string) => {
-    for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    const open = [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
+    if (open.length === 0) backlog.push(text);
+    for (const ws of open) ws.send(text);
   };
 
   const answer = (ws: WebSocket, call: ActionCall) => {
@@ -191,6 +198,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
       answer(ws, call);
     });
     ws.send(JSON.stringify({ time: now(), self_id: selfId, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
+    for (const text of backlog.splice(0)) ws.send(text);
   };
 
   const wss = new WebSocketServer({ noServer: true });
@@ -230,7 +238,12 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
 
   return {
     url: `ws://127.0.0.1:${port}`,
-    token,
+    get token() {
+      return token;
+    },
+    setToken(next) {
+      token = next;
+    },
     selfId,
     actions,
     sent,
