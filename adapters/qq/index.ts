@@ -89,7 +89,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
         data = await act(action, params);
       } catch (err) {
         if (!(err instanceof OneBotActionError && err.permanent)) throw err;
-        // Retrying cannot help (the bot is muted, the action unsupported): drop the reply rather than have the core retry it.
+        // Retrying cannot help (a request the implementation refuses as such): drop the reply rather than have the core retry it.
         logger.error({ chatId: d.chatId, action, retcode: err.retcode, err: describeError(err, redact) }, 'onebot refused the reply, dropping it');
         return;
       }
