@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * The layer boundaries, checked on every test run:
  * - worker/engine/ is a leaf: it imports nothing from src/, adapters/ or the rest of worker/;
  * - the core (src/ but the composition root, src/app/) imports nothing from adapters/ or worker/;
- * - no file under src/ imports a platform SDK (telegraf, discord.js, wechaty*);
+ * - no file under src/ imports a platform SDK (telegraf, discord.js, wechaty*, ws, @larksuiteoapi/*, dingtalk-stream);
  * - common/ imports nothing from the project outside common/;
  * - the engine's import graph has no cycle.
  * A regex over import statements is enough here: the code base uses only static `import … from`, `export … from`,
@@ -58,7 +58,7 @@ function importGraph(): Edge[] {
 
 const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
 const isCompositionRoot = (path: string) => under(path, 'src/app');
-const PLATFORM_SDK = /^(telegraf|discord\.js|wechaty)(\/|$)|^wechaty-|^@discordjs\//;
+const PLATFORM_SDK = /^(telegraf|discord\.js|wechaty|ws|dingtalk-stream)(\/|$)|^wechaty-|^@discordjs\/|^@larksuiteoapi\//;
 
 /** The rules above, as "file imports target: why" lines; empty when the graph keeps every boundary. */
 export function violations(edges: Edge[]): string[] {
