@@ -14,10 +14,12 @@ import { liveWorkers } from './heartbeat.ts';
 import { metrics } from './metrics.ts';
 import { PraiseHistory } from './policy.ts';
 import {
+  finishedJobRetention,
   idempotencyKey,
   jobIdFor,
   praiseJobSchema,
   redisKeys,
+  replyJobOptions,
   replyJobSchema,
   replyQueueName,
   type PraiseJob,
@@ -46,8 +48,6 @@ export function defaultInstanceId(config: Config): string {
 /** How long a look-up of live workers is reused (requests with `noWorker: 'answer'`). */
 const WORKER_CHECK_MS = 1000;
 
-const REPLY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 } };
-
 class QueueCore implements Core {
   private readonly keys: RedisKeys;
   private readonly requests: Queue;
@@ -75,14 +75,13 @@ class QueueCore implements Core {
     this.settings = new ChatSettingsStore(redis, this.keys);
     this.limits = new Limits(redis, this.keys);
     this.history = new PraiseHistory(redis, this.keys, config.policy.historySize);
-    const retention = { removeOnComplete: { count: q.retention.completed }, removeOnFail: { count: q.retention.failed } };
     this.requests = new Queue(q.name, {
       connection: redis,
       prefix,
-      defaultJobOptions: { attempts: q.attempts, backoff: { type: q.backoff.type, delay: q.backoff.delayMs }, ...retention },
+      defaultJobOptions: { attempts: q.attempts, backoff: { type: q.backoff.type, delay: q.backoff.delayMs }, ...finishedJobRetention(q.retention) },
     });
     const replyName = replyQueueName(q.name, instanceId);
-    this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: { ...REPLY_JOB_OPTIONS, ...retention } });
+    this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: replyJobOptions(q.retention) });
     this.replyWorker = new Worker(replyName, (job) => this.onReplyJob(job), { connection: redis, prefix, concurrency: 16 });
     this.replyWorker.on('failed', (job, err) => {
       metrics.errors.inc({ component: 'delivery' });

@@ -44,6 +44,16 @@ export const replyJobSchema = z.discriminatedUnion('type', [
 ]);
 export type ReplyJob = z.infer<typeof replyJobSchema>;
 
+/** How many finished jobs each queue keeps (queue.retention.completed / failed). */
+export function finishedJobRetention(r: { completed: number; failed: number }) {
+  return { removeOnComplete: { count: r.completed }, removeOnFail: { count: r.failed } };
+}
+
+/** Reply jobs, whether a worker's answer or the bot's own timeout: delivery to a platform is retried with backoff. */
+export function replyJobOptions(r: { completed: number; failed: number }) {
+  return { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 }, ...finishedJobRetention(r) };
+}
+
 /** One reply queue per bot instance: only that process consumes it, so replies reach the process that owns the chat. */
 export const replyQueueName = (queueName: string, instanceId: string) => `${queueName}-reply-${instanceId}`;
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { metrics } from '../../src/metrics.ts';
+import { idempotencyKey, jobIdFor, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
@@ -153,6 +154,20 @@ describe('timeout policies with no worker running', () => {
     await sleep(300);
     expect(got).toEqual([]);
     expect(await queueDepth(config)).toBe(0);
+  });
+
+  it('the timeout job has the reply job options a worker’s reply has', async () => {
+    const config = testConfig(fx.redis.url, { queue: { retention: { completed: 7, failed: 9 } } });
+    const c = await core(config);
+    const msg = message();
+    await c.handle(msg);
+    const replies = new Queue(replyQueueName(config.queue.name, c.instanceId), { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
+    try {
+      const job = await replies.getJob(jobIdFor(idempotencyKey(msg), 'timeout'));
+      expect(job?.opts).toMatchObject(replyJobOptions(config.queue.retention));
+    } finally {
+      await replies.close();
+    }
   });
 
   it('a failing sender gets the delivery retried, still only once in the end', async () => {

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { registry } from '../../src/metrics.ts';
-import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
+import { idempotencyKey, jobIdFor, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { spawnKuakua } from '../helpers/cli.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -47,6 +47,13 @@ describe('bot, queue and worker with the real engine', () => {
     expect(Array.from(d.text).length).toBeLessThanOrEqual(c.policy.maxReplyChars);
     expect(await fx.admin.lrange(`kuakua:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
     expect(await bot.status()).toMatchObject({ redis: true, workers: 1, model: engine.modelName, queueDepth: 0 });
+    // The worker queues its reply with the options the bot gives its own timeout job.
+    const replies = new Queue(replyQueueName(c.queue.name, bot.instanceId), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    try {
+      expect((await replies.getJob(jobIdFor(idempotencyKey(msg), 'reply')))?.opts).toMatchObject(replyJobOptions(c.queue.retention));
+    } finally {
+      await replies.close();
+    }
     const text = await registry.metrics();
     expect(text).toMatch(/kuakua_requests_total\{platform="telegram",outcome="queued"\} [1-9]/);
     expect(text).toMatch(new RegExp(`kuakua_replies_total\\{platform="telegram",kind="${d.kind}"\\} [1-9]`));
