@@ -28,6 +28,7 @@ import {
 } from './queue/contracts.ts';
 import { createRedis } from './redis.ts';
 import { startJanitor, type Janitor } from './retention.ts';
+import { withTimeout } from './timeout.ts';
 import { evaluateTrigger } from './triggers.ts';
 
 export interface CoreOptions {
@@ -325,11 +326,6 @@ function toDelivery(
   kind: DeliveryKind,
 ): Delivery {
   return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IgnoredReason } from '../../../src/adapter.ts';
 import type { Delivery, DeliveryKind } from '../../../src/events.ts';
+import { withTimeout } from '../../../src/timeout.ts';
 import type { WebContext } from '../context.ts';
 import { HttpError, readJsonBody, sendJson } from '../http.ts';
 import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
@@ -64,12 +65,4 @@ function ignoredError(reason: IgnoredReason): HttpError {
     default:
       return new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the core within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
