@@ -5,6 +5,9 @@ import { PLATFORMS } from '../events.ts';
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
 
+/** Longest text a user may hand in at all (web API, `kuakua praise`): a longer one is refused, not cut. */
+export const MAX_TEXT_CHARS = 2000;
+
 const platform = z.enum(PLATFORMS);
 
 /** Who asked, and where the answer goes: carried unchanged from the request job to the reply. */
