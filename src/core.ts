@@ -143,6 +143,7 @@ class QueueCore implements Core {
   }
 
   private async decide(msg: IncomingMessage, abandoned: { value: boolean }): Promise<HandleResult> {
+    // The one bot check, before admin commands and distress: a bot gets no answer (its own replies would loop) and costs nothing.
     if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
     if (!msg.chatId || !msg.messageId || !msg.userId || typeof msg.text !== 'string') return { action: 'ignored', reason: 'invalid' };
     const key = idempotencyKey(msg);

@@ -28,6 +28,19 @@ describe('intake', () => {
     expect(await c.handle(message({ fromBot: true }))).toEqual({ action: 'ignored', reason: 'from-bot' });
   });
 
+  it('a bot gets nothing, not even an admin command or the care reply, and its message writes nothing to Redis', async () => {
+    const config = testConfig(fx.redis.url, { admins: { telegram: ['a-bot'], discord: [], wechat: [], web: [] } });
+    const c = await core(config);
+    const bot = { fromBot: true, userId: 'a-bot', chatId: 'bot-chat' };
+    for (const text of ['求夸 我是机器人', '/kuakua_off', '我真的不想活了']) {
+      expect(await c.handle(message({ ...bot, text }))).toEqual({ action: 'ignored', reason: 'from-bot' });
+      expect(await c.handle(message({ ...bot, text, isPrivate: true }))).toEqual({ action: 'ignored', reason: 'from-bot' });
+    }
+    // No dedupe, cooldown, care window, rate counter or chat setting was written for it.
+    expect([...(await fx.admin.keys('*bot-chat*')), ...(await fx.admin.keys('*a-bot*'))]).toEqual([]);
+    expect(await queueDepth(config)).toBe(0);
+  });
+
   it('the same platform message twice is queued once, also through a second bot process', async () => {
     const config = testConfig(fx.redis.url);
     const [a, b] = [await core(config, 'bot-a'), await core(config, 'bot-b')];
