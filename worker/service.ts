@@ -18,6 +18,7 @@ import {
   type PraiseJob,
 } from '../src/queue/contracts.ts';
 import { createRedis } from '../src/redis.ts';
+import { keepReplyQueue } from '../src/retention.ts';
 import type { Engine } from './engine/index.ts';
 import { praiseStep, type PraiseOutcome } from './praise.ts';
 
@@ -116,6 +117,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     }
     await history.add(p.platform, p.chatId, out.text);
     const reply = replyJobSchema.parse({ ...p, type: 'reply', text: out.text, kind: out.kind, model: engine.modelName, queueWaitMs, generationMs: out.generationMs });
+    // Indexed before it is written, so the sweeps find the queue even if its bot is gone (src/retention.ts).
+    await keepReplyQueue(redis, keys, p.instanceId, config.queue.retention.orphanSeconds);
     // Same job id on a retry: BullMQ keeps one reply job, and the bot's "answered" key drops any second delivery.
     await replyQueue(p.instanceId).add('reply', reply, { jobId: jobIdFor(p.key, 'reply') });
 

@@ -82,8 +82,8 @@ export function redisKeys(prefix: string) {
     care: (platform: string, chatId: string, userId: string) => `${prefix}:care:${platform}:${chatId}:${userId}`,
     chatRate: (platform: string, chatId: string, window: number) => `${prefix}:rate:${platform}:${chatId}:${window}`,
     chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
-    /** Refreshed while a bot process runs (queue.retention.orphanSeconds): its reply queue is kept while this exists. */
-    bot: (instanceId: string) => `${prefix}:bot:${instanceId}`,
+    /** The reply queue index: bot instance ids scored by when their reply queue may be deleted (src/retention.ts). */
+    replyQueues: () => `${prefix}:reply-queues`,
     /** The worker registry: ids scored by when their heartbeat runs out (src/heartbeat.ts). */
     workers: () => `${prefix}:workers`,
     /** What a live worker advertises; expires with its heartbeat. */

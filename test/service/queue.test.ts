@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { registry } from '../../src/metrics.ts';
-import { idempotencyKey, jobIdFor, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
+import { idempotencyKey, jobIdFor, praiseJobSchema, redisKeys, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { spawnKuakua } from '../helpers/cli.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -133,6 +133,22 @@ describe('bot, queue and worker with the real engine', () => {
     await sleep(300);
     expect(gotA.map((d) => d.chatId)).toEqual(['chat-of-a', 'chat-of-a', 'chat-of-a']);
     expect(gotB.map((d) => d.chatId)).toEqual(['chat-of-b', 'chat-of-b']);
+  });
+
+  it('a reply for a bot that is gone is indexed before it is written, so the other bots’ sweeps find and delete it', async () => {
+    const c = config();
+    await fx.worker(c, engine);
+    const key = idempotencyKey({ platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone' });
+    const job = { key, platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone', userId: 'u-gone', instanceId: 'bot-gone', enqueuedAt: Date.now(), post: '我今天跑了五公里' };
+    const requests = new Queue(c.queue.name, { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    const replies = new Queue(replyQueueName(c.queue.name, 'bot-gone'), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    try {
+      await requests.add('praise', praiseJobSchema.parse(job), { jobId: jobIdFor(key, 'req') });
+      await waitFor(async () => (await replies.getJob(jobIdFor(key, 'reply'))) !== undefined, 'the reply to the gone bot');
+      expect(Number(await fx.admin.zscore(redisKeys(c.redis.prefix).replyQueues(), 'bot-gone'))).toBeGreaterThan(Date.now());
+    } finally {
+      await Promise.all([requests.close(), replies.close()]);
+    }
   });
 
   it('several workers share one queue; every request is answered once', async () => {
