@@ -7,6 +7,8 @@ import type { TriggerDecision } from './triggers.ts';
 /** Why the core did not answer: a trigger rule, or one of its own checks. */
 export type IgnoredReason =
   | Extract<TriggerDecision, { triggered: false }>['reason']
+  /** Sent by a bot, this one included: dropped before anything else, so it costs no Redis command. */
+  | 'from-bot'
   | 'invalid'
   | 'duplicate'
   | 'cooldown'

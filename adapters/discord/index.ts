@@ -72,8 +72,7 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
   client.on(Events.MessageCreate, (message) => {
     if (!client.user) return;
     try {
-      const msg = messageToIncoming(message, client.user.id);
-      if (!msg.fromBot) dispatcher.submit(msg);
+      dispatcher.submit(messageToIncoming(message, client.user.id));
     } catch (err) {
       // A listener that throws would surface inside discord.js's event dispatch; one odd message must not do that.
       logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a discord message');

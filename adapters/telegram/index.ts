@@ -73,8 +73,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     const command = parseCommand(message, tctx.botInfo);
     if (command === 'other-bot') return;
     const msg = toIncoming(message, tctx.botInfo, command);
-    if (!msg || msg.fromBot) return;
-    dispatcher.submit(msg);
+    if (msg) dispatcher.submit(msg);
   });
   // A handler that throws is this one update's problem: logged (once per distinct error), and polling goes on.
   bot.catch((err, tctx) => faults.warn(redactedError(err, redact), 'update handler failed', { updateId: tctx.update.update_id }));

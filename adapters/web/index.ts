@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { AdapterContext } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
+import { MAX_TEXT_CHARS } from '../../src/queue/contracts.ts';
 import type { WebConfig } from './config.ts';
 import type { WebOptions } from './context.ts';
 import { startWebServer, type RunningWeb } from './server.ts';
@@ -8,9 +9,6 @@ import { startWebServer, type RunningWeb } from './server.ts';
 export type { RunningWeb } from './server.ts';
 export { assertBindAllowed } from './auth.ts';
 export { assertPortFree } from './server.ts';
-
-/** Longest praise request text accepted by the API, in characters. */
-export const MAX_TEXT_CHARS = 2000;
 
 export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets'> & { http: WebConfig }): WebOptions {
   return {

@@ -130,8 +130,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     // age() is in whole seconds, hence the one-second allowance.
     if (Date.now() - message.age() * 1000 < startedAt - 1000) return;
     if (message.type() !== bot.Message.Type.Text) return;
-    const msg = await toIncoming(message, bot.Contact.Type.Official);
-    if (!msg.fromBot) dispatcher.submit(msg);
+    dispatcher.submit(await toIncoming(message, bot.Contact.Type.Official));
   };
   bot.on('message', (message: Message) => {
     onMessage(message).catch((err: unknown) => logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a wechat message'));

@@ -129,8 +129,10 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect(reply.content).toBe(stack.config.distress.reply);
   });
 
-  it('ignores other bots, even with a trigger word', async () => {
-    await noReplyTo(fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' }));
+  it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {
+    const m = fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' });
+    expect(await stack.handled(m.id)).toBe('ignored');
+    await noReplyTo(m);
   });
 
   it('keeps the per-user cooldown', async () => {

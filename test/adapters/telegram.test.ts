@@ -127,9 +127,10 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(stack.logs.join('\n')).not.toContain('不想活了');
   });
 
-  it('ignores other bots, even with a trigger word', async () => {
+  it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {
     const chat = group();
     const m = fake.userMessage({ chat, from: user('robot', { is_bot: true }), text: '求夸 我是机器人' });
+    expect(await stack.handled(String(m.message_id))).toBe('ignored');
     await noReplyTo(m);
   });
 

@@ -146,6 +146,11 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     const answer = await oneAnswer(dan, '我今天按时起床了', self);
     expect(answer.length).toBeGreaterThan(0);
     expect(saidTo(dan.id)).toHaveLength(1);
+    // The adapter hands its own reply to the core like any message; the core drops it.
+    await waitFor(
+      () => stack.logs.some((line) => line.includes('"message handled"') && line.includes(`"userId":"${self.id}"`) && line.includes('"reason":"from-bot"')) || undefined,
+      'the core to drop the bot’s own reply',
+    );
   });
 
   it('answers a distress post in a group with the care reply, @-mentioning the asker, without trigger word or mention', async () => {
