@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { feishuConfig } from '../adapters/feishu/config.ts';
 import { PLATFORMS } from './events.ts';
 
 const strings = z.array(z.string().min(1));
@@ -100,6 +101,7 @@ export const configSchema = z.strictObject({
   }),
   discord: z.strictObject({ apiRoot: z.url(), gatewayUrl: z.union([z.literal(''), z.url()]), registerSlashCommand: z.boolean() }),
   wechat: z.strictObject({ puppet: z.string().min(1), name: z.string().min(1), memoryDir: z.string().min(1) }),
+  feishu: feishuConfig,
 });
 
 export interface Secrets {
