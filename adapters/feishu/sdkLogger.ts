@@ -12,10 +12,10 @@ function describe(item: unknown): string {
     return `${item.name}: ${item.message}${status ? ` (HTTP ${String(status)})` : ''}`;
   }
   if (item && typeof item === 'object') {
-    // The SDK's formatErrors(): { message, config, request, response: { status, data: { code, msg } } }.
-    const o = item as { message?: unknown; code?: unknown; msg?: unknown; response?: { status?: unknown; data?: { code?: unknown; msg?: unknown } } };
-    const parts = [o.message, o.code !== undefined ? `code ${String(o.code)}` : undefined, o.msg, o.response?.status, o.response?.data?.code, o.response?.data?.msg];
-    const found = parts.filter((p) => typeof p === 'string' || typeof p === 'number');
+    // The SDK's formatErrors() gives [{ message, config, request, response }, { code, msg, … }]: the message and the
+    // platform's code and msg are what matter; config holds the request body.
+    const o = item as { message?: unknown; code?: unknown; msg?: unknown };
+    const found = [o.message, o.code !== undefined ? `code ${String(o.code)}` : undefined, o.msg].filter((p) => typeof p === 'string');
     return found.length > 0 ? found.join(' ') : '[object]';
   }
   return String(item);

@@ -17,6 +17,7 @@ let fake: FakeFeishu;
 let adapter: RunningAdapter;
 /** What the adapter handed to the (real) core, to check how it read each platform message. */
 const handed: IncomingMessage[] = [];
+let recording: Core;
 
 const idOf = (env: FakeEnvelope) => env.event.message.message_id;
 const repliesTo = (env: FakeEnvelope) => fake.replies.filter((r) => r.parentId === idOf(env));
@@ -38,6 +39,15 @@ async function ignored(env: FakeEnvelope) {
   expect(repliesTo(env)).toHaveLength(0);
 }
 
+/** A core for extra adapters started by single tests: they must not take over the deliveries of the one under test. */
+const quietCore = (): Core => ({
+  instanceId: 'quiet',
+  handle: async () => ({ action: 'ignored', reason: 'invalid' }),
+  onDelivery: () => {},
+  status: () => stack.core.status(),
+  close: async () => {},
+});
+
 const say = (m: Partial<FakeMessageInput> & { text: string }) => fake.message({ from: fake.user(), ...m });
 
 beforeAll(async () => {
@@ -47,7 +57,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = {
+  recording = {
     instanceId: stack.core.instanceId,
     handle: (m) => {
       handed.push(m);
@@ -194,18 +204,35 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     await oneReplyTo(say({ text: '求夸 网络恢复了' }));
   });
 
+  it('reports a fault to its supervisor when the SDK gives up reconnecting', async () => {
+    const strict = await startFakeFeishu({ reconnectCount: 1, reconnectIntervalS: 0.2 });
+    const reported: unknown[] = [];
+    const faults = { fault: (err: unknown) => void reported.push(err), warn: () => {} };
+    const running = await startFeishuAdapter({ core: quietCore(), logger: stack.logger, faults, appId: strict.appId, appSecret: strict.appSecret, domain: strict.domain });
+    try {
+      strict.dropConnection(60_000);
+      const [err] = await waitFor(() => (reported.length > 0 ? reported : undefined), 'a fault report');
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(PermanentAdapterError);
+      expect((err as Error).message).toMatch(/feishu long connection gave up: WebSocket reconnect exhausted/);
+    } finally {
+      await running.stop();
+      await strict.close();
+    }
+  });
+
   it('fails clearly, and for good, when the app secret or app id is rejected', async () => {
-    const wrong = startFeishuAdapter({ core: stack.core, logger: stack.logger, appId: fake.appId, appSecret: 'wrong-secret-value', domain: fake.domain });
+    const wrong = startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: fake.appId, appSecret: 'wrong-secret-value', domain: fake.domain });
     await expect(wrong).rejects.toThrow(PermanentAdapterError);
     await expect(wrong).rejects.toThrow('Feishu rejected FEISHU_APP_ID / FEISHU_APP_SECRET (code 10014: app secret invalid)');
-    await expect(startFeishuAdapter({ core: stack.core, logger: stack.logger, appId: 'cli_123', appSecret: fake.appSecret, domain: fake.domain })).rejects.toThrow(
+    await expect(startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: 'cli_123', appSecret: fake.appSecret, domain: fake.domain })).rejects.toThrow(
       /FEISHU_APP_ID must be/,
     );
   });
 
   it('says why when the platform cannot be reached at start, so the supervisor retries', async () => {
     const port = await freePort();
-    const down = startFeishuAdapter({ core: stack.core, logger: stack.logger, appId: fake.appId, appSecret: fake.appSecret, domain: `http://127.0.0.1:${port}` });
+    const down = startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: fake.appId, appSecret: fake.appSecret, domain: `http://127.0.0.1:${port}` });
     const err: unknown = await down.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(PermanentAdapterError);
@@ -225,7 +252,7 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
       { domain: 'feishu', mode: 'callback', callback: { host: '127.0.0.1', port, path: '/feishu/events' } },
       { FEISHU_APP_ID: fake.appId, FEISHU_APP_SECRET: fake.appSecret, FEISHU_DOMAIN: fake.domain, FEISHU_VERIFICATION_TOKEN: fake.verificationToken, FEISHU_ENCRYPT_KEY: encryptKey },
     );
-    callbackAdapter = await startFeishuAdapter({ core: stack.core, logger: stack.logger, ...options! });
+    callbackAdapter = await startFeishuAdapter({ core: recording, logger: stack.logger, ...options! });
   });
 
   afterAll(async () => {
@@ -245,6 +272,7 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     const env = fake.envelope({ from: fake.user(), text: '@_user_1 我升职了', mentions: [fake.bot] });
     expect((await fake.postCallback(url, env, auth())).status).toBe(200);
     await oneReplyTo(env);
+    expect(handedFor(env)).toMatchObject({ mentionsBot: true, text: '我升职了' });
   });
 
   it('refuses a bad signature, a wrong token, an unencrypted body, a huge body and malformed JSON', async () => {

@@ -186,11 +186,13 @@ export function encryptCallback(encryptKey: string, plain: string): string {
   return Buffer.concat([iv, cipher.update(plain, 'utf8'), cipher.final()]).toString('base64');
 }
 
-export async function startFakeFeishu(opts: { verificationToken?: string; pingIntervalS?: number; reconnectIntervalS?: number } = {}): Promise<FakeFeishu> {
+export async function startFakeFeishu(
+  opts: { verificationToken?: string; pingIntervalS?: number; reconnectIntervalS?: number; reconnectCount?: number } = {},
+): Promise<FakeFeishu> {
   const appId = `cli_${randomBytes(8).toString('hex')}`;
   const appSecret = `secret-${randomBytes(16).toString('hex')}`;
   const verificationToken = opts.verificationToken ?? `vt-${randomBytes(8).toString('hex')}`;
-  const clientConfig = { PingInterval: opts.pingIntervalS ?? 1, ReconnectCount: -1, ReconnectInterval: opts.reconnectIntervalS ?? 1, ReconnectNonce: 0 };
+  const clientConfig = { PingInterval: opts.pingIntervalS ?? 1, ReconnectCount: opts.reconnectCount ?? -1, ReconnectInterval: opts.reconnectIntervalS ?? 1, ReconnectNonce: 0 };
   const serviceId = 33554678;
   let counter = 0;
   const id = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(4).toString('hex')}`;
