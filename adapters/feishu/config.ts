@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Where the open platform lives: Feishu (China), Lark (international), or a base URL such as a local fake. */
-export const feishuDomain = z.union([z.enum(['feishu', 'lark']), z.url()]);
+export const feishuDomain = z.union([z.enum(['feishu', 'lark']), z.url({ protocol: /^https?$/ })]);
 
 /** The `feishu:` section of the config. App id and secret, verification token and encrypt key come only from the environment. */
 export const feishuConfig = z.strictObject({

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feishuAdapter, feishuOptions } from '../../adapters/feishu/definition.ts';
 import { FEISHU_MAX_MESSAGE, startFeishuAdapter } from '../../adapters/feishu/index.ts';
+import { sdkLogger } from '../../adapters/feishu/sdkLogger.ts';
 import { messageText, resolveMentions, toIncoming, type FeishuMessageEvent } from '../../adapters/feishu/translate.ts';
+import { redactor } from '../../adapters/shared/redact.ts';
+import { createLogger } from '../../src/logger.ts';
 import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type FakeMessageInput } from '../fakes/feishu.ts';
@@ -291,7 +294,8 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     expect(huge.status).toBe(413);
     expect((await fetch(url, { method: 'POST', body: '{"encrypt": ' })).status).toBe(400);
     expect((await fetch(url, { method: 'GET' })).status).toBe(404);
-    for (const reason of ['bad-signature', 'bad-token', 'unencrypted', 'malformed']) {
+    // The listener may answer 413 or cut the upload short; either way it says why.
+    for (const reason of ['bad-signature', 'bad-token', 'unencrypted', 'malformed', 'too-large']) {
       expect(logged('"feishu callback rejected"').some((l) => l.includes(`"reason":"${reason}"`))).toBe(true);
     }
     const after = fake.envelope({ from: fake.user(), text: '求夸 真的', p2p: true });
@@ -368,6 +372,24 @@ describe('feishu definition and translation', () => {
 });
 
 describe('feishu secrets', () => {
+  it("routes the SDK's log calls into ours without request bodies, and redacts secrets from what it keeps", () => {
+    const lines: string[] = [];
+    const log = sdkLogger(createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } }), redactor('s3cret-value'));
+    const axiosLike = Object.assign(new Error('token request for s3cret-value failed'), { config: { data: '{"app_secret":"s3cret-value"}' } });
+    // The SDK's LoggerProxy hands over its arguments as one array; formatErrors() adds plain objects.
+    log.error([axiosLike]);
+    log.error([[{ message: 'Request failed with status code 400', config: { data: { app_secret: 's3cret-value' } } }, { code: 10014, msg: 'app secret invalid' }]]);
+    log.info(['client ready']);
+    const all = lines.join('');
+    expect(all).not.toContain('s3cret-value');
+    expect(all).not.toContain('app_secret');
+    expect(lines.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({ level: 40, msg: 'feishu sdk: Error: token request for [REDACTED] failed' }),
+      expect.objectContaining({ level: 40, msg: 'feishu sdk: Request failed with status code 400 code 10014 app secret invalid' }),
+      expect.objectContaining({ level: 20, msg: 'feishu sdk: client ready' }),
+    ]);
+  });
+
   it('never logs the app secret, verification token or encrypt key, though the SDK logged the rejected token request', () => {
     const all = stack.logs.join('\n');
     expect(all).toContain('feishu adapter started');
