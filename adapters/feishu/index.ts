@@ -72,7 +72,10 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
 
   const onMessage = (data: unknown) => {
     const parsed = messageEvent.safeParse(data);
-    if (!parsed.success) return faults.warn(new Error(parsed.error.issues[0]?.message ?? 'invalid'), 'malformed feishu message event');
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return faults.warn(new Error(`${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`), 'malformed feishu message event');
+    }
     const ev = parsed.data;
     if (ev.event_id && events.seen(ev.event_id)) return logger.debug({ eventId: ev.event_id }, 'duplicate feishu event dropped');
     let msg;
@@ -81,13 +84,11 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     } catch (err) {
       return faults.warn(redactedError(err, redact), 'malformed feishu message content', { messageId: ev.message.message_id });
     }
-    const skipped = !msg ? 'no text' : msg.fromBot ? 'sent by an app' : undefined;
-    if (!msg || skipped) return logger.debug({ messageId: ev.message.message_id, skipped }, 'feishu message skipped');
+    if (!msg || msg.fromBot) return logger.debug({ messageId: ev.message.message_id, skipped: msg ? 'sent by an app' : 'no text' }, 'feishu message skipped');
     dispatcher.submit(msg);
   };
 
   const eventDispatcher = new EventDispatcher({ logger: sdk.logger, loggerLevel: sdk.loggerLevel }).register({ 'im.message.receive_v1': onMessage });
-  core.onDelivery('feishu', deliver);
 
   let server: Server | undefined;
   let ws: WSClient | undefined;
@@ -100,6 +101,7 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     ws = await connect(sdk, eventDispatcher, { connectTimeoutMs, redact, faults, logger, stopping: stopping.signal });
   }
 
+  core.onDelivery('feishu', deliver);
   logger.info({ bot: me.name, openId: me.openId, mode: callback ? 'callback' : 'websocket' }, 'feishu adapter started');
 
   return {

@@ -72,8 +72,6 @@ export interface FakeFeishu {
   endpointRequests: number;
   /** Long connections accepted so far. */
   connections: number;
-  /** Pings received from the client. */
-  pings: number;
   /** Acks received, by the frame's message_id header: the JSON payload the client answered with. */
   acks: Map<string, { code?: number }>;
   user(name?: string): FakeFeishuUser;
@@ -91,6 +89,11 @@ export interface FakeFeishu {
     payload: unknown,
     auth: { verificationToken: string; encryptKey?: string; tamper?: 'signature' | 'plain' },
   ): Promise<{ status: number; body: string }>;
+  /**
+   * Whether a client holds the long connection and has pinged on it. The SDK attaches its frame listener a few
+   * microtasks after the socket opened, so a frame that arrives in the same read as the handshake answer is lost to
+   * it; its first ping, sent on open, shows it is listening.
+   */
   connected(): boolean;
   /** Cuts the long connection without a close frame; refuses discovery and new connections for `ms`. */
   dropConnection(ms?: number): void;
@@ -207,10 +210,12 @@ export async function startFakeFeishu(
   const acks = new Map<string, { code?: number }>();
   const sockets = new Set<Socket>();
   let socket: WebSocket | undefined;
+  /** The client on `socket` has pinged: it has processed the handshake and listens for frames. */
+  let listening = false;
   let downUntil = 0;
   let rateLimited = 0;
   let seq = 0;
-  const fake = { endpointRequests: 0, connections: 0, pings: 0 };
+  const fake = { endpointRequests: 0, connections: 0 };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -296,11 +301,12 @@ export async function startFakeFeishu(
   wss.on('connection', (ws: WebSocket) => {
     fake.connections++;
     socket = ws;
+    listening = false;
     ws.on('message', (raw: Buffer) => {
       const frame = decodeFrame(raw);
       const type = frame.headers.find((h) => h.key === 'type')?.value;
       if (frame.method === FRAME_CONTROL && type === 'ping') {
-        fake.pings++;
+        if (ws === socket) listening = true;
         send({ ...frame, headers: [{ key: 'type', value: 'pong' }], payload: Buffer.from(JSON.stringify(clientConfig)) });
       } else if (frame.method === FRAME_DATA) {
         const messageId = frame.headers.find((h) => h.key === 'message_id')?.value ?? '';
@@ -389,9 +395,6 @@ export async function startFakeFeishu(
     get connections() {
       return fake.connections;
     },
-    get pings() {
-      return fake.pings;
-    },
     acks,
     user: (name = 'someone') => mkUser(name),
     envelope,
@@ -425,7 +428,7 @@ export async function startFakeFeishu(
       });
       return { status: res.status, body: await res.text() };
     },
-    connected: () => socket?.readyState === socket?.OPEN && socket !== undefined,
+    connected: () => listening && socket?.readyState === socket?.OPEN,
     dropConnection(ms = 0) {
       downUntil = Date.now() + ms;
       socket?.terminate();
