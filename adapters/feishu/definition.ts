@@ -31,14 +31,16 @@ export function feishuOptions(section: FeishuConfig, env: NodeJS.ProcessEnv): Fe
   const appId = env.FEISHU_APP_ID?.trim();
   const appSecret = env.FEISHU_APP_SECRET?.trim();
   if (!appId || !appSecret) return undefined;
-  const domain = feishuDomain.parse(env.FEISHU_DOMAIN?.trim() || section.domain);
-  const mode = feishuConfig.shape.mode.parse(env.FEISHU_MODE?.trim() || section.mode);
+  const domain = feishuDomain.safeParse(env.FEISHU_DOMAIN?.trim() || section.domain);
+  if (!domain.success) throw new Error(`FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not ${JSON.stringify(env.FEISHU_DOMAIN)}`);
+  const mode = feishuConfig.shape.mode.safeParse(env.FEISHU_MODE?.trim() || section.mode);
+  if (!mode.success) throw new Error(`FEISHU_MODE must be websocket or callback, not ${JSON.stringify(env.FEISHU_MODE)}`);
   const encryptKey = env.FEISHU_ENCRYPT_KEY?.trim() || undefined;
   return {
     appId,
     appSecret,
-    domain,
-    ...(mode === 'callback' ? { callback: { ...section.callback, verificationToken: env.FEISHU_VERIFICATION_TOKEN?.trim() ?? '', encryptKey } } : {}),
+    domain: domain.data,
+    ...(mode.data === 'callback' ? { callback: { ...section.callback, verificationToken: env.FEISHU_VERIFICATION_TOKEN?.trim() ?? '', encryptKey } } : {}),
   };
 }
 

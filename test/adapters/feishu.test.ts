@@ -319,7 +319,8 @@ describe('feishu definition and translation', () => {
     expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 's3cret' })).toEqual({ appId: 'cli_0123456789abcdef', appSecret: 's3cret', domain: 'feishu' });
     const lark = feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'lark', FEISHU_MODE: 'callback', FEISHU_VERIFICATION_TOKEN: 'vt' });
     expect(lark).toMatchObject({ domain: 'lark', callback: { port: 8790, path: '/feishu/events', verificationToken: 'vt' } });
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'not a url' })).toThrow();
+    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'ftp://x' })).toThrow('FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not "ftp://x"');
+    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'webhook' })).toThrow('FEISHU_MODE must be websocket or callback');
     expect(feishuAdapter.config.safeParse(section).success).toBe(true);
     expect(feishuAdapter.secretEnv).toEqual(['FEISHU_APP_SECRET', 'FEISHU_VERIFICATION_TOKEN', 'FEISHU_ENCRYPT_KEY']);
   });
