@@ -1,12 +1,13 @@
 import type { AdapterDefinition } from '../src/adapter.ts';
 import { discordAdapter } from './discord/definition.ts';
+import { feishuAdapter } from './feishu/definition.ts';
 import { qqAdapter } from './qq/definition.ts';
 import { telegramAdapter } from './telegram/definition.ts';
 import { webConfig } from './web/config.ts';
 import { wechatAdapter } from './wechat/definition.ts';
 
 /** Every platform adapter the app can start, in the order they start. The web server is always on (`http:`). */
-export const ADAPTERS = [telegramAdapter, discordAdapter, wechatAdapter, qqAdapter] as const;
+export const ADAPTERS = [telegramAdapter, discordAdapter, wechatAdapter, qqAdapter, feishuAdapter] as const;
 
 type Definition = (typeof ADAPTERS)[number];
 
