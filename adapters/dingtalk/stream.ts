@@ -127,22 +127,33 @@ export class StreamClient extends DWClient {
   }
 
   override onDownStream(data: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return this.hooks.onOddFrame('malformed', 'not JSON');
+    const frame = readFrame(data);
+    if (typeof frame === 'string') {
+      this.hooks.onOddFrame('malformed', frame);
+      return;
     }
-    const parsed = downstreamFrame.safeParse(json);
-    if (!parsed.success) return this.hooks.onOddFrame('malformed', parsed.error.issues[0]?.message ?? 'not a stream frame');
-    const frame = parsed.data as DWClientDownStream & z.infer<typeof downstreamFrame>;
-    if (frame.type === 'SYSTEM') return this.onSystem(frame);
-    if (frame.type === 'EVENT') return this.onEvent(frame);
-    this.socketCallBackResponse(frame.headers.messageId, {});
-    // Only a subscribed topic is emitted: a topic named 'error' would make the EventEmitter throw.
-    if (frame.headers.topic === TOPIC_ROBOT) this.onCallback(frame);
-    else this.hooks.onOddFrame('unknown-topic', frame.headers.topic);
+    if (frame.type === 'SYSTEM') this.onSystem(frame);
+    else if (frame.type === 'EVENT') this.onEvent(frame);
+    else {
+      this.socketCallBackResponse(frame.headers.messageId, {});
+      // Only a subscribed topic is emitted: a topic named 'error' would make the EventEmitter throw.
+      if (frame.headers.topic === TOPIC_ROBOT) this.onCallback(frame);
+      else this.hooks.onOddFrame('unknown-topic', frame.headers.topic);
+    }
   }
+}
+
+/** A stream frame, or what is wrong with it. */
+function readFrame(data: string): (DWClientDownStream & z.infer<typeof downstreamFrame>) | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return 'not JSON';
+  }
+  const parsed = downstreamFrame.safeParse(json);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'not a stream frame';
+  return parsed.data as DWClientDownStream & z.infer<typeof downstreamFrame>;
 }
 
 /** DingTalk's error code from a failed answer, e.g. "authFailed"; never the body itself. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dingtalkAdapter } from '../../adapters/dingtalk/definition.ts';
 import { DINGTALK_MAX_TEXT } from '../../adapters/dingtalk/index.ts';
 import type { DingtalkOptions } from '../../adapters/dingtalk/options.ts';
+import { supervise } from '../../adapters/shared/supervise.ts';
 import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDingtalk, type FakeDingtalk, type FakeFrame, type FakeReply } from '../fakes/dingtalk.ts';
@@ -239,6 +240,15 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(stack.logs.some((l) => l.includes('dingtalk stream reconnected'))).toBe(true);
   });
 
+  it('reconnects with backoff while the gateway answers 503, and answers once it is back', async () => {
+    const opensBefore = fake.opens.length;
+    fake.failOpens(2);
+    fake.drop();
+    await oneReplyTo(fake.robotMessage({ text: '求夸 网关恢复了' }));
+    expect(fake.opens.length - opensBefore).toBe(3);
+    expect(stack.logs.some((l) => l.includes('dingtalk stream reconnect failed') && l.includes('503'))).toBe(true);
+  });
+
   it.each(BAD_INPUTS)('survives bad input: %s', async (_name, content) => {
     await oneReplyTo(fake.robotMessage({ text: content, group: false }));
     await oneReplyTo(fake.robotMessage({ text: '求夸', group: false }));
@@ -257,6 +267,33 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     const start = dingtalkAdapter.start({ core: stack.core, logger: stack.logger }, options({ gatewayUrl: `http://127.0.0.1:${port}/v1.0/gateway/connections/open` }));
     await expect(start).rejects.toThrow(/ECONNREFUSED/);
     await expect(start).rejects.not.toBeInstanceOf(PermanentAdapterError);
+  });
+
+  it('under its supervisor: running, then failed for good when the secret is revoked and the stream reconnects', async () => {
+    const other = await startFakeDingtalk();
+    // Its own deliveries stay away from the core, which sends the main adapter's.
+    const noDeliveries: Core = { instanceId: stack.core.instanceId, handle: (m) => stack.core.handle(m), status: () => stack.core.status(), close: async () => {}, onDelivery: () => {} };
+    const supervised = supervise({
+      name: 'dingtalk',
+      logger: stack.logger,
+      backoff: { initialMs: 50, maxMs: 100 },
+      start: (faults) =>
+        dingtalkAdapter.start(
+          { core: noDeliveries, logger: stack.logger, faults },
+          { clientId: other.clientId, clientSecret: other.clientSecret, gatewayUrl: other.gatewayUrl, webhookOrigins: [other.origin] },
+        ),
+    });
+    try {
+      expect((await supervised.settled(10_000)).state).toBe('running');
+      other.revokeSecret();
+      other.drop();
+      const status = await waitFor(() => (supervised.status().state === 'failed' ? supervised.status() : undefined), 'the adapter to fail');
+      expect(status.lastError).toContain('DingTalk rejected DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET (401 authFailed)');
+      expect(stack.logs.join('\n')).not.toContain(other.clientSecret);
+    } finally {
+      await supervised.stop();
+      await other.close();
+    }
   });
 
   it('never logs or prints the client secret, and the SDK prints nothing to the console', () => {

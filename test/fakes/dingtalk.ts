@@ -90,6 +90,10 @@ export interface FakeDingtalk {
   webhook(): { url: string; session: string };
   /** Cuts the stream connection without a close frame. */
   drop(): void;
+  /** Answers the next `count` connection opens with 503. */
+  failOpens(count: number): void;
+  /** From now on the gateway rejects the client secret (401 authFailed), as after a secret reset in the console. */
+  revokeSecret(): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +111,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   let current: WebSocket | undefined;
   let connections = 0;
   let counter = 0;
+  let failing = 0;
+  let revoked = false;
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -123,7 +129,11 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     if (req.method === 'POST' && url.pathname === '/v1.0/gateway/connections/open') {
       const open = JSON.parse(body) as FakeDingtalk['opens'][number];
       opens.push(open);
-      if (open.clientId !== clientId || open.clientSecret !== clientSecret) {
+      if (failing > 0) {
+        failing--;
+        return json(res, 503, { code: 'ServiceUnavailable', message: 'busy' });
+      }
+      if (revoked || open.clientId !== clientId || open.clientSecret !== clientSecret) {
         return json(res, 401, { requestid: randomUUID(), code: 'authFailed', message: '鉴权失败' });
       }
       const ticket = randomUUID();
@@ -249,6 +259,12 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     drop() {
       current?.terminate();
       current = undefined;
+    },
+    failOpens(count) {
+      failing = count;
+    },
+    revokeSecret() {
+      revoked = true;
     },
     async close() {
       for (const ws of wss.clients) ws.terminate();
