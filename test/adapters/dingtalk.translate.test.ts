@@ -1,6 +1,7 @@
+import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { dingtalkConfig } from '../../adapters/dingtalk/config.ts';
-import { sessionWebhooks } from '../../adapters/dingtalk/session.ts';
+import { postToWebhook, sessionWebhooks } from '../../adapters/dingtalk/session.ts';
 import { parseRobotMessage, replyBody, replyTarget, toIncoming, type RobotMessage } from '../../adapters/dingtalk/translate.ts';
 
 const DINGTALK = ['https://oapi.dingtalk.com', 'https://api.dingtalk.com'];
@@ -128,5 +129,28 @@ describe('dingtalk session webhooks', () => {
     const store = sessionWebhooks();
     store.remember('chat', 'm1', target(Date.now() - 1));
     expect(store.lookup('chat', 'm1')).toBe('expired-webhook');
+  });
+});
+
+describe('dingtalk webhook posts', () => {
+  it('follows no redirect, and throws on a DingTalk errcode so that the core retries', async () => {
+    const posted: string[] = [];
+    const server = createServer((req, res) => {
+      posted.push(req.url ?? '');
+      if (req.url?.startsWith('/moved')) res.writeHead(302, { location: '/elsewhere' }).end();
+      else if (req.url?.startsWith('/busy')) res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":130101,"errmsg":"send too fast"}');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const target = (path: string) => ({ webhook: new URL(path, base), expiresAt: Date.now() + 60_000, atUserId: 'u1' });
+    try {
+      await expect(postToWebhook(target('/moved'), '你真棒', true)).rejects.toThrow();
+      await expect(postToWebhook(target('/busy'), '你真棒', true)).rejects.toThrow('DingTalk sessionWebhook refused the reply (errcode 130101: send too fast)');
+      await expect(postToWebhook(target('/ok'), '你真棒', true)).resolves.toBeUndefined();
+      expect(posted).toEqual(['/moved', '/busy', '/ok']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
