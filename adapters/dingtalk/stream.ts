@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { PermanentAdapterError } from '../../src/adapter.ts';
 
 /** A ws ping every this often; no pong by the next one and the connection is taken for dead. */
-export const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_MS = 10_000;
 const GATEWAY_TIMEOUT_MS = 10_000;
 
 const gatewayAnswer = z.object({ endpoint: z.url(), ticket: z.string().min(1) });

@@ -148,11 +148,14 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(handedFor(s)).toMatchObject({ mentionsBot: false });
   });
 
-  it('answers a redelivered message once, and acknowledges both deliveries', async () => {
-    const s = fake.robotMessage({ text: '求夸 我收到了两次' });
+  it('answers a redelivered message once (same frame, or a new frame with the same msgId), and acknowledges every delivery', async () => {
+    const s = fake.robotMessage({ text: '求夸 我收到了三次' });
     fake.push(s.frame);
+    const again = { ...s.frame, headers: { ...s.frame.headers, messageId: `${s.frame.headers.messageId}-retry` } };
+    fake.push(again);
     await oneReplyTo(s);
-    await waitFor(() => fake.acksFor(s.frame.headers.messageId!).length === 2 || undefined, 'both acks');
+    await waitFor(() => fake.acksFor(s.frame.headers.messageId!).length === 2 || undefined, 'both acks of the first frame');
+    await ackedOnce(again.headers.messageId!);
     expect(handed.filter((h) => h.messageId === s.message.msgId)).toHaveLength(1);
   });
 
