@@ -40,7 +40,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
 
   const onRobotMessage = ({ messageId, data }: RobotCallback) => {
     const m = parseRobotMessage(data);
-    if (!m) return faults.warn(new Error('not a robot message'), 'malformed DingTalk robot message, acknowledged and ignored', { messageId });
+    if (!m) return faults.warn(new Error('not a robot message'), 'malformed DingTalk robot message, acknowledged and ignored', { frameId: messageId });
     const msg = toIncoming(m);
     if (!msg) return logger.debug({ messageId: m.msgId, msgtype: m.msgtype }, 'non-text robot message ignored');
     if (msg.fromBot) return;
@@ -88,7 +88,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
         try {
           onRobotMessage(callback);
         } catch (err) {
-          faults.warn(redactedError(err, redact), 'dingtalk robot message handler failed', { messageId: callback.messageId });
+          faults.warn(redactedError(err, redact), 'dingtalk robot message handler failed', { frameId: callback.messageId });
         }
       },
       onOddFrame(problem, detail) {

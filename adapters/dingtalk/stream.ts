@@ -152,7 +152,7 @@ function readFrame(data: string): (DWClientDownStream & z.infer<typeof downstrea
     return 'not JSON';
   }
   const parsed = downstreamFrame.safeParse(json);
-  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'not a stream frame';
+  if (!parsed.success) return 'not a stream frame: type SYSTEM, EVENT or CALLBACK with headers.topic (and headers.messageId and data unless SYSTEM)';
   return parsed.data as DWClientDownStream & z.infer<typeof downstreamFrame>;
 }
 
