@@ -18,7 +18,7 @@ const STABLE_MS = 60_000;
 export type { DingtalkOptions } from './options.ts';
 
 export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions): Promise<RunningAdapter> {
-  const { core, clientId, clientSecret, gatewayUrl, webhookOrigins } = ctx;
+  const { core, clientId, clientSecret, gatewayUrl, webhookOrigins, heartbeatMs = 10_000 } = ctx;
   const redact = redactor(clientSecret);
   const logger = ctx.logger.child({ adapter: 'dingtalk' });
   const faults = ctx.faults ?? standaloneFaults(logger);
@@ -84,6 +84,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
     { clientId, clientSecret },
     {
       gatewayUrl,
+      heartbeatMs,
       onRobotMessage(callback) {
         try {
           onRobotMessage(callback);

@@ -7,4 +7,6 @@ export interface DingtalkOptions {
   gatewayUrl: string;
   /** Origins a message's sessionWebhook may point at; anything else is untrusted and not posted to. */
   webhookOrigins: string[];
+  /** A ws ping this often; a connection that has not answered the last one is closed and opened again. */
+  heartbeatMs?: number;
 }

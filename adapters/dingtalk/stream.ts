@@ -3,8 +3,6 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { PermanentAdapterError } from '../../src/adapter.ts';
 
-/** A ws ping every this often; no pong by the next one and the connection is taken for dead. */
-const HEARTBEAT_MS = 10_000;
 const GATEWAY_TIMEOUT_MS = 10_000;
 
 const gatewayAnswer = z.object({ endpoint: z.url(), ticket: z.string().min(1) });
@@ -25,6 +23,8 @@ export type RobotCallback = { messageId: string; data: string };
 export interface StreamHooks {
   /** Where stream connections are opened (DingTalk's gateway, or a local fake). */
   gatewayUrl: string;
+  /** A ws ping every this often; no pong by the next one and the connection is taken for dead. */
+  heartbeatMs: number;
   /** A robot message callback; it has already been acknowledged. */
   onRobotMessage(callback: RobotCallback): void;
   /** A frame that could not be read, or a callback for a topic we did not subscribe to. */
@@ -101,7 +101,7 @@ export class StreamClient extends DWClient {
           if (!alive) return socket.terminate();
           alive = false;
           socket.ping();
-        }, HEARTBEAT_MS);
+        }, this.hooks.heartbeatMs);
         resolve();
       });
       socket.on('pong', () => (alive = true));

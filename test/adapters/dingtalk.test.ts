@@ -32,6 +32,14 @@ const options = (over: Partial<DingtalkOptions> = {}): DingtalkOptions => ({
   )!,
   ...over,
 });
+/** The core for a second adapter: it must not take over the deliveries the core sends the main one. */
+const noDeliveries = (): Core => ({
+  instanceId: stack.core.instanceId,
+  handle: (m) => stack.core.handle(m),
+  status: () => stack.core.status(),
+  close: async () => {},
+  onDelivery: () => {},
+});
 const handedFor = (s: Sent) => handed.find((h) => h.messageId === s.message.msgId);
 const logLine = (messageId: string, msg: string) => stack.logs.find((l) => l.includes(msg) && l.includes(messageId));
 
@@ -272,17 +280,31 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     await expect(start).rejects.not.toBeInstanceOf(PermanentAdapterError);
   });
 
+  it('closes and reopens a connection that stops answering pings (half-open); the new one works', async () => {
+    const other = await startFakeDingtalk();
+    const quiet = await dingtalkAdapter.start(
+      { core: noDeliveries(), logger: stack.logger },
+      { clientId: other.clientId, clientSecret: other.clientSecret, gatewayUrl: other.gatewayUrl, webhookOrigins: [other.origin], heartbeatMs: 100 },
+    );
+    try {
+      other.silence();
+      await waitFor(() => other.connections === 2 && other.connected() ? true : undefined, 'a second connection');
+      expect((await other.ping()).code).toBe(200);
+    } finally {
+      await quiet.stop();
+      await other.close();
+    }
+  });
+
   it('under its supervisor: running, then failed for good when the secret is revoked and the stream reconnects', async () => {
     const other = await startFakeDingtalk();
-    // Its own deliveries stay away from the core, which sends the main adapter's.
-    const noDeliveries: Core = { instanceId: stack.core.instanceId, handle: (m) => stack.core.handle(m), status: () => stack.core.status(), close: async () => {}, onDelivery: () => {} };
     const supervised = supervise({
       name: 'dingtalk',
       logger: stack.logger,
       backoff: { initialMs: 50, maxMs: 100 },
       start: (faults) =>
         dingtalkAdapter.start(
-          { core: noDeliveries, logger: stack.logger, faults },
+          { core: noDeliveries(), logger: stack.logger, faults },
           { clientId: other.clientId, clientSecret: other.clientSecret, gatewayUrl: other.gatewayUrl, webhookOrigins: [other.origin] },
         ),
     });

@@ -90,6 +90,8 @@ export interface FakeDingtalk {
   webhook(): { url: string; session: string };
   /** Cuts the stream connection without a close frame. */
   drop(): void;
+  /** The current connection stops answering pings, as a half-open TCP connection would. */
+  silence(): void;
   /** Answers the next `count` connection opens with 503. */
   failOpens(count: number): void;
   /** From now on the gateway rejects the client secret (401 authFailed), as after a secret reset in the console. */
@@ -151,7 +153,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     s.on('close', () => sockets.delete(s));
   });
 
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
+  const silenced = new WeakSet<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const ticket = url.searchParams.get('ticket') ?? '';
@@ -168,6 +171,9 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
         } catch {
           received.push({ code: -1, headers: {}, message: String(raw) });
         }
+      });
+      ws.on('ping', (data) => {
+        if (!silenced.has(ws)) ws.pong(data);
       });
       ws.on('close', () => {
         if (current === ws) current = undefined;
@@ -259,6 +265,9 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     drop() {
       current?.terminate();
       current = undefined;
+    },
+    silence() {
+      if (current) silenced.add(current);
     },
     failOpens(count) {
       failing = count;
