@@ -58,7 +58,8 @@ async function ignored(s: Sent): Promise<void> {
   expect(fake.repliesTo(s.session)).toHaveLength(0);
 }
 
-async function ackedOnce(messageId: string): Promise<void> {
+/** Waits for the ack of frame `messageId`, in the SDK's ack format. */
+async function acked(messageId: string): Promise<void> {
   const [ack] = await waitFor(() => (fake.acksFor(messageId).length > 0 ? fake.acksFor(messageId) : undefined), `the ack of ${messageId}`);
   expect(ack).toMatchObject({ code: 200, headers: { contentType: 'application/json', messageId }, message: 'OK' });
 }
@@ -163,7 +164,7 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     fake.push(again);
     await oneReplyTo(s);
     await waitFor(() => fake.acksFor(s.frame.headers.messageId!).length === 2 || undefined, 'both acks of the first frame');
-    await ackedOnce(again.headers.messageId!);
+    await acked(again.headers.messageId!);
     expect(handed.filter((h) => h.messageId === s.message.msgId)).toHaveLength(1);
   });
 
@@ -179,17 +180,18 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
       callback('error', '{}'),
     ];
     for (const f of frames) fake.push(f);
-    for (const f of [answered.frame, spoof.frame, picture.frame, ...frames]) await ackedOnce(f.headers.messageId!);
+    for (const f of [answered.frame, spoof.frame, picture.frame, ...frames]) await acked(f.headers.messageId!);
     await oneReplyTo(answered);
     await ignored(spoof);
     expect(handedFor(picture)).toBeUndefined();
+    for (const f of [answered.frame, spoof.frame, picture.frame, ...frames]) expect(fake.acksFor(f.headers.messageId!)).toHaveLength(1);
   });
 
   it('survives malformed frames and unknown frame types, and answers afterwards', async () => {
     for (const raw of ['{not json', '[]', 'null', '42', '""', JSON.stringify({ type: 'CALLBACK', headers: { topic: ROBOT_TOPIC }, data: '{}' })]) fake.push(raw);
     fake.push(JSON.stringify({ specVersion: '1.0', type: 'WHATEVER', headers: { topic: 'x', messageId: 'm' }, data: '' }));
     fake.push(JSON.stringify({ specVersion: '1.0', type: 'EVENT', headers: { topic: 'chat_update_title', messageId: 'event-1' }, data: '{}' }));
-    await ackedOnce('event-1');
+    await acked('event-1');
     await waitFor(() => stack.logs.some((l) => l.includes('malformed DingTalk stream frame ignored')) || undefined, 'the malformed frame warning');
     await oneReplyTo(fake.robotMessage({ text: '求夸 乱码之后' }));
   });
@@ -202,7 +204,7 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     const s = fake.robotMessage({ text: '求夸 过期了', over: { sessionWebhookExpiredTime: Date.now() - 1000 } });
     await waitFor(() => logLine(s.message.msgId, 'robot message dropped'), 'the drop log line');
     expect(logLine(s.message.msgId, 'robot message dropped')).toContain('expired-webhook');
-    await ackedOnce(s.frame.headers.messageId!);
+    await acked(s.frame.headers.messageId!);
     await oneReplyTo(fake.robotMessage({ text: '求夸 过期之后' }));
     expect(fake.repliesTo(s.session)).toHaveLength(0);
   });
