@@ -1,4 +1,5 @@
 import type { AdapterDefinition } from '../src/adapter.ts';
+import { dingtalkAdapter } from './dingtalk/definition.ts';
 import { discordAdapter } from './discord/definition.ts';
 import { feishuAdapter } from './feishu/definition.ts';
 import { qqAdapter } from './qq/definition.ts';
@@ -7,7 +8,7 @@ import { webConfig } from './web/config.ts';
 import { wechatAdapter } from './wechat/definition.ts';
 
 /** Every platform adapter the app can start, in the order they start. The web server is always on (`http:`). */
-export const ADAPTERS = [telegramAdapter, discordAdapter, wechatAdapter, qqAdapter, feishuAdapter] as const;
+export const ADAPTERS = [telegramAdapter, discordAdapter, wechatAdapter, qqAdapter, feishuAdapter, dingtalkAdapter] as const;
 
 type Definition = (typeof ADAPTERS)[number];
 

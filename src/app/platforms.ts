@@ -38,7 +38,8 @@ export async function startPlatformAdapters(
     }
     const adapter = supervise({ name: definition.name, logger: ctx.logger, start: (faults) => definition.start({ ...ctx, faults }, options) });
     // Kept after the adapter stops: an SDK's late error during shutdown is still its own, not a reason to exit 1.
-    guard?.add({ name: definition.name, pattern: definition.sdk, fault: (err) => adapter.fault(err) });
+    const home = new RegExp(`adapters[\\\\/]${definition.name}[\\\\/]`);
+    guard?.add({ name: definition.name, pattern: definition.sdk, home, fault: (err) => adapter.fault(err) });
     result.running.push(adapter);
   }
   await Promise.all(result.running.map((a) => a.settled(settleMs)));
