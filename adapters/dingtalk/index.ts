@@ -43,7 +43,6 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
     if (!m) return faults.warn(new Error('not a robot message'), 'malformed DingTalk robot message, acknowledged and ignored', { frameId: messageId });
     const msg = toIncoming(m);
     if (!msg) return logger.debug({ messageId: m.msgId, msgtype: m.msgtype }, 'non-text robot message ignored');
-    if (msg.fromBot) return;
     const target = replyTarget(m, webhookOrigins);
     if (typeof target === 'string') {
       // The URL itself is not logged: it carries the session's token, and an untrusted one is attacker text.

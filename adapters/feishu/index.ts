@@ -78,13 +78,13 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     }
     const ev = parsed.data;
     if (ev.event_id && events.seen(ev.event_id)) return logger.debug({ eventId: ev.event_id }, 'duplicate feishu event dropped');
-    let msg;
+    let msg: ReturnType<typeof toIncoming>;
     try {
       msg = toIncoming(ev, me, (id) => sent.has(id));
     } catch (err) {
       return faults.warn(redactedError(err, redact), 'malformed feishu message content', { messageId: ev.message.message_id });
     }
-    if (!msg || msg.fromBot) return logger.debug({ messageId: ev.message.message_id, skipped: msg ? 'sent by an app' : 'no text' }, 'feishu message skipped');
+    if (!msg) return logger.debug({ messageId: ev.message.message_id }, 'feishu message without text skipped');
     dispatcher.submit(msg);
   };
 

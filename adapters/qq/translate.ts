@@ -101,7 +101,7 @@ export function readFrame(raw: string): Frame {
   return QUIET_POST_TYPES.has(postType) ? { kind: 'quiet', postType } : { kind: 'unknown', postType: postType.slice(0, 40) };
 }
 
-export type DropReason = 'own' | 'anonymous' | 'old';
+export type DropReason = 'anonymous' | 'old';
 
 export interface ReadContext {
   /** Seconds since epoch when the adapter started: older messages (replayed after a reconnect) are not answered. */
@@ -132,7 +132,6 @@ function readSegments(segments: Segment[], selfId: string) {
 
 /** Translates a OneBot message event into the core's event model, or says why it is not handed to the core. */
 export function toIncoming(e: MessageEvent, ctx: ReadContext): IncomingMessage | { dropped: DropReason } {
-  if (e.user_id === e.self_id) return { dropped: 'own' };
   if (e.sub_type === 'anonymous' || (e.anonymous !== undefined && e.anonymous !== null)) return { dropped: 'anonymous' };
   if (e.time < ctx.startedAtSec) return { dropped: 'old' };
   const segments = typeof e.message === 'string' ? parseCq(e.message) : e.message;
@@ -147,7 +146,8 @@ export function toIncoming(e: MessageEvent, ctx: ReadContext): IncomingMessage |
     isPrivate: e.message_type === 'private',
     mentionsBot,
     repliesToBot: replyTo !== undefined && ctx.sentByBot(replyTo),
-    fromBot: false,
+    // The core ignores it: one place decides that a bot's own messages get no answer.
+    fromBot: e.user_id === e.self_id,
     sentAt: e.time * 1000,
   };
 }

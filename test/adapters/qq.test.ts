@@ -146,8 +146,9 @@ describe('translating QQ messages', () => {
     expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '556' } }, text('谢谢')] }), ctx)).toMatchObject({ repliesToBot: false });
   });
 
-  it('drops its own messages, anonymous ones and ones older than its start', () => {
-    expect(toIncoming(event({ user_id: SELF, message: [text('求夸')] }), ctx)).toEqual({ dropped: 'own' });
+  it('marks its own messages as the bot\'s, and drops anonymous ones and ones older than its start', () => {
+    expect(toIncoming(event({ user_id: SELF, message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: true });
+    expect(toIncoming(event({ message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: false });
     expect(toIncoming(event({ sub_type: 'anonymous', anonymous: { id: 1, name: 'x', flag: 'f' } }), ctx)).toEqual({ dropped: 'anonymous' });
     expect(toIncoming(event({ anonymous: { id: 1, name: 'x', flag: 'f' } }), ctx)).toEqual({ dropped: 'anonymous' });
     expect(toIncoming(event({ anonymous: null }), ctx)).not.toHaveProperty('dropped');
@@ -374,12 +375,14 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     const own = fake.groupMessage(g, { userId: fake.selfId, message: [at(), text(' 求夸')] });
     const anonymous = ask(g, { message: [at(), text(' 求夸 匿名')], anonymous: true });
     const old = ask(g, { message: [at(), text(' 求夸 很久以前')], time: Math.floor(Date.now() / 1000) - 3600 });
-    await dropLine(own, 'own');
+    // Its own message reaches the core marked as the bot's, and the core ignores it; the others never leave the adapter.
+    expect(await stack.handled(String(own.message_id))).toBe('ignored');
+    expect(handedFor(own)).toMatchObject({ fromBot: true });
     await dropLine(anonymous, 'anonymous');
     await dropLine(old, 'old');
     await oneReplyTo(ask(g, { message: [at(), text(' 我来确认一下')] }));
     expect([own, anonymous, old].flatMap(repliesTo)).toHaveLength(0);
-    expect([own, anonymous, old].map(handedFor)).toEqual([undefined, undefined, undefined]);
+    expect([anonymous, old].map(handedFor)).toEqual([undefined, undefined]);
   });
 
   it('sends a long reply in parts of at most QQ_MAX_MESSAGE characters, escaping CQ characters in its CQ strings', async () => {
