@@ -102,7 +102,7 @@ async function throughput(engine: Engine, config: AppConfig, posts: DevPost[], c
 
 function writeRows(file: string, rows: EvalRow[]): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(resolve(file), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(resolve(file), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }
 
 /** Each post, one at a time, as the bot answers it: the core's distress check, then the worker's praise step. */

@@ -37,7 +37,7 @@ export function parsePraiseRequest(body: unknown, maxTextChars: number): PraiseR
   throw new HttpError(400, 'invalid_request', `${field}: ${issue?.message ?? 'invalid'}`);
 }
 
-const anonymousId = (ip: string) => 'anon-' + createHash('sha256').update(ip).digest('hex').slice(0, 12);
+const anonymousId = (ip: string) => `anon-${createHash('sha256').update(ip).digest('hex').slice(0, 12)}`;
 
 /**
  * A web message is a private chat with the bot, so every message triggers. A userId is only the caller's claim;
@@ -48,7 +48,7 @@ export function toIncomingMessage(req: PraiseRequest, clientIp: string, authenti
   return {
     platform: 'web',
     chatId: req.chatId ?? userId,
-    messageId: 'web-' + randomUUID(),
+    messageId: `web-${randomUUID()}`,
     userId,
     text: req.text,
     isPrivate: true,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { IgnoredReason } from '../../../src/adapter.ts';
+import type { HandleResult, IgnoredReason } from '../../../src/adapter.ts';
 import type { Delivery, DeliveryKind } from '../../../src/events.ts';
 import { withTimeout } from '../../../src/timeout.ts';
 import type { WebContext } from '../context.ts';
@@ -16,7 +16,7 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
   const msg = toIncomingMessage(body, clientIp, Boolean(ctx.options.apiToken));
   const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
 
-  let result;
+  let result: HandleResult;
   try {
     // During a Redis outage the core's commands wait for the reconnect; the client gets an answer within the reply timeout anyway.
     result = await withTimeout(ctx.core.handle(msg), ctx.options.replyTimeoutMs);
