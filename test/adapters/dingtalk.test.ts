@@ -9,7 +9,7 @@ import { startFakeDingtalk, type FakeDingtalk, type FakeFrame, type FakeReply } 
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { startStack, type Stack } from './stack.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const ADMIN = 'manager4242';
 const LONG_HELP = '夸夸使用说明。'.repeat(1500); // 10 500 characters: three DingTalk messages
@@ -85,16 +85,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = {
-    instanceId: stack.core.instanceId,
-    handle: (m) => {
-      handed.push(m);
-      return stack.core.handle(m);
-    },
-    onDelivery: (p, d) => stack.core.onDelivery(p, d),
-    status: () => stack.core.status(),
-    close: () => stack.core.close(),
-  };
+  const recording: Core = recordingCore(stack.core, handed);
   adapter = await dingtalkAdapter.start({ core: recording, logger: stack.logger }, options());
 });
 

@@ -7,7 +7,7 @@ import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { startStack, type Stack } from './stack.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: three Discord messages
 
@@ -45,16 +45,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = {
-    instanceId: stack.core.instanceId,
-    handle: (m) => {
-      handed.push(m);
-      return stack.core.handle(m);
-    },
-    onDelivery: (p, d) => stack.core.onDelivery(p, d),
-    status: () => stack.core.status(),
-    close: () => stack.core.close(),
-  };
+  const recording: Core = recordingCore(stack.core, handed);
   const options = discordAdapter.options(stack.config.discord, { DISCORD_TOKEN: fake.token, DISCORD_API_ROOT: fake.apiRoot });
   adapter = await startDiscordAdapter({ core: recording, logger: stack.logger, ...options! });
 });

@@ -11,7 +11,7 @@ import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type 
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { startStack, type Stack } from './stack.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: two Feishu text messages
 
@@ -60,16 +60,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  recording = {
-    instanceId: stack.core.instanceId,
-    handle: (m) => {
-      handed.push(m);
-      return stack.core.handle(m);
-    },
-    onDelivery: (p, d) => stack.core.onDelivery(p, d),
-    status: () => stack.core.status(),
-    close: () => stack.core.close(),
-  };
+  recording = recordingCore(stack.core, handed);
   const options = feishuOptions(
     { domain: 'feishu', mode: 'websocket', callback: { host: '127.0.0.1', port: 0, path: '/feishu/events' } },
     { FEISHU_APP_ID: fake.appId, FEISHU_APP_SECRET: fake.appSecret, FEISHU_DOMAIN: fake.domain },

@@ -11,7 +11,7 @@ import { startFakeOneBot, type FakeEvent, type FakeOneBot, type FakeSegment, typ
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { startStack, type Stack } from './stack.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const SELF = '2854196310';
 /** Every character CQ codes escape, in text and (the comma) in parameter values. */
@@ -282,16 +282,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = {
-    instanceId: stack.core.instanceId,
-    handle: (m) => {
-      handed.push(m);
-      return stack.core.handle(m);
-    },
-    onDelivery: (p, d) => stack.core.onDelivery(p, d),
-    status: () => stack.core.status(),
-    close: () => stack.core.close(),
-  };
+  const recording: Core = recordingCore(stack.core, handed);
   const options = qqAdapter.options(qqConfig.parse({ ...(stack.config.onebot as object), actionTimeoutMs: 1000, sendFormat: 'string' }), {
     ONEBOT_WS_URL: fake.url,
     ONEBOT_ACCESS_TOKEN: fake.token,

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
+import type { IncomingMessage } from '../../src/events.ts';
 import type { AppConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { replyQueueName } from '../../src/queue/contracts.ts';
@@ -74,5 +75,19 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
       await engine.close();
       await redis.close();
     },
+  };
+}
+
+/** `core`, also keeping every message an adapter hands to it in `handed`, in order. */
+export function recordingCore(core: Core, handed: IncomingMessage[]): Core {
+  return {
+    instanceId: core.instanceId,
+    handle: (m) => {
+      handed.push(m);
+      return core.handle(m);
+    },
+    onDelivery: (p, d) => core.onDelivery(p, d),
+    status: () => core.status(),
+    close: () => core.close(),
   };
 }
