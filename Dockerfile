@@ -40,7 +40,7 @@ COPY --from=app /app ./
 RUN mkdir -p .kuakua && chown node:node .kuakua
 USER node
 EXPOSE 8787
-CMD ["node", "--import", "tsx", "src/cli.ts", "bot"]
+CMD ["node", "--import", "tsx", "src/app/cli.ts", "bot"]
 
 FROM ${CUDA_IMAGE} AS worker
 ENV NODE_ENV=production
@@ -51,4 +51,4 @@ COPY --from=app /app ./
 # Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too.
 RUN mkdir -p models && useradd --system --uid 1001 kuakua
 USER kuakua
-CMD ["node", "--import", "tsx", "src/cli.ts", "worker"]
+CMD ["node", "--import", "tsx", "src/app/cli.ts", "worker"]

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Tests with no redis-server, python3, onnxruntime session or browser. Every other file is an integration test.
 const unit = [
   'test/architecture.test.ts',
+  'test/definitions.test.ts',
+  'test/adapters/dingtalk.translate.test.ts',
   'test/adapters/supervise.test.ts',
   'test/engine/postprocess.test.ts',
   'test/engine/prefillRuns.test.ts',
@@ -12,7 +14,9 @@ const unit = [
   'test/service/distress.test.ts',
   'test/service/policy.test.ts',
   'test/service/processGuard.test.ts',
+  'test/service/timeout.test.ts',
   'test/service/triggers.test.ts',
+  'test/web/ignored.test.ts',
 ];
 
 export default defineConfig({

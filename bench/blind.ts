@@ -437,7 +437,7 @@ function runMake(opts: MakeOptions): void {
   const { sheet, key } = makeSheet(matched, seed);
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'sheet.md'), sheet);
-  writeFileSync(join(opts.out, 'key.json'), JSON.stringify(key, null, 2) + '\n');
+  writeFileSync(join(opts.out, 'key.json'), `${JSON.stringify(key, null, 2)}\n`);
 
   console.log(`${matched.posts.length} posts, systems ${matched.systems.join(', ')}, seed ${seed}`);
   console.log(`skipped ${matched.skipped} post(s) missing from at least one system`);

@@ -126,7 +126,10 @@ async function alternate<T extends string>(
 ): Promise<Record<T, number>> {
   const runs = {} as Record<T, number[]>;
   for (let r = 0; r < rounds; r++) {
-    for (const name of Object.keys(contenders) as T[]) (runs[name] ??= []).push(await measure(contenders[name]));
+    for (const name of Object.keys(contenders) as T[]) {
+      runs[name] ??= [];
+      runs[name].push(await measure(contenders[name]));
+    }
   }
   const out = {} as Record<T, number>;
   for (const name of Object.keys(runs) as T[]) out[name] = median(runs[name]);
@@ -164,7 +167,7 @@ const TJS_DTYPE: Record<Variant, 'fp32' | 'int8' | 'q4'> = { fp32: 'fp32', int8:
 
 async function transformersClient(dir: string, variant: Variant): Promise<Client> {
   tjsEnv.allowRemoteModels = false;
-  tjsEnv.localModelPath = dirname(dir) + '/';
+  tjsEnv.localModelPath = `${dirname(dir)}/`;
   const cfg = loadModelConfig(dir);
   const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(basename(dir));
   tokenizer.padding_side = 'left';
@@ -378,7 +381,7 @@ async function benchModel(
     model: model.name,
     shape: model.shape,
     command,
-    date: new Date().toISOString().slice(0, 16) + 'Z',
+    date: `${new Date().toISOString().slice(0, 16)}Z`,
     loadAtStart: loadavg()[0]!,
     variants: {},
   };
@@ -404,7 +407,10 @@ async function benchModel(
       const withOther = c === 16 ? { ...pair, otherReplicas } : pair;
       const runs: Record<string, Concurrent[]> = {};
       for (let r = 0; r < concurrentRounds; r++) {
-        for (const [name, client] of Object.entries(withOther)) (runs[name] ??= []).push(await closedLoop(client, c, perClient(c)));
+        for (const [name, client] of Object.entries(withOther)) {
+          runs[name] ??= [];
+          runs[name].push(await closedLoop(client, c, perClient(c)));
+        }
       }
       for (const name of ['kuakua', 'transformersjs'] as const) concurrent[name][c] = medianRun(runs[name]!);
       if (runs.otherReplicas) other = medianRun(runs.otherReplicas);
@@ -483,7 +489,7 @@ async function main(): Promise<void> {
     results.models[m.name] = await benchModel(m, large, command, variants);
     if (only) continue;
     mkdirSync(dirname(RESULTS), { recursive: true });
-    writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   }
   if (only) return;
   const section = render(results);

@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { candidateCount } from '../src/candidateCount.ts';
-import { loadConfig, PROJECT_ROOT, type Config } from '../src/config.ts';
+import { loadConfig, type AppConfig } from '../src/app/config.ts';
+import { PROJECT_ROOT } from '../src/config.ts';
 import { matchDistress } from '../src/distress.ts';
 import { policyRules } from '../src/policy.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
@@ -80,7 +81,7 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
 }
 
 /** Every post once, from `clients` concurrent clients, each request sampling `n` candidates: replies/s and latency. */
-async function throughput(engine: Engine, config: Config, posts: DevPost[], clients: number, n: number) {
+async function throughput(engine: Engine, config: AppConfig, posts: DevPost[], clients: number, n: number) {
   const rules = policyRules(config.policy);
   const ms: number[] = [];
   let next = 0;
@@ -101,11 +102,11 @@ async function throughput(engine: Engine, config: Config, posts: DevPost[], clie
 
 function writeRows(file: string, rows: EvalRow[]): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(resolve(file), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(resolve(file), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }
 
 /** Each post, one at a time, as the bot answers it: the core's distress check, then the worker's praise step. */
-async function viaPipeline(engine: Engine, config: Config, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
+async function viaPipeline(engine: Engine, config: AppConfig, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
   const rules = policyRules(config.policy);
   const rows: EvalRow[] = [];
   for (const [i, p] of posts.entries()) {

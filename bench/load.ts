@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/app/config.ts';
 import { liveWorkers } from '../src/heartbeat.ts';
 import { redisKeys } from '../src/queue/contracts.ts';
 import { startFakeTelegram, type FakeTelegram } from '../test/fakes/telegram.ts';

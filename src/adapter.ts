@@ -7,6 +7,8 @@ import type { TriggerDecision } from './triggers.ts';
 /** Why the core did not answer: a trigger rule, or one of its own checks. */
 export type IgnoredReason =
   | Extract<TriggerDecision, { triggered: false }>['reason']
+  /** Sent by a bot, this one included: dropped before anything else, so it costs no Redis command. */
+  | 'from-bot'
   | 'invalid'
   | 'duplicate'
   | 'cooldown'
@@ -70,11 +72,11 @@ export interface AdapterContext {
  * start, so that an SDK is imported only when its platform is configured. Each lives in `adapters/<name>/definition.ts`
  * and is listed once in `adapters/registry.ts`.
  */
-export interface AdapterDefinition<Section = unknown, Options = unknown> {
+export interface AdapterDefinition<Section = unknown, Options = unknown, Key extends string = string> {
   name: Exclude<Platform, 'web'>;
-  /** The key of its config section when that is not its name (QQ's is `onebot`, after the protocol). */
-  section?: string;
-  /** Its section of the config (`<section or name>:` in config/default.yaml), validated with the rest. */
+  /** The key of its config section: usually its name; QQ's is `onebot`, after the protocol. */
+  section: Key;
+  /** Its section of the config (`<section>:` in config/default.yaml), validated with the rest. */
   config: z.ZodType<Section>;
   /** The environment variables that switch it on, for "adapter off (set … to enable)". */
   env: string;

@@ -22,7 +22,8 @@ const distressSchema = z.strictObject({
   repeatSeconds: count,
 });
 
-export const configSchema = z.strictObject({
+/** The core's sections of the config; the app adds each adapter's own section (`src/app/config.ts`). */
+export const coreConfigSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']) }),
   instance: z.strictObject({ id: z.string().regex(/^[\w.-]*$/, 'letters, digits, "_", "-" or "."') }),
   redis: z.strictObject({ prefix: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'), autoStart: z.boolean(), dataDir: z.string().min(1) }),
@@ -79,12 +80,6 @@ export const configSchema = z.strictObject({
     blocklist: strings,
   }),
   admins: z.partialRecord(z.enum(PLATFORMS), strings),
-  http: z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    bodyLimit: positive,
-    rateLimitPerMinute: count,
-  }),
   messages: z.strictObject({
     busy: z.string().min(1),
     cooldown: z.string().min(1),
@@ -94,23 +89,17 @@ export const configSchema = z.strictObject({
     disabled: z.string().min(1),
     keywordsSet: z.string().min(1),
   }),
-  telegram: z.strictObject({
-    apiRoot: z.url(),
-    webhook: z.strictObject({ url: z.union([z.literal(''), z.url()]), host: z.string().min(1), port: z.number().int().min(0).max(65535), path: z.string().startsWith('/') }),
-  }),
-  discord: z.strictObject({ apiRoot: z.url(), gatewayUrl: z.union([z.literal(''), z.url()]), registerSlashCommand: z.boolean() }),
-  wechat: z.strictObject({ puppet: z.string().min(1), name: z.string().min(1), memoryDir: z.string().min(1) }),
 });
 
+/** The core's secrets; each adapter reads its own from the environment (`secretEnv` of its definition). */
 export interface Secrets {
   redisUrl: string;
-  telegramBotToken?: string;
-  discordToken?: string;
-  wechatyPuppetServiceToken?: string;
+  /** KUAKUA_API_TOKEN: guards the HTTP API; a userId sent with it may count as an admin id. */
   apiToken?: string;
 }
 
-export type Config = z.infer<typeof configSchema> & { secrets: Secrets };
+/** What the core sees of the config. */
+export type Config = z.infer<typeof coreConfigSchema> & { secrets: Secrets };
 export type ChatOverride = z.infer<typeof chatOverrideSchema>;
 export type DistressConfig = z.infer<typeof distressSchema>;
 
@@ -136,9 +125,6 @@ export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' 
 
 const SECRET_ENV: Record<keyof Secrets, string> = {
   redisUrl: 'REDIS_URL',
-  telegramBotToken: 'TELEGRAM_BOT_TOKEN',
-  discordToken: 'DISCORD_TOKEN',
-  wechatyPuppetServiceToken: 'WECHATY_PUPPET_SERVICE_TOKEN',
   apiToken: 'KUAKUA_API_TOKEN',
 };
 
@@ -154,6 +140,13 @@ export interface LoadConfigOptions {
   /** Project root holding config/default.yaml; defaults to this package's root. */
   root?: string;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface ReadConfigOptions<Sections extends z.ZodRawShape> extends LoadConfigOptions {
+  /** Sections beside the core's, each validated by its own schema (the adapters' `<name>:` sections). */
+  sections: Sections;
+  /** Environment variables that hold the adapters' secrets, named when a config file tries to set one. */
+  secretEnv: readonly string[];
 }
 
 type Tree = Record<string, unknown>;
@@ -254,8 +247,11 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Loads, merges and validates the configuration; throws ConfigError with a one-line message naming the key. */
-export function loadConfig(opts: LoadConfigOptions = {}): Config {
+/**
+ * Loads config/default.yaml, config/local.yaml, the KUAKUA_CONFIG file and the environment, merged in that order, and
+ * validates the core's sections and the given ones; throws ConfigError with a one-line message naming the key.
+ */
+export function readConfig<Sections extends z.ZodRawShape>(opts: ReadConfigOptions<Sections>): Config & z.infer<z.ZodObject<Sections>> {
   const root = opts.root ?? PROJECT_ROOT;
   const env = opts.env ?? process.env;
   const sources = new Map<string, string>();
@@ -272,7 +268,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     const over = readYaml(file, label);
     const secretKey = findSecretKey(over);
     if (secretKey) {
-      throw new ConfigError(`config error: ${secretKey} in ${label}: secrets are read only from the environment (${Object.values(SECRET_ENV).join(', ')})`);
+      const names = [...Object.values(SECRET_ENV), ...opts.secretEnv].join(', ');
+      throw new ConfigError(`config error: ${secretKey} in ${label}: secrets are read only from the environment (${names})`);
     }
     tree = merge(tree, over, sources, label);
   }
@@ -285,7 +282,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     sources.set(path, `env ${name}`);
   }
 
-  const result = configSchema.safeParse(tree);
+  const result = coreConfigSchema.extend(opts.sections).safeParse(tree);
   if (!result.success) {
     const problems = result.error.issues.slice(0, 3).map((issue) => {
       const path = issue.path.map(String).join('.') || '(top level)';
@@ -303,27 +300,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (!/^rediss?:\/\//.test(secrets.redisUrl)) {
     throw new ConfigError('config error: REDIS_URL (from env REDIS_URL): expected a redis:// or rediss:// URL');
   }
-  return { ...result.data, secrets };
+  return { ...(result.data as z.infer<typeof coreConfigSchema> & z.infer<z.ZodObject<Sections>>), secrets };
 }
 
-/** config/default.yaml alone, for commands that read no other config (`kuakua praise`). */
-export function shippedConfig(root = PROJECT_ROOT): z.infer<typeof configSchema> {
-  return configSchema.parse(readYaml(join(root, 'config/default.yaml'), 'config/default.yaml'));
+/** The core's sections of config/default.yaml alone, for commands that read no other config (`kuakua praise`). */
+export function shippedConfig(root = PROJECT_ROOT): z.infer<typeof coreConfigSchema> {
+  return coreConfigSchema.strip().parse(readYaml(join(root, 'config/default.yaml'), 'config/default.yaml'));
 }
 
 /** The `distress` section as shipped in config/default.yaml. */
 export function defaultDistressConfig(root = PROJECT_ROOT): DistressConfig {
   return shippedConfig(root).distress;
 }
-
-/** For CLI commands: load the config or print the one-line error and exit non-zero. */
-export function loadConfigOrExit(opts?: LoadConfigOptions): Config {
-  try {
-    return loadConfig(opts);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-}
-

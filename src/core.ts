@@ -14,10 +14,12 @@ import { liveWorkers } from './heartbeat.ts';
 import { metrics } from './metrics.ts';
 import { PraiseHistory } from './policy.ts';
 import {
+  finishedJobRetention,
   idempotencyKey,
   jobIdFor,
   praiseJobSchema,
   redisKeys,
+  replyJobOptions,
   replyJobSchema,
   replyQueueName,
   type PraiseJob,
@@ -26,6 +28,7 @@ import {
 } from './queue/contracts.ts';
 import { createRedis } from './redis.ts';
 import { startJanitor, type Janitor } from './retention.ts';
+import { withTimeout } from './timeout.ts';
 import { evaluateTrigger } from './triggers.ts';
 
 export interface CoreOptions {
@@ -45,8 +48,6 @@ export function defaultInstanceId(config: Config): string {
 
 /** How long a look-up of live workers is reused (requests with `noWorker: 'answer'`). */
 const WORKER_CHECK_MS = 1000;
-
-const REPLY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 } };
 
 class QueueCore implements Core {
   private readonly keys: RedisKeys;
@@ -75,14 +76,13 @@ class QueueCore implements Core {
     this.settings = new ChatSettingsStore(redis, this.keys);
     this.limits = new Limits(redis, this.keys);
     this.history = new PraiseHistory(redis, this.keys, config.policy.historySize);
-    const retention = { removeOnComplete: { count: q.retention.completed }, removeOnFail: { count: q.retention.failed } };
     this.requests = new Queue(q.name, {
       connection: redis,
       prefix,
-      defaultJobOptions: { attempts: q.attempts, backoff: { type: q.backoff.type, delay: q.backoff.delayMs }, ...retention },
+      defaultJobOptions: { attempts: q.attempts, backoff: { type: q.backoff.type, delay: q.backoff.delayMs }, ...finishedJobRetention(q.retention) },
     });
     const replyName = replyQueueName(q.name, instanceId);
-    this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: { ...REPLY_JOB_OPTIONS, ...retention } });
+    this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: replyJobOptions(q.retention) });
     this.replyWorker = new Worker(replyName, (job) => this.onReplyJob(job), { connection: redis, prefix, concurrency: 16 });
     this.replyWorker.on('failed', (job, err) => {
       metrics.errors.inc({ component: 'delivery' });
@@ -145,6 +145,7 @@ class QueueCore implements Core {
   }
 
   private async decide(msg: IncomingMessage, abandoned: { value: boolean }): Promise<HandleResult> {
+    // The one bot check, before admin commands and distress: a bot gets no answer (its own replies would loop) and costs nothing.
     if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
     if (!msg.chatId || !msg.messageId || !msg.userId || typeof msg.text !== 'string') return { action: 'ignored', reason: 'invalid' };
     const key = idempotencyKey(msg);
@@ -328,11 +329,6 @@ function toDelivery(
   kind: DeliveryKind,
 ): Delivery {
   return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */

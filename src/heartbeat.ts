@@ -16,7 +16,9 @@ export interface WorkerInfo {
  * clocks of the machines do not matter), beside one info key per worker that expires at the same time. Reading it
  * costs one small script and one MGET, whatever the size of the keyspace.
  */
-const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** Lua prelude that sets `now` to the Redis server's time in ms (the reply queue index in src/retention.ts uses it too). */
+export const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 const BEAT = `${NOW_MS}
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])

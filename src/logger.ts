@@ -3,8 +3,11 @@ import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
-/** Environment variables whose values must never appear in a log line. */
-export const SECRET_ENV_NAMES = ['TELEGRAM_BOT_TOKEN', 'DISCORD_TOKEN', 'WECHATY_PUPPET_SERVICE_TOKEN', 'REDIS_URL', 'KUAKUA_API_TOKEN'];
+/**
+ * Environment variables whose values must never appear in a log line: REDIS_URL's password, and every variable named
+ * like a secret, which covers each adapter's `secretEnv` (TELEGRAM_BOT_TOKEN, FEISHU_APP_SECRET, …) without a list here.
+ */
+export const SECRET_ENV_NAME = /^REDIS_URL$|(TOKEN|SECRET|PASSWORD|ENCRYPT_KEY)$/;
 
 const REDACT_PATHS = [
   'token', 'password', 'secret', 'secrets', 'apiToken', 'redisUrl', 'authorization',
@@ -19,8 +22,8 @@ export function redactUrl(url: string): string {
 
 function secretValues(env: NodeJS.ProcessEnv): string[] {
   const values = new Set<string>();
-  for (const name of SECRET_ENV_NAMES) {
-    const v = env[name];
+  for (const [name, v] of Object.entries(env)) {
+    if (!SECRET_ENV_NAME.test(name)) continue;
     if (!v || v.length < 4) continue;
     if (name === 'REDIS_URL') {
       const password = /:\/\/[^:@/\s]*:([^@/\s]+)@/.exec(v)?.[1];

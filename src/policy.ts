@@ -85,7 +85,12 @@ function longestShared(a: string, b: string): number {
   let prev = new Array<number>(y.length + 1).fill(0);
   for (let i = 1; i <= x.length; i++) {
     const row = new Array<number>(y.length + 1).fill(0);
-    for (let j = 1; j <= y.length; j++) if (x[i - 1] === y[j - 1]) best = Math.max(best, (row[j] = prev[j - 1]! + 1));
+    for (let j = 1; j <= y.length; j++) {
+      if (x[i - 1] !== y[j - 1]) continue;
+      const run = prev[j - 1]! + 1;
+      row[j] = run;
+      best = Math.max(best, run);
+    }
     prev = row;
   }
   return best;

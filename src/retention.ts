@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import { NOW_MS } from './heartbeat.ts';
 import { replyQueueName, type RedisKeys } from './queue/contracts.ts';
 
 const STOP_WAIT_MS = 5000;
@@ -12,26 +13,39 @@ export interface Janitor {
   stop(): Promise<void>;
 }
 
-/** Reply queues in Redis, by instance id: `<prefix>:<queue>-reply-<id>:<what>` (instance ids have no ':'). */
-export async function replyQueueInstances(redis: Redis, prefix: string, queueName: string): Promise<Set<string>> {
-  const head = `${prefix}:${replyQueueName(queueName, '')}`;
-  const ids = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 500);
-    for (const key of keys) {
-      const id = key.slice(head.length).split(':')[0];
-      if (id) ids.add(id);
-    }
-    cursor = next;
-  } while (cursor !== '0');
-  return ids;
+/*
+ * The reply queue index: a sorted set of bot instance ids scored by when their reply queue may be deleted (Redis server
+ * time). Whoever writes to a reply queue indexes it first, so a sweep reads the expired ids and nothing else; the
+ * keyspace is never scanned.
+ */
+
+/** Moves the date only forward: a worker's reply never shortens what a live bot has asked for. */
+const KEEP = `${NOW_MS}
+return redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])`;
+
+const EXPIRED = `${NOW_MS}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)`;
+
+/** Forgets an id only while it is still expired: a reply written to its queue during the sweep keeps it indexed. */
+const FORGET = `${NOW_MS}
+local keep = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if keep and tonumber(keep) <= now then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`;
+
+/** Keeps `instanceId`'s reply queue for at least `keepSeconds` more; call it before writing to that queue. */
+export async function keepReplyQueue(redis: Redis, keys: RedisKeys, instanceId: string, keepSeconds: number): Promise<void> {
+  await redis.eval(KEEP, 1, keys.replyQueues(), instanceId, Math.round(keepSeconds * 1000));
+}
+
+/** Instance ids whose reply queue has outlived its keep date. */
+async function expiredReplyQueues(redis: Redis, keys: RedisKeys): Promise<string[]> {
+  return (await redis.eval(EXPIRED, 1, keys.replyQueues())) as string[];
 }
 
 /**
  * Keeps users' texts in Redis no longer than their purpose. Each bot process:
- * - refreshes `<prefix>:bot:<instanceId>` (expiring after queue.retention.orphanSeconds) while it runs;
- * - deletes the reply queues of bots whose key has expired, with the replies and posts in them;
+ * - keeps its reply queue in the index for queue.retention.orphanSeconds more, again and again while it runs;
+ * - deletes the reply queues whose keep date has passed (their bot is gone), with the replies and posts in them;
  * - deletes finished jobs of the request queue and of its own reply queue older than queue.retention.ageSeconds,
  *   and requests that have waited that long (their timeout answered them long ago; no worker will come for them).
  * Sweeps run at start and then every min(60 s, half the shorter retention). A bot whose instance id is made up for the
@@ -57,16 +71,17 @@ export function startJanitor(opts: {
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  const alive = () => redis.set(keys.bot(instanceId), String(Date.now()), 'EX', orphanSeconds);
+  const alive = () => keepReplyQueue(redis, keys, instanceId, orphanSeconds);
 
   const removeOrphans = async () => {
-    for (const id of await replyQueueInstances(redis, prefix, config.queue.name)) {
-      if (id === instanceId || stopped || (await redis.exists(keys.bot(id)))) continue;
+    for (const id of await expiredReplyQueues(redis, keys)) {
+      if (id === instanceId || stopped) continue;
       const orphan = new Queue(replyQueueName(config.queue.name, id), { connection: redis, prefix });
       orphan.on('error', () => {});
       try {
         const jobs = await orphan.getJobCountByTypes('wait', 'delayed', 'completed', 'failed', 'prioritized');
         await orphan.obliterate({ force: true });
+        await redis.eval(FORGET, 1, keys.replyQueues(), id);
         logger.info({ instance: id, jobs }, `deleted the reply queue of a bot not seen for ${orphanSeconds} s`);
       } finally {
         await orphan.close();
@@ -115,7 +130,7 @@ export function startJanitor(opts: {
         await running;
         if (!ephemeral) return;
         await replies.obliterate({ force: true });
-        await redis.del(keys.bot(instanceId));
+        await redis.zrem(keys.replyQueues(), instanceId);
       };
       // Redis may be down at shutdown: then the other bots delete the queue once this bot's key has expired.
       let timer2: NodeJS.Timeout | undefined;

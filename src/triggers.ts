@@ -14,7 +14,7 @@ export type TriggerReason = 'explicit' | 'private' | 'mention' | 'reply' | 'keyw
 
 export type TriggerDecision =
   | { triggered: true; reason: TriggerReason; post: string }
-  | { triggered: false; reason: 'from-bot' | 'disabled' | 'no-trigger' | 'mention-required' };
+  | { triggered: false; reason: 'disabled' | 'no-trigger' | 'mention-required' };
 
 // Zero-width and direction marks, BOM, and C0/C1 controls other than whitespace.
 const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
@@ -49,9 +49,8 @@ export function containsKeyword(text: string, keywords: string[]): boolean {
   return keywords.some((k) => k && lower.includes(k.toLowerCase()));
 }
 
-/** Decides whether a message asks for praise, and what the model should praise. */
+/** Decides whether a message asks for praise, and what the model should praise. Bots never reach it (the core drops them first). */
 export function evaluateTrigger(msg: IncomingMessage, s: TriggerSettings): TriggerDecision {
-  if (msg.fromBot) return { triggered: false, reason: 'from-bot' };
   if (!s.enabled) return { triggered: false, reason: 'disabled' };
   const post = () => extractPost(msg.text, s.keywords, msg.mentionTexts ?? [], s.genericPost);
 

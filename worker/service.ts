@@ -7,8 +7,18 @@ import { beat, removeBeat } from '../src/heartbeat.ts';
 import { metrics } from '../src/metrics.ts';
 import { candidateCount } from '../src/candidateCount.ts';
 import { policyRules, PraiseHistory } from '../src/policy.ts';
-import { jobIdFor, praiseJobSchema, redisKeys, replyJobSchema, replyQueueName, type PraiseJob } from '../src/queue/contracts.ts';
+import {
+  finishedJobRetention,
+  jobIdFor,
+  praiseJobSchema,
+  redisKeys,
+  replyJobOptions,
+  replyJobSchema,
+  replyQueueName,
+  type PraiseJob,
+} from '../src/queue/contracts.ts';
 import { createRedis } from '../src/redis.ts';
+import { keepReplyQueue } from '../src/retention.ts';
 import type { Engine } from './engine/index.ts';
 import { praiseStep, type PraiseOutcome } from './praise.ts';
 
@@ -50,7 +60,6 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   await redis.ping();
   const history = new PraiseHistory(redis, keys, config.policy.historySize);
   const rules = policyRules(config.policy);
-  const retention = { removeOnComplete: { count: config.queue.retention.completed }, removeOnFail: { count: config.queue.retention.failed } };
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
   // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
   const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue connection problem');
@@ -59,11 +68,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const replyQueue = (instanceId: string) => {
     let q = replyQueues.get(instanceId);
     if (!q) {
-      q = new Queue(replyQueueName(config.queue.name, instanceId), {
-        connection: redis,
-        prefix,
-        defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 500 }, ...retention },
-      });
+      q = new Queue(replyQueueName(config.queue.name, instanceId), { connection: redis, prefix, defaultJobOptions: replyJobOptions(config.queue.retention) });
       q.on('error', onQueueError);
       replyQueues.set(instanceId, q);
     }
@@ -112,6 +117,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     }
     await history.add(p.platform, p.chatId, out.text);
     const reply = replyJobSchema.parse({ ...p, type: 'reply', text: out.text, kind: out.kind, model: engine.modelName, queueWaitMs, generationMs: out.generationMs });
+    // Indexed before it is written, so the sweeps find the queue even if its bot is gone (src/retention.ts).
+    await keepReplyQueue(redis, keys, p.instanceId, config.queue.retention.orphanSeconds);
     // Same job id on a retry: BullMQ keeps one reply job, and the bot's "answered" key drops any second delivery.
     await replyQueue(p.instanceId).add('reply', reply, { jobId: jobIdFor(p.key, 'reply') });
 
@@ -133,7 +140,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     stalledInterval: config.queue.stalledIntervalMs,
     // A job whose worker died is put back twice before it counts as failed.
     maxStalledCount: 2,
-    ...retention,
+    ...finishedJobRetention(config.queue.retention),
   });
   worker.on('failed', (job, err) => {
     if (err instanceof DelayedError) return;

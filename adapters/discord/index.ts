@@ -8,7 +8,6 @@ import {
   type MessageMentionOptions,
 } from 'discord.js';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
-import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
@@ -28,17 +27,6 @@ export interface DiscordOptions {
   apiRoot?: string;
   /** Register the /kuakua slash command at start. */
   registerSlashCommand?: boolean;
-}
-
-/** Adapter options from config and environment, or undefined when DISCORD_TOKEN is not set (the adapter stays off). */
-export function discordOptions(config: Pick<Config, 'discord' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): DiscordOptions | undefined {
-  const token = config.secrets.discordToken?.trim();
-  if (!token) return undefined;
-  return {
-    token,
-    apiRoot: env.DISCORD_API_ROOT?.trim() || config.discord.apiRoot,
-    registerSlashCommand: config.discord.registerSlashCommand,
-  };
 }
 
 export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions): Promise<RunningAdapter> {
@@ -84,8 +72,7 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
   client.on(Events.MessageCreate, (message) => {
     if (!client.user) return;
     try {
-      const msg = messageToIncoming(message, client.user.id);
-      if (!msg.fromBot) dispatcher.submit(msg);
+      dispatcher.submit(messageToIncoming(message, client.user.id));
     } catch (err) {
       // A listener that throws would surface inside discord.js's event dispatch; one odd message must not do that.
       logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a discord message');

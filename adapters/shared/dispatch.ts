@@ -29,7 +29,8 @@ export function createDispatcher(opts: {
     try {
       const result = await core.handle(msg);
       // userId is logged so an operator can find the ids to list under admins.<platform>.
-      logger.debug({ chatId: msg.chatId, messageId: msg.messageId, userId: msg.userId, action: result.action }, 'message handled');
+      const reason = result.action === 'ignored' ? result.reason : undefined;
+      logger.debug({ chatId: msg.chatId, messageId: msg.messageId, userId: msg.userId, action: result.action, reason }, 'message handled');
       if (result.action === 'replied') await deliver(result.delivery);
       else if (result.action === 'ignored') await onIgnored?.();
     } catch (err) {

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Telegraf, TelegramError } from 'telegraf';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
-import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
@@ -32,18 +31,6 @@ export interface TelegramOptions {
   webhook?: TelegramWebhookOptions;
   /** Attempts per sendMessage before giving up (429 and network errors are retried). */
   maxSendAttempts?: number;
-}
-
-/** Adapter options from config and environment, or undefined when TELEGRAM_BOT_TOKEN is not set (the adapter stays off). */
-export function telegramOptions(config: Pick<Config, 'telegram' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): TelegramOptions | undefined {
-  const token = config.secrets.telegramBotToken?.trim();
-  if (!token) return undefined;
-  const { webhook } = config.telegram;
-  return {
-    token,
-    apiRoot: env.TELEGRAM_API_ROOT?.trim() || config.telegram.apiRoot,
-    ...(webhook.url ? { webhook: { ...webhook, secretToken: env.TELEGRAM_WEBHOOK_SECRET?.trim() || undefined } } : {}),
-  };
 }
 
 const isNetworkError = (err: unknown) => err instanceof Error && (err.name === 'FetchError' || err.name === 'AbortError');
@@ -86,8 +73,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     const command = parseCommand(message, tctx.botInfo);
     if (command === 'other-bot') return;
     const msg = toIncoming(message, tctx.botInfo, command);
-    if (!msg || msg.fromBot) return;
-    dispatcher.submit(msg);
+    if (msg) dispatcher.submit(msg);
   });
   // A handler that throws is this one update's problem: logged (once per distinct error), and polling goes on.
   bot.catch((err, tctx) => faults.warn(redactedError(err, redact), 'update handler failed', { updateId: tctx.update.update_id }));

@@ -8,7 +8,7 @@ export function hasBearerToken(req: IncomingMessage, token: string): boolean {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   if (!match) return false;
-  return timingSafeEqual(digest(match[1].trim()), digest(token));
+  return timingSafeEqual(digest(match[1]!.trim()), digest(token));
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

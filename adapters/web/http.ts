@@ -32,7 +32,7 @@ export function sendError(res: ServerResponse, err: HttpError): void {
  * 413 when it is too large (the rest of the upload is not buffered), 400 when it does not parse.
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
   }

@@ -1,6 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { AdapterContext } from '../../src/adapter.ts';
 import type { Config } from '../../src/config.ts';
+import { MAX_TEXT_CHARS } from '../../src/queue/contracts.ts';
+import type { WebConfig } from './config.ts';
 import type { WebOptions } from './context.ts';
 import { startWebServer, type RunningWeb } from './server.ts';
 
@@ -8,10 +10,7 @@ export type { RunningWeb } from './server.ts';
 export { assertBindAllowed } from './auth.ts';
 export { assertPortFree } from './server.ts';
 
-/** Longest praise request text accepted by the API, in characters. */
-export const MAX_TEXT_CHARS = 2000;
-
-export function webOptionsFromConfig(config: Config): WebOptions {
+export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets'> & { http: WebConfig }): WebOptions {
   return {
     host: config.http.host,
     port: config.http.port,
@@ -25,6 +24,6 @@ export function webOptionsFromConfig(config: Config): WebOptions {
 }
 
 /** The web playground + HTTP API as an adapter of the shared core. */
-export function startWebAdapter(ctx: AdapterContext, config: Config, registry: Registry): Promise<RunningWeb> {
+export function startWebAdapter(ctx: AdapterContext, config: Parameters<typeof webOptionsFromConfig>[0], registry: Registry): Promise<RunningWeb> {
   return startWebServer({ ...webOptionsFromConfig(config), core: ctx.core, logger: ctx.logger, login: ctx.login, registry });
 }

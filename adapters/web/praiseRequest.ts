@@ -32,12 +32,12 @@ export type PraiseRequest = z.infer<ReturnType<typeof praiseRequestSchema>>;
 export function parsePraiseRequest(body: unknown, maxTextChars: number): PraiseRequest {
   const parsed = praiseRequestSchema(maxTextChars).safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue.path.join('.') || 'body';
-  throw new HttpError(400, 'invalid_request', `${field}: ${issue.message}`);
+  const [issue] = parsed.error.issues;
+  const field = issue?.path.join('.') || 'body';
+  throw new HttpError(400, 'invalid_request', `${field}: ${issue?.message ?? 'invalid'}`);
 }
 
-const anonymousId = (ip: string) => 'anon-' + createHash('sha256').update(ip).digest('hex').slice(0, 12);
+const anonymousId = (ip: string) => `anon-${createHash('sha256').update(ip).digest('hex').slice(0, 12)}`;
 
 /**
  * A web message is a private chat with the bot, so every message triggers. A userId is only the caller's claim;
@@ -48,7 +48,7 @@ export function toIncomingMessage(req: PraiseRequest, clientIp: string, authenti
   return {
     platform: 'web',
     chatId: req.chatId ?? userId,
-    messageId: 'web-' + randomUUID(),
+    messageId: `web-${randomUUID()}`,
     userId,
     text: req.text,
     isPrivate: true,

@@ -4,7 +4,6 @@ import qrcodeTerminal from 'qrcode-terminal';
 import { WechatyBuilder, type Contact, type Message, type Room, type Wechaty } from 'wechaty';
 import type * as PUPPET from 'wechaty-puppet';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
-import type { Config } from '../../src/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { pause } from '../shared/backoff.ts';
@@ -22,7 +21,6 @@ const START_GRACE_MS = 2000;
 
 /** WeChat has no documented limit; very long texts are cut by clients, so replies are kept to readable pieces. */
 export const WECHAT_MAX_MESSAGE = 2000;
-const SERVICE_PUPPET = 'wechaty-puppet-service';
 
 export interface WechatOptions {
   /** An npm puppet module name, or a puppet instance (tests pass a PuppetMock). */
@@ -34,20 +32,6 @@ export interface WechatOptions {
   memoryDir: string;
   /** Print the login QR code on the terminal (on by default). */
   printQr?: boolean;
-}
-
-/**
- * Adapter options from config and environment: WECHATY_PUPPET wins over wechat.puppet, and a service token
- * alone selects the service puppet.
- */
-export function wechatOptions(config: Pick<Config, 'wechat' | 'secrets'>, env: NodeJS.ProcessEnv = process.env): WechatOptions {
-  const puppetToken = config.secrets.wechatyPuppetServiceToken?.trim() || undefined;
-  return {
-    puppet: env.WECHATY_PUPPET?.trim() || (puppetToken ? SERVICE_PUPPET : config.wechat.puppet),
-    puppetToken,
-    name: config.wechat.name,
-    memoryDir: config.wechat.memoryDir,
-  };
 }
 
 /** A service token the puppet refuses cannot get better by retrying: the adapter is shown as failed with the reason. */
@@ -146,8 +130,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     // age() is in whole seconds, hence the one-second allowance.
     if (Date.now() - message.age() * 1000 < startedAt - 1000) return;
     if (message.type() !== bot.Message.Type.Text) return;
-    const msg = await toIncoming(message, bot.Contact.Type.Official);
-    if (!msg.fromBot) dispatcher.submit(msg);
+    dispatcher.submit(await toIncoming(message, bot.Contact.Type.Official));
   };
   bot.on('message', (message: Message) => {
     onMessage(message).catch((err: unknown) => logger.warn({ messageId: message.id, err: describeError(err, redact) }, 'could not read a wechat message'));

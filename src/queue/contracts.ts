@@ -5,6 +5,9 @@ import { PLATFORMS } from '../events.ts';
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
 
+/** Longest text a user may hand in at all (web API, `kuakua praise`): a longer one is refused, not cut. */
+export const MAX_TEXT_CHARS = 2000;
+
 const platform = z.enum(PLATFORMS);
 
 /** Who asked, and where the answer goes: carried unchanged from the request job to the reply. */
@@ -44,6 +47,16 @@ export const replyJobSchema = z.discriminatedUnion('type', [
 ]);
 export type ReplyJob = z.infer<typeof replyJobSchema>;
 
+/** How many finished jobs each queue keeps (queue.retention.completed / failed). */
+export function finishedJobRetention(r: { completed: number; failed: number }) {
+  return { removeOnComplete: { count: r.completed }, removeOnFail: { count: r.failed } };
+}
+
+/** Reply jobs, whether a worker's answer or the bot's own timeout: delivery to a platform is retried with backoff. */
+export function replyJobOptions(r: { completed: number; failed: number }) {
+  return { attempts: 5, backoff: { type: 'exponential' as const, delay: 500 }, ...finishedJobRetention(r) };
+}
+
 /** One reply queue per bot instance: only that process consumes it, so replies reach the process that owns the chat. */
 export const replyQueueName = (queueName: string, instanceId: string) => `${queueName}-reply-${instanceId}`;
 
@@ -69,8 +82,8 @@ export function redisKeys(prefix: string) {
     care: (platform: string, chatId: string, userId: string) => `${prefix}:care:${platform}:${chatId}:${userId}`,
     chatRate: (platform: string, chatId: string, window: number) => `${prefix}:rate:${platform}:${chatId}:${window}`,
     chatSettings: (platform: string, chatId: string) => `${prefix}:chat:${platform}:${chatId}`,
-    /** Refreshed while a bot process runs (queue.retention.orphanSeconds): its reply queue is kept while this exists. */
-    bot: (instanceId: string) => `${prefix}:bot:${instanceId}`,
+    /** The reply queue index: bot instance ids scored by when their reply queue may be deleted (src/retention.ts). */
+    replyQueues: () => `${prefix}:reply-queues`,
     /** The worker registry: ids scored by when their heartbeat runs out (src/heartbeat.ts). */
     workers: () => `${prefix}:workers`,
     /** What a live worker advertises; expires with its heartbeat. */

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discordOptions, startDiscordAdapter } from '../../adapters/discord/index.ts';
+import { discordAdapter } from '../../adapters/discord/definition.ts';
+import { startDiscordAdapter } from '../../adapters/discord/index.ts';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { startStack, type Stack } from './stack.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: three Discord messages
 
@@ -45,17 +46,8 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = {
-    instanceId: stack.core.instanceId,
-    handle: (m) => {
-      handed.push(m);
-      return stack.core.handle(m);
-    },
-    onDelivery: (p, d) => stack.core.onDelivery(p, d),
-    status: () => stack.core.status(),
-    close: () => stack.core.close(),
-  };
-  const options = discordOptions({ ...stack.config, secrets: { ...stack.config.secrets, discordToken: fake.token } }, { DISCORD_API_ROOT: fake.apiRoot });
+  const recording: Core = recordingCore(stack.core, handed);
+  const options = discordAdapter.options(stack.config.discord, { DISCORD_TOKEN: fake.token, DISCORD_API_ROOT: fake.apiRoot });
   adapter = await startDiscordAdapter({ core: recording, logger: stack.logger, ...options! });
 });
 
@@ -67,7 +59,7 @@ afterAll(async () => {
 
 describe('discord adapter, end to end through discord.js, Redis, the core and the worker', () => {
   it('takes the REST root from DISCORD_API_ROOT, connects to the gateway it names and registers /kuakua', () => {
-    expect(discordOptions({ ...stack.config, secrets: { redisUrl: stack.config.secrets.redisUrl } }, {})).toBeUndefined();
+    expect(discordAdapter.options(stack.config.discord, {})).toBeUndefined();
     expect(fake.rest.some((c) => c.method === 'GET' && c.path === '/api/v10/gateway/bot')).toBe(true);
     expect(fake.received.some((r) => r.op === 2)).toBe(true);
     expect(fake.registeredCommands).toEqual([
@@ -129,8 +121,10 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect(reply.content).toBe(stack.config.distress.reply);
   });
 
-  it('ignores other bots, even with a trigger word', async () => {
-    await noReplyTo(fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' }));
+  it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {
+    const m = fake.userMessage({ author: fake.user('robot', { bot: true }), content: '求夸 我是机器人' });
+    expect(await stack.handled(m.id)).toBe('ignored');
+    await noReplyTo(m);
   });
 
   it('keeps the per-user cooldown', async () => {

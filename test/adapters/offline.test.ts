@@ -8,7 +8,7 @@ import { waitFor } from '../service/support.ts';
  * `kuakua bot` with a token for every platform and none of them reachable (each API root, and the WeChat puppet
  * service's discovery, point at ports that refuse), as on a machine without internet.
  */
-describe('kuakua bot with three platforms configured and no network', () => {
+describe('kuakua bot with every platform configured and no network', () => {
   let redis: TestRedis;
   let bot: KuakuaProcess | undefined;
 
@@ -24,7 +24,7 @@ describe('kuakua bot with three platforms configured and no network', () => {
   });
 
   it('stays up with the web page answering, shows each adapter retrying (summary, /healthz, /metrics), logs one line per retry at most, and stops cleanly', async () => {
-    const [telegram, discord, wechat, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [telegram, discord, wechat, qq, feishu, dingtalk, http] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
     bot = spawnKuakua(['bot'], {
       REDIS_URL: redis.url,
       KUAKUA_HTTP_PORT: String(http),
@@ -34,7 +34,16 @@ describe('kuakua bot with three platforms configured and no network', () => {
       DISCORD_API_ROOT: `http://127.0.0.1:${discord}/api`,
       WECHATY_PUPPET_SERVICE_TOKEN: 'puppet_padlocal_offline',
       WECHATY_PUPPET_SERVICE_AUTHORITY: `127.0.0.1:${wechat}`,
+      ONEBOT_WS_URL: `ws://127.0.0.1:${qq}`,
+      ONEBOT_ACCESS_TOKEN: 'offline-onebot-token',
+      FEISHU_APP_ID: 'cli_0123456789abcdef',
+      FEISHU_APP_SECRET: 'offline-feishu-secret',
+      FEISHU_DOMAIN: `http://127.0.0.1:${feishu}`,
+      DINGTALK_CLIENT_ID: 'dingoffline',
+      DINGTALK_CLIENT_SECRET: 'offline-dingtalk-secret',
+      DINGTALK_GATEWAY_URL: `http://127.0.0.1:${dingtalk}/v1.0/gateway/connections/open`,
     });
+    const platforms = ['telegram', 'discord', 'wechat', 'qq', 'feishu', 'dingtalk'];
     const url = await waitForBanner(bot, 90_000, /kuakua bot: (http:\/\/\S+)/);
     const out = bot.output();
     expect(out).toMatch(new RegExp(`\\n  telegram: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${telegram}\\), next try in \\d+ s`));
@@ -55,19 +64,19 @@ describe('kuakua bot with three platforms configured and no network', () => {
     };
     const counts = await waitFor(async () => {
       const r = await restarts();
-      return ['telegram', 'discord', 'wechat'].every((a) => (r[a] ?? 0) >= 3) ? r : undefined;
+      return platforms.every((a) => (r[a] ?? 0) >= 3) ? r : undefined;
     }, 'three failed attempts per adapter', 90_000);
     expect(bot.alive()).toBe(true);
     expect((await fetch(url)).status).toBe(200);
     const health = await (await fetch(`${url}healthz`)).json();
     expect(health.adapters.web.state).toBe('running');
-    for (const a of ['telegram', 'discord', 'wechat']) expect(health.adapters[a]).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/^ECONNREFUSED/) });
+    for (const a of platforms) expect(health.adapters[a], a).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/ECONNREFUSED/) });
     const metrics = await (await fetch(`${url}metrics`)).text();
     expect(metrics).toContain('kuakua_adapter_state{adapter="telegram",state="retrying"} 1');
     expect(metrics).toContain('kuakua_adapter_state{adapter="web",state="running"} 1');
 
     const logged = bot.output();
-    for (const a of ['telegram', 'discord', 'wechat']) {
+    for (const a of platforms) {
       const lines = logged.split('\n').filter((l) => l.includes(`"msg":"${a}: could not start`));
       expect(lines.length, a).toBeGreaterThan(0);
       expect(lines.length, a).toBeLessThanOrEqual(Math.floor(Math.log2(counts[a] + 1)) + 1);
@@ -76,7 +85,9 @@ describe('kuakua bot with three platforms configured and no network', () => {
     expect(logged).not.toMatch(/^\s+at /m);
     expect(logged).not.toMatch(/^\d\d:\d\d:\d\d (WARN|ERR) /m);
     expect(logged).not.toContain('onError is not a function');
-    for (const secret of ['offline-telegram-token', 'offline-discord', 'puppet_padlocal_offline']) expect(logged).not.toContain(secret);
+    for (const secret of ['offline-telegram-token', 'offline-discord', 'puppet_padlocal_offline', 'offline-onebot-token', 'offline-feishu-secret', 'offline-dingtalk-secret']) {
+      expect(logged).not.toContain(secret);
+    }
 
     expect(await bot.stop()).toBe(0);
   });

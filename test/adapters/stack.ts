@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
+import type { IncomingMessage } from '../../src/events.ts';
 import { createEngine } from '../../worker/engine/index.ts';
 import type { Engine } from '../../worker/engine/types.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
@@ -13,7 +14,7 @@ import { testConfig, waitFor } from '../service/support.ts';
 
 /** Everything behind an adapter, all real: a private redis-server, the Core, and a worker running a tiny random model. */
 export interface Stack {
-  config: Config;
+  config: AppConfig;
   core: Core;
   logger: Logger;
   /** Every log line written by the core, the worker and the adapter under test. */
@@ -55,5 +56,19 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
       await engine.close();
       await redis.close();
     },
+  };
+}
+
+/** `core`, also keeping every message an adapter hands to it in `handed`, in order. */
+export function recordingCore(core: Core, handed: IncomingMessage[]): Core {
+  return {
+    instanceId: core.instanceId,
+    handle: (m) => {
+      handed.push(m);
+      return core.handle(m);
+    },
+    onDelivery: (p, d) => core.onDelivery(p, d),
+    status: () => core.status(),
+    close: () => core.close(),
   };
 }

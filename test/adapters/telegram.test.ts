@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelegramAdapter, telegramOptions } from '../../adapters/telegram/index.ts';
+import { telegramAdapter } from '../../adapters/telegram/definition.ts';
+import { startTelegramAdapter } from '../../adapters/telegram/index.ts';
 import type { RunningAdapter } from '../../src/adapter.ts';
 import { startFakeTelegram, type FakeChat, type FakeEntity, type FakeMessage, type FakeTelegram, type FakeUser } from '../fakes/telegram.ts';
 import { freePort } from '../helpers/redis.ts';
@@ -48,10 +49,7 @@ beforeAll(async () => {
     messages: { help: LONG_HELP },
   });
   fake = await startFakeTelegram();
-  const options = telegramOptions(
-    { ...stack.config, secrets: { ...stack.config.secrets, telegramBotToken: fake.token } },
-    { TELEGRAM_API_ROOT: fake.apiRoot },
-  );
+  const options = telegramAdapter.options(stack.config.telegram, { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot });
   adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
 });
 
@@ -63,8 +61,8 @@ afterAll(async () => {
 
 describe('telegram adapter, end to end through telegraf, Redis, the core and the worker', () => {
   it('reads the token and API root from config and environment, and stays off without a token', () => {
-    expect(telegramOptions({ ...stack.config, secrets: { redisUrl: stack.config.secrets.redisUrl } }, {})).toBeUndefined();
-    const o = telegramOptions({ ...stack.config, secrets: { ...stack.config.secrets, telegramBotToken: 'abc:def' } }, { TELEGRAM_API_ROOT: 'http://127.0.0.1:9' });
+    expect(telegramAdapter.options(stack.config.telegram, {})).toBeUndefined();
+    const o = telegramAdapter.options(stack.config.telegram, { TELEGRAM_BOT_TOKEN: 'abc:def', TELEGRAM_API_ROOT: 'http://127.0.0.1:9' });
     expect(o).toMatchObject({ token: 'abc:def', apiRoot: 'http://127.0.0.1:9' });
     expect(o?.webhook).toBeUndefined();
   });
@@ -129,9 +127,10 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(stack.logs.join('\n')).not.toContain('不想活了');
   });
 
-  it('ignores other bots, even with a trigger word', async () => {
+  it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {
     const chat = group();
     const m = fake.userMessage({ chat, from: user('robot', { is_bot: true }), text: '求夸 我是机器人' });
+    expect(await stack.handled(String(m.message_id))).toBe('ignored');
     await noReplyTo(m);
   });
 
@@ -223,9 +222,9 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     const port = await freePort();
     const secretToken = 'hook-secret-5f1e2d9c';
     const url = 'https://kuakua.example.com/telegram/webhook';
-    const options = telegramOptions(
-      { ...stack.config, telegram: { ...stack.config.telegram, webhook: { url, host: '127.0.0.1', port, path: '/telegram/webhook' } }, secrets: { ...stack.config.secrets, telegramBotToken: fake.token } },
-      { TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_WEBHOOK_SECRET: secretToken },
+    const options = telegramAdapter.options(
+      { ...stack.config.telegram, webhook: { url, host: '127.0.0.1', port, path: '/telegram/webhook' } },
+      { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_WEBHOOK_SECRET: secretToken },
     );
     adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
     const registered = fake.calls.filter((c) => c.method === 'setWebhook').at(-1);

@@ -6,7 +6,8 @@ import { MemoryCard } from 'memory-card';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as PUPPET from 'wechaty-puppet';
 import { mock, PuppetMock } from 'wechaty-puppet-mock';
-import { startWechatAdapter, wechatOptions } from '../../adapters/wechat/index.ts';
+import { wechatAdapter } from '../../adapters/wechat/definition.ts';
+import { startWechatAdapter } from '../../adapters/wechat/index.ts';
 import type { RunningAdapter } from '../../src/adapter.ts';
 import { LoginStore } from '../../src/loginState.ts';
 import { waitFor } from '../service/support.ts';
@@ -103,10 +104,12 @@ afterAll(async () => {
 
 describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the core and the worker', () => {
   it('takes the puppet from WECHATY_PUPPET, and refuses a puppet that is not installed with a clear error', async () => {
-    expect(wechatOptions(stack.config, { WECHATY_PUPPET: 'wechaty-puppet-mock' }).puppet).toBe('wechaty-puppet-mock');
-    expect(wechatOptions(stack.config, {}).puppet).toBe('wechaty-puppet-wechat4u');
-    const withToken = { ...stack.config, secrets: { ...stack.config.secrets, wechatyPuppetServiceToken: 'puppet-token' } };
-    expect(wechatOptions(withToken, {})).toMatchObject({ puppet: 'wechaty-puppet-service', puppetToken: 'puppet-token' });
+    const section = stack.config.wechat;
+    expect(wechatAdapter.options(section, {})).toBeUndefined();
+    expect(wechatAdapter.options(section, { WECHATY_PUPPET: 'wechaty-puppet-mock' })?.puppet).toBe('wechaty-puppet-mock');
+    expect(wechatAdapter.options({ ...section, puppet: 'wechaty-puppet-wechat4u' }, {})?.puppet).toBe('wechaty-puppet-wechat4u');
+    expect(wechatAdapter.options({ ...section, puppet: 'wechaty-puppet-wechat4u' }, { WECHATY_PUPPET: 'wechaty-puppet-mock' })?.puppet).toBe('wechaty-puppet-mock');
+    expect(wechatAdapter.options(section, { WECHATY_PUPPET_SERVICE_TOKEN: 'puppet-token' })).toMatchObject({ puppet: 'wechaty-puppet-service', puppetToken: 'puppet-token' });
     await expect(
       startWechatAdapter({ core: stack.core, logger: stack.logger, puppet: 'wechaty-puppet-nonexistent', name: 'x', memoryDir }),
     ).rejects.toThrow(/"wechaty-puppet-nonexistent" is not installed: run `npm install wechaty-puppet-nonexistent`/);
@@ -143,6 +146,11 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     const answer = await oneAnswer(dan, '我今天按时起床了', self);
     expect(answer.length).toBeGreaterThan(0);
     expect(saidTo(dan.id)).toHaveLength(1);
+    // The adapter hands its own reply to the core like any message; the core drops it.
+    await waitFor(
+      () => stack.logs.some((line) => line.includes('"message handled"') && line.includes(`"userId":"${self.id}"`) && line.includes('"reason":"from-bot"')) || undefined,
+      'the core to drop the bot’s own reply',
+    );
   });
 
   it('answers a distress post in a group with the care reply, @-mentioning the asker, without trigger word or mention', async () => {

@@ -32,8 +32,8 @@ function shapeOf(dir: string): Shape {
 async function run(session: ort.InferenceSession, ids: number[][], mask: number[][], pos: number[][],
   past?: Record<string, ort.Tensor>, shape: Shape = SHAPE): Promise<Step> {
   const b = ids.length;
-  const s = ids[0].length;
-  const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+  const s = ids[0]!.length;
+  const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
   const feeds: Record<string, ort.Tensor> = { input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos) };
   const headDim = shape.hidden / shape.heads;
   for (let i = 0; i < shape.layers; i++) {
@@ -45,8 +45,8 @@ async function run(session: ort.InferenceSession, ids: number[][], mask: number[
   const out = await session.run(feeds);
   const present: Record<string, ort.Tensor> = {};
   for (const [k, v] of Object.entries(out)) if (k.startsWith('present.')) present[k] = v;
-  expect(out.logits.dims.slice(0, 2)).toEqual([b, s]);
-  return { logits: out.logits.data as Float32Array, dims: out.logits.dims, present };
+  expect(out.logits!.dims.slice(0, 2)).toEqual([b, s]);
+  return { logits: out.logits!.data as Float32Array, dims: out.logits!.dims, present };
 }
 
 function reference(input_ids: number[][], attention_mask?: number[][]): number[][][] {
@@ -57,7 +57,7 @@ function reference(input_ids: number[][], attention_mask?: number[][]): number[]
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
 
@@ -70,16 +70,16 @@ function correlation(a: Float32Array, b: Float32Array): number {
   let aa = 0;
   let bb = 0;
   for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
   }
   return ab / Math.sqrt(aa * bb);
 }
 
 /** Logits of row `row`, positions [from, to), flattened. */
 function slice(step: Step, row: number, from: number, to: number): Float32Array {
-  const [, s, v] = step.dims;
+  const [, s = 0, v = 0] = step.dims;
   return step.logits.subarray((row * s + from) * v, (row * s + to) * v);
 }
 
@@ -98,8 +98,8 @@ async function expectCachedDecodeMatchesFull(dir: string) {
   let step = await run(session, IDS.map((r) => r.slice(0, split)), mask.map((r) => r.slice(0, split)),
     mask.map((r) => positions(r).slice(0, split)), undefined, shape);
   for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, split), slice(full, row, 0, split))).toBeLessThan(1e-4);
-  for (let t = split; t < IDS[0].length; t++) {
-    step = await run(session, IDS.map((r) => [r[t]]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present, shape);
+  for (let t = split; t < IDS[0]!.length; t++) {
+    step = await run(session, IDS.map((r) => [r[t]!]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present, shape);
     for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, 1), slice(full, row, t, t + 1))).toBeLessThan(1e-4);
   }
 }
@@ -143,7 +143,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
       const added = 2;
       const feeds: Record<string, ort.Tensor> = {
         input_ids: new ort.Tensor('int64', BigInt64Array.from([5n, 6n, 7n, 8n]), [2, added]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(2 * (IDS[0].length + added)).fill(1n), [2, IDS[0].length + added]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(2 * (IDS[0]!.length + added)).fill(1n), [2, IDS[0]!.length + added]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from([10n, 11n, 10n, 11n]), [2, added]),
       };
       for (const [k, v] of Object.entries(first.present)) feeds[k.replace('present', 'past_key_values')] = v;
@@ -183,7 +183,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
       const step = (past: (t: ort.Tensor) => ort.Tensor, stepMask: number[]) => {
         const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
         const feeds: Record<string, ort.Tensor> = {
-          input_ids: i64(IDS.map((r) => r[split]), [2, 1]),
+          input_ids: i64(IDS.map((r) => r[split]!), [2, 1]),
           attention_mask: i64([...stepMask, ...stepMask], [2, stepMask.length]),
           position_ids: i64([split, split], [2, 1]),
         };
@@ -215,20 +215,20 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   it('a left-padded batch equals unpadded runs, in prefill and in decode', async () => {
     const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
     const short = [200, 201, 202, 203];
-    const long = IDS[1];
+    const long = IDS[1]!;
     const pad = long.length - short.length;
     const ids = [[...Array(pad).fill(0), ...short], long];
     const mask = [[...Array(pad).fill(0), ...short.map(() => 1)], long.map(() => 1)];
     const batched = await run(session, ids, mask, mask.map(positions));
     const alone = await run(session, [short], [short.map(() => 1)], [positions(short.map(() => 1))]);
-    expect(maxDiff(slice(batched, 0, pad, ids[0].length), slice(alone, 0, 0, short.length))).toBeLessThan(1e-4);
+    expect(maxDiff(slice(batched, 0, pad, long.length), slice(alone, 0, 0, short.length))).toBeLessThan(1e-4);
     // One decode step on top of the padded cache.
     const next = await run(session, [[77], [77]], mask.map((r) => [...r, 1]), [[short.length], [long.length]], batched.present);
     const nextAlone = await run(session, [[77]], [[...short.map(() => 1), 1]], [[short.length]], alone.present);
     expect(maxDiff(slice(next, 0, 0, 1), slice(nextAlone, 0, 0, 1))).toBeLessThan(1e-4);
     // The reference agrees on the padded row too.
     const ref = reference(ids, mask);
-    expect(maxDiff(slice(batched, 0, pad, ids[0].length), ref[0].slice(pad).flat())).toBeLessThan(1e-4);
+    expect(maxDiff(slice(batched, 0, pad, long.length), ref[0]!.slice(pad).flat())).toBeLessThan(1e-4);
   });
 
   it('int8 and q4 variants run with the same I/O and track fp32', async () => {
@@ -359,7 +359,7 @@ describe('convert', () => {
     const session = await ort.InferenceSession.create(join(large, 'onnx/model.onnx'));
     expect(session.inputNames).toContain('past_key_values.23.value');
     const ids = [[120, 121, 122, 300]];
-    const mask = [ids[0].map(() => 1)];
+    const mask = [ids[0]!.map(() => 1)];
     const out = await run(session, ids, mask, mask.map(positions), undefined, shape);
     expect(out.dims).toEqual([1, 4, 25600]);
     expect(out.logits.every(Number.isFinite)).toBe(true);

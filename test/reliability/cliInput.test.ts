@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_TEXT_CHARS } from '../../src/queue/contracts.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
 import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
 
@@ -34,9 +35,9 @@ describe('`kuakua praise` with the bad-input table', () => {
       expect(code).toBe(1);
       expect(stderr.trim()).toBe('kuakua praise: nothing to praise: the text is empty');
       expect(stdout).toBe('');
-    } else if (text.length > 2000) {
+    } else if (text.length > MAX_TEXT_CHARS) {
       expect(code).toBe(1);
-      expect(stderr.trim()).toBe('kuakua praise: the text is too long: 100000 characters (at most 2000)');
+      expect(stderr.trim()).toBe(`kuakua praise: the text is too long: 100000 characters (at most ${MAX_TEXT_CHARS})`);
     } else {
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       expect(stdout.trim().split('\n')).toHaveLength(1);

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Delivery } from '../../src/events.ts';
 import { idempotencyKey, jobIdFor, redisKeys } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
@@ -39,7 +39,7 @@ async function workerProcess(url: string, configPath: string): Promise<KuakuaPro
   return w;
 }
 /** The request queue and the bot's reply queue, closed after the test. */
-function queues(config: Config, url: string, instanceId: string): [Queue, Queue] {
+function queues(config: AppConfig, url: string, instanceId: string): [Queue, Queue] {
   const [requests, replies] = praiseQueues(config, url, [instanceId]) as [Queue, Queue];
   cleanups.push(() => Promise.all([requests.close(), replies.close()]));
   return [requests, replies];

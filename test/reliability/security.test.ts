@@ -73,7 +73,7 @@ describe('secrets never reach the logs', () => {
     await waitFor(() => telegram.sent.some((s) => s.reply_parameters?.message_id === tg.message_id), 'the Telegram reply', 30_000);
     const dc: FakeDiscordMessage = discord.userMessage({ author: discord.user('b'), content: '求夸 秘密' });
     await waitFor(() => discord.posted.some((p) => p.message_reference?.message_id === dc.id), 'the Discord reply', 30_000);
-    const cli = await exec(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'], {
+    const cli = await exec(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
     });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type AppConfig } from '../../src/app/config.ts';
 import { pingRedis } from '../../src/redis.ts';
 import { makeRandomModel, TEST_MODELS } from '../helpers/model.ts';
 import { freePort } from '../helpers/redis.ts';
@@ -24,7 +24,7 @@ export function tempDir(prefix = 'kuakua-rel-'): string {
  * A KUAKUA_CONFIG file with the given settings, and the config it gives for redisUrl: the test's in-process
  * parts and the spawned processes read the same file, so they agree on queue names, timings and the model.
  */
-export function configFile(redisUrl: string, settings: Record<string, unknown>): { path: string; config: Config } {
+export function configFile(redisUrl: string, settings: Record<string, unknown>): { path: string; config: AppConfig } {
   const path = join(tempDir(), 'kuakua.yaml');
   writeFileSync(path, stringify(settings));
   return { path, config: loadConfig({ env: { REDIS_URL: redisUrl, KUAKUA_CONFIG: path } }) };
@@ -52,7 +52,7 @@ export async function startWorkerProcess(redisUrl: string, configPath: string, e
 }
 
 /** The request queue as the bots and workers see it, for looking at job states. */
-export function requestQueue(config: Config, redisUrl: string): Queue {
+export function requestQueue(config: AppConfig, redisUrl: string): Queue {
   return new Queue(config.queue.name, { connection: { url: redisUrl }, prefix: config.redis.prefix });
 }
 

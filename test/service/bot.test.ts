@@ -1,16 +1,16 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { metrics } from '../../src/metrics.ts';
-import { redisKeys } from '../../src/queue/contracts.ts';
+import { idempotencyKey, jobIdFor, redisKeys, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
 const fx = useServiceFixture();
-const core = (config: Config, instanceId?: string) => fx.core(config, instanceId);
+const core = (config: AppConfig, instanceId?: string) => fx.core(config, instanceId);
 
-async function queueDepth(config: Config): Promise<number> {
+async function queueDepth(config: AppConfig): Promise<number> {
   const q = new Queue(config.queue.name, { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
   try {
     return await q.count();
@@ -25,6 +25,19 @@ describe('intake', () => {
     expect(await c.handle(message())).toMatchObject({ action: 'queued' });
     expect(await c.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'no-trigger' });
     expect(await c.handle(message({ fromBot: true }))).toEqual({ action: 'ignored', reason: 'from-bot' });
+  });
+
+  it('a bot gets nothing, not even an admin command or the care reply, and its message writes nothing to Redis', async () => {
+    const config = testConfig(fx.redis.url, { admins: { telegram: ['a-bot'], discord: [], wechat: [], web: [] } });
+    const c = await core(config);
+    const bot = { fromBot: true, userId: 'a-bot', chatId: 'bot-chat' };
+    for (const text of ['求夸 我是机器人', '/kuakua_off', '我真的不想活了']) {
+      expect(await c.handle(message({ ...bot, text }))).toEqual({ action: 'ignored', reason: 'from-bot' });
+      expect(await c.handle(message({ ...bot, text, isPrivate: true }))).toEqual({ action: 'ignored', reason: 'from-bot' });
+    }
+    // No dedupe, cooldown, care window, rate counter or chat setting was written for it.
+    expect([...(await fx.admin.keys('*bot-chat*')), ...(await fx.admin.keys('*a-bot*'))]).toEqual([]);
+    expect(await queueDepth(config)).toBe(0);
   });
 
   it('the same platform message twice is queued once, also through a second bot process', async () => {
@@ -156,6 +169,20 @@ describe('timeout policies with no worker running', () => {
     await fx.idle(config);
     expect(got).toEqual([]);
     expect(await queueDepth(config)).toBe(0);
+  });
+
+  it('the timeout job has the reply job options a worker’s reply has', async () => {
+    const config = testConfig(fx.redis.url, { queue: { retention: { completed: 7, failed: 9 } } });
+    const c = await core(config);
+    const msg = message();
+    await c.handle(msg);
+    const replies = new Queue(replyQueueName(config.queue.name, c.instanceId), { connection: { url: fx.redis.url }, prefix: config.redis.prefix });
+    try {
+      const job = await replies.getJob(jobIdFor(idempotencyKey(msg), 'timeout'));
+      expect(job?.opts).toMatchObject(replyJobOptions(config.queue.retention));
+    } finally {
+      await replies.close();
+    }
   });
 
   it('a failing sender gets the delivery retried, still only once in the end', async () => {

@@ -3,7 +3,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { DEFINITIONS } from '../../adapters/registry.ts';
+import { ConfigError, PROJECT_ROOT } from '../../src/config.ts';
+import { PLATFORMS } from '../../src/events.ts';
+import { SECRET_ENV_NAME } from '../../src/logger.ts';
 import { testConfig } from './support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kuakua-config-'));
@@ -44,7 +48,6 @@ describe('loadConfig', () => {
       ...withFiles('http:\n  port: 9000\ntriggers:\n  keywords: [夸夸]\nqueue:\n  maxDepth: 5\n', 'http:\n  port: 9100\nqueue:\n  onFull: silent\n'),
       KUAKUA_HTTP_HOST: '0.0.0.0',
       KUAKUA_MODEL_VARIANT: 'q4',
-      TELEGRAM_BOT_TOKEN: '123:abc',
       REDIS_URL: 'rediss://:pw@redis.example:6380/2',
     };
     const c = loadConfig({ root, env });
@@ -53,7 +56,7 @@ describe('loadConfig', () => {
     expect(c.triggers.mentionRequiredInGroups).toBe(false);
     expect(c.queue).toMatchObject({ maxDepth: 5, onFull: 'silent', timeoutMs: 30000 });
     expect(c.model.variant).toBe('q4');
-    expect(c.secrets).toMatchObject({ telegramBotToken: '123:abc', redisUrl: 'rediss://:pw@redis.example:6380/2' });
+    expect(c.secrets).toEqual({ redisUrl: 'rediss://:pw@redis.example:6380/2' });
     expect(loadConfig({ root, env: { ...env, KUAKUA_HTTP_PORT: '9200' } }).http.port).toBe(9200);
   });
 
@@ -66,7 +69,9 @@ describe('loadConfig', () => {
     ['misspelt key', 'triggers:\n  keyword: [夸]\n', /triggers.*unknown key keyword/],
     ['list of the wrong type', 'admins:\n  telegram: [12345]\n', /admins\.telegram\.0 = 12345 .*expected string/],
     ['bad chat key', 'chats:\n  nowhere:\n    enabled: true\n', /chats\.nowhere/],
-    ['a secret in a file', 'telegram:\n  token: "123:abc"\n', /telegram\.token in config\/local\.yaml: secrets are read only from the environment/],
+    ['a secret in a file', 'telegram:\n  token: "123:abc"\n', /telegram\.token in config\/local\.yaml: secrets are read only from the environment \(.*TELEGRAM_BOT_TOKEN/],
+    ['an adapter section it does not know', 'slack:\n  apiRoot: https://slack.com\n', /unknown key slack/],
+    ['a bad value in an adapter section', 'discord:\n  registerSlashCommand: "yes"\n', /discord\.registerSlashCommand = "yes" .*expected boolean/],
   ])('names the key for %s', (_name, yaml, pattern) => {
     const message = errorOf(() => loadConfig({ root, env: withFiles(yaml) }));
     expect(message).toMatch(pattern);
@@ -95,7 +100,7 @@ describe('loadConfig', () => {
   it('the CLI prints the error on one line and exits non-zero', () => {
     const bad = join(root, 'bad.yaml');
     writeFileSync(bad, 'worker:\n  concurrency: lots\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts'), 'worker'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'worker'], {
       env: { ...process.env, KUAKUA_CONFIG: bad, REDIS_URL: 'redis://127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 60_000,
@@ -115,5 +120,21 @@ describe('testConfig (the tests\' config helper)', () => {
   it('refuses a misspelt key or a wrong type, naming it', () => {
     expect(() => testConfig(url, { queue: { timeoutMss: 5 } } as never)).toThrow(/"timeoutMss"[\s\S]*at queue/);
     expect(() => testConfig(url, { queue: { timeoutMs: 'soon' } } as never)).toThrow(/queue\.timeoutMs/);
+  });
+});
+
+describe('the adapter registry', () => {
+  it('gives every platform but the web one definition, each with its section in config/default.yaml', () => {
+    const shipped = loadConfig({ env: {} }) as Record<string, unknown>;
+    expect(DEFINITIONS.map((d) => d.name).sort()).toEqual(PLATFORMS.filter((p) => p !== 'web').sort());
+    for (const d of DEFINITIONS) expect(shipped[d.section], d.section).toBeTypeOf('object');
+  });
+
+  it('leaves every adapter off in an empty environment, and the logger masks every secret an adapter reads', () => {
+    const shipped = loadConfig({ env: {} }) as Record<string, unknown>;
+    for (const d of DEFINITIONS) {
+      expect(d.options(shipped[d.section], {}), d.name).toBeUndefined();
+      for (const name of d.secretEnv) expect(name).toMatch(SECRET_ENV_NAME);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultDistressConfig, loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { defaultDistressConfig } from '../../src/config.ts';
 import { matchDistress } from '../../src/distress.ts';
 
 const { patterns, exceptions, reply } = defaultDistressConfig();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { candidateCount } from '../../src/candidateCount.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { fallbackPraise } from '../../src/fallback.ts';
 import { blockedWord, choosePraise, tidyAndCutReply, echoesPost, policyRules } from '../../src/policy.ts';
 import { detectTone } from '../../src/tone.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { createProcessGuard } from '../../src/processGuard.ts';
+import { createProcessGuard } from '../../src/app/processGuard.ts';
 
 function fromModule(path: string, message = 'boom'): Error {
   const err = new TypeError(message);
@@ -32,6 +32,23 @@ describe('process guard: the last line of the adapters’ fault boundary', () =>
     expect(exit).toHaveBeenCalledTimes(2);
     expect(exit).toHaveBeenCalledWith(1);
     expect(logs.filter((l) => l.includes('unexpected error: exiting'))).toHaveLength(2);
+  });
+
+  it('gives an error in a library several adapters share to the adapter whose own code is on the stack', () => {
+    const guard = createProcessGuard(createLogger({ level: 'silent' }), vi.fn());
+    const discord = vi.fn();
+    const qq = vi.fn();
+    const ws = /node_modules[\\/]ws[\\/]/;
+    guard.add({ name: 'discord', pattern: ws, home: /adapters[\\/]discord[\\/]/, fault: discord });
+    guard.add({ name: 'qq', pattern: ws, home: /adapters[\\/]qq[\\/]/, fault: qq });
+    const err = new Error('Invalid WebSocket frame');
+    err.stack = `Error: Invalid WebSocket frame\n    at Receiver.getInfo (/app/node_modules/ws/lib/receiver.js:1:1)\n    at send (/app/adapters/qq/forward.ts:80:7)`;
+    guard.handle(err, 'uncaughtException');
+    expect(qq).toHaveBeenCalledWith(err);
+    expect(discord).not.toHaveBeenCalled();
+    // Without its own code on the stack, the first adapter that uses the library takes it: restarted, never an exit.
+    guard.handle(fromModule('ws/lib/receiver.js'), 'uncaughtException');
+    expect(discord).toHaveBeenCalledTimes(1);
   });
 
   it('installs and removes its process listeners', () => {

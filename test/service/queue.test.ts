@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { registry } from '../../src/metrics.ts';
-import { jobIdFor, replyQueueName } from '../../src/queue/contracts.ts';
+import { idempotencyKey, jobIdFor, praiseJobSchema, redisKeys, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { spawnKuakua } from '../helpers/cli.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -21,11 +21,11 @@ afterAll(async () => {
   await engine?.close();
 });
 
-function config(patch: Parameters<typeof testConfig>[1] = {}): Config {
+function config(patch: Parameters<typeof testConfig>[1] = {}): AppConfig {
   return testConfig(fx.redis.url, { model: { maxNewTokens: 16, candidates: 2 }, ...patch });
 }
 /** A bot and a worker; the bot's deliveries are collected. */
-async function start(c: Config) {
+async function start(c: AppConfig) {
   const bot = await fx.core(c);
   const got = collect(bot);
   await fx.worker(c, engine);
@@ -46,6 +46,13 @@ describe('bot, queue and worker with the real engine', () => {
     expect(Array.from(d.text).length).toBeLessThanOrEqual(c.policy.maxReplyChars);
     expect(await fx.admin.lrange(`kuakua:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
     expect(await bot.status()).toMatchObject({ redis: true, workers: 1, model: engine.modelName, queueDepth: 0 });
+    // The worker queues its reply with the options the bot gives its own timeout job.
+    const replies = new Queue(replyQueueName(c.queue.name, bot.instanceId), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    try {
+      expect((await replies.getJob(jobIdFor(idempotencyKey(msg), 'reply')))?.opts).toMatchObject(replyJobOptions(c.queue.retention));
+    } finally {
+      await replies.close();
+    }
     const text = await registry.metrics();
     expect(text).toMatch(/kuakua_requests_total\{platform="telegram",outcome="queued"\} [1-9]/);
     expect(text).toMatch(new RegExp(`kuakua_replies_total\\{platform="telegram",kind="${d.kind}"\\} [1-9]`));
@@ -125,6 +132,22 @@ describe('bot, queue and worker with the real engine', () => {
     await fx.idle(c, ['bot-a', 'bot-b']);
     expect(gotA.map((d) => d.chatId)).toEqual(['chat-of-a', 'chat-of-a', 'chat-of-a']);
     expect(gotB.map((d) => d.chatId)).toEqual(['chat-of-b', 'chat-of-b']);
+  });
+
+  it('a reply for a bot that is gone is indexed before it is written, so the other bots’ sweeps find and delete it', async () => {
+    const c = config();
+    await fx.worker(c, engine);
+    const key = idempotencyKey({ platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone' });
+    const job = { key, platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone', userId: 'u-gone', instanceId: 'bot-gone', enqueuedAt: Date.now(), post: '我今天跑了五公里' };
+    const requests = new Queue(c.queue.name, { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    const replies = new Queue(replyQueueName(c.queue.name, 'bot-gone'), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
+    try {
+      await requests.add('praise', praiseJobSchema.parse(job), { jobId: jobIdFor(key, 'req') });
+      await waitFor(async () => (await replies.getJob(jobIdFor(key, 'reply'))) !== undefined, 'the reply to the gone bot');
+      expect(Number(await fx.admin.zscore(redisKeys(c.redis.prefix).replyQueues(), 'bot-gone'))).toBeGreaterThan(Date.now());
+    } finally {
+      await Promise.all([requests.close(), replies.close()]);
+    }
   });
 
   it('several workers share one queue; every request is answered once', async () => {

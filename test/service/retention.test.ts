@@ -1,14 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replyQueueInstances } from '../../src/retention.ts';
+import { redisKeys, replyQueueName } from '../../src/queue/contracts.ts';
+import { keepReplyQueue } from '../../src/retention.ts';
 import { createEngine, type Engine } from '../../worker/engine/index.ts';
 import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
 import { makeRandomModel } from '../helpers/model.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitForBanner } from '../helpers/spawnStart.ts';
-import { testConfig, useServiceFixture, waitFor } from './support.ts';
+import { message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 const fx = useServiceFixture();
 let engine: Engine;
@@ -25,6 +28,28 @@ afterAll(async () => {
 const AGE_S = 3;
 const ORPHAN_S = 3;
 const MARK = '保留期测试';
+
+/** Reply queues in Redis, by instance id, found by scanning the whole keyspace (the sweeps must not need to). */
+async function replyQueueInstances(redis: Redis, prefix: string, queueName: string): Promise<Set<string>> {
+  const head = `${prefix}:${replyQueueName(queueName, '')}`;
+  const ids = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 500);
+    for (const key of keys) {
+      const id = key.slice(head.length).split(':')[0];
+      if (id) ids.add(id);
+    }
+    cursor = next;
+  } while (cursor !== '0');
+  return ids;
+}
+
+/** How often the server has run a command since it started (INFO commandstats; calls from scripts count too). */
+async function calls(redis: Redis, command: string): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+}
 
 /** Every key that holds a post with MARK, with how old it is (jobs) or its TTL (anything else). */
 async function userText(admin: typeof fx.admin): Promise<{ key: string; ageMs?: number; ttl?: number }[]> {
@@ -66,13 +91,16 @@ describe('nothing of a user outlives its purpose', () => {
       return bot;
     };
 
+    let leftBehind = 0;
     for (let i = 0; i < 10; i++) {
       const bot = await run(i);
-      // A killed bot cleans nothing up; the next ones must.
-      if (i % 2 === 0) await bot.kill();
-      else expect(await bot.stop()).toBe(0);
+      if (i % 2 === 0) {
+        // A killed bot cleans nothing up; the next ones must (a bot start takes longer than ORPHAN_S, so they already do).
+        await bot.kill();
+        if ((await replyQueueInstances(fx.admin, config.redis.prefix, config.queue.name)).size > 0) leftBehind += 1;
+      } else expect(await bot.stop()).toBe(0);
     }
-    expect((await replyQueueInstances(fx.admin, config.redis.prefix, config.queue.name)).size).toBeGreaterThan(0);
+    expect(leftBehind).toBe(5);
 
     const last = await run(10);
     const retentionMs = Math.max(AGE_S, ORPHAN_S) * 1000;
@@ -93,7 +121,30 @@ describe('nothing of a user outlives its purpose', () => {
     // A bot with a made-up id takes its reply queue with it when it stops.
     expect(await last.stop()).toBe(0);
     expect((await replyQueueInstances(fx.admin, config.redis.prefix, config.queue.name)).size).toBe(0);
+    expect(await fx.admin.zcard(redisKeys(config.redis.prefix).replyQueues())).toBe(0);
     // The praise history (replies, not posts) expires too.
     for (const key of await fx.admin.keys(`${config.redis.prefix}:history:*`)) expect(await fx.admin.ttl(key), key).toBeGreaterThan(0);
   }, 300_000);
+
+  it('a sweep reads the reply queue index, not the keyspace: a gone bot’s queue is deleted, a live one’s kept, and nothing is scanned', async () => {
+    const config = testConfig(fx.redis.url, { queue: { retention: { ageSeconds: 60, orphanSeconds: 1 } } });
+    const { prefix } = config.redis;
+    const keys = redisKeys(prefix);
+    const live = await fx.core(config, 'bot-live');
+    expect(await live.handle(message({ text: `求夸 ${MARK}` }))).toMatchObject({ action: 'queued' });
+    // A worker's late reply to a bot that is gone: indexed first, as the worker does, then written.
+    await keepReplyQueue(fx.admin, keys, 'bot-gone', 1);
+    const gone = new Queue(replyQueueName(config.queue.name, 'bot-gone'), { connection: { url: fx.redis.url }, prefix });
+    const reply = await gone.add('reply', { text: MARK });
+    await gone.close();
+    const goneJob = `${prefix}:${replyQueueName(config.queue.name, 'bot-gone')}:${reply.id}`;
+    expect(await fx.admin.exists(goneJob)).toBe(1);
+
+    const scansBefore = await calls(fx.admin, 'scan');
+    // The live bot's timer sweeps every second; orphanSeconds is 1.
+    await waitFor(async () => (await fx.admin.exists(goneJob)) === 0, 'the gone bot’s reply queue to be deleted');
+    expect(await calls(fx.admin, 'scan')).toBe(scansBefore);
+    expect(await fx.admin.zrange(keys.replyQueues(), '0', '-1')).toEqual(['bot-live']);
+    expect([...(await replyQueueInstances(fx.admin, prefix, config.queue.name))]).toEqual(['bot-live']);
+  });
 });

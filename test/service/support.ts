@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import { z } from 'zod';
-import { configSchema, loadConfig, type Config } from '../../src/config.ts';
+import { appConfigSchema, loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import type { Engine } from '../../worker/engine/index.ts';
@@ -27,14 +27,14 @@ function apply(target: Record<string, unknown>, patch: Record<string, unknown>):
  * The default config pointed at a test Redis, with fast timings and the given changes; the result must pass the config
  * schema, so a misspelt key or a wrong type fails the test at once instead of being ignored.
  */
-export function testConfig(redisUrl: string, patch: Patch<Config> = {}): Config {
+export function testConfig(redisUrl: string, patch: Patch<AppConfig> = {}): AppConfig {
   const { secrets, ...config } = loadConfig({ env: { REDIS_URL: redisUrl } });
   apply(config, {
     queue: { timeoutMs: 20_000, stalledIntervalMs: 5_000, backoff: { type: 'fixed', delayMs: 100 } },
     worker: { heartbeatSeconds: 1 },
   });
   apply(config, patch as Record<string, unknown>);
-  const checked = configSchema.safeParse(config);
+  const checked = appConfigSchema.safeParse(config);
   if (!checked.success) throw new Error(`testConfig: the patched config does not fit the config schema\n${z.prettifyError(checked.error)}`);
   return { ...checked.data, secrets };
 }
@@ -74,11 +74,11 @@ export interface ServiceFixture {
   /** A plain client for looking at keys. */
   admin: Redis;
   /** A bot core that is closed after the test (logging nowhere unless given a logger). */
-  core(config: Config, instanceId?: string, logger?: Logger): Promise<Core>;
+  core(config: AppConfig, instanceId?: string, logger?: Logger): Promise<Core>;
   /** A worker that is closed (before the cores) after the test. */
-  worker(config: Config, engine: Engine): Promise<RunningWorker>;
+  worker(config: AppConfig, engine: Engine): Promise<RunningWorker>;
   /** Resolves once the request queue and these bots' reply queues have nothing waiting, delayed or running. */
-  idle(config: Config, instanceIds?: string[]): Promise<void>;
+  idle(config: AppConfig, instanceIds?: string[]): Promise<void>;
 }
 
 /** A private redis-server for the test file, emptied before each test; cores and workers are closed after each test. */
@@ -86,17 +86,17 @@ export function useServiceFixture(): ServiceFixture {
   const cores: Core[] = [];
   const workers: RunningWorker[] = [];
   const f = {
-    async core(config: Config, instanceId = 'bot-a', logger: Logger = silentLogger) {
+    async core(config: AppConfig, instanceId = 'bot-a', logger: Logger = silentLogger) {
       const c = await createCore({ config, logger, instanceId });
       cores.push(c);
       return c;
     },
-    async worker(config: Config, engine: Engine) {
+    async worker(config: AppConfig, engine: Engine) {
       const w = await startWorker({ config, logger: silentLogger, engine });
       workers.push(w);
       return w;
     },
-    async idle(config: Config, instanceIds = ['bot-a']) {
+    async idle(config: AppConfig, instanceIds = ['bot-a']) {
       const queues = praiseQueues(config, f.redis.url, instanceIds);
       try {
         await queuesIdle(queues);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAdminCommand } from '../../src/admin.ts';
 import { resolveTriggerSettings } from '../../src/chatSettings.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { extractPost, evaluateTrigger, type TriggerDecision, type TriggerSettings } from '../../src/triggers.ts';
 import { message } from './support.ts';
 
@@ -22,7 +22,6 @@ describe('evaluateTrigger', () => {
     ['reply to the bot', { text: '再夸一次，我还做了饭', repliesToBot: true }, {}, 'reply', '再夸一次，我还做了饭'],
     ['explicit command', { text: '/kuakua 我考了满分', explicit: true }, {}, 'explicit', '我考了满分'],
     ['explicit command with bot name', { text: '/kuakua@kuakua_bot', explicit: true }, {}, 'explicit', '求夸'],
-    ['message from a bot', { text: '求夸', fromBot: true }, {}, 'from-bot'],
     ['disabled chat', { text: '求夸' }, { enabled: false }, 'disabled'],
     ['mention required, keyword only', { text: '求夸 我做完了' }, { mentionRequired: true }, 'mention-required'],
     ['mention required, with mention', { text: '@kk 求夸 我做完了', mentionsBot: true, mentionTexts: ['@kk'] }, { mentionRequired: true }, 'mention', '我做完了'],
@@ -38,7 +37,6 @@ describe('evaluateTrigger', () => {
   });
 
   it('reports why a message was not taken', () => {
-    expect(evaluateTrigger(message({ fromBot: true }), base)).toEqual({ triggered: false, reason: 'from-bot' });
     expect(evaluateTrigger(message({ text: 'hi' }), base)).toEqual({ triggered: false, reason: 'no-trigger' });
     expect(evaluateTrigger(message({ text: '求夸' }), { ...base, mentionRequired: true })).toEqual({ triggered: false, reason: 'mention-required' });
   });

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { metrics } from '../../src/metrics.ts';
 import type { Engine, GenerateRequest, GenerateResult, ScoredCandidate } from '../../worker/engine/index.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
@@ -33,7 +33,7 @@ async function fallbackCount(reason: string, tone: string): Promise<number> {
 const fx = useServiceFixture();
 
 async function setup(engine: Engine, patch: Parameters<typeof testConfig>[1] = {}) {
-  const config: Config = testConfig(fx.redis.url, patch);
+  const config: AppConfig = testConfig(fx.redis.url, patch);
   const bot = await fx.core(config);
   const got = collect(bot);
   const worker = await fx.worker(config, engine);

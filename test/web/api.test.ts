@@ -6,7 +6,7 @@ import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import { beat, removeBeat } from '../../src/heartbeat.ts';
 import { createLogger } from '../../src/logger.ts';
-import { redisKeys } from '../../src/queue/contracts.ts';
+import { MAX_TEXT_CHARS, redisKeys } from '../../src/queue/contracts.ts';
 import { startWebServer } from '../../adapters/web/server.ts';
 import { webOptionsFromConfig } from '../../adapters/web/index.ts';
 import type { WebOptions } from '../../adapters/web/context.ts';
@@ -63,7 +63,7 @@ describe('HTTP API through the real queue, worker and engine', () => {
     ['empty text', { text: '' }, 400, /text: must not be empty/],
     ['whitespace only', { text: ' \t\n　 ' }, 400, /text: must contain visible characters/],
     ['zero-width and control characters only', { text: '\u200b\u200e\u202e\u0000\u0007' }, 400, /text: must contain visible characters/],
-    ['text over the character limit', { text: '夸'.repeat(2001) }, 400, /text: must be at most 2000 characters/],
+    ['text over the character limit', { text: '夸'.repeat(MAX_TEXT_CHARS + 1) }, 400, new RegExp(`text: must be at most ${MAX_TEXT_CHARS} characters`)],
     ['text is a number', { text: 42 }, 400, /text: must be a string/],
     ['text is an array', { text: ['求夸'] }, 400, /text: must be a string/],
     ['text is null', { text: null }, 400, /text: must be a string/],

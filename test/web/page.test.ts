@@ -247,7 +247,7 @@ describe('web playground page in headless Chromium', () => {
         const canvas = document.getElementById('login-qr') as HTMLCanvasElement;
         const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
         let n = 0;
-        for (let i = 0; i < data.length; i += 4) if (data[i] < 128 && data[i + 3] > 0) n++;
+        for (let i = 0; i < data.length; i += 4) if (data[i]! < 128 && data[i + 3]! > 0) n++;
         return n / (data.length / 4);
       });
       // A QR code is roughly half dark modules inside its quiet zone.

@@ -1,5 +1,5 @@
 import type { Core } from '../../src/adapter.ts';
-import type { Config } from '../../src/config.ts';
+import type { AppConfig } from '../../src/app/config.ts';
 import { recordLogs } from '../helpers/logs.ts';
 import { registry } from '../../src/metrics.ts';
 import { webOptionsFromConfig } from '../../adapters/web/index.ts';
@@ -13,7 +13,7 @@ export interface WebFixture extends RunningWeb {
 }
 
 /** The web server on a free loopback port in front of `core`, with options from `config` and the given changes. */
-export async function startWeb(core: Core, config: Config, over: Partial<WebOptions> = {}): Promise<WebFixture> {
+export async function startWeb(core: Core, config: AppConfig, over: Partial<WebOptions> = {}): Promise<WebFixture> {
   const { logger, lines: logs } = recordLogs();
   const web = await startWebServer({ ...webOptionsFromConfig(config), host: '127.0.0.1', port: 0, ...over, core, logger, registry });
   return {

@@ -74,7 +74,8 @@ export class DecodeBatch {
     const joined: { row: Row; source: RowSource }[] = [];
     for (const [i, run] of prefillRuns(groups.map((g) => g.prompt.length)).entries()) {
       const part = run.map((k) => groups[k]!);
-      const out = await this.prefill(part, (this.prefillArenas[i] ??= new KvArena()));
+      this.prefillArenas[i] ??= new KvArena();
+      const out = await this.prefill(part, this.prefillArenas[i]);
       const vocab = out.lastLogits.length / part.length;
       part.forEach((group, g) => {
         const logits = out.lastLogits.subarray(g * vocab, (g + 1) * vocab);

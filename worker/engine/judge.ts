@@ -67,12 +67,12 @@ export class JudgeSession {
     const width = Math.max(...rows.map((r) => r.length));
     const ids = new BigInt64Array(rows.length * width).fill(BigInt(this.cfg.pad_token_id));
     const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((row, i) =>
-      row.forEach((id, j) => {
+    for (const [i, row] of rows.entries()) {
+      for (const [j, id] of row.entries()) {
         ids[i * width + j] = BigInt(id);
         mask[i * width + j] = 1n;
-      }),
-    );
+      }
+    }
     const dims = [rows.length, width];
     const out = await this.session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) });
     return Array.from(out.score!.data as Float32Array);

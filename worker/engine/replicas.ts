@@ -43,7 +43,7 @@ export class ReplicaSet extends EventEmitter implements Engine {
       [...parts].map(async ([r, idx]) => {
         try {
           const results = await this.replicas[r]!.generate(idx.map((i) => reqs[i]!));
-          idx.forEach((i, k) => (out[i] = results[k]!));
+          for (const [k, i] of idx.entries()) out[i] = results[k]!;
         } finally {
           this.inFlight[r]! -= idx.length;
         }

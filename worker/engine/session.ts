@@ -200,7 +200,7 @@ export class DecoderSession {
     if (outputs) {
       const present = outputs.take(2 * nLayer, [rows, nHead, cache.past + seqLen, headDim]);
       const fetches: Record<string, ort.Tensor> = { logits: outputs.scratch([rows, seqLen, vocabSize]) };
-      present.forEach((t, i) => (fetches[presentName(i)] = t));
+      for (const [i, t] of present.entries()) fetches[presentName(i)] = t;
       await this.session.run(feeds, fetches);
       // The binding returns copies of preallocated outputs; the arena's tensors hold the same values and are reused.
       out = fetches;
@@ -240,7 +240,7 @@ export class DecoderSession {
       attention_mask: new ort.Tensor('int64', spreadMask(input.attentionMask, rows, cache, seqLen), [rows, cache.capacity + seqLen]),
       position_ids: new ort.Tensor('int64', input.positionIds, [rows, seqLen]),
     };
-    cache.tensors.forEach((t, i) => (feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t));
+    for (const [i, t] of cache.tensors.entries()) feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t;
     return feeds;
   }
 }

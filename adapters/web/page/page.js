@@ -5,7 +5,7 @@ const input = $('input');
 const send = $('send');
 
 // getRandomValues works on plain-http LAN addresses too, where randomUUID (secure contexts only) does not.
-const newId = () => 'web-' + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+const newId = () => `web-${Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 const userId = localStorage.getItem('kuakua-user') || newId();
 localStorage.setItem('kuakua-user', userId);
 let token = sessionStorage.getItem('kuakua-token') || '';

@@ -21,7 +21,7 @@ export function isPageAsset(path: string): boolean {
 }
 
 export function pageRoute(res: ServerResponse, path: string) {
-  const { body, type } = ASSETS[path];
+  const { body, type } = ASSETS[path]!;
   res.writeHead(200, {
     'content-type': type,
     'content-length': body.length,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { IgnoredReason } from '../../../src/adapter.ts';
+import type { HandleResult, IgnoredReason } from '../../../src/adapter.ts';
 import type { Delivery, DeliveryKind } from '../../../src/events.ts';
+import { withTimeout } from '../../../src/timeout.ts';
 import type { WebContext } from '../context.ts';
 import { HttpError, readJsonBody, sendJson } from '../http.ts';
 import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
@@ -15,14 +16,14 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
   const msg = toIncomingMessage(body, clientIp, Boolean(ctx.options.apiToken));
   const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
 
-  let result;
+  let result: HandleResult;
   try {
     // During a Redis outage the core's commands wait for the reconnect; the client gets an answer within the reply timeout anyway.
     result = await withTimeout(ctx.core.handle(msg), ctx.options.replyTimeoutMs);
   } catch (err) {
     ctx.pending.cancel(msg.messageId);
     ctx.logger.error({ err, messageId: msg.messageId }, 'web: core.handle failed');
-    throw new HttpError(503, 'unavailable', 'The praise queue is unavailable right now; try again shortly', { 'retry-after': '5' });
+    throw ignoredError('unavailable');
   }
 
   if (result.action === 'ignored') {
@@ -50,26 +51,22 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
 /** Every kind but busy is an answer the bot gave: 200, and `kind` says which. */
 const STATUS: Record<DeliveryKind, 200 | 503> = { praise: 200, fallback: 200, admin: 200, help: 200, refusal: 200, care: 200, busy: 503 };
 
-/** The core's reasons for not answering (src/core.ts), as HTTP errors. */
-function ignoredError(reason: IgnoredReason): HttpError {
-  switch (reason) {
-    case 'cooldown':
-      return new HttpError(429, 'cooldown', 'This user was praised a moment ago; wait for the cooldown', { 'retry-after': '10' });
-    case 'rate-limited':
-      return new HttpError(429, 'rate_limited', 'This chat asked for too many praises this minute', { 'retry-after': '60' });
-    case 'busy':
-      return new HttpError(503, 'busy', 'The praise queue is full; try again shortly', { 'retry-after': '5' });
-    case 'no-worker':
-      return new HttpError(503, 'no_reply', 'No worker is online to generate praise; try again later', { 'retry-after': '5' });
-    default:
-      return new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
-  }
-}
+const notAnswered = (reason: IgnoredReason) => new HttpError(422, 'ignored', `The bot did not answer this message: ${reason}`);
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the core within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+/** Every reason of the core's for not answering (src/adapter.ts) has its HTTP error: a new or renamed reason breaks the build here. */
+const IGNORED: Record<IgnoredReason, (reason: IgnoredReason) => HttpError> = {
+  cooldown: () => new HttpError(429, 'cooldown', 'This user was praised a moment ago; wait for the cooldown', { 'retry-after': '10' }),
+  'rate-limited': () => new HttpError(429, 'rate_limited', 'This chat asked for too many praises this minute', { 'retry-after': '60' }),
+  busy: () => new HttpError(503, 'busy', 'The praise queue is full; try again shortly', { 'retry-after': '5' }),
+  'no-worker': () => new HttpError(503, 'no_reply', 'No worker is online to generate praise; try again later', { 'retry-after': '5' }),
+  unavailable: () => new HttpError(503, 'unavailable', 'The praise queue is unavailable right now; try again shortly', { 'retry-after': '5' }),
+  disabled: notAnswered,
+  'no-trigger': notAnswered,
+  'mention-required': notAnswered,
+  'from-bot': notAnswered,
+  invalid: notAnswered,
+  duplicate: notAnswered,
+  'distress-repeat': notAnswered,
+};
+
+export const ignoredError = (reason: IgnoredReason): HttpError => IGNORED[reason](reason);

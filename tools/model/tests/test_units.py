@@ -8,7 +8,7 @@ import torch  # noqa: E402
 
 import checkpoint  # noqa: E402
 import train  # noqa: E402
-from wordpiece import WordPiece, build_vocab  # noqa: E402
+from wordpiece import build_vocab  # noqa: E402
 
 TOK = build_vocab(['今天终于拿到驾照了！求夸', '太棒了加油'], 200)
 

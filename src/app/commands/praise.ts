@@ -2,20 +2,15 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { checkModelDir, createEngine, type Variant } from '../../worker/engine/index.ts';
-import { praiseStep } from '../../worker/praise.ts';
-import { shippedConfig } from '../config.ts';
-import { matchDistress } from '../distress.ts';
-import { policyRules, rankCandidates } from '../policy.ts';
+import { checkModelDir, createEngine, type Variant } from '../../../worker/engine/index.ts';
+import { praiseStep } from '../../../worker/praise.ts';
+import { shippedConfig } from '../../config.ts';
+import { matchDistress } from '../../distress.ts';
+import { policyRules, rankCandidates } from '../../policy.ts';
+import { MAX_TEXT_CHARS } from '../../queue/contracts.ts';
 
-/**
- * Longest text accepted, in characters (the HTTP API's limit too). It also keeps the command line short: onnxruntime-node
- * 1.30 crashes with SIGSEGV while loading a model in a process whose arguments add up to more than about 32 KB.
- */
-const MAX_TEXT_CHARS = 2000;
-
-export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-mini');
-export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kuakua-judge');
+export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-mini');
+export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-judge');
 
 interface PraiseOptions {
   n?: string;
@@ -37,6 +32,8 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const post = text.trim();
   if (!post) throw new Error('nothing to praise: the text is empty');
   const chars = Array.from(post).length;
+  // The limit also keeps the command line short: onnxruntime-node 1.30 crashes with SIGSEGV while loading a model in a
+  // process whose arguments add up to more than about 32 KB.
   if (chars > MAX_TEXT_CHARS) throw new Error(`the text is too long: ${chars} characters (at most ${MAX_TEXT_CHARS})`);
   // As in the bot: a post that speaks of self-harm or suicide gets the care reply, and the model is not even loaded.
   const shipped = shippedConfig();

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { startWebAdapter } from '../../adapters/web/index.ts';
-import { describeAdapterStatus, setAdapterStatus } from '../adapterStatus.ts';
-import { createCore } from '../core.ts';
-import type { Config } from '../config.ts';
-import { LoginStore } from '../loginState.ts';
-import { registry } from '../metrics.ts';
+import { startWebAdapter } from '../../../adapters/web/index.ts';
+import { describeAdapterStatus, setAdapterStatus } from '../../adapterStatus.ts';
+import { createCore } from '../../core.ts';
+import type { AppConfig } from '../config.ts';
+import { LoginStore } from '../../loginState.ts';
+import { registry } from '../../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 import { stopAll } from '../shutdown.ts';
-import { startPlatformAdapters } from './platforms.ts';
-import { runRole, type Part } from './role.ts';
+import { startPlatformAdapters } from '../platforms.ts';
+import { runRole, type Part } from '../role.ts';
 
 export interface BotRole {
   url: string;
@@ -24,7 +24,7 @@ export interface BotRole {
 
 /** The bot role: the core, the web playground/API and every platform adapter configured in the environment. */
 export async function startBotRole(
-  config: Config,
+  config: AppConfig,
   logger: Logger,
   redisUrl: string,
   { env = process.env, guard }: { env?: NodeJS.ProcessEnv; guard?: ProcessGuard } = {},

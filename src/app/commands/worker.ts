@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { createEngine } from '../../worker/engine/index.ts';
-import { startWorker } from '../../worker/service.ts';
-import type { Config } from '../config.ts';
-import { runRole, type Part } from './role.ts';
+import { createEngine } from '../../../worker/engine/index.ts';
+import { startWorker } from '../../../worker/service.ts';
+import type { AppConfig } from '../config.ts';
+import { runRole, type Part } from '../role.ts';
 
 /** Loads the engine and starts a queue worker; returns the parts to stop, in order (worker first, so jobs in hand finish). */
-export async function startWorkerRole(config: Config, logger: Logger, redisUrl: string): Promise<Part[]> {
+export async function startWorkerRole(config: AppConfig, logger: Logger, redisUrl: string): Promise<Part[]> {
   const engine = await createEngine({
     modelDir: resolve(config.model.dir),
     variant: config.model.variant,

@@ -6,7 +6,7 @@ import { registerStart } from './commands/start.ts';
 import { registerWorker } from './commands/worker.ts';
 import { loadEnvFile } from './envFile.ts';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 try {
   loadEnvFile();

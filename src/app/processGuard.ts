@@ -4,6 +4,11 @@ import type { Logger } from 'pino';
 export interface FaultOwner {
   name: string;
   pattern: RegExp;
+  /**
+   * The adapter's own source folder. Several adapters share a library (ws under discord.js, QQ, Feishu and DingTalk):
+   * a stack through an owner's own code names it before any SDK pattern does.
+   */
+  home?: RegExp;
   fault(err: unknown): void;
 }
 
@@ -31,9 +36,8 @@ export function createProcessGuard(logger: Logger, exit: (code: number) => void 
     },
     handle(err, origin) {
       const stack = err instanceof Error ? `${err.stack ?? ''}` : '';
-      for (const owner of owners) {
-        if (owner.pattern.test(stack)) return owner.fault(err);
-      }
+      const owner = [...owners].find((o) => o.home?.test(stack)) ?? [...owners].find((o) => o.pattern.test(stack));
+      if (owner) return owner.fault(err);
       logger.fatal({ err, origin }, 'unexpected error: exiting');
       exit(1);
     },

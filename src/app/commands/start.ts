@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { assertBindAllowed, assertPortFree } from '../../adapters/web/index.ts';
+import { assertBindAllowed, assertPortFree } from '../../../adapters/web/index.ts';
 import { stopAll } from '../shutdown.ts';
 import { bannerWithNotes, startBotRole } from './bot.ts';
-import { runRole } from './role.ts';
+import { runRole } from '../role.ts';
 import { startWorkerRole } from './worker.ts';
 
 export function registerStart(program: Command): void {

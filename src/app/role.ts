@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
-import { loadConfigOrExit, type Config } from '../config.ts';
+import { loadConfigOrExit, type AppConfig } from './config.ts';
 import { createLogger } from '../logger.ts';
-import { createProcessGuard, type ProcessGuard } from '../processGuard.ts';
+import { createProcessGuard, type ProcessGuard } from './processGuard.ts';
 import { ensureRedis } from '../redis.ts';
-import { exitOnSignals, stopAll } from '../shutdown.ts';
+import { exitOnSignals, stopAll } from './shutdown.ts';
 
 export type Part = { name: string; stop(): Promise<void> };
 
 export interface RoleContext {
-  config: Config;
+  config: AppConfig;
   logger: Logger;
   redisUrl: string;
   /** Installed for the whole run: uncaught errors from an adapter's SDK restart that adapter instead of ending the process. */

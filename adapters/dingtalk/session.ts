@@ -1,0 +1,50 @@
+import { isExpired, replyBody, type ReplyTarget } from './translate.ts';
+
+const SEND_TIMEOUT_MS = 10_000;
+/** At most this many messages wait for their answer; the oldest is forgotten first. */
+const MAX_PENDING = 10_000;
+
+/** An answer that cannot be sent and must not be retried: the webhook expired or was never known. */
+export type Undeliverable = 'expired-webhook' | 'unknown-message';
+
+/**
+ * The reply targets of messages handed to the core, until their answer is sent: a reply can only go to the
+ * sessionWebhook that came with the message it answers.
+ */
+export function sessionWebhooks() {
+  const pending = new Map<string, ReplyTarget>();
+  const key = (chatId: string, messageId: string) => `${chatId}\u0000${messageId}`;
+  return {
+    remember(chatId: string, messageId: string, target: ReplyTarget) {
+      const now = Date.now();
+      for (const [k, t] of pending) if (isExpired(t.expiresAt, now)) pending.delete(k);
+      pending.set(key(chatId, messageId), target);
+      if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
+    },
+    forget(chatId: string, messageId: string) {
+      pending.delete(key(chatId, messageId));
+    },
+    /** The target to answer `messageId` with, or why there is none. */
+    lookup(chatId: string, messageId: string): ReplyTarget | Undeliverable {
+      const target = pending.get(key(chatId, messageId));
+      if (!target) return 'unknown-message';
+      return isExpired(target.expiresAt) ? 'expired-webhook' : target;
+    },
+  };
+}
+
+/** Posts one text message to a sessionWebhook; throws on a transport error or a DingTalk errcode, so it is retried. */
+export async function postToWebhook(target: ReplyTarget, text: string, at: boolean): Promise<void> {
+  const res = await fetch(target.webhook, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(replyBody(text, at ? target.atUserId : undefined)),
+    signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    redirect: 'error',
+  });
+  const answer = (await res.json().catch(() => null)) as { errcode?: unknown; errmsg?: unknown } | null;
+  if (!res.ok || (answer?.errcode !== undefined && answer.errcode !== 0)) {
+    const reason = answer?.errcode !== undefined ? `errcode ${String(answer.errcode)}: ${String(answer.errmsg ?? '').slice(0, 100)}` : `HTTP ${res.status}`;
+    throw new Error(`DingTalk sessionWebhook refused the reply (${reason})`);
+  }
+}

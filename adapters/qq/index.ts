@@ -1,0 +1,184 @@
+import type { WebSocket } from 'ws';
+import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
+import type { Delivery } from '../../src/events.ts';
+import { backoffDelay, pause } from '../shared/backoff.ts';
+import { recentKeys } from '../shared/dedupe.ts';
+import { createDispatcher } from '../shared/dispatch.ts';
+import { describeError, redactedError, redactor } from '../shared/redact.ts';
+import { splitMessage } from '../shared/split.ts';
+import { standaloneFaults } from '../shared/supervise.ts';
+import { createActions, OneBotActionError, type ActionLink } from './actions.ts';
+import { toCq } from './cq.ts';
+import { connectForward } from './forward.ts';
+import { createLinks } from './links.ts';
+import { listenReverse, type ReverseServer } from './reverse.ts';
+import { chatIdOf, readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from './translate.ts';
+
+/**
+ * Characters per QQ message part. QQ takes about 4500 characters of text in one message; 3000 leaves room for the
+ * quoted reply and @ of the first part and for implementations that count differently, and reads better in a chat.
+ */
+export const QQ_MAX_MESSAGE = 3000;
+/** How many of the bot's own sent message ids are remembered, to recognise a reply to one of them. */
+const SENT_IDS_KEPT = 2000;
+
+export interface QqReverseOptions {
+  host: string;
+  port: number;
+  path: string;
+}
+
+export interface QqOptions {
+  /** Forward WebSocket: the implementation's server, e.g. ws://127.0.0.1:3001. */
+  wsUrl?: string;
+  /** Reverse WebSocket: kuakua's server that the implementation connects to. */
+  reverse?: QqReverseOptions;
+  /** ONEBOT_ACCESS_TOKEN: sent as `Authorization: Bearer` (forward), required of connecting clients (reverse). */
+  accessToken?: string;
+  actionTimeoutMs?: number;
+  sendAttempts?: number;
+  sendFormat?: 'array' | 'string';
+}
+
+/** A token written into the forward URL (`?access_token=`) is a secret too. */
+function urlToken(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).searchParams.get('access_token') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<RunningAdapter> {
+  const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array' } = ctx;
+  if (!wsUrl && !reverse) throw new Error('QQ adapter: set ONEBOT_WS_URL (forward) or onebot.reverse.port (reverse)');
+  const redact = redactor(accessToken, urlToken(wsUrl));
+  const logger = ctx.logger.child({ adapter: 'qq' });
+  const faults = ctx.faults ?? standaloneFaults(logger);
+  const stopping = new AbortController();
+  const startedAtSec = Math.floor(Date.now() / 1000);
+  const sentByBot = recentKeys(SENT_IDS_KEPT);
+  const actions = createActions(actionTimeoutMs);
+  const links = createLinks();
+
+  /** One action, retried with backoff while its failure may pass (timeout, lost connection, a non-permanent retcode). */
+  const act = async (action: string, params: Record<string, unknown>): Promise<unknown> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await actions.call(await links.next(actionTimeoutMs, stopping.signal), action, params);
+      } catch (err) {
+        const retcode = err instanceof OneBotActionError ? err.retcode : undefined;
+        if ((err instanceof OneBotActionError && err.permanent) || attempt >= sendAttempts || stopping.signal.aborted) throw err;
+        const waitMs = backoffDelay(attempt - 1);
+        logger.warn({ action, attempt, retcode, waitMs, err: describeError(err, redact) }, 'onebot action failed, retrying');
+        await pause(waitMs, stopping.signal);
+      }
+    }
+  };
+
+  const deliver = async (d: Delivery) => {
+    const target = targetOf(d.chatId);
+    if (!target) throw new Error(`not a QQ chat id: ${d.chatId}`);
+    const action = target.type === 'group' ? 'send_group_msg' : 'send_private_msg';
+    for (const [i, chunk] of splitMessage(d.text, QQ_MAX_MESSAGE).entries()) {
+      const segments = replySegments(target, chunk, i === 0 ? { messageId: d.replyToMessageId, userId: d.userId } : undefined);
+      const params = { [target.type === 'group' ? 'group_id' : 'user_id']: target.id, message: sendFormat === 'string' ? toCq(segments) : segments };
+      let data: unknown;
+      try {
+        data = await act(action, params);
+      } catch (err) {
+        if (!(err instanceof OneBotActionError && err.permanent)) throw err;
+        // Retrying cannot help (a request the implementation refuses as such): drop the reply rather than have the core retry it.
+        logger.error({ chatId: d.chatId, action, retcode: err.retcode, err: describeError(err, redact) }, 'onebot refused the reply, dropping it');
+        return;
+      }
+      const id = (data as { message_id?: unknown } | null | undefined)?.message_id;
+      if (typeof id === 'number' || typeof id === 'string') sentByBot.seen(String(id));
+    }
+  };
+
+  const dispatcher = createDispatcher({ core, logger, deliver, redact });
+
+  const onMessage = (e: MessageEvent) => {
+    const msg = toIncoming(e, { startedAtSec, sentByBot: (id) => sentByBot.has(id) });
+    if ('dropped' in msg) {
+      logger.debug({ chatId: chatIdOf(e), messageId: e.message_id, reason: msg.dropped }, 'qq message dropped');
+      return;
+    }
+    dispatcher.submit(msg);
+  };
+
+  const onFrame = (raw: string) => {
+    const frame = readFrame(raw);
+    switch (frame.kind) {
+      case 'response':
+        if (!actions.settle(frame.response)) logger.debug({ echo: frame.response.echo.slice(0, 60) }, 'onebot response to no action of ours');
+        return;
+      case 'message':
+        return onMessage(frame.event);
+      case 'meta':
+        if (frame.metaType === 'lifecycle') logger.info({ selfId: frame.selfId, subType: frame.subType }, 'onebot lifecycle event');
+        return;
+      case 'quiet':
+        return;
+      case 'unknown':
+        return faults.warn(new Error(`post_type ${frame.postType}`), 'onebot event of an unknown type ignored');
+      case 'malformed':
+        return faults.warn(new Error(frame.problem), 'malformed onebot frame ignored');
+    }
+  };
+
+  /** Reads a connection's frames; one that carries actions serves deliveries until it closes. */
+  const attach = (ws: WebSocket, carriesActions: boolean, fields: Record<string, unknown>) => {
+    const link: ActionLink = { send: (frame) => ws.send(frame) };
+    ws.on('message', (data) => onFrame(data.toString()));
+    ws.on('error', (err) => faults.warn(redactedError(err, redact), 'onebot connection error', fields));
+    ws.once('close', () => {
+      links.remove(link);
+      actions.linkClosed(link);
+    });
+    if (carriesActions) links.add(link);
+    logger.info(fields, 'onebot connected');
+  };
+
+  let server: ReverseServer | undefined;
+  if (reverse) {
+    server = await listenReverse({
+      ...reverse,
+      token: accessToken,
+      onConnection: (ws, client) => attach(ws, client.role !== 'event', { via: 'reverse', role: client.role, selfId: client.selfId, remote: client.remote }),
+      onRefused: (remote, status) =>
+        faults.warn(new Error(status === 401 ? 'missing or wrong access token' : 'wrong path'), `onebot reverse connection refused (${status})`, { remote }),
+    });
+    if (!accessToken && !/^(127\.|::1$|localhost$)/.test(reverse.host)) logger.warn({ host: reverse.host }, 'onebot reverse server reachable from the network without ONEBOT_ACCESS_TOKEN');
+  }
+  if (wsUrl) {
+    try {
+      await connectForward({
+        url: wsUrl,
+        token: accessToken,
+        signal: stopping.signal,
+        onOpen: (ws) => attach(ws, true, { via: 'forward', url: redact(wsUrl) }),
+        onRetry: (err, waitMs) => faults.warn(redactedError(err, redact), 'onebot connection lost, reconnecting', { waitMs }),
+        onRefused: (err) => faults.fault(err),
+      });
+    } catch (err) {
+      stopping.abort();
+      await server?.close();
+      throw err instanceof PermanentAdapterError ? err : redactedError(err, redact);
+    }
+  }
+  // Registered once connected: an attempt that failed (a wrong token) must not take deliveries from a running adapter.
+  core.onDelivery('qq', deliver);
+  logger.info({ forward: wsUrl ? redact(wsUrl) : undefined, reversePort: server?.port }, 'qq adapter started');
+
+  return {
+    name: 'qq',
+    async stop() {
+      stopping.abort();
+      await server?.close();
+      await dispatcher.drain();
+    },
+  };
+}

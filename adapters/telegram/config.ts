@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/** The `telegram:` section of the config. The token is a secret: TELEGRAM_BOT_TOKEN. */
+export const telegramConfig = z.strictObject({
+  apiRoot: z.url(),
+  webhook: z.strictObject({
+    url: z.union([z.literal(''), z.url()]),
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    path: z.string().startsWith('/'),
+  }),
+});
+export type TelegramConfig = z.infer<typeof telegramConfig>;

@@ -1,0 +1,557 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OneBotActionError } from '../../adapters/qq/actions.ts';
+import { qqConfig } from '../../adapters/qq/config.ts';
+import { escapeCq, parseCq, textSegment, toCq, unescapeCq, type Segment } from '../../adapters/qq/cq.ts';
+import { qqAdapter } from '../../adapters/qq/definition.ts';
+import { QQ_MAX_MESSAGE, startQqAdapter } from '../../adapters/qq/index.ts';
+import { readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from '../../adapters/qq/translate.ts';
+import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
+import type { IncomingMessage } from '../../src/events.ts';
+import { startFakeOneBot, type FakeEvent, type FakeOneBot, type FakeSegment, type SentMessage, type UserMessage } from '../fakes/onebot.ts';
+import { freePort } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { BAD_INPUTS } from './badInput.ts';
+import { recordingCore, startStack, type Stack } from './stack.ts';
+
+const SELF = '2854196310';
+/** Every character CQ codes escape, in text and (the comma) in parameter values. */
+const TRICKY = 'a&b [x] c,d &amp; &#91;';
+/** Longer than one QQ message, with every CQ special character in it. */
+const LONG_HELP = `${TRICKY} 夸夸使用说明。`.repeat(150);
+
+const event = (over: Partial<MessageEvent> = {}): MessageEvent => ({
+  post_type: 'message',
+  message_type: 'group',
+  sub_type: 'normal',
+  time: 2_000_000_000,
+  self_id: SELF,
+  message_id: '77',
+  user_id: '10001',
+  group_id: '123456',
+  message: [],
+  ...over,
+});
+const ctx = { startedAtSec: 1_999_999_990, sentByBot: (id: string) => id === '555' };
+const text = textSegment;
+
+describe('CQ codes', () => {
+  it('escapes &, [ and ] in text, and the comma too in parameter values', () => {
+    expect(escapeCq('a&b [x] c,d')).toBe('a&amp;b &#91;x&#93; c,d');
+    expect(escapeCq('a&b [x] c,d', true)).toBe('a&amp;b &#91;x&#93; c&#44;d');
+    expect(unescapeCq('a&amp;b &#91;x&#93; c&#44;d')).toBe('a&b [x] c,d');
+    // One pass: an escaped escape sequence stays an escape sequence.
+    expect(unescapeCq('&amp;#91;')).toBe('&#91;');
+    expect(unescapeCq(escapeCq(TRICKY, true))).toBe(TRICKY);
+  });
+
+  it('parses a CQ string into segments, decoding text and parameter values', () => {
+    expect(parseCq('[CQ:reply,id=12][CQ:at,qq=10001] 求夸 &#91;x&#93; a&amp;b,c[CQ:image,file=a&#44;b.png,url=http://x/?a=1&amp;b=2]')).toEqual([
+      { type: 'reply', data: { id: '12' } },
+      { type: 'at', data: { qq: '10001' } },
+      { type: 'text', data: { text: ' 求夸 [x] a&b,c' } },
+      { type: 'image', data: { file: 'a,b.png', url: 'http://x/?a=1&b=2' } },
+    ]);
+    expect(parseCq('[CQ:face]')).toEqual([{ type: 'face', data: {} }]);
+    // Text that only looks like a CQ code stays text.
+    expect(parseCq('[CQ:at,qq=1 没有结尾')).toEqual([{ type: 'text', data: { text: '[CQ:at,qq=1 没有结尾' } }]);
+    expect(parseCq('')).toEqual([]);
+  });
+
+  it('writes segments as a CQ string that parses back to the same segments', () => {
+    const segments: Segment[] = [
+      { type: 'reply', data: { id: '12' } },
+      { type: 'at', data: { qq: '10001' } },
+      { type: 'text', data: { text: ` ${TRICKY}` } },
+      { type: 'image', data: { file: 'a,b]&.png' } },
+    ];
+    expect(toCq(segments)).toBe('[CQ:reply,id=12][CQ:at,qq=10001] a&amp;b &#91;x&#93; c,d &amp;amp; &amp;#91;[CQ:image,file=a&#44;b&#93;&amp;.png]');
+    expect(parseCq(toCq(segments))).toEqual(segments);
+  });
+});
+
+describe('reading OneBot frames', () => {
+  it('tells events, responses, quiet, unknown and malformed frames apart, naming fields but never message text', () => {
+    expect(readFrame('{not json')).toEqual({ kind: 'malformed', problem: 'not JSON' });
+    expect(readFrame('[1,2]').kind).toBe('malformed');
+    expect(readFrame('null').kind).toBe('malformed');
+    expect(readFrame('{"status":"ok","retcode":0,"data":{"message_id":1},"echo":"e1"}')).toMatchObject({ kind: 'response', response: { echo: 'e1' } });
+    expect(readFrame('{"status":"ok","retcode":0}').kind).toBe('malformed');
+    expect(readFrame('{"post_type":"notice","notice_type":"group_increase"}')).toEqual({ kind: 'quiet', postType: 'notice' });
+    expect(readFrame('{"post_type":"message_sent"}')).toEqual({ kind: 'quiet', postType: 'message_sent' });
+    expect(readFrame('{"post_type":"wormhole"}')).toEqual({ kind: 'unknown', postType: 'wormhole' });
+    expect(readFrame('{"post_type":7}').kind).toBe('malformed');
+    expect(readFrame('{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"self_id":1}')).toMatchObject({ kind: 'meta', metaType: 'heartbeat', interval: 5000 });
+    const noGroup = readFrame(JSON.stringify({ ...event(), group_id: undefined, message: '秘密的求夸' }));
+    expect(noGroup.kind).toBe('malformed');
+    expect(JSON.stringify(noGroup)).not.toContain('秘密');
+    const wrongSegments = readFrame(JSON.stringify({ ...event(), message: [{ data: { text: '秘密' } }] }));
+    expect(wrongSegments.kind).toBe('malformed');
+    expect(JSON.stringify(wrongSegments)).not.toContain('秘密');
+  });
+
+  it('reads numbers where the spec says strings, and strings where it says numbers', () => {
+    const frame = readFrame(JSON.stringify({ ...event(), self_id: Number(SELF), user_id: '10001', message_id: -12, message: [{ type: 'at', data: { qq: Number(SELF) } }] }));
+    expect(frame.kind).toBe('message');
+    const msg = toIncoming((frame as { event: MessageEvent }).event, ctx);
+    expect(msg).toMatchObject({ messageId: '-12', userId: '10001', mentionsBot: true });
+  });
+});
+
+describe('translating QQ messages', () => {
+  it('counts an at segment of the bot as a mention and takes it out of the text; other ats stay as text', () => {
+    const msg = toIncoming(
+      event({
+        message: [
+          { type: 'at', data: { qq: SELF } },
+          { type: 'text', data: { text: ' 我今天跑完了全马 ' } },
+          { type: 'at', data: { qq: '20002', name: '小明' } },
+          { type: 'at', data: { qq: '30003' } },
+          { type: 'at', data: { qq: 'all' } },
+          { type: 'face', data: { id: '14' } },
+        ],
+        sender: { nickname: 'alice', card: '群名片' },
+      }),
+      ctx,
+    );
+    expect(msg).toEqual({
+      platform: 'qq',
+      chatId: 'group:123456',
+      messageId: '77',
+      userId: '10001',
+      userName: '群名片',
+      text: ' 我今天跑完了全马 @小明@30003@全体成员',
+      isPrivate: false,
+      mentionsBot: true,
+      repliesToBot: false,
+      fromBot: false,
+      sentAt: 2_000_000_000_000,
+    });
+  });
+
+  it('does not take text that reads "@kuakua" or the bot number for a mention (spoofing)', () => {
+    for (const message of [`@kuakua 你好`, `@${SELF} 你好`, `[CQ:at,qq=${SELF}`, `&#91;CQ:at,qq=${SELF}&#93; 你好`]) {
+      const msg = toIncoming(event({ message }), ctx) as IncomingMessage;
+      expect(msg.mentionsBot, message).toBe(false);
+    }
+    expect((toIncoming(event({ message: [text(`@kuakua 你好`)] }), ctx) as IncomingMessage).mentionsBot).toBe(false);
+  });
+
+  it('reads CQ strings: a mention, a reply to the bot, and escaped text', () => {
+    const msg = toIncoming(event({ message: `[CQ:reply,id=555][CQ:at,qq=${SELF}] ${escapeCq(TRICKY)}` }), ctx);
+    expect(msg).toMatchObject({ mentionsBot: true, repliesToBot: true, text: ` ${TRICKY}` });
+  });
+
+  it('counts a reply only when it quotes a message the bot sent', () => {
+    expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '555' } }, text('谢谢')] }), ctx)).toMatchObject({ repliesToBot: true, mentionsBot: false });
+    expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '556' } }, text('谢谢')] }), ctx)).toMatchObject({ repliesToBot: false });
+  });
+
+  it('marks its own messages as the bot\'s, and drops anonymous ones and ones older than its start', () => {
+    expect(toIncoming(event({ user_id: SELF, message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: true });
+    expect(toIncoming(event({ message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: false });
+    expect(toIncoming(event({ sub_type: 'anonymous', anonymous: { id: 1, name: 'x', flag: 'f' } }), ctx)).toEqual({ dropped: 'anonymous' });
+    expect(toIncoming(event({ anonymous: { id: 1, name: 'x', flag: 'f' } }), ctx)).toEqual({ dropped: 'anonymous' });
+    expect(toIncoming(event({ anonymous: null }), ctx)).not.toHaveProperty('dropped');
+    expect(toIncoming(event({ time: ctx.startedAtSec - 1 }), ctx)).toEqual({ dropped: 'old' });
+    expect(toIncoming(event({ time: ctx.startedAtSec }), ctx)).not.toHaveProperty('dropped');
+  });
+
+  it('names private chats by the user and answers them without an at', () => {
+    const msg = toIncoming(event({ message_type: 'private', sub_type: 'friend', group_id: undefined, message: [text('我按时起床了')] }), ctx) as IncomingMessage;
+    expect(msg).toMatchObject({ chatId: 'private:10001', isPrivate: true });
+    expect(targetOf('private:10001')).toEqual({ type: 'private', id: 10001 });
+    expect(targetOf('group:123456')).toEqual({ type: 'group', id: 123456 });
+    for (const bad of ['123456', 'group:', 'group:12a', 'channel:1', `group:${'9'.repeat(20)}`]) expect(targetOf(bad), bad).toBeUndefined();
+    expect(replySegments({ type: 'private', id: 10001 }, '真棒', { messageId: '77', userId: '10001' })).toEqual([
+      { type: 'reply', data: { id: '77' } },
+      { type: 'text', data: { text: '真棒' } },
+    ]);
+    expect(replySegments({ type: 'group', id: 1 }, '真棒', { messageId: '77', userId: '10001' })).toEqual([
+      { type: 'reply', data: { id: '77' } },
+      { type: 'at', data: { qq: '10001' } },
+      { type: 'text', data: { text: ' 真棒' } },
+    ]);
+    expect(replySegments({ type: 'group', id: 1 }, '第二段')).toEqual([{ type: 'text', data: { text: '第二段' } }]);
+  });
+
+  it('keeps permanent retcodes apart from ones worth retrying', () => {
+    expect(new OneBotActionError('send_group_msg', 1404).permanent).toBe(true);
+    expect(new OneBotActionError('send_group_msg', 1403).permanent).toBe(true);
+    expect(new OneBotActionError('send_group_msg', 100).permanent).toBe(false);
+    expect(new OneBotActionError('send_group_msg', 1200).permanent).toBe(false);
+  });
+});
+
+describe('qq adapter definition', () => {
+  const section = qqConfig.parse({
+    wsUrl: '',
+    reverse: { host: '127.0.0.1', port: 0, path: '/onebot/v11/ws' },
+    actionTimeoutMs: 10_000,
+    sendAttempts: 3,
+    sendFormat: 'array',
+  });
+
+  it('stays off until a forward URL or a reverse port is set, and reads the token only from the environment', () => {
+    expect(qqAdapter.section).toBe('onebot');
+    expect(qqAdapter.secretEnv).toEqual(['ONEBOT_ACCESS_TOKEN']);
+    expect(qqAdapter.options(section, {})).toBeUndefined();
+    expect(qqAdapter.options(section, { ONEBOT_ACCESS_TOKEN: 'secret-token' })).toBeUndefined();
+    expect(qqAdapter.options(section, { ONEBOT_WS_URL: 'ws://127.0.0.1:3001', ONEBOT_ACCESS_TOKEN: ' secret-token ' })).toEqual({
+      wsUrl: 'ws://127.0.0.1:3001',
+      accessToken: 'secret-token',
+      actionTimeoutMs: 10_000,
+      sendAttempts: 3,
+      sendFormat: 'array',
+    });
+    expect(qqAdapter.options(section, { ONEBOT_REVERSE_PORT: '6700' })).toMatchObject({ reverse: { host: '127.0.0.1', port: 6700, path: '/onebot/v11/ws' } });
+    expect(qqAdapter.options({ ...section, wsUrl: 'wss://bot.example.com/ws' }, {})).toMatchObject({ wsUrl: 'wss://bot.example.com/ws' });
+    expect(qqAdapter.options({ ...section, reverse: { ...section.reverse, port: 8080 } }, {})).toMatchObject({ reverse: { port: 8080 } });
+  });
+
+  it('refuses settings that cannot work, without echoing a token', () => {
+    expect(() => qqAdapter.options(section, { ONEBOT_WS_URL: 'http://127.0.0.1:3001' })).toThrow('ONEBOT_WS_URL must be a ws:// or wss:// URL');
+    expect(() => qqAdapter.options(section, { ONEBOT_REVERSE_PORT: 'eighty' })).toThrow('ONEBOT_REVERSE_PORT must be a port number');
+    expect(qqConfig.safeParse({ ...section, wsUrl: 'http://x' }).success).toBe(false);
+    expect(qqConfig.safeParse({ ...section, accessToken: 'x' }).success).toBe(false);
+    expect(qqAdapter.sdk.test('/app/node_modules/ws/lib/websocket.js')).toBe(true);
+  });
+});
+
+let stack: Stack;
+let fake: FakeOneBot;
+let adapter: RunningAdapter;
+/** What the adapter handed to the (real) core. */
+const handed: IncomingMessage[] = [];
+let nextGroup = 600_000;
+let nextUser = 700_000;
+
+const group = () => nextGroup++;
+const user = () => nextUser++;
+const at = (qq: string | number = fake.selfId): FakeSegment => ({ type: 'at', data: { qq: String(qq) } });
+const handedFor = (e: FakeEvent) => handed.find((h) => h.messageId === String(e.message_id));
+const quoted = (s: SentMessage) => s.segments.find((seg) => seg.type === 'reply')?.data.id;
+const repliesTo = (e: FakeEvent) => fake.sent.filter((s) => quoted(s) === String(e.message_id));
+const sentTo = (groupId: number) => fake.sent.filter((s) => s.groupId === groupId);
+const textOf = (s: SentMessage) =>
+  s.segments
+    .filter((seg) => seg.type === 'text')
+    .map((seg) => seg.data.text)
+    .join('');
+
+/** Waits for the reply to `e`, then until nothing is left in the queues that could (wrongly) send a second one. */
+async function oneReplyTo(e: FakeEvent): Promise<SentMessage> {
+  const [reply] = await waitFor(() => (repliesTo(e).length > 0 ? repliesTo(e) : undefined), `a reply to message ${e.message_id}`);
+  await stack.idle();
+  expect(repliesTo(e)).toHaveLength(1);
+  if (e.message_type === 'group') {
+    expect(reply).toMatchObject({ action: 'send_group_msg', groupId: e.group_id });
+    // The asker is @-mentioned right after the quote.
+    expect(reply!.segments.slice(0, 2)).toEqual([
+      { type: 'reply', data: { id: String(e.message_id) } },
+      { type: 'at', data: { qq: String(e.user_id) } },
+    ]);
+  } else {
+    expect(reply).toMatchObject({ action: 'send_private_msg', userId: e.user_id });
+    expect(reply!.segments.some((s) => s.type === 'at')).toBe(false);
+  }
+  return reply!;
+}
+
+async function ignored(e: FakeEvent): Promise<void> {
+  expect(await stack.handled(String(e.message_id))).toBe('ignored');
+  await stack.idle();
+  expect(repliesTo(e)).toHaveLength(0);
+}
+
+/** The adapter's own log line for an event it did not hand to the core. */
+const dropLine = (e: FakeEvent, reason: string) =>
+  waitFor(
+    () =>
+      stack.logs.find((l) => l.includes('"qq message dropped"') && l.includes(`"messageId":"${e.message_id}"`) && l.includes(`"reason":"${reason}"`)),
+    `message ${e.message_id} dropped as ${reason}`,
+  );
+
+function ask(groupId: number, m: Partial<UserMessage> & { message: FakeSegment[] }): FakeEvent {
+  return fake.groupMessage(groupId, { userId: user(), ...m });
+}
+
+beforeAll(async () => {
+  fake = await startFakeOneBot();
+  stack = await startStack({
+    admins: { qq: [], telegram: [], discord: [], wechat: [], web: [] },
+    rateLimit: { chatPerMinute: 0 },
+    messages: { help: LONG_HELP },
+  });
+  const recording: Core = recordingCore(stack.core, handed);
+  const options = qqAdapter.options(qqConfig.parse({ ...(stack.config.onebot as object), actionTimeoutMs: 1000, sendFormat: 'string' }), {
+    ONEBOT_WS_URL: fake.url,
+    ONEBOT_ACCESS_TOKEN: fake.token,
+  });
+  adapter = await qqAdapter.start({ core: recording, logger: stack.logger }, options!);
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await stack?.close();
+  await fake?.close();
+});
+
+describe('qq adapter over a forward WebSocket, end to end through Redis, the core and the worker', () => {
+  it('connects with the token in the Authorization header', () => {
+    expect(fake.accepted()).toBe(1);
+    expect(fake.refused()).toBe(0);
+    expect(stack.logs.join('\n')).toContain('"onebot connected"');
+  });
+
+  it('answers an @ in a group once, quoting the asker and @-mentioning them', async () => {
+    const e = ask(group(), { message: [at(), text(' 我今天跑完了全马')] });
+    const reply = await oneReplyTo(e);
+    expect(reply.format).toBe('string');
+    expect(textOf(reply).trim().length).toBeGreaterThan(0);
+    expect(handedFor(e)).toMatchObject({ mentionsBot: true, repliesToBot: false, isPrivate: false, text: ' 我今天跑完了全马', chatId: `group:${e.group_id}` });
+  });
+
+  it('answers an @ sent as a CQ string, reading its escaped text', async () => {
+    const e = ask(group(), { message: [at(), text(` ${TRICKY}`)], format: 'string' });
+    expect(typeof (e.message as unknown)).toBe('string');
+    await oneReplyTo(e);
+    expect(handedFor(e)).toMatchObject({ mentionsBot: true, text: ` ${TRICKY}` });
+  });
+
+  it('ignores a group message without an @, and an @ of somebody else', async () => {
+    const g = group();
+    await ignored(ask(g, { message: [text('今天天气不错')] }));
+    const other = ask(g, { message: [at(12345), text(' 今天天气不错')] });
+    await ignored(other);
+    expect(handedFor(other)).toMatchObject({ mentionsBot: false, text: '@12345 今天天气不错' });
+  });
+
+  it('does not take a typed "@kuakua" for a mention, in either format', async () => {
+    const g = group();
+    const typed = ask(g, { message: [text('@kuakua 你好')] });
+    const typedNumber = ask(g, { message: [text(`@${fake.selfId} 你好`)], format: 'string' });
+    await ignored(typed);
+    await ignored(typedNumber);
+    expect(handedFor(typed)).toMatchObject({ mentionsBot: false });
+    expect(handedFor(typedNumber)).toMatchObject({ mentionsBot: false });
+  });
+
+  it('answers a trigger word in a group without an @', async () => {
+    const e = ask(group(), { message: [text('求夸 我学会了游泳')] });
+    await oneReplyTo(e);
+    expect(handedFor(e)).toMatchObject({ mentionsBot: false });
+  });
+
+  it('answers a reply to one of its messages, but not a reply to somebody else', async () => {
+    const g = group();
+    const first = await oneReplyTo(ask(g, { message: [at(), text(' 我升职了')] }));
+    const thanks = ask(g, { message: [{ type: 'reply', data: { id: String(first.messageId) } }, text('谢谢！')] });
+    await oneReplyTo(thanks);
+    expect(handedFor(thanks)).toMatchObject({ repliesToBot: true, mentionsBot: false });
+    const human = ask(g, { message: [text('我刚到家')] });
+    await ignored(human);
+    const toHuman = ask(g, { message: [{ type: 'reply', data: { id: String(human.message_id) } }, text('欢迎回来')] });
+    await ignored(toHuman);
+    expect(handedFor(toHuman)).toMatchObject({ repliesToBot: false });
+  });
+
+  it('answers a private message with send_private_msg, quoting it', async () => {
+    const e = fake.privateMessage({ userId: user(), message: [text('我今天按时起床了')] });
+    await oneReplyTo(e);
+    expect(handedFor(e)).toMatchObject({ isPrivate: true, chatId: `private:${e.user_id}` });
+  });
+
+  it('ignores its own messages, anonymous messages and messages from before its start', async () => {
+    const g = group();
+    const own = fake.groupMessage(g, { userId: fake.selfId, message: [at(), text(' 求夸')] });
+    const anonymous = ask(g, { message: [at(), text(' 求夸 匿名')], anonymous: true });
+    const old = ask(g, { message: [at(), text(' 求夸 很久以前')], time: Math.floor(Date.now() / 1000) - 3600 });
+    // Its own message reaches the core marked as the bot's, and the core ignores it; the others never leave the adapter.
+    expect(await stack.handled(String(own.message_id))).toBe('ignored');
+    expect(handedFor(own)).toMatchObject({ fromBot: true });
+    await dropLine(anonymous, 'anonymous');
+    await dropLine(old, 'old');
+    await oneReplyTo(ask(g, { message: [at(), text(' 我来确认一下')] }));
+    expect([own, anonymous, old].flatMap(repliesTo)).toHaveLength(0);
+    expect([anonymous, old].map(handedFor)).toEqual([undefined, undefined]);
+  });
+
+  it('sends a long reply in parts of at most QQ_MAX_MESSAGE characters, escaping CQ characters in its CQ strings', async () => {
+    const g = group();
+    const e = ask(g, { message: [text('/kuakua_help')] });
+    await waitFor(() => sentTo(g).length >= 2 || undefined, 'both parts of the help text');
+    await stack.idle();
+    const parts = sentTo(g);
+    expect(parts).toHaveLength(2);
+    expect(parts.every((p) => p.format === 'string' && textOf(p).length <= QQ_MAX_MESSAGE + 1)).toBe(true);
+    expect(quoted(parts[0]!)).toBe(String(e.message_id));
+    expect(quoted(parts[1]!)).toBeUndefined();
+    // The fake decodes the CQ strings with its own codec: every &, [, ] and , arrives as sent.
+    expect(textOf(parts[0]!).slice(1) + textOf(parts[1]!)).toBe(LONG_HELP);
+    const raw = fake.actions.filter((a) => a.params.group_id === g).map((a) => String(a.params.message));
+    expect(raw[0]).toMatch(/^\[CQ:reply,id=\d+\]\[CQ:at,qq=\d+\] a&amp;b &#91;x&#93; c,d &amp;amp; &amp;#91;/);
+  });
+
+  it('retries a send that failed with a retcode that may pass, and logs it', async () => {
+    const g = group();
+    fake.failNext('send_group_msg', 1, { retcode: 1200 });
+    const e = ask(g, { message: [at(), text(' 我被风控了')] });
+    await oneReplyTo(e);
+    expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(2);
+    expect(stack.logs.some((l) => l.includes('"onebot action failed, retrying"') && l.includes('"retcode":1200'))).toBe(true);
+  });
+
+  it('retries a send that got no response in time', async () => {
+    const g = group();
+    fake.failNext('send_group_msg', 1, 'no-answer');
+    const e = ask(g, { message: [at(), text(' 我等了很久')] });
+    await oneReplyTo(e);
+    expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(2);
+    expect(stack.logs.some((l) => l.includes('"onebot action failed, retrying"') && l.includes('no response within 1000 ms'))).toBe(true);
+  });
+
+  it('does not retry a send refused with a permanent retcode, and logs it', async () => {
+    const g = group();
+    fake.failNext('send_group_msg', 1, { retcode: 1403 });
+    const e = ask(g, { message: [at(), text(' 我被禁言了')] });
+    await waitFor(() => stack.logs.find((l) => l.includes('"onebot refused the reply, dropping it"') && l.includes(`"chatId":"group:${g}"`)), 'the dropped reply');
+    await stack.idle();
+    expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(1);
+    expect(repliesTo(e)).toHaveLength(0);
+  });
+
+  it('survives malformed JSON frames, malformed events and unknown event types', async () => {
+    fake.emitRaw('{"post_type": "message", ');
+    fake.emitRaw('not json at all');
+    fake.emit([1, 2, 3]);
+    fake.emit({ post_type: 'message', message_type: 'group', message: '秘密的坏消息' });
+    fake.emit({ post_type: 'message', message_type: 'channel', self_id: 1, user_id: 2, message_id: 3, time: 4, message: [] });
+    fake.emit({ post_type: 'wormhole', self_id: 1 });
+    fake.emit({ post_type: 'notice', notice_type: 'group_recall', group_id: 1 });
+    fake.emit({ status: 'ok', retcode: 0, data: null, echo: 'not-ours' });
+    fake.emit({ post_type: 'meta_event', meta_event_type: 'heartbeat', interval: 5000, status: { online: true }, self_id: fake.selfId });
+    await oneReplyTo(ask(group(), { message: [at(), text(' 坏帧之后')] }));
+    const logs = stack.logs.join('\n');
+    expect(logs).toContain('malformed onebot frame ignored');
+    expect(logs).toContain('onebot event of an unknown type ignored');
+    expect(logs).toContain('post_type wormhole');
+    expect(logs).not.toContain('秘密的坏消息');
+  });
+
+  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, input) => {
+    // Private chats always trigger: every case is answered (praise, or fallback praise for a generic post).
+    await oneReplyTo(fake.privateMessage({ userId: user(), message: [text(input)] }));
+    await oneReplyTo(fake.privateMessage({ userId: user(), message: [text('求夸')] }));
+  });
+
+  it('survives bad input sent as CQ strings in a group', async () => {
+    const g = group();
+    for (const [, input] of BAD_INPUTS) await stack.handled(String(ask(g, { message: [text(input)], format: 'string' }).message_id));
+    await oneReplyTo(ask(g, { message: [at(), text(' 还活着吗')], format: 'string' }));
+  });
+
+  it('reconnects with backoff after the implementation drops the connection', async () => {
+    const before = fake.accepted();
+    const connectedLines = () => stack.logs.filter((l) => l.includes('"onebot connected"') && l.includes('"via":"forward"')).length;
+    const linesBefore = connectedLines();
+    fake.dropConnections();
+    // Sent while no connection is open: the fake sends it right behind the handshake of the next one, so it is read
+    // before any other frame.
+    const e = ask(group(), { message: [at(), text(' 断线之后')] });
+    await waitFor(() => fake.accepted() > before && fake.open() > 0, 'the adapter to reconnect');
+    await oneReplyTo(e);
+    expect(connectedLines()).toBe(linesBefore + 1);
+    expect(stack.logs.some((l) => l.includes('onebot connection lost, reconnecting'))).toBe(true);
+  });
+
+  it('refuses to start with a wrong token, with a clear error', async () => {
+    const refusedBefore = fake.refused();
+    const start = startQqAdapter({ core: stack.core, logger: stack.logger, wsUrl: fake.url, accessToken: 'wrong-token-0123456789' });
+    await expect(start).rejects.toThrow(PermanentAdapterError);
+    await expect(start).rejects.toThrow('OneBot refused ONEBOT_ACCESS_TOKEN (401 Unauthorized)');
+    expect(fake.refused()).toBe(refusedBefore + 1);
+    // The running adapter still answers.
+    await oneReplyTo(ask(group(), { message: [at(), text(' 错误的令牌之后')] }));
+  });
+
+  it('fails to start, to be retried, when nothing listens at the URL', async () => {
+    const url = `ws://127.0.0.1:${await freePort()}`;
+    const start = startQqAdapter({ core: stack.core, logger: stack.logger, wsUrl: url, accessToken: fake.token });
+    await expect(start).rejects.toThrow(/ECONNREFUSED/);
+    await expect(start).rejects.not.toThrow(PermanentAdapterError);
+  });
+
+  it('reports a token the implementation stops accepting, on reconnecting, as a permanent fault', async () => {
+    const original = fake.token;
+    const refusedBefore = fake.refused();
+    const faults: unknown[] = [];
+    const other = await startQqAdapter({
+      core: stack.core,
+      logger: stack.logger,
+      wsUrl: fake.url,
+      accessToken: original,
+      faults: { fault: (err) => faults.push(err), warn: () => {} },
+    });
+    try {
+      fake.setToken('rotated-token-9876543210');
+      fake.dropConnections();
+      const [err] = await waitFor(() => (faults.length > 0 ? faults : undefined), 'the fault report');
+      expect(err).toBeInstanceOf(PermanentAdapterError);
+      expect(String(err)).toContain('OneBot refused ONEBOT_ACCESS_TOKEN (401 Unauthorized)');
+      expect(faults).toHaveLength(1);
+      expect(fake.refused()).toBeGreaterThan(refusedBefore);
+    } finally {
+      await other.stop();
+      fake.setToken(original);
+    }
+  });
+
+  it('never logs the access token', () => {
+    const all = stack.logs.join('\n');
+    expect(all).toContain('qq adapter started');
+    expect(all).not.toContain(fake.token);
+  });
+});
+
+describe('qq adapter over a reverse WebSocket (the implementation connects to kuakua)', () => {
+  let port: number;
+  let reverseUrl: string;
+
+  beforeAll(async () => {
+    await adapter.stop();
+    fake.dropConnections();
+    port = await freePort();
+    reverseUrl = `ws://127.0.0.1:${port}/onebot/v11/ws`;
+    const options = qqAdapter.options(qqConfig.parse(stack.config.onebot), { ONEBOT_REVERSE_PORT: String(port), ONEBOT_ACCESS_TOKEN: fake.token });
+    adapter = await qqAdapter.start({ core: stack.core, logger: stack.logger }, options!);
+  });
+
+  it('refuses a client with a wrong or missing token with 401, and a wrong path with 404', async () => {
+    await expect(fake.connectReverse(reverseUrl, { token: 'wrong-token-0123456789' })).rejects.toMatchObject({ status: 401 });
+    await expect(fake.connectReverse(reverseUrl, { token: 'wrong-token-0123456789', tokenIn: 'query' })).rejects.toMatchObject({ status: 401 });
+    await expect(fake.connectReverse(reverseUrl)).rejects.toMatchObject({ status: 401 });
+    await expect(fake.connectReverse(`ws://127.0.0.1:${port}/elsewhere`, { token: fake.token })).rejects.toMatchObject({ status: 404 });
+    expect(fake.open()).toBe(0);
+    expect(stack.logs.some((l) => l.includes('onebot reverse connection refused (401)'))).toBe(true);
+  });
+
+  it('accepts the token as access_token in the query, and answers an @ in a group over it', async () => {
+    await fake.connectReverse(reverseUrl, { token: fake.token, tokenIn: 'query' });
+    await waitFor(() => stack.logs.find((l) => l.includes('"onebot connected"') && l.includes('"via":"reverse"')), 'the reverse connection');
+    const e = ask(group(), { message: [at(), text(' 反向连接')] });
+    const reply = await oneReplyTo(e);
+    expect(reply.format).toBe('array');
+    fake.dropConnections();
+  });
+
+  it('accepts the token in the Authorization header, and answers a private message and a CQ-string @', async () => {
+    await fake.connectReverse(reverseUrl, { token: fake.token });
+    await waitFor(() => fake.open() > 0 || undefined, 'the reverse connection');
+    await oneReplyTo(fake.privateMessage({ userId: user(), message: [text('我写完了论文')] }));
+    await oneReplyTo(ask(group(), { message: [at(), text(` ${TRICKY}`)], format: 'string' }));
+  });
+
+  it('never logs the access token', () => {
+    expect(stack.logs.join('\n')).not.toContain(fake.token);
+  });
+});

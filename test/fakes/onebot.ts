@@ -1,0 +1,288 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+
+/**
+ * A fake OneBot v11 implementation (what NapCat or Lagrange are to kuakua) on 127.0.0.1. It speaks both directions:
+ * a WebSocket server for forward mode (kuakua connects to `url`), and a WebSocket client that connects to kuakua's
+ * reverse server (`connectReverse`). Events go out as segment arrays or CQ-code strings; actions are answered with
+ * `{status, retcode, data, echo}`, and every action and sent message is recorded. Its CQ codec is its own, written from
+ * the spec, so the adapter's is checked against an independent one.
+ */
+
+export interface FakeSegment {
+  type: string;
+  data: Record<string, string | number>;
+}
+
+export interface FakeEvent {
+  time: number;
+  self_id: number;
+  post_type: 'message';
+  message_type: 'group' | 'private';
+  sub_type: string;
+  message_id: number;
+  user_id: number;
+  group_id?: number;
+  anonymous: { id: number; name: string; flag: string } | null;
+  message: FakeSegment[] | string;
+  raw_message: string;
+  font: number;
+  sender: { user_id: number; nickname: string; card?: string };
+}
+
+export interface UserMessage {
+  userId: number;
+  /** Segments, sent as an array or (format 'string') as a CQ string. */
+  message: FakeSegment[];
+  format?: 'array' | 'string';
+  nickname?: string;
+  /** Seconds since epoch; now by default. */
+  time?: number;
+  anonymous?: boolean;
+}
+
+export interface ActionCall {
+  action: string;
+  params: Record<string, unknown>;
+  echo: unknown;
+  at: number;
+}
+
+export interface SentMessage {
+  action: 'send_group_msg' | 'send_private_msg';
+  groupId?: number;
+  userId?: number;
+  /** How kuakua sent it. */
+  format: 'array' | 'string';
+  /** The message as segments (a CQ string decoded). */
+  segments: FakeSegment[];
+  messageId: number;
+}
+
+type Failure = { retcode: number } | 'no-answer';
+
+export interface ReverseConnectOptions {
+  token?: string;
+  /** How the token is presented: `Authorization: Bearer` (default) or `?access_token=`. */
+  tokenIn?: 'header' | 'query';
+  role?: 'Universal' | 'Event' | 'API';
+}
+
+export interface FakeOneBot {
+  /** The forward WebSocket server: ws://127.0.0.1:<port>. */
+  url: string;
+  /** The access token it requires of forward clients (and presents to reverse servers when told). */
+  readonly token: string;
+  /** Requires another token from now on, as after an operator changed it. */
+  setToken(token: string): void;
+  selfId: number;
+  actions: ActionCall[];
+  sent: SentMessage[];
+  /** Forward connections accepted so far. */
+  accepted(): number;
+  /** Forward connections refused for a missing or wrong token. */
+  refused(): number;
+  /** Connections open now, both directions. */
+  open(): number;
+  groupMessage(groupId: number, m: UserMessage): FakeEvent;
+  privateMessage(m: UserMessage): FakeEvent;
+  /** Sends a frame as it is (any JSON value, or raw text) on every open connection (or the next one to open). */
+  emit(frame: unknown): void;
+  emitRaw(text: string): void;
+  /** The next `count` calls of `action` fail with the retcode, or get no answer at all. */
+  failNext(action: string, count: number, failure: Failure): void;
+  /** Closes every connection abruptly, as a crashing implementation would. */
+  dropConnections(): void;
+  /** Connects to kuakua's reverse server; rejects with the HTTP status when refused. */
+  connectReverse(url: string, opts?: ReverseConnectOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/\[/g, '&#91;').replace(/\]/g, '&#93;');
+const escapeParam = (s: string) => escapeText(s).replace(/,/g, '&#44;');
+const unescapeText = (s: string) => s.replace(/&#44;/g, ',').replace(/&#91;/g, '[').replace(/&#93;/g, ']').replace(/&amp;/g, '&');
+
+export function encodeCq(segments: FakeSegment[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (s.type === 'text') out += escapeText(String(s.data.text));
+    else out += `[CQ:${s.type}${Object.entries(s.data).map(([k, v]) => `,${k}=${escapeParam(String(v))}`).join('')}]`;
+  }
+  return out;
+}
+
+export function decodeCq(text: string): FakeSegment[] {
+  const segments: FakeSegment[] = [];
+  const re = /\[CQ:([a-z_]+)([^\]]*)\]/g;
+  let last = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m.index > last) segments.push({ type: 'text', data: { text: unescapeText(text.slice(last, m.index)) } });
+    const data: Record<string, string> = {};
+    for (const kv of m[2]!.split(',').filter(Boolean)) {
+      const [k, ...v] = kv.split('=');
+      data[k!] = unescapeText(v.join('='));
+    }
+    segments.push({ type: m[1]!, data });
+    last = re.lastIndex;
+  }
+  if (last < text.length) segments.push({ type: 'text', data: { text: unescapeText(text.slice(last)) } });
+  return segments;
+}
+
+function tokenOf(req: IncomingMessage): string | undefined {
+  const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  return auth ?? new URL(req.url ?? '/', 'http://x').searchParams.get('access_token') ?? undefined;
+}
+
+export async function startFakeOneBot(opts: { token?: string; selfId?: number } = {}): Promise<FakeOneBot> {
+  let token = opts.token ?? 'onebot-fake-access-token-7c1e';
+  const selfId = opts.selfId ?? 2_854_196_310;
+  const sockets = new Set<WebSocket>();
+  const actions: ActionCall[] = [];
+  const sent: SentMessage[] = [];
+  const failures = new Map<string, { count: number; failure: Failure }>();
+  let accepted = 0;
+  let refused = 0;
+  let nextMessageId = 10_000;
+
+  const now = () => Math.floor(Date.now() / 1000);
+  /** Frames emitted while no connection was open: sent the moment the next one opens, right behind the handshake. */
+  const backlog: string[] = [];
+  const broadcast = (text: string) => {
+    const open = [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
+    if (open.length === 0) backlog.push(text);
+    for (const ws of open) ws.send(text);
+  };
+
+  const answer = (ws: WebSocket, call: ActionCall) => {
+    const reply = (body: Record<string, unknown>) => ws.send(JSON.stringify({ ...body, echo: call.echo }));
+    const failure = failures.get(call.action);
+    if (failure && failure.count > 0) {
+      failure.count--;
+      if (failure.failure === 'no-answer') return;
+      return reply({ status: 'failed', retcode: failure.failure.retcode, data: null, message: 'fake failure', wording: 'fake failure' });
+    }
+    if (call.action === 'send_group_msg' || call.action === 'send_private_msg') {
+      const message = call.params.message;
+      const format = typeof message === 'string' ? 'string' : 'array';
+      const segments = typeof message === 'string' ? decodeCq(message) : (message as FakeSegment[]);
+      const messageId = nextMessageId++;
+      sent.push({
+        action: call.action,
+        groupId: call.params.group_id as number | undefined,
+        userId: call.params.user_id as number | undefined,
+        format,
+        segments,
+        messageId,
+      });
+      return reply({ status: 'ok', retcode: 0, data: { message_id: messageId } });
+    }
+    if (call.action === 'get_login_info') return reply({ status: 'ok', retcode: 0, data: { user_id: selfId, nickname: 'kuakua' } });
+    reply({ status: 'failed', retcode: 1404, data: null, message: 'unsupported action' });
+  };
+
+  const serve = (ws: WebSocket) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      let frame: { action?: unknown; params?: unknown; echo?: unknown };
+      try {
+        frame = JSON.parse(data.toString()) as typeof frame;
+      } catch {
+        return ws.send(JSON.stringify({ status: 'failed', retcode: 1400, data: null, echo: null }));
+      }
+      const call: ActionCall = { action: String(frame.action), params: (frame.params ?? {}) as Record<string, unknown>, echo: frame.echo, at: Date.now() };
+      actions.push(call);
+      answer(ws, call);
+    });
+    ws.send(JSON.stringify({ time: now(), self_id: selfId, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
+    for (const text of backlog.splice(0)) ws.send(text);
+  };
+
+  const wss = new WebSocketServer({ noServer: true });
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (tokenOf(req) !== token) {
+      refused++;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    accepted++;
+    wss.handleUpgrade(req, socket, head, serve);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+
+  const message = (type: 'group' | 'private', groupId: number | undefined, m: UserMessage): FakeEvent => {
+    const raw = encodeCq(m.message);
+    const event: FakeEvent = {
+      time: m.time ?? now(),
+      self_id: selfId,
+      post_type: 'message',
+      message_type: type,
+      sub_type: type === 'private' ? 'friend' : m.anonymous ? 'anonymous' : 'normal',
+      message_id: nextMessageId++,
+      user_id: m.anonymous ? 80_000_000 : m.userId,
+      ...(groupId !== undefined ? { group_id: groupId } : {}),
+      anonymous: m.anonymous ? { id: 1, name: '匿名者', flag: 'anon-flag' } : null,
+      message: m.format === 'string' ? raw : m.message,
+      raw_message: raw,
+      font: 0,
+      sender: { user_id: m.userId, nickname: m.nickname ?? `user${m.userId}`, card: '' },
+    };
+    broadcast(JSON.stringify(event));
+    return event;
+  };
+
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    get token() {
+      return token;
+    },
+    setToken(next) {
+      token = next;
+    },
+    selfId,
+    actions,
+    sent,
+    accepted: () => accepted,
+    refused: () => refused,
+    open: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
+    groupMessage: (groupId, m) => message('group', groupId, m),
+    privateMessage: (m) => message('private', undefined, m),
+    emit: (frame) => broadcast(JSON.stringify(frame)),
+    emitRaw: broadcast,
+    failNext(action, count, failure) {
+      failures.set(action, { count, failure });
+    },
+    dropConnections() {
+      for (const ws of sockets) ws.terminate();
+    },
+    connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal' } = {}) {
+      const target = presented && tokenIn === 'query' ? `${url}?access_token=${encodeURIComponent(presented)}` : url;
+      const headers: Record<string, string> = { 'X-Self-ID': String(selfId), 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
+      if (presented && tokenIn === 'header') headers.Authorization = `Bearer ${presented}`;
+      const ws = new WebSocket(target, { headers });
+      return new Promise<void>((resolve, reject) => {
+        ws.once('unexpected-response', (_req, res) => {
+          ws.terminate();
+          reject(Object.assign(new Error(`refused with ${res.statusCode}`), { status: res.statusCode }));
+        });
+        ws.once('error', reject);
+        ws.once('open', () => {
+          serve(ws);
+          resolve();
+        });
+      });
+    },
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
