@@ -234,8 +234,10 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   it('int8 and q4 variants run with the same I/O and track fp32', async () => {
     const mask = IDS.map((r) => r.map(() => 1));
     const fp32 = await run(await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx')), IDS, mask, mask.map(positions));
-    // A wrong weight layout (e.g. swapped 4-bit nibbles) drops the correlation to about 0.
-    for (const [file, minCorrelation] of [['model_int8.onnx', 0.99], ['model_q4.onnx', 0.9]] as const) {
+    // A wrong weight layout (e.g. swapped 4-bit nibbles) drops the correlation to about 0. How closely int8 tracks fp32
+    // depends on the CPU: onnxruntime's u8×s8 kernels on AVX2 without VNNI add products in saturating pairs. This random
+    // model gave above 0.99 on an Intel Xeon and 0.987 on an AMD EPYC.
+    for (const [file, minCorrelation] of [['model_int8.onnx', 0.97], ['model_q4.onnx', 0.9]] as const) {
       const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
       const q = await run(session, IDS, mask, mask.map(positions));
       expect(maxDiff(q.logits, fp32.logits)).toBeGreaterThan(0); // really quantized
