@@ -26,7 +26,7 @@ const SPECIFIER = [
 ];
 
 /** Module specifiers a source text imports, comments left out. */
-export function importsOf(text: string): string[] {
+function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   return SPECIFIER.flatMap((re) => [...code.matchAll(re)].map((m) => m[1]!));
 }
@@ -61,7 +61,7 @@ const isCompositionRoot = (path: string) => under(path, 'src/app');
 const PLATFORM_SDK = /^(telegraf|discord\.js|wechaty|ws|dingtalk-stream)(\/|$)|^wechaty-|^@discordjs\/|^@larksuiteoapi\//;
 
 /** The rules above, as "file imports target: why" lines; empty when the graph keeps every boundary. */
-export function violations(edges: Edge[]): string[] {
+function violations(edges: Edge[]): string[] {
   const out: string[] = [];
   for (const { from, to, relative: rel } of edges) {
     const line = (why: string) => out.push(`${from} imports ${to}: ${why}`);

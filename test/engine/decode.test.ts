@@ -132,11 +132,11 @@ describe.each([
     const rows = [{ cache: b.cache, row: 0 }, { cache: a.cache, row: 0 }];
     const merged = gatherRows(rows, 5, arena);
     const fresh = gatherRows(rows, 5);
-    merged.tensors.forEach((t, i) => expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0));
+    merged.tensors.forEach((t, i) => { expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0); });
     // The next cache goes to the other buffer, so the current one stays intact while it is read.
     const trimmed = gatherRows([{ cache: merged, row: 1 }], 3, arena);
     expect(maxDiff(trimmed.tensors[0]!.data as Float32Array, a.cache.tensors[0]!.data as Float32Array)).toBe(0);
-    merged.tensors.forEach((t, i) => expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0));
+    merged.tensors.forEach((t, i) => { expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0); });
   });
 
   it('defaults to one intra-op thread for narrow models and one per core (0) for wide ones', () => {

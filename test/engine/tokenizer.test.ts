@@ -6,7 +6,7 @@ import { buildPrompt } from '../../worker/engine/prompt.ts';
 import { TextTokenizer } from '../../worker/engine/tokenizer.ts';
 import { makeRandomModel, pythonTokenize, REPO_ROOT } from '../helpers/model.ts';
 
-const LONG = '今天终于拿到驾照了，科目二挂了三次，教练都说我稳了！'.repeat(20) + 'Finally passed 2024 driving test 🎉';
+const LONG = `${'今天终于拿到驾照了，科目二挂了三次，教练都说我稳了！'.repeat(20)}Finally passed 2024 driving test 🎉`;
 
 const SAMPLES = [
   '今天终于拿到驾照了',

@@ -24,7 +24,7 @@ const POSTS = ['今天终于拿到驾照了', '第一次自己做了一桌菜', 
 
 /** Replies tagged with their system by a hidden marker only the test knows (r0, r1, r2), never the name. */
 function jsonl(system: number, posts = POSTS): string {
-  return posts.map((post, i) => JSON.stringify({ post, reply: `回复${i}-r${system}`, ms: 12 })).join('\n') + '\n';
+  return `${posts.map((post, i) => JSON.stringify({ post, reply: `回复${i}-r${system}`, ms: 12 })).join('\n')}\n`;
 }
 
 function inputs(posts: string[][] = [POSTS, POSTS, POSTS]) {
@@ -65,7 +65,7 @@ describe('make', () => {
     for (const name of SYSTEMS) expect(sheet.toLowerCase()).not.toContain(name.toLowerCase());
     expect(sheet).not.toMatch(/pipeline|human/i);
     expect(sheet).not.toContain('delighted'); // the rubric's wording stays in JUDGING.md
-    POSTS.forEach((post, i) => expect(sheet).toContain(`## ${i + 1}. ${post}\n`));
+    POSTS.forEach((post, i) => { expect(sheet).toContain(`## ${i + 1}. ${post}\n`); });
     expect(key.seed).toBe(42);
     expect(key.systems).toEqual(SYSTEMS);
     for (let i = 1; i <= POSTS.length; i++) {

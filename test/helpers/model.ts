@@ -82,7 +82,7 @@ export async function pythonTokenize(modelDir: string, texts: string[]): Promise
   const done = new Promise<void>((ok, fail) =>
     child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`tokenize exited with ${code}`)))),
   );
-  child.stdin!.end(texts.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  child.stdin!.end(`${texts.map((t) => JSON.stringify(t)).join('\n')}\n`);
   await done;
   return chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as number[]);
 }

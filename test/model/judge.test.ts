@@ -60,7 +60,7 @@ describe('reply judge', () => {
       const int8 = await JudgeSession.load(dir);
       const direct = await int8.score(result!.scored.map((c) => ({ post, reply: c.text })));
       await int8.close();
-      result!.scored.forEach((c, i) => expect(c.judge).toBeCloseTo(direct[i]!, 4));
+      result!.scored.forEach((c, i) => { expect(c.judge).toBeCloseTo(direct[i]!, 4); });
       // Best first, by the judge.
       const judged = result!.scored.map((c) => c.judge!);
       expect(judged).toEqual([...judged].sort((a, b) => b - a));
@@ -91,7 +91,7 @@ describe('the bundled models/kuakua-judge', () => {
     try {
       const pairs = PAIRS.map(([post, reply]) => ({ post, reply }));
       const [a, b] = await Promise.all([int8.score(pairs), fp32.score(pairs)]);
-      a.forEach((s, i) => expect(Math.abs(s - b[i]!)).toBeLessThan(0.3));
+      a.forEach((s, i) => { expect(Math.abs(s - b[i]!)).toBeLessThan(0.3); });
     } finally {
       await Promise.all([int8.close(), fp32.close()]);
     }

@@ -14,7 +14,7 @@ import { makeRandomModel } from '../helpers/model.ts';
 import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { collect, message, silentLogger, waitFor } from '../service/support.ts';
-import { type KuakuaProcess } from '../helpers/cli.ts';
+import type { KuakuaProcess } from '../helpers/cli.ts';
 import { configFile, requestQueue, slowModel, startWorkerProcess } from './support.ts';
 
 // Faults with real parts: a private redis-server, `kuakua worker` processes and the real engine on random models.

@@ -12,7 +12,9 @@ import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const temps: string[] = [];
-process.once('exit', () => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+process.once('exit', () => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
 
 export function tempDir(prefix = 'kuakua-rel-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));

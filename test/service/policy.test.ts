@@ -106,7 +106,7 @@ describe('choosePraise', () => {
   });
 
   it('cuts a run of one punctuation mark or emoji to three', () => {
-    expect(tidyAndCutReply('哇这也太棒了吧' + '！'.repeat(40), 120)).toBe('哇这也太棒了吧！！！');
+    expect(tidyAndCutReply(`哇这也太棒了吧${'！'.repeat(40)}`, 120)).toBe('哇这也太棒了吧！！！');
     expect(tidyAndCutReply('加油💪💪💪💪💪!!!!', 120)).toBe('加油💪💪💪!!!');
     expect(tidyAndCutReply('好棒……', 120)).toBe('好棒……');
   });

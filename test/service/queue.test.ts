@@ -116,7 +116,7 @@ describe('bot, queue and worker with the real engine', () => {
     const history = await fx.admin.lrange('kuakua:history:telegram:history-chat', 0, -1);
     expect(history).toHaveLength(5);
     const texts = got.map((d) => d.text);
-    texts.forEach((t, i) => expect(texts.slice(Math.max(0, i - 5), i), `reply ${i}`).not.toContain(t));
+    texts.forEach((t, i) => { expect(texts.slice(Math.max(0, i - 5), i), `reply ${i}`).not.toContain(t); });
   });
 
   it('routes each reply to the bot instance that owns the chat', async () => {

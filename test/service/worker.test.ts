@@ -110,7 +110,7 @@ describe('praise policy in the worker', () => {
   });
 
   it('cuts an over-long candidate to policy.maxReplyChars', async () => {
-    const engine = scriptedEngine([['你真的太厉害了！' + '每天坚持跑步真的很不容易。'.repeat(20)]]);
+    const engine = scriptedEngine([[`你真的太厉害了！${'每天坚持跑步真的很不容易。'.repeat(20)}`]]);
     const { bot, got } = await setup(engine, { policy: { maxReplyChars: 40, score: { bias: 4, logprob: 0, judge: 0, chars: 0 } } });
     await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
