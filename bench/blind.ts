@@ -111,7 +111,6 @@ export function matchSystems(inputs: SystemInput[]): Matched {
   };
 }
 
-
 /**
  * The order of the systems for one post: a Fisher-Yates shuffle seeded by (seed, post index), so that a post's order
  * does not depend on how many posts come before it.
@@ -132,10 +131,7 @@ const keySchema = z.strictObject({
   seed: z.number().int(),
   systems: z.array(z.string()).min(1),
   /** Post index (from 1, as in the sheet) → the post and label → system. */
-  posts: z.record(
-    z.string().regex(/^[1-9]\d*$/),
-    z.strictObject({ post: z.string(), labels: z.record(z.string().regex(/^[A-Z]$/), z.string()) }),
-  ),
+  posts: z.record(z.string().regex(/^[1-9]\d*$/), z.strictObject({ post: z.string(), labels: z.record(z.string().regex(/^[A-Z]$/), z.string()) })),
 });
 export type Key = z.infer<typeof keySchema>;
 
@@ -283,7 +279,10 @@ export function parseScores(text: string, key: Key, opts: { source?: string; par
     out.push({ post, scores, prefer });
   }
   if (!opts.partial) {
-    const unjudged = Object.keys(key.posts).map(Number).filter((p) => !seen.has(p)).sort((a, b) => a - b);
+    const unjudged = Object.keys(key.posts)
+      .map(Number)
+      .filter((p) => !seen.has(p))
+      .sort((a, b) => a - b);
     if (unjudged.length) {
       const list = unjudged.length > 10 ? `${unjudged.slice(0, 10).join(', ')} and ${unjudged.length - 10} more` : unjudged.join(', ');
       throw new Error(`${unjudged.length} post(s) not judged: ${list} (score them, or pass --partial)`);
@@ -375,7 +374,10 @@ export function renderReport(report: Report, title = 'Blind judging'): string {
     '',
     '| system | posts | mean | good (4–5) | bad (1–2) | scores 1/2/3/4/5 |',
     '|---|---|---|---|---|---|',
-    ...report.systems.map((s) => `| ${s.system} | ${s.posts} | ${Number.isNaN(s.mean) ? '–' : s.mean.toFixed(2)} | ${share(s.good, s.posts)} | ${share(s.bad, s.posts)} | ${s.histogram.join('/')} |`),
+    ...report.systems.map(
+      (s) =>
+        `| ${s.system} | ${s.posts} | ${Number.isNaN(s.mean) ? '–' : s.mean.toFixed(2)} | ${share(s.good, s.posts)} | ${share(s.bad, s.posts)} | ${s.histogram.join('/')} |`,
+    ),
     '',
     '## Preferred',
     '',
@@ -386,7 +388,7 @@ export function renderReport(report: Report, title = 'Blind judging'): string {
     '',
   ];
   if (report.pairs.length) {
-    lines.push('## Head to head', '', 'Same post, X\'s score against Y\'s.', '', '| X vs Y | X higher | X lower | equal |', '|---|---|---|---|');
+    lines.push('## Head to head', '', "Same post, X's score against Y's.", '', '| X vs Y | X higher | X lower | equal |', '|---|---|---|---|');
     for (const p of report.pairs) lines.push(`| ${p.x} vs ${p.y} | ${p.higher} | ${p.lower} | ${p.equal} |`);
     lines.push('');
   }
@@ -480,16 +482,16 @@ export function program(): Command {
   const cli = new Command('blind').description('blind judging of praise replies (../shared/eval/JUDGING.md)');
   cli
     .command('make')
-    .description('shuffle the systems\' replies into DIR/sheet.md for the judge and DIR/key.json to unblind')
+    .description("shuffle the systems' replies into DIR/sheet.md for the judge and DIR/key.json to unblind")
     .requiredOption('--system <NAME=FILE...>', 'a system and its JSONL of {post, reply}; give two or more')
     .requiredOption('--out <dir>', 'directory for sheet.md and key.json')
     .option('--seed <n>', 'seed of the per-post shuffle (default: random, kept in key.json)')
     .action(action('make', runMake));
   cli
     .command('score')
-    .description('unblind the judge\'s scores with the key and report per system')
+    .description("unblind the judge's scores with the key and report per system")
     .requiredOption('--key <file>', 'key.json written by make')
-    .requiredOption('--scores <file>', 'the judge\'s answer: JSONL or JSON array of {post, scores, prefer}')
+    .requiredOption('--scores <file>', "the judge's answer: JSONL or JSON array of {post, scores, prefer}")
     .requiredOption('--out <file>', 'markdown report to write (also printed)')
     .option('--partial', 'allow posts left unjudged (they are left out of every count)')
     .action(action('score', runScore));

@@ -119,11 +119,7 @@ async function batch8(client: Client): Promise<number> {
  * Runs each measurement on every contender in turn, `rounds` times, and keeps the median round: contenders stay
  * loaded side by side, so load from other processes on the machine falls on all of them alike.
  */
-async function alternate<T extends string>(
-  contenders: Record<T, Client>,
-  rounds: number,
-  measure: (c: Client) => Promise<number>,
-): Promise<Record<T, number>> {
+async function alternate<T extends string>(contenders: Record<T, Client>, rounds: number, measure: (c: Client) => Promise<number>): Promise<Record<T, number>> {
   const runs = {} as Record<T, number[]>;
   for (let r = 0; r < rounds; r++) {
     for (const name of Object.keys(contenders) as T[]) {
@@ -213,7 +209,11 @@ function ensureSmallModel(): { dir: string; name: string; shape: string } {
   const dir = join(ROOT, '.model-cache/random-small');
   if (!existsSync(join(dir, 'config.json'))) {
     console.log('models/kuakua-mini is missing: using a small random model instead');
-    execFileSync('python3', [join(ROOT, 'tools/model/main.py'), 'random', '--out', dir, '--layers', '6', '--heads', '8', '--hidden', '512', '--positions', '256'], { stdio: 'inherit' });
+    execFileSync(
+      'python3',
+      [join(ROOT, 'tools/model/main.py'), 'random', '--out', dir, '--layers', '6', '--heads', '8', '--hidden', '512', '--positions', '256'],
+      { stdio: 'inherit' },
+    );
   }
   return { dir, name: 'random-small', shape: describe(dir) };
 }
@@ -239,7 +239,9 @@ function render(results: Results): string {
   lines.push('the same settings (local files only). Concurrent figures are the median of 5 alternating rounds (for the large');
   lines.push('shape a round is one burst of requests). Ratios are kuakua ÷ transformers.js');
   lines.push('(for ms/token lower is better, so a ratio below 1 means kuakua is faster). kuakua runs with its defaults: two');
-  lines.push('engine replicas (worker threads, each with its own session and batch), one for a model file of 1 GB or more — the last column shows the other count,');
+  lines.push(
+    'engine replicas (worker threads, each with its own session and batch), one for a model file of 1 GB or more — the last column shows the other count,',
+  );
   lines.push('brief onnxruntime thread spinning (20 µs; the "spinning off" column shows `spinMicros: 0`), and one');
   lines.push('intra-op thread per core per replica (cores ÷ replicas, on a second session, while another replica is busy), but one');
   lines.push('for models narrower than 512 (kuakua-mini), whose ops are too small to be worth splitting. transformers.js uses');
@@ -247,14 +249,21 @@ function render(results: Results): string {
   lines.push('');
   for (const r of Object.values(results.models)) {
     lines.push(`### ${r.model} (${r.shape})`, '', `\`${r.command}\` — ${r.date}, load average ${f(r.loadAtStart, 2)} at start`, '');
-    lines.push('| variant | ms/token, batch 1: kuakua | kuakua, spinning off | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |');
+    lines.push(
+      '| variant | ms/token, batch 1: kuakua | kuakua, spinning off | transformers.js | ratio | tokens/s, batch 8: kuakua | transformers.js | ratio |',
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
       const k = res!.kuakua;
       const t = res!.transformersjs;
-      lines.push(`| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(res!.kuakuaNoSpinMsPerToken ?? NaN, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`);
+      lines.push(
+        `| ${v} | ${f(k.msPerTokenBatch1, 2)} | ${f(res!.kuakuaNoSpinMsPerToken ?? NaN, 2)} | ${f(t.msPerTokenBatch1, 2)} | ${ratio(k.msPerTokenBatch1, t.msPerTokenBatch1)} | ${f(k.tokensPerSecBatch8)} | ${f(t.tokensPerSecBatch8)} | ${ratio(k.tokensPerSecBatch8, t.tokensPerSecBatch8)} |`,
+      );
     }
-    lines.push('', '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js | kuakua, other replica count: replies/s |');
+    lines.push(
+      '',
+      '| variant | concurrent | replies/s: kuakua | transformers.js | ratio | p50 / p99 ms: kuakua | transformers.js | kuakua, other replica count: replies/s |',
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [v, res] of Object.entries(r.variants)) {
       for (const c of CONCURRENCY) {
@@ -262,13 +271,20 @@ function render(results: Results): string {
         const t = res!.transformersjs.concurrent[c]!;
         const alt = res!.kuakuaOtherReplicas;
         const one = c === 16 && alt ? `${f(alt.repliesPerSec, 2)} (${alt.replicas} instead of ${res!.kuakuaReplicas})` : '';
-        lines.push(`| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} | ${one} |`);
+        lines.push(
+          `| ${v} | ${c} | ${f(k.repliesPerSec, 2)} | ${f(t.repliesPerSec, 2)} | ${ratio(k.repliesPerSec, t.repliesPerSec)} | ${f(k.p50, 0)} / ${f(k.p99, 0)} | ${f(t.p50, 0)} / ${f(t.p99, 0)} | ${one} |`,
+        );
       }
     }
     if (r.batching) {
       const b = r.batching;
-      lines.push('', `Batching policy (${b.variant}, ${b.continuous.concurrency} concurrent clients, median of alternating rounds): continuous ${f(b.continuous.repliesPerSec, 2)} replies/s`);
-      lines.push(`(p50 ${f(b.continuous.p50, 0)} ms, p99 ${f(b.continuous.p99, 0)} ms), wave ${f(b.wave.repliesPerSec, 2)} replies/s (p50 ${f(b.wave.p50, 0)} ms,`);
+      lines.push(
+        '',
+        `Batching policy (${b.variant}, ${b.continuous.concurrency} concurrent clients, median of alternating rounds): continuous ${f(b.continuous.repliesPerSec, 2)} replies/s`,
+      );
+      lines.push(
+        `(p50 ${f(b.continuous.p50, 0)} ms, p99 ${f(b.continuous.p99, 0)} ms), wave ${f(b.wave.repliesPerSec, 2)} replies/s (p50 ${f(b.wave.p50, 0)} ms,`,
+      );
       lines.push(
         `p99 ${f(b.wave.p99, 0)} ms): ${b.chosen === 'tie' ? 'within 10% of each other, which is within the noise of this machine' : `${b.chosen} is faster here`}.`,
       );
@@ -295,12 +311,12 @@ function render(results: Results): string {
     '   graph is now an `If`: when the cache ends in masked spare columns (only a caller that keeps its own cache does',
     '   that), attention runs as plain ops with the cache as the left operand of both products, and `present` is empty;',
     '   otherwise, as for transformers.js, it is `MultiHeadAttention` as before. A 16-row GPT-3-large q4 step at 40',
-    '   cached positions went from 84 to 48 ms (raw onnxruntime, alternating runs); transformers.js\'s path is unchanged',
+    "   cached positions went from 84 to 48 ms (raw onnxruntime, alternating runs); transformers.js's path is unchanged",
     '   (9.56 against 9.55 ms per one-row step).',
     '3. Prompts of very different lengths are prefilled in separate runs. MatMulNBits does the same work per row at any',
-    '   batch size, so a padding token costs as much as a real one: the benchmark\'s 16-request burst padded 170 prompt',
+    "   batch size, so a padding token costs as much as a real one: the benchmark's 16-request burst padded 170 prompt",
     '   tokens to 256, and its prefill went from about 645 to 500 ms.',
-    '4. Two engine replicas (worker threads with their own session and batch): one replica\'s JavaScript (sampling,',
+    "4. Two engine replicas (worker threads with their own session and batch): one replica's JavaScript (sampling,",
     '   cache bookkeeping, garbage collection) leaves the cores idle for a moment that the other fills. While both are',
     '   busy, each runs on a second session with one thread instead of one per core: two replicas with two threads',
     '   each put four threads on two cores, and every op waits for its slowest thread. On the large q4 file that took',
@@ -308,16 +324,16 @@ function render(results: Results): string {
     '   more copy of the weights per replica (about 300 MB for the large q4 file); kuakua-mini loads none. For the',
     '   1.3 GB fp32 file one replica is the default: two replicas stream two copies of the weights and ran about 30%',
     '   slower.',
-    '5. onnxruntime\'s CPU memory arena is off: with it, a 14-row kuakua-mini step at 100 cached positions took 18.6 ms',
+    "5. onnxruntime's CPU memory arena is off: with it, a 14-row kuakua-mini step at 100 cached positions took 18.6 ms",
     '   against 8.8 ms without, from page faults on memory the arena gave back and took again.',
     '',
     'Sampling stays exact (a table-and-polynomial exp within 1e-8 of Math.exp, over the whole vocabulary).',
     '',
     'Batch 1. The exported graph computes attention with one onnxruntime `MultiHeadAttention` node per layer instead of',
-    'about 20 small ops (reshapes, transposes, the cache Concat, two MatMuls, softmax), and kuakua\'s decode steps with',
-    'the in-place attention above. kuakua\'s onnxruntime threads spin for 20 µs between ops instead of sleeping at once',
+    "about 20 small ops (reshapes, transposes, the cache Concat, two MatMuls, softmax), and kuakua's decode steps with",
+    "the in-place attention above. kuakua's onnxruntime threads spin for 20 µs between ops instead of sleeping at once",
     '(the "spinning off" column shows what that adds, about 10–20% at batch 1); onnxruntime\'s default, longer spinning',
-    'gained the same at batch 1 but cost 20–35% at 16 concurrent requests, where the two replicas\' threads share the',
+    "gained the same at batch 1 but cost 20–35% at 16 concurrent requests, where the two replicas' threads share the",
     'cores. q4 files use blocks of 128 along K: one scale per 128 weights instead of per 32 made a batch-1 token of the',
     'large shape 16% faster.',
     '',
@@ -329,10 +345,10 @@ function render(results: Results): string {
     'replies, gains nothing from batching. Profiled on one thread at 8 rows, MatMulNBits is 74% of a step; reading the',
     'cache for attention and about 100 small ops make the rest. Prefill also computes logits for every prompt',
     'position although only the last is used (about 9% of a prefill), which keeping the Optimum `logits` output costs.',
-    'Tried without gain: letting the replicas\' onnxruntime runs take turns behind a lock (the waiting replica\'s',
-    'JavaScript then stalls the running one\'s threads: slower than no lock), reserving cache room for a whole reply at',
+    "Tried without gain: letting the replicas' onnxruntime runs take turns behind a lock (the waiting replica's",
+    "JavaScript then stalls the running one's threads: slower than no lock), reserving cache room for a whole reply at",
     'admission instead of growing it 16 columns at a time (the masked columns cost about what the copies saved), and',
-    'onnxruntime\'s CPU arena for decode steps.',
+    "onnxruntime's CPU arena for decode steps.",
     '',
     'This 2-core virtual machine is noisy: the same command has measured both contenders up to 2–3× apart from one',
     'session to the next, and a single 16-request burst by ±20% within a run, so compare ratios within a run, not',
@@ -355,7 +371,9 @@ function targets(results: Results): string[] {
     for (const [v, res] of Object.entries(r.variants)) {
       const c16 = res!.kuakua.concurrent[16]!.repliesPerSec / res!.transformersjs.concurrent[16]!.repliesPerSec;
       const b1 = res!.kuakua.msPerTokenBatch1 / res!.transformersjs.msPerTokenBatch1;
-      out.push(`${r.model} ${v}: 16 concurrent ${f(c16, 2)}× transformers.js (target ≥ 4×: ${c16 >= 4 ? 'met' : 'NOT met'}); batch 1 ${f(b1, 2)}× its ms/token (target ≤ 1: ${b1 <= 1 ? 'met' : 'NOT met'}).`);
+      out.push(
+        `${r.model} ${v}: 16 concurrent ${f(c16, 2)}× transformers.js (target ≥ 4×: ${c16 >= 4 ? 'met' : 'NOT met'}); batch 1 ${f(b1, 2)}× its ms/token (target ≤ 1: ${b1 <= 1 ? 'met' : 'NOT met'}).`,
+      );
     }
   }
   return out;

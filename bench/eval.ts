@@ -25,7 +25,10 @@ import { createEngine, type Engine, type Variant } from '../worker/engine/index.
 import { praiseStep } from '../worker/praise.ts';
 
 const postSchema = z.union([
-  z.string().min(1).transform((post) => ({ post })),
+  z
+    .string()
+    .min(1)
+    .transform((post) => ({ post })),
   z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional() }),
 ]);
 type DevPost = { post: string; category?: string; human?: string };
@@ -44,7 +47,12 @@ export function readPosts(file: string): DevPost[] {
   const text = readFileSync(file, 'utf8');
   let raw: unknown[];
   try {
-    raw = text.trimStart().startsWith('[') ? JSON.parse(text) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    raw = text.trimStart().startsWith('[')
+      ? JSON.parse(text)
+      : text
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l));
   } catch (err) {
     throw new Error(`${file}: not JSON or JSONL (${(err as Error).message})`);
   }
@@ -75,8 +83,14 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
     judgeP10: f(quantile(judged, 0.1)),
     judgeP50: f(quantile(judged, 0.5)),
     judgeP90: f(quantile(judged, 0.9)),
-    msP50: quantile(rows.map((r) => r.ms), 0.5),
-    msP90: quantile(rows.map((r) => r.ms), 0.9),
+    msP50: quantile(
+      rows.map((r) => r.ms),
+      0.5,
+    ),
+    msP90: quantile(
+      rows.map((r) => r.ms),
+      0.9,
+    ),
   };
 }
 
@@ -97,7 +111,13 @@ async function throughput(engine: Engine, config: AppConfig, posts: DevPost[], c
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { clients, candidates: n, repliesPerSecond: Math.round((posts.length / seconds) * 10) / 10, msP50: Math.round(quantile(ms, 0.5)), msP99: Math.round(quantile(ms, 0.99)) };
+  return {
+    clients,
+    candidates: n,
+    repliesPerSecond: Math.round((posts.length / seconds) * 10) / 10,
+    msP50: Math.round(quantile(ms, 0.5)),
+    msP99: Math.round(quantile(ms, 0.99)),
+  };
 }
 
 function writeRows(file: string, rows: EvalRow[]): void {
@@ -185,7 +205,12 @@ async function main(): Promise<void> {
     if (args.concurrent) {
       const clients = Number(args.concurrent);
       // At C concurrent requests a worker runs worker.concurrency of them and C - concurrency wait.
-      const shrunk = candidateCount({ configured: n, minimum: config.model.minCandidates, waiting: clients - config.worker.concurrency, concurrency: config.worker.concurrency });
+      const shrunk = candidateCount({
+        configured: n,
+        minimum: config.model.minCandidates,
+        waiting: clients - config.worker.concurrency,
+        concurrency: config.worker.concurrency,
+      });
       const many = Array.from({ length: 4 }, () => posts).flat();
       for (const count of new Set([shrunk, n])) console.log(JSON.stringify({ throughput: await throughput(engine, config, many, clients, count) }));
     }

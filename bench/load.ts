@@ -121,7 +121,8 @@ async function startStack(limits: 'default' | 'off', model: string): Promise<Sta
     model: { dir: model, variant: args.variant, threads: 0 },
     wechat: { memoryDir: join(dir, 'wechat') },
   };
-  if (limits === 'off') Object.assign(settings, { cooldown: { userSeconds: 0, byPlatform: { web: 0 } }, rateLimit: { chatPerMinute: 0 }, http: { port, rateLimitPerMinute: 0 } });
+  if (limits === 'off')
+    Object.assign(settings, { cooldown: { userSeconds: 0, byPlatform: { web: 0 } }, rateLimit: { chatPerMinute: 0 }, http: { port, rateLimitPerMinute: 0 } });
   const configPath = join(dir, 'kuakua.yaml');
   writeFileSync(configPath, stringify(settings));
   const config = loadConfig({ env: { REDIS_URL: redis.url, KUAKUA_CONFIG: configPath } });
@@ -140,7 +141,13 @@ async function startStack(limits: 'default' | 'off', model: string): Promise<Sta
   admin.disconnect();
   const queue = new Queue(config.queue.name, { connection: { url: redis.url }, prefix: config.redis.prefix });
   return {
-    redis, bot, worker, telegram, port, queue, redisPid,
+    redis,
+    bot,
+    worker,
+    telegram,
+    port,
+    queue,
+    redisPid,
     busyText: config.messages.busy,
     async close() {
       await Promise.all([bot.stop(), worker.stop()]);
@@ -242,11 +249,21 @@ async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model:
   const durationS = (performance.now() - t0) / 1000;
   sampling = false;
   await sampler;
-  const metrics = await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text()).catch(() => '');
+  const metrics = await fetch(`http://127.0.0.1:${s.port}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
   const finalRss = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, Math.round(rss(pid).now)]));
   const timeouts = s.bot.output().split('no worker answered in time').length - 1;
-  const crashed = [['bot', s.bot], ['worker', s.worker]].filter(([, p]) => !(p as KuakuaProcess).alive()).map(([n]) => n as string);
-  const fatal = [s.bot.output(), s.worker.output()].join('\n').split('\n').filter((l) => /"level":(50|60)|uncaught|unhandled/i.test(l));
+  const crashed = [
+    ['bot', s.bot],
+    ['worker', s.worker],
+  ]
+    .filter(([, p]) => !(p as KuakuaProcess).alive())
+    .map(([n]) => n as string);
+  const fatal = [s.bot.output(), s.worker.output()]
+    .join('\n')
+    .split('\n')
+    .filter((l) => /"level":(50|60)|uncaught|unhandled/i.test(l));
   if (fatal.length) console.log(`  errors logged:\n    ${fatal.slice(0, 5).join('\n    ')}`);
   await s.close();
 
@@ -254,7 +271,11 @@ async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model:
   const latencies = samples.filter((x) => x.outcome === 'reply').map((x) => x.ms!);
   const core = parseRequestCounters(metrics);
   const platform = entry === 'http' ? 'web' : 'telegram';
-  const coreOutcomes = Object.fromEntries(Object.entries(core).filter(([k]) => k.startsWith(`${platform}:`)).map(([k, v]) => [k.slice(platform.length + 1), v]));
+  const coreOutcomes = Object.fromEntries(
+    Object.entries(core)
+      .filter(([k]) => k.startsWith(`${platform}:`))
+      .map(([k, v]) => [k.slice(platform.length + 1), v]),
+  );
   // Telegram refusals are silent by default (cooldown.notify false): the core's counters tell them from busy silence.
   const refused = entry === 'http' ? count('refused') : (coreOutcomes['ignored:cooldown'] ?? 0) + (coreOutcomes['ignored:rate-limited'] ?? 0);
   return {
@@ -295,13 +316,15 @@ function markdown(results: RunResult[], model: string, variant: string): string 
   ];
   for (const r of results) {
     const rss = `${r.peakRssMb.bot} / ${r.peakRssMb.worker} / ${r.peakRssMb['redis-server']}`;
-    lines.push(`| ${r.entry} | ${r.limits} | ${r.sent} | ${r.replies} (${r.timeouts}) | ${r.refused} | ${r.busy} | ${r.silent} | ${r.errors} | ${r.p50 ?? '–'} / ${r.p99 ?? '–'} | ${r.peakQueueDepth} | ${rss} | ${r.crashed.join(', ') || 'none'} |`);
+    lines.push(
+      `| ${r.entry} | ${r.limits} | ${r.sent} | ${r.replies} (${r.timeouts}) | ${r.refused} | ${r.busy} | ${r.silent} | ${r.errors} | ${r.p50 ?? '–'} / ${r.p99 ?? '–'} | ${r.peakQueueDepth} | ${rss} | ${r.crashed.join(', ') || 'none'} |`,
+    );
   }
   lines.push(
     '',
     '"no answer" counts messages the bot stayed silent on for a reason other than a limit: for HTTP a 503 without a busy',
     'text; for Telegram, messages with no reply that the core did not count as refused. Refusals on Telegram are silent by',
-    'default (cooldown.notify: false), so they are taken from the core\'s `kuakua_requests_total` counters.',
+    "default (cooldown.notify: false), so they are taken from the core's `kuakua_requests_total` counters.",
     '',
     END,
   );
@@ -321,14 +344,21 @@ for (const limits of ['default', 'off'] as const) {
   for (const entry of ['http', 'telegram'] as const) {
     console.log(`\n${entry}, limits ${limits}`);
     const r = await run(entry, limits, model.dir);
-    console.log(`  ${r.replies} replies (${r.timeouts} timeout fallbacks), ${r.refused} refused, ${r.busy} busy, ${r.silent} no answer, ${r.errors} errors; p50 ${r.p50} ms, p99 ${r.p99} ms`);
-    console.log(`  peak queue depth ${r.peakQueueDepth}; peak RSS MB ${JSON.stringify(r.peakRssMb)}, final ${JSON.stringify(r.finalRssMb)}; crashed: ${r.crashed.join(', ') || 'none'}`);
+    console.log(
+      `  ${r.replies} replies (${r.timeouts} timeout fallbacks), ${r.refused} refused, ${r.busy} busy, ${r.silent} no answer, ${r.errors} errors; p50 ${r.p50} ms, p99 ${r.p99} ms`,
+    );
+    console.log(
+      `  peak queue depth ${r.peakQueueDepth}; peak RSS MB ${JSON.stringify(r.peakRssMb)}, final ${JSON.stringify(r.finalRssMb)}; crashed: ${r.crashed.join(', ') || 'none'}`,
+    );
     console.log(`  core outcomes ${JSON.stringify(r.coreOutcomes)}`);
     results.push(r);
   }
 }
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results/load.json'), `${JSON.stringify({ model: model.name, variant: args.variant, messages: MESSAGES, seconds: SECONDS, users: USERS, results }, null, 2)}\n`);
+writeFileSync(
+  join(ROOT, 'bench/results/load.json'),
+  `${JSON.stringify({ model: model.name, variant: args.variant, messages: MESSAGES, seconds: SECONDS, users: USERS, results }, null, 2)}\n`,
+);
 writeSection(markdown(results, model.name, args.variant));
 console.log('\nwrote bench/results/load.json and the Load section of BENCHMARKS.md');
 const failed = results.some((r) => r.crashed.length > 0 || r.errors > 0);

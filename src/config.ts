@@ -167,7 +167,10 @@ function readYaml(file: string, label: string): Tree {
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
     // The parser's first line repeats the position and ends in a colon that introduced its code excerpt.
-    const reason = (err as Error).message.split('\n')[0]!.replace(/\s*at line \d+, column \d+:?\s*$/, '').replace(/:\s*$/, '');
+    const reason = (err as Error).message
+      .split('\n')[0]!
+      .replace(/\s*at line \d+, column \d+:?\s*$/, '')
+      .replace(/:\s*$/, '');
     throw new ConfigError(`config error: ${label} is not valid YAML${where}: ${reason}`);
   }
   if (doc === null || doc === undefined) return {};
@@ -239,7 +242,9 @@ function expectation(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
     case 'too_small':
-      return issue.origin === 'string' || issue.origin === 'array' ? `expected at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}` : `expected a number >= ${issue.minimum}`;
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `expected at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}`
+        : `expected a number >= ${issue.minimum}`;
     case 'too_big':
       return `expected a number <= ${issue.maximum}`;
     default:

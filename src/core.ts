@@ -121,7 +121,12 @@ class QueueCore implements Core {
     if (first !== 'late') return first;
     abandoned.value = true;
     // The point after which the given-up decision can no longer queue anything (tests wait for this line).
-    void decision.then((r) => r.action, () => 'failed').then((action) => this.log.debug({ platform: msg.platform, chatId: msg.chatId, messageId: msg.messageId, action }, 'given-up decision ended'));
+    void decision
+      .then(
+        (r) => r.action,
+        () => 'failed',
+      )
+      .then((action) => this.log.debug({ platform: msg.platform, chatId: msg.chatId, messageId: msg.messageId, action }, 'given-up decision ended'));
     return this.unavailable(msg);
   }
 
@@ -154,7 +159,10 @@ class QueueCore implements Core {
     const command = parseAdminCommand(msg.text);
     if (command) {
       if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
-      return { action: 'replied', delivery: await runAdminCommand(command, msg, { config: this.config, settings: this.settings, status: () => this.status() }) };
+      return {
+        action: 'replied',
+        delivery: await runAdminCommand(command, msg, { config: this.config, settings: this.settings, status: () => this.status() }),
+      };
     }
 
     // Before the chat's switch, triggers and limits: whoever speaks of self-harm or suicide gets care, never praise.

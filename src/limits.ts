@@ -32,7 +32,11 @@ export class Limits {
   async takeChatRate(platform: Platform, chatId: string, perMinute: number, now = Date.now()): Promise<boolean> {
     if (perMinute <= 0) return true;
     const key = this.keys.chatRate(platform, chatId, Math.floor(now / WINDOW_MS));
-    const [[, count]] = (await this.redis.multi().incr(key).pexpire(key, WINDOW_MS * 2).exec()) as [[Error | null, number]];
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(key)
+      .pexpire(key, WINDOW_MS * 2)
+      .exec()) as [[Error | null, number]];
     return count <= perMinute;
   }
 }

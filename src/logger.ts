@@ -10,9 +10,24 @@ export type { Logger };
 export const SECRET_ENV_NAME = /^REDIS_URL$|(TOKEN|SECRET|PASSWORD|ENCRYPT_KEY)$/;
 
 const REDACT_PATHS = [
-  'token', 'password', 'secret', 'secrets', 'apiToken', 'redisUrl', 'authorization',
-  '*.token', '*.password', '*.secret', '*.secrets', '*.apiToken', '*.redisUrl', '*.authorization',
-  'headers.authorization', '*.headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
+  'token',
+  'password',
+  'secret',
+  'secrets',
+  'apiToken',
+  'redisUrl',
+  'authorization',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.secrets',
+  '*.apiToken',
+  '*.redisUrl',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
 ];
 
 /** "redis://user:pass@host" -> "redis://user:***@host"; anything that is not a URL with a password is returned as is. */
@@ -59,7 +74,15 @@ export interface LoggerOptions {
 
 /** Readable lines for a person at a terminal; the JSON line is scrubbed of secrets before it is prettified. */
 function prettyStdout(): DestinationStream {
-  return PinoPretty({ destination: 1, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', singleLine: true, errorLikeObjectKeys: [], sync: true });
+  return PinoPretty({
+    destination: 1,
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,name',
+    singleLine: true,
+    errorLikeObjectKeys: [],
+    sync: true,
+  });
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {

@@ -163,6 +163,11 @@ export class PraiseHistory {
   async add(platform: Platform, chatId: string, reply: string): Promise<void> {
     if (this.size <= 0) return;
     const key = this.keys.history(platform, chatId);
-    await this.redis.multi().lpush(key, reply).ltrim(key, 0, this.size - 1).expire(key, 30 * 86400).exec();
+    await this.redis
+      .multi()
+      .lpush(key, reply)
+      .ltrim(key, 0, this.size - 1)
+      .expire(key, 30 * 86400)
+      .exec();
   }
 }

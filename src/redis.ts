@@ -16,7 +16,9 @@ export function redisTlsOptions(url: string, env: NodeJS.ProcessEnv = process.en
   try {
     return { tls: { ca: readFileSync(caFile) } };
   } catch (err) {
-    throw new RedisUnavailableError(`REDIS_TLS_CA = ${caFile}: cannot read the CA certificate (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new RedisUnavailableError(
+      `REDIS_TLS_CA = ${caFile}: cannot read the CA certificate (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
@@ -54,7 +56,13 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
 
 /** True when a Redis server answers PING at url within timeoutMs. */
 export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, ...redisTlsOptions(url, env) });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    ...redisTlsOptions(url, env),
+  });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -136,7 +136,8 @@ export function startJanitor(opts: {
       let timer2: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer2 = setTimeout(() => resolve('late'), STOP_WAIT_MS)));
       const outcome = await Promise.race([finish().catch((err: unknown) => err as Error), late]).finally(() => clearTimeout(timer2));
-      if (outcome) logger.warn({ err: outcome === 'late' ? 'Redis did not answer' : outcome.message }, "could not delete this bot's reply queue; the other bots will");
+      if (outcome)
+        logger.warn({ err: outcome === 'late' ? 'Redis did not answer' : outcome.message }, "could not delete this bot's reply queue; the other bots will");
     },
   };
 }

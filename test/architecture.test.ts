@@ -50,7 +50,11 @@ function importGraph(): Edge[] {
   return SCANNED.flatMap(sourceFiles).flatMap((from) =>
     importsOf(readFileSync(join(ROOT, from), 'utf8')).map((spec) => {
       const isRelative = spec.startsWith('.');
-      const to = isRelative ? relative(ROOT, resolve(ROOT, dirname(from), spec)).split('\\').join('/') : spec;
+      const to = isRelative
+        ? relative(ROOT, resolve(ROOT, dirname(from), spec))
+            .split('\\')
+            .join('/')
+        : spec;
       return { from, to, relative: isRelative };
     }),
   );
@@ -69,7 +73,8 @@ function violations(edges: Edge[]): string[] {
       if (rel && !under(to, 'worker/engine') && !under(to, 'common')) line('the engine is a leaf (only worker/engine/ and common/)');
     }
     if (under(from, 'src') && !isCompositionRoot(from)) {
-      if (rel && (under(to, 'adapters') || under(to, 'worker'))) line('the core does not import adapters or the worker; only the composition root (src/app/) does');
+      if (rel && (under(to, 'adapters') || under(to, 'worker')))
+        line('the core does not import adapters or the worker; only the composition root (src/app/) does');
     }
     if (under(from, 'src') && !rel && PLATFORM_SDK.test(to)) line('no platform SDK under src/; adapters/ translate into src/events.ts');
     if (under(from, 'common') && rel && !under(to, 'common')) line('common/ depends on nothing in the project');

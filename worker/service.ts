@@ -83,15 +83,22 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       waiting: await requests.getWaitingCount(),
       concurrency: config.worker.concurrency,
     });
-    const out = await praiseStep(engine, { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens }, {
-      rules,
-      resampleAttempts: config.policy.resampleAttempts,
-      around: (p) => abortable(p, signal),
-      onRejected: (rejected, attempt) => log.debug({ rejected, attempt }, 'no acceptable candidate'),
-    });
+    const out = await praiseStep(
+      engine,
+      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens },
+      {
+        rules,
+        resampleAttempts: config.policy.resampleAttempts,
+        around: (p) => abortable(p, signal),
+        onRejected: (rejected, attempt) => log.debug({ rejected, attempt }, 'no acceptable candidate'),
+      },
+    );
     if (out.kind === 'fallback') {
       metrics.fallbacks.inc({ reason: out.reason, tone: out.tone });
-      log.info({ platform: job.platform, chatId: job.chatId, reason: out.reason, tone: out.tone }, "no generated reply was good enough: replying in the post's tone");
+      log.info(
+        { platform: job.platform, chatId: job.chatId, reason: out.reason, tone: out.tone },
+        "no generated reply was good enough: replying in the post's tone",
+      );
     }
     return { ...out, candidates: n };
   }
@@ -116,7 +123,15 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       throw new DelayedError();
     }
     await history.add(p.platform, p.chatId, out.text);
-    const reply = replyJobSchema.parse({ ...p, type: 'reply', text: out.text, kind: out.kind, model: engine.modelName, queueWaitMs, generationMs: out.generationMs });
+    const reply = replyJobSchema.parse({
+      ...p,
+      type: 'reply',
+      text: out.text,
+      kind: out.kind,
+      model: engine.modelName,
+      queueWaitMs,
+      generationMs: out.generationMs,
+    });
     // Indexed before it is written, so the sweeps find the queue even if its bot is gone (src/retention.ts).
     await keepReplyQueue(redis, keys, p.instanceId, config.queue.retention.orphanSeconds);
     // Same job id on a retry: BullMQ keeps one reply job, and the bot's "answered" key drops any second delivery.
@@ -126,7 +141,18 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     metrics.generationLatency.observe(out.generationMs / 1000);
     if (out.newTokens > 0) metrics.tokensPerSecond.set(tokensPerSecond);
     log.info(
-      { platform: p.platform, chatId: p.chatId, kind: out.kind, candidates: out.candidates, score: out.kind === 'praise' ? out.score : undefined, queueWaitMs, generationMs: out.generationMs, newTokens: out.newTokens, tokensPerSecond: Math.round(tokensPerSecond * 10) / 10, attempt: job.attemptsMade + 1 },
+      {
+        platform: p.platform,
+        chatId: p.chatId,
+        kind: out.kind,
+        candidates: out.candidates,
+        score: out.kind === 'praise' ? out.score : undefined,
+        queueWaitMs,
+        generationMs: out.generationMs,
+        newTokens: out.newTokens,
+        tokensPerSecond: Math.round(tokensPerSecond * 10) / 10,
+        attempt: job.attemptsMade + 1,
+      },
       'praise generated',
     );
     return out.kind;

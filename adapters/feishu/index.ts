@@ -132,7 +132,9 @@ async function connect(
   const gaveUp = (err: Error) => {
     const reason = redact(err.message);
     return /pullConnectConfig failed/.test(reason)
-      ? new PermanentAdapterError(`Feishu refused the long connection (${reason}): enable "receive events through persistent connection" in the developer console`)
+      ? new PermanentAdapterError(
+          `Feishu refused the long connection (${reason}): enable "receive events through persistent connection" in the developer console`,
+        )
       : new Error(`feishu long connection gave up: ${reason}`);
   };
   const ws = new WSClient({

@@ -151,7 +151,8 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       onRefused: (remote, status) =>
         faults.warn(new Error(status === 401 ? 'missing or wrong access token' : 'wrong path'), `onebot reverse connection refused (${status})`, { remote }),
     });
-    if (!accessToken && !/^(127\.|::1$|localhost$)/.test(reverse.host)) logger.warn({ host: reverse.host }, 'onebot reverse server reachable from the network without ONEBOT_ACCESS_TOKEN');
+    if (!accessToken && !/^(127\.|::1$|localhost$)/.test(reverse.host))
+      logger.warn({ host: reverse.host }, 'onebot reverse server reachable from the network without ONEBOT_ACCESS_TOKEN');
   }
   if (wsUrl) {
     try {

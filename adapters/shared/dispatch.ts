@@ -15,12 +15,7 @@ export interface Dispatcher {
  * The one path from an adapter into the core: drop redelivered message ids, call `core.handle`,
  * and send at once what the core answered without the model (admin replies, refusals, busy notices).
  */
-export function createDispatcher(opts: {
-  core: Core;
-  logger: Logger;
-  deliver: (d: Delivery) => Promise<void>;
-  redact: (text: string) => string;
-}): Dispatcher {
+export function createDispatcher(opts: { core: Core; logger: Logger; deliver: (d: Delivery) => Promise<void>; redact: (text: string) => string }): Dispatcher {
   const { core, logger, deliver, redact } = opts;
   const recent = recentKeys();
   const inflight = new Set<Promise<void>>();

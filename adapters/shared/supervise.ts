@@ -6,7 +6,8 @@ import { backoffDelay, pause, type BackoffOptions } from './backoff.ts';
 import { describeError } from './redact.ts';
 import { repeatLog } from './repeatLog.ts';
 
-const NETWORK_CODES = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)\b(?:\s+([\w-]+(?:\.[\w-]+)+(?::\d+)?|\[[\da-f:]+\](?::\d+)?))?/gi;
+const NETWORK_CODES =
+  /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)\b(?:\s+([\w-]+(?:\.[\w-]+)+(?::\d+)?|\[[\da-f:]+\](?::\d+)?))?/gi;
 
 /** A short reason for people: "ENOTFOUND api.telegram.org" for network errors, else the first line of the message. */
 export function errorReason(err: unknown): string {
@@ -82,7 +83,10 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
   const stopQuietly = async (instance: { stop(): Promise<void> }) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, stopTimeoutMs)));
-    await Promise.race([instance.stop().catch((err: unknown) => logger.debug({ err: describeError(err, String) }, 'stopping a failed adapter failed')), timeout]);
+    await Promise.race([
+      instance.stop().catch((err: unknown) => logger.debug({ err: describeError(err, String) }, 'stopping a failed adapter failed')),
+      timeout,
+    ]);
     clearTimeout(timer);
   };
 
@@ -131,7 +135,12 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
         publish({ state: 'retrying', lastError, nextTryAt: Date.now() + waitMs });
         metrics.adapterRestarts.inc({ adapter: name });
         const what = phase === 'start' ? 'could not start' : 'stopped working';
-        log.note('warn', `${phase}\u0000${lastError}`, { ...fields, retryInMs: waitMs }, `${name}: ${what} (${lastError}), next try in ${Math.ceil(waitMs / 1000)} s`);
+        log.note(
+          'warn',
+          `${phase}\u0000${lastError}`,
+          { ...fields, retryInMs: waitMs },
+          `${name}: ${what} (${lastError}), next try in ${Math.ceil(waitMs / 1000)} s`,
+        );
         await pause(waitMs, stopping.signal);
       }
     }

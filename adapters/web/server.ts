@@ -60,7 +60,9 @@ function listenOn(server: Server, host: string, port: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new Error(`port ${port} on ${host} is already in use (another kuakua?): stop that process, or choose another port with KUAKUA_HTTP_PORT (http.port)`));
+        reject(
+          new Error(`port ${port} on ${host} is already in use (another kuakua?): stop that process, or choose another port with KUAKUA_HTTP_PORT (http.port)`),
+        );
       } else if (err.code === 'EACCES') {
         reject(new Error(`not allowed to listen on port ${port}: choose a port above 1023 with KUAKUA_HTTP_PORT (http.port)`));
       } else reject(err);

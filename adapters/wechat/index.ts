@@ -38,7 +38,9 @@ export interface WechatOptions {
 function tokenProblem(message: string): PermanentAdapterError | undefined {
   if (/token is not known/.test(message)) return new PermanentAdapterError(`the puppet service does not know WECHATY_PUPPET_SERVICE_TOKEN (${message})`);
   if (/requires a SNI as prefix of the token/.test(message)) {
-    return new PermanentAdapterError('WECHATY_PUPPET_SERVICE_TOKEN has no SNI prefix: service tokens look like puppet_padlocal_…, or insecure_… for a server without TLS');
+    return new PermanentAdapterError(
+      'WECHATY_PUPPET_SERVICE_TOKEN has no SNI prefix: service tokens look like puppet_padlocal_…, or insecure_… for a server without TLS',
+    );
   }
   return undefined;
 }
@@ -70,9 +72,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
 
   const bot: Wechaty = WechatyBuilder.build({
     name: resolve(memoryDir, name),
-    ...(typeof puppet === 'string'
-      ? { puppet: puppet as never, ...(puppetToken ? { puppetOptions: { token: puppetToken } } : {}) }
-      : { puppet }),
+    ...(typeof puppet === 'string' ? { puppet: puppet as never, ...(puppetToken ? { puppetOptions: { token: puppetToken } } : {}) } : { puppet }),
   });
   const startedAt = Date.now();
 

@@ -23,7 +23,12 @@ type OldListener = {
   onSuccessfulResolution(addresses: Address[], ...rest: unknown[]): void;
   onError(status: { code: number; details: string; metadata: unknown }): void;
 };
-type NewListener = (endpoints: { ok: true; value: { addresses: Address[] }[] } | { ok: false; error: { code: number; details: string; metadata: unknown } }, attributes: object, serviceConfig: null, note: string) => boolean;
+type NewListener = (
+  endpoints: { ok: true; value: { addresses: Address[] }[] } | { ok: false; error: { code: number; details: string; metadata: unknown } },
+  attributes: object,
+  serviceConfig: null,
+  note: string,
+) => boolean;
 
 interface ResolverFields {
   target: { authority?: string; path: string };
@@ -52,7 +57,9 @@ export function discover(authority: string, token: string, timeoutMs = DISCOVERY
       res.on('error', (err) => resolve(err.message));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${authority} within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code && err.message.includes(err.code) ? err.message : `${err.code ?? 'error'} ${err.message}`));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code && err.message.includes(err.code) ? err.message : `${err.code ?? 'error'} ${err.message}`),
+    );
   });
 }
 

@@ -45,7 +45,10 @@ const logLine = (messageId: string, msg: string) => stack.logs.find((l) => l.inc
 
 /** Waits for the reply to `s`, then until nothing is left in the queues that could (wrongly) send a second one. */
 async function oneReplyTo(s: Sent): Promise<FakeReply> {
-  const [reply] = await waitFor(() => (fake.repliesTo(s.session).length > 0 ? fake.repliesTo(s.session) : undefined), `a reply to "${s.message.text?.content.slice(0, 30)}"`);
+  const [reply] = await waitFor(
+    () => (fake.repliesTo(s.session).length > 0 ? fake.repliesTo(s.session) : undefined),
+    `a reply to "${s.message.text?.content.slice(0, 30)}"`,
+  );
   await stack.idle();
   expect(fake.repliesTo(s.session)).toHaveLength(1);
   return reply!;
@@ -102,7 +105,13 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(dingtalkAdapter.options(section, {})).toBeUndefined();
     expect(dingtalkAdapter.options(section, { DINGTALK_CLIENT_ID: 'dingabc' })).toBeUndefined();
     expect(dingtalkAdapter.options(section, { DINGTALK_CLIENT_SECRET: 'secret' })).toBeUndefined();
-    expect(dingtalkAdapter.options(section, { DINGTALK_CLIENT_ID: ' dingabc ', DINGTALK_CLIENT_SECRET: ' s3cret ', DINGTALK_GATEWAY_URL: 'http://127.0.0.1:1/open' })).toEqual({
+    expect(
+      dingtalkAdapter.options(section, {
+        DINGTALK_CLIENT_ID: ' dingabc ',
+        DINGTALK_CLIENT_SECRET: ' s3cret ',
+        DINGTALK_GATEWAY_URL: 'http://127.0.0.1:1/open',
+      }),
+    ).toEqual({
       clientId: 'dingabc',
       clientSecret: 's3cret',
       gatewayUrl: 'http://127.0.0.1:1/open',
@@ -115,7 +124,11 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
   });
 
   it('opens the stream at the configured gateway, subscribed to robot messages only', () => {
-    expect(fake.opens[0]).toMatchObject({ clientId: fake.clientId, clientSecret: fake.clientSecret, subscriptions: [{ type: 'CALLBACK', topic: ROBOT_TOPIC }] });
+    expect(fake.opens[0]).toMatchObject({
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      subscriptions: [{ type: 'CALLBACK', topic: ROBOT_TOPIC }],
+    });
     expect(fake.connected()).toBe(true);
   });
 
@@ -179,7 +192,8 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
   });
 
   it('survives malformed frames and unknown frame types, and answers afterwards', async () => {
-    for (const raw of ['{not json', '[]', 'null', '42', '""', JSON.stringify({ type: 'CALLBACK', headers: { topic: ROBOT_TOPIC }, data: '{}' })]) fake.push(raw);
+    for (const raw of ['{not json', '[]', 'null', '42', '""', JSON.stringify({ type: 'CALLBACK', headers: { topic: ROBOT_TOPIC }, data: '{}' })])
+      fake.push(raw);
     fake.push(JSON.stringify({ specVersion: '1.0', type: 'WHATEVER', headers: { topic: 'x', messageId: 'm' }, data: '' }));
     fake.push(JSON.stringify({ specVersion: '1.0', type: 'EVENT', headers: { topic: 'chat_update_title', messageId: 'event-1' }, data: '{}' }));
     await acked('event-1');
@@ -268,7 +282,10 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
 
   it('reports an unreachable gateway as a retryable start failure naming the cause', async () => {
     const port = await freePort();
-    const start = dingtalkAdapter.start({ core: stack.core, logger: stack.logger }, options({ gatewayUrl: `http://127.0.0.1:${port}/v1.0/gateway/connections/open` }));
+    const start = dingtalkAdapter.start(
+      { core: stack.core, logger: stack.logger },
+      options({ gatewayUrl: `http://127.0.0.1:${port}/v1.0/gateway/connections/open` }),
+    );
     await expect(start).rejects.toThrow(/ECONNREFUSED/);
     await expect(start).rejects.not.toBeInstanceOf(PermanentAdapterError);
   });
@@ -281,7 +298,7 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     );
     try {
       other.silence();
-      await waitFor(() => other.connections === 2 && other.connected() ? true : undefined, 'a second connection');
+      await waitFor(() => (other.connections === 2 && other.connected() ? true : undefined), 'a second connection');
       expect((await other.ping()).code).toBe(200);
     } finally {
       await quiet.stop();

@@ -70,7 +70,10 @@ describe('dingtalk translate', () => {
   });
 
   it('keeps fields it does not know', () => {
-    expect(parseRobotMessage(JSON.stringify({ ...message(), atUsers: [{ dingtalkId: 'x' }] }))).toMatchObject({ msgId: 'msgA', atUsers: [{ dingtalkId: 'x' }] });
+    expect(parseRobotMessage(JSON.stringify({ ...message(), atUsers: [{ dingtalkId: 'x' }] }))).toMatchObject({
+      msgId: 'msgA',
+      atUsers: [{ dingtalkId: 'x' }],
+    });
   });
 
   it('answers through a DingTalk sessionWebhook that has not expired, @-mentioning the sender', () => {

@@ -56,7 +56,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
   it('telegram: a Bot API that refuses connections at boot is retried and shown as retrying; once it is up, the adapter runs and answers', async () => {
     const port = await freePort();
     const before = await restarts('telegram');
-    const adapter = run('telegram', (faults) => startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: `http://127.0.0.1:${port}` }));
+    const adapter = run('telegram', (faults) =>
+      startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: `http://127.0.0.1:${port}` }),
+    );
 
     const first = await adapter.settled(10_000);
     expect(first).toMatchObject({ state: 'retrying', lastError: `ECONNREFUSED 127.0.0.1:${port}` });
@@ -81,7 +83,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
   });
 
   it('telegram: a host that does not resolve (ENOTFOUND) is named in the status', async () => {
-    const adapter = run('telegram', (faults) => startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: 'http://api.telegram.invalid' }));
+    const adapter = run('telegram', (faults) =>
+      startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: 'http://api.telegram.invalid' }),
+    );
     const status = await adapter.settled(30_000);
     expect(status.state).toBe('retrying');
     expect(status.lastError).toMatch(/^(ENOTFOUND|EAI_AGAIN) api\.telegram\.invalid$/);
@@ -91,7 +95,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
     const fake = await startFakeTelegram({ token: TELEGRAM_TOKEN });
     fakes.push(fake);
     const before = await restarts('telegram');
-    const adapter = run('telegram', (faults) => startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: '999:wrong-token', apiRoot: fake.apiRoot }));
+    const adapter = run('telegram', (faults) =>
+      startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: '999:wrong-token', apiRoot: fake.apiRoot }),
+    );
     expect(await adapter.settled(10_000)).toMatchObject({ state: 'failed', lastError: 'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)' });
     // 'failed' is final: the supervisor has returned without scheduling another attempt.
     expect(await restarts('telegram')).toBe(before);
@@ -101,13 +107,20 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
   it('telegram: a listener that throws on an odd update is logged once per distinct error with a count, and the adapter goes on', async () => {
     const fake = await startFakeTelegram({ token: TELEGRAM_TOKEN });
     fakes.push(fake);
-    const adapter = run('telegram', (faults) => startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: fake.apiRoot }));
+    const adapter = run('telegram', (faults) =>
+      startTelegramAdapter({ core: stack.core, logger: stack.logger, faults, token: TELEGRAM_TOKEN, apiRoot: fake.apiRoot }),
+    );
     expect((await adapter.settled(10_000)).state).toBe('running');
     const before = linesWith('update handler failed').length;
     const chat = { id: -100999, type: 'supergroup' as const };
     // A text_mention entity without its user: reading the mention throws inside the message listener.
     for (let i = 0; i < 4; i++) {
-      fake.userMessage({ chat, from: { id: 300 + i, is_bot: false, first_name: 'Odd' }, text: `Kuakua 求夸 ${i}`, entities: [{ type: 'text_mention', offset: 0, length: 6 }] });
+      fake.userMessage({
+        chat,
+        from: { id: 300 + i, is_bot: false, first_name: 'Odd' },
+        text: `Kuakua 求夸 ${i}`,
+        entities: [{ type: 'text_mention', offset: 0, length: 6 }],
+      });
     }
     await waitFor(() => linesWith('update handler failed (4 times so far)').length > 0 || undefined, 'the fourth failure to be counted');
     const lines = linesWith('update handler failed').slice(before);
@@ -121,7 +134,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
   it('discord: a REST API that refuses connections at boot is retried; once it is up, the adapter runs', async () => {
     const port = await freePort();
     const token = 'MTIz.fault-discord.0123456789abcdef';
-    const adapter = run('discord', (faults) => startDiscordAdapter({ core: stack.core, logger: stack.logger, faults, token, apiRoot: `http://127.0.0.1:${port}/api` }));
+    const adapter = run('discord', (faults) =>
+      startDiscordAdapter({ core: stack.core, logger: stack.logger, faults, token, apiRoot: `http://127.0.0.1:${port}/api` }),
+    );
     expect(await adapter.settled(10_000)).toMatchObject({ state: 'retrying', lastError: `ECONNREFUSED 127.0.0.1:${port}` });
     const fake: FakeDiscord = await startFakeDiscord({ port, token });
     fakes.push(fake);
@@ -132,7 +147,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
   it('discord: a rejected token is final', async () => {
     const fake = await startFakeDiscord();
     fakes.push(fake);
-    const adapter = run('discord', (faults) => startDiscordAdapter({ core: stack.core, logger: stack.logger, faults, token: 'wrong-token-value', apiRoot: fake.apiRoot }));
+    const adapter = run('discord', (faults) =>
+      startDiscordAdapter({ core: stack.core, logger: stack.logger, faults, token: 'wrong-token-value', apiRoot: fake.apiRoot }),
+    );
     expect(await adapter.settled(10_000)).toMatchObject({ state: 'failed', lastError: 'Discord rejected DISCORD_TOKEN (401)' });
   });
 
@@ -143,7 +160,16 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
     vi.stubEnv('WECHATY_PUPPET_SERVICE_AUTHORITY', `127.0.0.1:${port}`);
     const consoleCalls = (['log', 'info', 'warn', 'error'] as const).map((m) => vi.spyOn(console, m));
     const adapter = run('wechat', (faults) =>
-      startWechatAdapter({ core: stack.core, logger: stack.logger, faults, puppet: 'wechaty-puppet-service', puppetToken: 'puppet_padlocal_fake', name: 'svc', memoryDir, printQr: false }),
+      startWechatAdapter({
+        core: stack.core,
+        logger: stack.logger,
+        faults,
+        puppet: 'wechaty-puppet-service',
+        puppetToken: 'puppet_padlocal_fake',
+        name: 'svc',
+        memoryDir,
+        printQr: false,
+      }),
     );
     expect(await adapter.settled(30_000)).toMatchObject({ state: 'retrying', lastError: `ECONNREFUSED 127.0.0.1:${port}` });
     const before = await restarts('wechat');
@@ -155,7 +181,16 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
 
   it('wechat: a service token the puppet refuses outright (no SNI prefix) is final', async () => {
     const adapter = run('wechat', (faults) =>
-      startWechatAdapter({ core: stack.core, logger: stack.logger, faults, puppet: 'wechaty-puppet-service', puppetToken: 'x', name: 'sni', memoryDir, printQr: false }),
+      startWechatAdapter({
+        core: stack.core,
+        logger: stack.logger,
+        faults,
+        puppet: 'wechaty-puppet-service',
+        puppetToken: 'x',
+        name: 'sni',
+        memoryDir,
+        printQr: false,
+      }),
     );
     const status = await adapter.settled(30_000);
     expect(status).toMatchObject({ state: 'failed' });
@@ -170,7 +205,9 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
     vi.stubEnv('NO_PROXY', '');
     const listenersBefore = process.listeners('uncaughtException').length;
     const consoleCalls = (['log', 'error'] as const).map((m) => vi.spyOn(console, m));
-    const adapter = run('wechat', (faults) => startWechatAdapter({ core: stack.core, logger: stack.logger, faults, puppet: 'wechaty-puppet-wechat4u', name: 'w4u', memoryDir, printQr: false }));
+    const adapter = run('wechat', (faults) =>
+      startWechatAdapter({ core: stack.core, logger: stack.logger, faults, puppet: 'wechaty-puppet-wechat4u', name: 'w4u', memoryDir, printQr: false }),
+    );
     await waitFor(() => (adapter.status().state === 'retrying' ? adapter.status() : undefined), 'the first failed login', 30_000);
     expect(adapter.status().lastError).toContain(`127.0.0.1:${port}`);
     // The next attempt: stop while its login is failing.
@@ -178,13 +215,21 @@ describe('each adapter runs in a fault boundary: network failures are retried wi
     running.splice(running.indexOf(adapter), 1);
     await adapter.stop();
     expect(process.listeners('uncaughtException')).toHaveLength(listenersBefore);
-    expect(consoleCalls.flatMap((spy) => spy.mock.calls).map(String).join('\n')).not.toMatch(/uncaughtException|reading 'start'/);
+    expect(
+      consoleCalls
+        .flatMap((spy) => spy.mock.calls)
+        .map(String)
+        .join('\n'),
+    ).not.toMatch(/uncaughtException|reading 'start'/);
   });
 });
 
 describe('errorReason', () => {
   it.each([
-    ['Telegram getMe failed: request to http://127.0.0.1:5/bot[REDACTED]/getMe failed, reason: getaddrinfo ENOTFOUND api.telegram.org', 'ENOTFOUND api.telegram.org'],
+    [
+      'Telegram getMe failed: request to http://127.0.0.1:5/bot[REDACTED]/getMe failed, reason: getaddrinfo ENOTFOUND api.telegram.org',
+      'ENOTFOUND api.telegram.org',
+    ],
     ['Discord login failed: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED 127.0.0.1:1'],
     ['14 UNAVAILABLE: Wechaty service discovery failed for wechaty://api.chatie.io/[token]: getaddrinfo EAI_AGAIN api.chatie.io', 'EAI_AGAIN api.chatie.io'],
     ['Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)', 'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)'],

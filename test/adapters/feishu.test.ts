@@ -146,7 +146,15 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
   });
 
   it('reads rich text (post) messages, with their @ elements as mentions', async () => {
-    const content = JSON.stringify({ title: '', content: [[{ tag: 'at', user_id: '@_user_1', user_name: 'kuakua' }, { tag: 'text', text: ' 我写完了论文' }]] });
+    const content = JSON.stringify({
+      title: '',
+      content: [
+        [
+          { tag: 'at', user_id: '@_user_1', user_name: 'kuakua' },
+          { tag: 'text', text: ' 我写完了论文' },
+        ],
+      ],
+    });
     const m = say({ text: '', content, messageType: 'post', mentions: [fake.bot] });
     await oneReplyTo(m);
     expect(handedFor(m)).toMatchObject({ mentionsBot: true, text: '我写完了论文' });
@@ -170,7 +178,18 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
 
   it('survives malformed frames and unknown or malformed events, and answers the next message', async () => {
     fake.pushRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
-    fake.pushRaw(encodeFrame({ SeqID: 1, LogID: 1, service: 1, method: 1, headers: [{ key: 'type', value: 'event' }, { key: 'sum', value: 'x' }] }));
+    fake.pushRaw(
+      encodeFrame({
+        SeqID: 1,
+        LogID: 1,
+        service: 1,
+        method: 1,
+        headers: [
+          { key: 'type', value: 'event' },
+          { key: 'sum', value: 'x' },
+        ],
+      }),
+    );
     const notJson = fake.pushEvent('{"schema": "2.0", "header": ');
     const unknown = fake.pushEvent({ schema: '2.0', header: { event_id: 'e-unknown', event_type: 'im.chat.disbanded_v1' }, event: {} });
     fake.pushEvent({ schema: '2.0', header: { event_id: 'e-broken', event_type: 'im.message.receive_v1' }, event: { message: { chat_id: 3 } } });
@@ -203,7 +222,14 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     const strict = await startFakeFeishu({ reconnectCount: 1, reconnectIntervalS: 0.2 });
     const reported: unknown[] = [];
     const faults = { fault: (err: unknown) => void reported.push(err), warn: () => {} };
-    const running = await startFeishuAdapter({ core: quietCore(), logger: stack.logger, faults, appId: strict.appId, appSecret: strict.appSecret, domain: strict.domain });
+    const running = await startFeishuAdapter({
+      core: quietCore(),
+      logger: stack.logger,
+      faults,
+      appId: strict.appId,
+      appSecret: strict.appSecret,
+      domain: strict.domain,
+    });
     try {
       strict.dropConnection(60_000);
       const [err] = await waitFor(() => (reported.length > 0 ? reported : undefined), 'a fault report');
@@ -220,14 +246,20 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     const wrong = startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: fake.appId, appSecret: 'wrong-secret-value', domain: fake.domain });
     await expect(wrong).rejects.toThrow(PermanentAdapterError);
     await expect(wrong).rejects.toThrow('Feishu rejected FEISHU_APP_ID / FEISHU_APP_SECRET (code 10014: app secret invalid)');
-    await expect(startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: 'cli_123', appSecret: fake.appSecret, domain: fake.domain })).rejects.toThrow(
-      /FEISHU_APP_ID must be/,
-    );
+    await expect(
+      startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: 'cli_123', appSecret: fake.appSecret, domain: fake.domain }),
+    ).rejects.toThrow(/FEISHU_APP_ID must be/);
   });
 
   it('says why when the platform cannot be reached at start, so the supervisor retries', async () => {
     const port = await freePort();
-    const down = startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: fake.appId, appSecret: fake.appSecret, domain: `http://127.0.0.1:${port}` });
+    const down = startFeishuAdapter({
+      core: quietCore(),
+      logger: stack.logger,
+      appId: fake.appId,
+      appSecret: fake.appSecret,
+      domain: `http://127.0.0.1:${port}`,
+    });
     const err: unknown = await down.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(PermanentAdapterError);
@@ -245,7 +277,13 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     url = `http://127.0.0.1:${port}/feishu/events`;
     const options = feishuOptions(
       { domain: 'feishu', mode: 'callback', callback: { host: '127.0.0.1', port, path: '/feishu/events' } },
-      { FEISHU_APP_ID: fake.appId, FEISHU_APP_SECRET: fake.appSecret, FEISHU_DOMAIN: fake.domain, FEISHU_VERIFICATION_TOKEN: fake.verificationToken, FEISHU_ENCRYPT_KEY: encryptKey },
+      {
+        FEISHU_APP_ID: fake.appId,
+        FEISHU_APP_SECRET: fake.appSecret,
+        FEISHU_DOMAIN: fake.domain,
+        FEISHU_VERIFICATION_TOKEN: fake.verificationToken,
+        FEISHU_ENCRYPT_KEY: encryptKey,
+      },
     );
     callbackAdapter = await startFeishuAdapter({ core: recording, logger: stack.logger, ...options! });
   });
@@ -309,12 +347,28 @@ describe('feishu definition and translation', () => {
     const section = { domain: 'feishu' as const, mode: 'websocket' as const, callback: { host: '127.0.0.1', port: 8790, path: '/feishu/events' } };
     expect(feishuOptions(section, {})).toBeUndefined();
     expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef' })).toBeUndefined();
-    expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 's3cret' })).toEqual({ appId: 'cli_0123456789abcdef', appSecret: 's3cret', domain: 'feishu' });
-    const lark = feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'lark', FEISHU_MODE: 'callback', FEISHU_VERIFICATION_TOKEN: 'vt' });
+    expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 's3cret' })).toEqual({
+      appId: 'cli_0123456789abcdef',
+      appSecret: 's3cret',
+      domain: 'feishu',
+    });
+    const lark = feishuOptions(section, {
+      FEISHU_APP_ID: 'a',
+      FEISHU_APP_SECRET: 'b',
+      FEISHU_DOMAIN: 'lark',
+      FEISHU_MODE: 'callback',
+      FEISHU_VERIFICATION_TOKEN: 'vt',
+    });
     expect(lark).toMatchObject({ domain: 'lark', callback: { port: 8790, path: '/feishu/events', verificationToken: 'vt' } });
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'ftp://x' })).toThrow('FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not "ftp://x"');
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'webhook' })).toThrow('FEISHU_MODE must be websocket or callback');
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'callback' })).toThrow('feishu.mode callback needs FEISHU_VERIFICATION_TOKEN');
+    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'ftp://x' })).toThrow(
+      'FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not "ftp://x"',
+    );
+    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'webhook' })).toThrow(
+      'FEISHU_MODE must be websocket or callback',
+    );
+    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'callback' })).toThrow(
+      'feishu.mode callback needs FEISHU_VERIFICATION_TOKEN',
+    );
     expect(feishuAdapter.config.safeParse(section).success).toBe(true);
     expect(feishuAdapter.secretEnv).toEqual(['FEISHU_APP_SECRET', 'FEISHU_VERIFICATION_TOKEN', 'FEISHU_ENCRYPT_KEY']);
   });
@@ -328,7 +382,19 @@ describe('feishu definition and translation', () => {
 
   it('reads text and rich text, and nothing else', () => {
     expect(messageText('text', '{"text":"@_user_1 求夸"}')).toBe('@_user_1 求夸');
-    const post = { title: '标题', content: [[{ tag: 'text', text: '第一行 ' }, { tag: 'a', text: '链接', href: 'https://x' }], [{ tag: 'at', user_id: '@_user_1' }, { tag: 'img', image_key: 'k' }]] };
+    const post = {
+      title: '标题',
+      content: [
+        [
+          { tag: 'text', text: '第一行 ' },
+          { tag: 'a', text: '链接', href: 'https://x' },
+        ],
+        [
+          { tag: 'at', user_id: '@_user_1' },
+          { tag: 'img', image_key: 'k' },
+        ],
+      ],
+    };
     expect(messageText('post', JSON.stringify(post))).toBe('标题\n第一行 链接\n@_user_1');
     expect(messageText('post', JSON.stringify({ zh_cn: post }))).toBe('标题\n第一行 链接\n@_user_1');
     expect(messageText('image', '{"image_key":"k"}')).toBeNull();
@@ -372,7 +438,12 @@ describe('feishu secrets', () => {
     const axiosLike = Object.assign(new Error('token request for s3cret-value failed'), { config: { data: '{"app_secret":"s3cret-value"}' } });
     // The SDK's LoggerProxy hands over its arguments as one array; formatErrors() adds plain objects.
     log.error([axiosLike]);
-    log.error([[{ message: 'Request failed with status code 400', config: { data: { app_secret: 's3cret-value' } } }, { code: 10014, msg: 'app secret invalid' }]]);
+    log.error([
+      [
+        { message: 'Request failed with status code 400', config: { data: { app_secret: 's3cret-value' } } },
+        { code: 10014, msg: 'app secret invalid' },
+      ],
+    ]);
     log.info(['client ready']);
     const all = lines.join('');
     expect(all).not.toContain('s3cret-value');

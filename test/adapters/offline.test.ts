@@ -50,7 +50,9 @@ describe('kuakua bot with every platform configured and no network', () => {
     expect(out).toMatch(new RegExp(`\\n  discord: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${discord}\\), next try in \\d+ s`));
     expect(out).toMatch(new RegExp(`\\n  wechat: retrying \\(ECONNREFUSED 127\\.0\\.0\\.1:${wechat}\\), next try in \\d+ s`));
     // And no worker runs on this Redis: said at start, and the web answers at once instead of after queue.timeoutMs.
-    expect(out).toContain('\n  no worker online: start one with `npx kuakua worker` on the same Redis (until then web requests get queue.onTimeout, fallback, at once)');
+    expect(out).toContain(
+      '\n  no worker online: start one with `npx kuakua worker` on the same Redis (until then web requests get queue.onTimeout, fallback, at once)',
+    );
     const praise = await fetch(`${url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"求夸 没有网也要夸"}' });
     expect(praise.status).toBe(200);
     expect((await praise.json()).kind).toBe('fallback');
@@ -62,10 +64,14 @@ describe('kuakua bot with every platform configured and no network', () => {
       const text = await (await fetch(`${url}metrics`)).text();
       return Object.fromEntries([...text.matchAll(/^kuakua_adapter_restarts_total\{adapter="(\w+)"\} (\d+)/gm)].map((m) => [m[1], Number(m[2])]));
     };
-    const counts = await waitFor(async () => {
-      const r = await restarts();
-      return platforms.every((a) => (r[a] ?? 0) >= 3) ? r : undefined;
-    }, 'three failed attempts per adapter', 90_000);
+    const counts = await waitFor(
+      async () => {
+        const r = await restarts();
+        return platforms.every((a) => (r[a] ?? 0) >= 3) ? r : undefined;
+      },
+      'three failed attempts per adapter',
+      90_000,
+    );
     expect(bot.alive()).toBe(true);
     expect((await fetch(url)).status).toBe(200);
     const health = await (await fetch(`${url}healthz`)).json();
@@ -85,7 +91,14 @@ describe('kuakua bot with every platform configured and no network', () => {
     expect(logged).not.toMatch(/^\s+at /m);
     expect(logged).not.toMatch(/^\d\d:\d\d:\d\d (WARN|ERR) /m);
     expect(logged).not.toContain('onError is not a function');
-    for (const secret of ['offline-telegram-token', 'offline-discord', 'puppet_padlocal_offline', 'offline-onebot-token', 'offline-feishu-secret', 'offline-dingtalk-secret']) {
+    for (const secret of [
+      'offline-telegram-token',
+      'offline-discord',
+      'puppet_padlocal_offline',
+      'offline-onebot-token',
+      'offline-feishu-secret',
+      'offline-dingtalk-secret',
+    ]) {
       expect(logged).not.toContain(secret);
     }
 

@@ -80,7 +80,11 @@ describe('reading OneBot frames', () => {
     expect(readFrame('{"post_type":"message_sent"}')).toEqual({ kind: 'quiet', postType: 'message_sent' });
     expect(readFrame('{"post_type":"wormhole"}')).toEqual({ kind: 'unknown', postType: 'wormhole' });
     expect(readFrame('{"post_type":7}').kind).toBe('malformed');
-    expect(readFrame('{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"self_id":1}')).toMatchObject({ kind: 'meta', metaType: 'heartbeat', interval: 5000 });
+    expect(readFrame('{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"self_id":1}')).toMatchObject({
+      kind: 'meta',
+      metaType: 'heartbeat',
+      interval: 5000,
+    });
     const noGroup = readFrame(JSON.stringify({ ...event(), group_id: undefined, message: '秘密的求夸' }));
     expect(noGroup.kind).toBe('malformed');
     expect(JSON.stringify(noGroup)).not.toContain('秘密');
@@ -90,7 +94,9 @@ describe('reading OneBot frames', () => {
   });
 
   it('reads numbers where the spec says strings, and strings where it says numbers', () => {
-    const frame = readFrame(JSON.stringify({ ...event(), self_id: Number(SELF), user_id: '10001', message_id: -12, message: [{ type: 'at', data: { qq: Number(SELF) } }] }));
+    const frame = readFrame(
+      JSON.stringify({ ...event(), self_id: Number(SELF), user_id: '10001', message_id: -12, message: [{ type: 'at', data: { qq: Number(SELF) } }] }),
+    );
     expect(frame.kind).toBe('message');
     const msg = toIncoming((frame as { event: MessageEvent }).event, ctx);
     expect(msg).toMatchObject({ messageId: '-12', userId: '10001', mentionsBot: true });
@@ -142,11 +148,14 @@ describe('translating QQ messages', () => {
   });
 
   it('counts a reply only when it quotes a message the bot sent', () => {
-    expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '555' } }, text('谢谢')] }), ctx)).toMatchObject({ repliesToBot: true, mentionsBot: false });
+    expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '555' } }, text('谢谢')] }), ctx)).toMatchObject({
+      repliesToBot: true,
+      mentionsBot: false,
+    });
     expect(toIncoming(event({ message: [{ type: 'reply', data: { id: '556' } }, text('谢谢')] }), ctx)).toMatchObject({ repliesToBot: false });
   });
 
-  it('marks its own messages as the bot\'s, and drops anonymous ones and ones older than its start', () => {
+  it("marks its own messages as the bot's, and drops anonymous ones and ones older than its start", () => {
     expect(toIncoming(event({ user_id: SELF, message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: true });
     expect(toIncoming(event({ message: [text('求夸')] }), ctx)).toMatchObject({ fromBot: false });
     expect(toIncoming(event({ sub_type: 'anonymous', anonymous: { id: 1, name: 'x', flag: 'f' } }), ctx)).toEqual({ dropped: 'anonymous' });
@@ -157,7 +166,10 @@ describe('translating QQ messages', () => {
   });
 
   it('names private chats by the user and answers them without an at', () => {
-    const msg = toIncoming(event({ message_type: 'private', sub_type: 'friend', group_id: undefined, message: [text('我按时起床了')] }), ctx) as IncomingMessage;
+    const msg = toIncoming(
+      event({ message_type: 'private', sub_type: 'friend', group_id: undefined, message: [text('我按时起床了')] }),
+      ctx,
+    ) as IncomingMessage;
     expect(msg).toMatchObject({ chatId: 'private:10001', isPrivate: true });
     expect(targetOf('private:10001')).toEqual({ type: 'private', id: 10001 });
     expect(targetOf('group:123456')).toEqual({ type: 'group', id: 123456 });
@@ -266,8 +278,7 @@ async function ignored(e: FakeEvent): Promise<void> {
 /** The adapter's own log line for an event it did not hand to the core. */
 const dropLine = (e: FakeEvent, reason: string) =>
   waitFor(
-    () =>
-      stack.logs.find((l) => l.includes('"qq message dropped"') && l.includes(`"messageId":"${e.message_id}"`) && l.includes(`"reason":"${reason}"`)),
+    () => stack.logs.find((l) => l.includes('"qq message dropped"') && l.includes(`"messageId":"${e.message_id}"`) && l.includes(`"reason":"${reason}"`)),
     `message ${e.message_id} dropped as ${reason}`,
   );
 
@@ -414,7 +425,10 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     const g = group();
     fake.failNext('send_group_msg', 1, { retcode: 1403 });
     const e = ask(g, { message: [at(), text(' 我被禁言了')] });
-    await waitFor(() => stack.logs.find((l) => l.includes('"onebot refused the reply, dropping it"') && l.includes(`"chatId":"group:${g}"`)), 'the dropped reply');
+    await waitFor(
+      () => stack.logs.find((l) => l.includes('"onebot refused the reply, dropping it"') && l.includes(`"chatId":"group:${g}"`)),
+      'the dropped reply',
+    );
     await stack.idle();
     expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(1);
     expect(repliesTo(e)).toHaveLength(0);

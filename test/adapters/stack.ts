@@ -47,7 +47,10 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
     logs,
     idle: () => queuesIdle(queues),
     handled(messageId) {
-      return waitFor(() => entries('message handled').find((e) => e.messageId === messageId)?.action as string | undefined, `message ${messageId} handled by the core`);
+      return waitFor(
+        () => entries('message handled').find((e) => e.messageId === messageId)?.action as string | undefined,
+        `message ${messageId} handled by the core`,
+      );
     },
     async close() {
       await Promise.all(queues.map((q) => q.close()));

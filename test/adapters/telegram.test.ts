@@ -145,7 +145,8 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
 
   it('lets only admins switch the bot off and on in a chat; others get a polite refusal', async () => {
     const chat = group();
-    const cmd = (from: FakeUser, text: string) => fake.userMessage({ chat, from, text, entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] });
+    const cmd = (from: FakeUser, text: string) =>
+      fake.userMessage({ chat, from, text, entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] });
     const admin = user('admin', { id: ADMIN_ID });
 
     const refused = await oneReplyTo(cmd(user('mallory'), '/kuakua_off@kuakua_test_bot'));

@@ -108,11 +108,16 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     expect(wechatAdapter.options(section, {})).toBeUndefined();
     expect(wechatAdapter.options(section, { WECHATY_PUPPET: 'wechaty-puppet-mock' })?.puppet).toBe('wechaty-puppet-mock');
     expect(wechatAdapter.options({ ...section, puppet: 'wechaty-puppet-wechat4u' }, {})?.puppet).toBe('wechaty-puppet-wechat4u');
-    expect(wechatAdapter.options({ ...section, puppet: 'wechaty-puppet-wechat4u' }, { WECHATY_PUPPET: 'wechaty-puppet-mock' })?.puppet).toBe('wechaty-puppet-mock');
-    expect(wechatAdapter.options(section, { WECHATY_PUPPET_SERVICE_TOKEN: 'puppet-token' })).toMatchObject({ puppet: 'wechaty-puppet-service', puppetToken: 'puppet-token' });
-    await expect(
-      startWechatAdapter({ core: stack.core, logger: stack.logger, puppet: 'wechaty-puppet-nonexistent', name: 'x', memoryDir }),
-    ).rejects.toThrow(/"wechaty-puppet-nonexistent" is not installed: run `npm install wechaty-puppet-nonexistent`/);
+    expect(wechatAdapter.options({ ...section, puppet: 'wechaty-puppet-wechat4u' }, { WECHATY_PUPPET: 'wechaty-puppet-mock' })?.puppet).toBe(
+      'wechaty-puppet-mock',
+    );
+    expect(wechatAdapter.options(section, { WECHATY_PUPPET_SERVICE_TOKEN: 'puppet-token' })).toMatchObject({
+      puppet: 'wechaty-puppet-service',
+      puppetToken: 'puppet-token',
+    });
+    await expect(startWechatAdapter({ core: stack.core, logger: stack.logger, puppet: 'wechaty-puppet-nonexistent', name: 'x', memoryDir })).rejects.toThrow(
+      /"wechaty-puppet-nonexistent" is not installed: run `npm install wechaty-puppet-nonexistent`/,
+    );
   });
 
   it('finds the login session saved in the configured directory, so a restart needs no new scan', async () => {
@@ -148,7 +153,9 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     expect(saidTo(dan.id)).toHaveLength(1);
     // The adapter hands its own reply to the core like any message; the core drops it.
     await waitFor(
-      () => stack.logs.some((line) => line.includes('"message handled"') && line.includes(`"userId":"${self.id}"`) && line.includes('"reason":"from-bot"')) || undefined,
+      () =>
+        stack.logs.some((line) => line.includes('"message handled"') && line.includes(`"userId":"${self.id}"`) && line.includes('"reason":"from-bot"')) ||
+        undefined,
       'the core to drop the bot’s own reply',
     );
   });
@@ -195,7 +202,9 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     const before = saidTo(room.id).length;
     person('helen').say('/kuakua_help').to(room);
     await waitFor(() => saidTo(room.id).length >= before + 3 || undefined, 'three parts of the help text');
-    const parts = saidTo(room.id).slice(before).map((s) => s.text);
+    const parts = saidTo(room.id)
+      .slice(before)
+      .map((s) => s.text);
     expect(parts[0]!.startsWith('@helen')).toBe(true);
     expect(parts.join('').replace(/^@helen\s/, '')).toBe(LONG_HELP);
   });

@@ -103,7 +103,13 @@ describe.each([
   it('gatherRows right-aligns rows so merged caches keep decoding correctly', async () => {
     const a = await prefill([11, 12, 13]);
     const b = await prefill([21, 22, 23, 24, 25]);
-    const merged = gatherRows([{ cache: b.cache, row: 0 }, { cache: a.cache, row: 0 }], 5);
+    const merged = gatherRows(
+      [
+        { cache: b.cache, row: 0 },
+        { cache: a.cache, row: 0 },
+      ],
+      5,
+    );
     expect(merged.rows).toBe(2);
     const step = await session.run({
       rows: 2,
@@ -129,14 +135,21 @@ describe.each([
     for (let i = 0; i < 2; i++) {
       for (const t of arena.take(a.cache.tensors.length, [2, heads!, 6, headDim!])) (t.data as Float32Array).fill(7);
     }
-    const rows = [{ cache: b.cache, row: 0 }, { cache: a.cache, row: 0 }];
+    const rows = [
+      { cache: b.cache, row: 0 },
+      { cache: a.cache, row: 0 },
+    ];
     const merged = gatherRows(rows, 5, arena);
     const fresh = gatherRows(rows, 5);
-    merged.tensors.forEach((t, i) => { expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0); });
+    merged.tensors.forEach((t, i) => {
+      expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0);
+    });
     // The next cache goes to the other buffer, so the current one stays intact while it is read.
     const trimmed = gatherRows([{ cache: merged, row: 1 }], 3, arena);
     expect(maxDiff(trimmed.tensors[0]!.data as Float32Array, a.cache.tensors[0]!.data as Float32Array)).toBe(0);
-    merged.tensors.forEach((t, i) => { expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0); });
+    merged.tensors.forEach((t, i) => {
+      expect(maxDiff(t.data as Float32Array, fresh.tensors[i]!.data as Float32Array)).toBe(0);
+    });
   });
 
   it('defaults to one intra-op thread for narrow models and one per core (0) for wide ones', () => {

@@ -184,7 +184,10 @@ describe('replicas', () => {
     try {
       const order: string[] = [];
       const long = engine.generate([{ post: '长', n: 4, seed: 1, maxNewTokens: 400 }]);
-      void long.then(() => order.push('long'), () => order.push('long failed'));
+      void long.then(
+        () => order.push('long'),
+        () => order.push('long failed'),
+      );
       // A request goes to the replica with the fewest in flight when it is made; under wave batching one thread would
       // finish the long request first.
       await engine.generate([{ post: '短', n: 1, seed: 2, maxNewTokens: 3 }]).then(() => order.push('short'));

@@ -4,17 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  leakedNames,
-  makeSheet,
-  matchSystems,
-  parseKey,
-  parseScores,
-  renderReport,
-  shuffleFor,
-  summarize,
-  type Key,
-} from '../../bench/blind.ts';
+import { leakedNames, makeSheet, matchSystems, parseKey, parseScores, renderReport, shuffleFor, summarize, type Key } from '../../bench/blind.ts';
 import { REPO_ROOT } from '../helpers/model.ts';
 
 const exec = promisify(execFile);
@@ -65,7 +55,9 @@ describe('make', () => {
     for (const name of SYSTEMS) expect(sheet.toLowerCase()).not.toContain(name.toLowerCase());
     expect(sheet).not.toMatch(/pipeline|human/i);
     expect(sheet).not.toContain('delighted'); // the rubric's wording stays in JUDGING.md
-    POSTS.forEach((post, i) => { expect(sheet).toContain(`## ${i + 1}. ${post}\n`); });
+    POSTS.forEach((post, i) => {
+      expect(sheet).toContain(`## ${i + 1}. ${post}\n`);
+    });
     expect(key.seed).toBe(42);
     expect(key.systems).toEqual(SYSTEMS);
     for (let i = 1; i <= POSTS.length; i++) {
@@ -109,7 +101,9 @@ describe('score', () => {
   it('round-trips make → score into the right means, good/bad shares and preferences', () => {
     const { key } = makeSheet(matchSystems(inputs()), 3);
     for (const text of [
-      answer(key).map((a) => JSON.stringify(a)).join('\n'), // JSONL, upper-case labels
+      answer(key)
+        .map((a) => JSON.stringify(a))
+        .join('\n'), // JSONL, upper-case labels
       JSON.stringify(answer(key, true)), // JSON array, lower-case labels
     ]) {
       const report = summarize(key, parseScores(text, key));
@@ -174,7 +168,16 @@ describe('score', () => {
       fails([...good(), { ...good()[0], post: 9 }], /^post 9: not in the key/);
       fails([...good(), good()[0]], /^post 1: judged twice/);
       fails(good().slice(0, 2), /^2 post\(s\) not judged: 3, 4/);
-      expect(parseScores(good().slice(0, 2).map((a) => JSON.stringify(a)).join('\n'), key, { partial: true })).toHaveLength(2);
+      expect(
+        parseScores(
+          good()
+            .slice(0, 2)
+            .map((a) => JSON.stringify(a))
+            .join('\n'),
+          key,
+          { partial: true },
+        ),
+      ).toHaveLength(2);
       fails([{ post: 2, scores: good()[1]!.scores }], /post 2\): prefer: /);
       expect(() => parseScores('{"post": 1,', key)).toThrow(/^scores line 1: not JSON$/);
     });

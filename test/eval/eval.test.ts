@@ -33,7 +33,10 @@ describe('npm run eval', () => {
       ['--import', 'tsx', 'bench/eval.ts', '--model', await makeRandomModel(), '--judge', judge, '--posts', posts, '--out', out, '--candidates', '3'],
       { cwd: REPO_ROOT, env: { ...process.env, KUAKUA_MODEL_VARIANT: 'fp32' } },
     );
-    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.post)).toEqual(['今天终于拿到驾照了', '求夸', '我不想活了', '失恋了，好难过']);
     expect(rows[0]).toMatchObject({ category: 'achievement', human: '恭喜！' });
     for (const r of rows) {
@@ -71,7 +74,10 @@ describe('npm run eval', () => {
       const { stdout } = await run('node', ['--import', 'tsx', 'bench/eval.ts', '--web', url, '--posts', posts, '--out', out], { cwd: REPO_ROOT });
       expect(seen.map((s) => s.text)).toEqual(['求夸', '今天终于拿到驾照了']);
       expect(new Set(seen.map((s) => s.chatId)).size).toBe(2);
-      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const rows = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(rows).toMatchObject([{ post: '求夸', reply: '太棒了！', kind: 'praise' }, { post: '今天终于拿到驾照了' }]);
       expect(JSON.parse(stdout.trim())).toMatchObject({ posts: 2, generated: 2 });
     } finally {
@@ -82,7 +88,9 @@ describe('npm run eval', () => {
   it('rejects a malformed posts file with a one-line error', async () => {
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ text: 'no post field' }]));
-    const r = await run('node', ['--import', 'tsx', 'bench/eval.ts', '--model', await makeRandomModel(), '--judge', '', '--posts', bad], { cwd: REPO_ROOT }).catch((e) => e);
+    const r = await run('node', ['--import', 'tsx', 'bench/eval.ts', '--model', await makeRandomModel(), '--judge', '', '--posts', bad], {
+      cwd: REPO_ROOT,
+    }).catch((e) => e);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^kuakua eval: .*bad\.json: entry 1/);
   }, 60_000);

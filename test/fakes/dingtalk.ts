@@ -73,13 +73,11 @@ export interface FakeDingtalk {
    * Pushes a robot message callback. Group messages are @-mentions unless `isInAtList: false` is given; private chats
    * are not. Returns the frame (to send again: a redelivery) and the message. Queued while no connection is open.
    */
-  robotMessage(m: {
-    text?: string;
-    group?: boolean;
-    conversationId?: string;
-    staffId?: string | null;
-    over?: Partial<FakeRobotMessage>;
-  }): { frame: FakeFrame; message: FakeRobotMessage; session: string };
+  robotMessage(m: { text?: string; group?: boolean; conversationId?: string; staffId?: string | null; over?: Partial<FakeRobotMessage> }): {
+    frame: FakeFrame;
+    message: FakeRobotMessage;
+    session: string;
+  };
   /** Pushes a frame as it is (or a raw string). */
   push(frame: FakeFrame | string): void;
   /** A SYSTEM ping; resolves once the client echoes it. */

@@ -91,7 +91,9 @@ const DISCORD_EPOCH = 1420070400000n;
 /** Privileged intent that must be switched on in the Developer Portal; Discord closes with 4014 otherwise. */
 const MESSAGE_CONTENT_INTENT = 1 << 15;
 
-export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean; port?: number } = {}): Promise<FakeDiscord> {
+export async function startFakeDiscord(
+  opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean; port?: number } = {},
+): Promise<FakeDiscord> {
   const token = opts.token ?? `MTIz.fake-discord.${randomBytes(12).toString('hex')}`;
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   let counter = 0n;
@@ -159,7 +161,18 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
     joined_at: new Date().toISOString(),
     roles: [
       { id: everyoneRoleId, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '68608', managed: false, mentionable: false, flags: 0 },
-      { id: botRoleId, name: 'kuakua', color: 0, hoist: false, position: 1, permissions: '68608', managed: true, mentionable: false, flags: 0, tags: { bot_id: bot.id } },
+      {
+        id: botRoleId,
+        name: 'kuakua',
+        color: 0,
+        hoist: false,
+        position: 1,
+        permissions: '68608',
+        managed: true,
+        mentionable: false,
+        flags: 0,
+        tags: { bot_id: bot.id },
+      },
     ],
     emojis: [],
     stickers: [],
@@ -251,56 +264,95 @@ export async function startFakeDiscord(opts: { token?: string; heartbeatMs?: num
   };
 
   const routes: [string, RegExp, (m: RegExpExecArray, body: Record<string, unknown>, res: ServerResponse) => void][] = [
-    ['GET', /^\/api\/v10\/gateway\/bot$/, (_m, _b, res) =>
-      json(res, 200, { url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } })],
+    [
+      'GET',
+      /^\/api\/v10\/gateway\/bot$/,
+      (_m, _b, res) => json(res, 200, { url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } }),
+    ],
     ['GET', /^\/api\/v10\/users\/@me$/, (_m, _b, res) => json(res, 200, bot)],
-    ['PUT', /^\/api\/v10\/applications\/(\d+)\/commands$/, (_m, body, res) => {
-      const list = Array.isArray(body) ? body : [];
-      registeredCommands.splice(0, registeredCommands.length, ...list);
-      json(res, 200, list.map((c: Record<string, unknown>) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake(), type: 1 })));
-    }],
-    ['GET', /^\/api\/v10\/channels\/(\d+)$/, (m, _b, res) => {
-      const id = m[1]!;
-      if (id === channelId) return json(res, 200, guildPayload().channels[0]);
-      const recipient = dmChannels.get(id);
-      if (recipient) return json(res, 200, { id, type: 1, recipients: [recipient], last_message_id: null });
-      json(res, 404, { code: 10003, message: 'Unknown Channel' });
-    }],
-    ['POST', /^\/api\/v10\/channels\/(\d+)\/messages$/, (m, body, res) => {
-      const channel = m[1]!;
-      if (channel !== channelId && !dmChannels.has(channel)) return json(res, 404, { code: 10003, message: 'Unknown Channel' });
-      if (messageLimit.count > 0) {
-        messageLimit.count--;
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(messageLimit.retryAfter), 'x-ratelimit-scope': 'user' });
-        return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: messageLimit.retryAfter, global: false }));
-      }
-      const content = typeof body.content === 'string' ? body.content : '';
-      if (content.length === 0 || content.length > 2000) {
-        return json(res, 400, { code: 50035, message: 'Invalid Form Body', errors: { content: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 2000 in length.' }] } } });
-      }
-      const msg = createMessage(channel, bot, body);
-      posted.push(msg);
-      json(res, 200, msg);
-      dispatch('MESSAGE_CREATE', msg);
-    }],
-    ['POST', /^\/api\/v10\/interactions\/(\d+)\/([^/]+)\/callback$/, (m, body, res) => {
-      interactionResponses.push({ interactionId: m[1]!, body });
-      json(res, 204, null);
-    }],
-    ['PATCH', /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/, (m, body, res) => {
-      const it = [...interactions.values()].find((i) => i.token === m[2]);
-      webhookMessages.push({ method: 'PATCH', body });
-      json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
-    }],
-    ['POST', /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)$/, (m, body, res) => {
-      const it = [...interactions.values()].find((i) => i.token === m[2]);
-      webhookMessages.push({ method: 'POST', body });
-      json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
-    }],
-    ['DELETE', /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/, (_m, body, res) => {
-      webhookMessages.push({ method: 'DELETE', body });
-      json(res, 204, null);
-    }],
+    [
+      'PUT',
+      /^\/api\/v10\/applications\/(\d+)\/commands$/,
+      (_m, body, res) => {
+        const list = Array.isArray(body) ? body : [];
+        registeredCommands.splice(0, registeredCommands.length, ...list);
+        json(
+          res,
+          200,
+          list.map((c: Record<string, unknown>) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake(), type: 1 })),
+        );
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v10\/channels\/(\d+)$/,
+      (m, _b, res) => {
+        const id = m[1]!;
+        if (id === channelId) return json(res, 200, guildPayload().channels[0]);
+        const recipient = dmChannels.get(id);
+        if (recipient) return json(res, 200, { id, type: 1, recipients: [recipient], last_message_id: null });
+        json(res, 404, { code: 10003, message: 'Unknown Channel' });
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v10\/channels\/(\d+)\/messages$/,
+      (m, body, res) => {
+        const channel = m[1]!;
+        if (channel !== channelId && !dmChannels.has(channel)) return json(res, 404, { code: 10003, message: 'Unknown Channel' });
+        if (messageLimit.count > 0) {
+          messageLimit.count--;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(messageLimit.retryAfter), 'x-ratelimit-scope': 'user' });
+          return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: messageLimit.retryAfter, global: false }));
+        }
+        const content = typeof body.content === 'string' ? body.content : '';
+        if (content.length === 0 || content.length > 2000) {
+          return json(res, 400, {
+            code: 50035,
+            message: 'Invalid Form Body',
+            errors: { content: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 2000 in length.' }] } },
+          });
+        }
+        const msg = createMessage(channel, bot, body);
+        posted.push(msg);
+        json(res, 200, msg);
+        dispatch('MESSAGE_CREATE', msg);
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v10\/interactions\/(\d+)\/([^/]+)\/callback$/,
+      (m, body, res) => {
+        interactionResponses.push({ interactionId: m[1]!, body });
+        json(res, 204, null);
+      },
+    ],
+    [
+      'PATCH',
+      /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/,
+      (m, body, res) => {
+        const it = [...interactions.values()].find((i) => i.token === m[2]);
+        webhookMessages.push({ method: 'PATCH', body });
+        json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)$/,
+      (m, body, res) => {
+        const it = [...interactions.values()].find((i) => i.token === m[2]);
+        webhookMessages.push({ method: 'POST', body });
+        json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/,
+      (_m, body, res) => {
+        webhookMessages.push({ method: 'DELETE', body });
+        json(res, 204, null);
+      },
+    ],
   ];
 
   const server = createServer((req: HttpRequest, res: ServerResponse) => {

@@ -195,7 +195,12 @@ export async function startFakeFeishu(
   const appId = `cli_${randomBytes(8).toString('hex')}`;
   const appSecret = `secret-${randomBytes(16).toString('hex')}`;
   const verificationToken = opts.verificationToken ?? `vt-${randomBytes(8).toString('hex')}`;
-  const clientConfig = { PingInterval: opts.pingIntervalS ?? 1, ReconnectCount: opts.reconnectCount ?? -1, ReconnectInterval: opts.reconnectIntervalS ?? 1, ReconnectNonce: 0 };
+  const clientConfig = {
+    PingInterval: opts.pingIntervalS ?? 1,
+    ReconnectCount: opts.reconnectCount ?? -1,
+    ReconnectInterval: opts.reconnectIntervalS ?? 1,
+    ReconnectNonce: 0,
+  };
   const serviceId = 33554678;
   let counter = 0;
   const id = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(4).toString('hex')}`;
@@ -225,51 +230,77 @@ export async function startFakeFeishu(
   const invalidToken = { code: 99991663, msg: 'Invalid access token for authorization. Please make a request with token attached.' };
 
   const routes: [string, RegExp, (m: RegExpExecArray, body: Record<string, unknown>, req: HttpRequest, res: ServerResponse, size: number) => void][] = [
-    ['POST', /^\/open-apis\/auth\/v3\/tenant_access_token\/internal$/, (_m, body, _req, res) => {
-      const accepted = body.app_id === appId && body.app_secret === appSecret;
-      tokenRequests.push({ appId: body.app_id, accepted });
-      if (!accepted) return json(res, 400, { code: 10014, msg: 'app secret invalid' });
-      const token = `t-${randomBytes(20).toString('hex')}`;
-      tokens.add(token);
-      json(res, 200, { code: 0, msg: 'ok', tenant_access_token: token, expire: 7200 });
-    }],
-    ['GET', /^\/open-apis\/bot\/v3\/info$/, (_m, _b, req, res) => {
-      if (!authorized(req)) return json(res, 400, invalidToken);
-      json(res, 200, { code: 0, msg: 'ok', bot: { activate_status: 2, app_name: bot.name, avatar_url: '', ip_white_list: [], open_id: bot.openId } });
-    }],
-    ['POST', /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/, (m, body, req, res, size) => {
-      if (!authorized(req)) return json(res, 400, invalidToken);
-      if (rateLimited > 0) {
-        rateLimited--;
-        return json(res, 429, { code: 99991400, msg: 'request trigger frequency limit' });
-      }
-      if (size > MAX_TEXT_BODY) return json(res, 400, { code: 230025, msg: 'The length of the message content reaches its limit.' });
-      const msgType = String(body.msg_type ?? '');
-      let text: unknown;
-      try {
-        text = (JSON.parse(String(body.content)) as { text?: unknown }).text;
-      } catch {
-        text = undefined;
-      }
-      if (msgType !== 'text' || typeof text !== 'string' || text.length === 0) return json(res, 400, { code: 230001, msg: 'invalid message content' });
-      const uuid = typeof body.uuid === 'string' ? body.uuid : undefined;
-      const existing = uuid ? byUuid.get(uuid) : undefined;
-      const messageId = existing ?? id('om');
-      if (!existing) {
-        if (uuid) byUuid.set(uuid, messageId);
-        replies.push({ parentId: m[1]!, messageId, msgType, text, uuid });
-      }
-      json(res, 200, { code: 0, msg: 'success', data: { message_id: messageId, parent_id: m[1], msg_type: 'text', body: { content: body.content }, sender: { id: appId, id_type: 'app_id', sender_type: 'app' } } });
-    }],
-    ['POST', /^\/callback\/ws\/endpoint$/, (_m, body, _req, res) => {
-      fake.endpointRequests++;
-      if (Date.now() < downUntil) return json(res, 503, { code: 1, msg: 'system busy' });
-      if (body.AppID !== appId || body.AppSecret !== appSecret) return json(res, 200, { code: 514, msg: 'auth failed', data: {} });
-      const ticket = randomBytes(12).toString('hex');
-      tickets.add(ticket);
-      const URL = `ws://127.0.0.1:${port}/ws/v2?fpid=493&aid=552564&device_id=${id('dev')}&access_key=${randomBytes(8).toString('hex')}&service_id=${serviceId}&ticket=${ticket}`;
-      json(res, 200, { code: 0, msg: 'ok', data: { URL, ClientConfig: clientConfig } });
-    }],
+    [
+      'POST',
+      /^\/open-apis\/auth\/v3\/tenant_access_token\/internal$/,
+      (_m, body, _req, res) => {
+        const accepted = body.app_id === appId && body.app_secret === appSecret;
+        tokenRequests.push({ appId: body.app_id, accepted });
+        if (!accepted) return json(res, 400, { code: 10014, msg: 'app secret invalid' });
+        const token = `t-${randomBytes(20).toString('hex')}`;
+        tokens.add(token);
+        json(res, 200, { code: 0, msg: 'ok', tenant_access_token: token, expire: 7200 });
+      },
+    ],
+    [
+      'GET',
+      /^\/open-apis\/bot\/v3\/info$/,
+      (_m, _b, req, res) => {
+        if (!authorized(req)) return json(res, 400, invalidToken);
+        json(res, 200, { code: 0, msg: 'ok', bot: { activate_status: 2, app_name: bot.name, avatar_url: '', ip_white_list: [], open_id: bot.openId } });
+      },
+    ],
+    [
+      'POST',
+      /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/,
+      (m, body, req, res, size) => {
+        if (!authorized(req)) return json(res, 400, invalidToken);
+        if (rateLimited > 0) {
+          rateLimited--;
+          return json(res, 429, { code: 99991400, msg: 'request trigger frequency limit' });
+        }
+        if (size > MAX_TEXT_BODY) return json(res, 400, { code: 230025, msg: 'The length of the message content reaches its limit.' });
+        const msgType = String(body.msg_type ?? '');
+        let text: unknown;
+        try {
+          text = (JSON.parse(String(body.content)) as { text?: unknown }).text;
+        } catch {
+          text = undefined;
+        }
+        if (msgType !== 'text' || typeof text !== 'string' || text.length === 0) return json(res, 400, { code: 230001, msg: 'invalid message content' });
+        const uuid = typeof body.uuid === 'string' ? body.uuid : undefined;
+        const existing = uuid ? byUuid.get(uuid) : undefined;
+        const messageId = existing ?? id('om');
+        if (!existing) {
+          if (uuid) byUuid.set(uuid, messageId);
+          replies.push({ parentId: m[1]!, messageId, msgType, text, uuid });
+        }
+        json(res, 200, {
+          code: 0,
+          msg: 'success',
+          data: {
+            message_id: messageId,
+            parent_id: m[1],
+            msg_type: 'text',
+            body: { content: body.content },
+            sender: { id: appId, id_type: 'app_id', sender_type: 'app' },
+          },
+        });
+      },
+    ],
+    [
+      'POST',
+      /^\/callback\/ws\/endpoint$/,
+      (_m, body, _req, res) => {
+        fake.endpointRequests++;
+        if (Date.now() < downUntil) return json(res, 503, { code: 1, msg: 'system busy' });
+        if (body.AppID !== appId || body.AppSecret !== appSecret) return json(res, 200, { code: 514, msg: 'auth failed', data: {} });
+        const ticket = randomBytes(12).toString('hex');
+        tickets.add(ticket);
+        const URL = `ws://127.0.0.1:${port}/ws/v2?fpid=493&aid=552564&device_id=${id('dev')}&access_key=${randomBytes(8).toString('hex')}&service_id=${serviceId}&ticket=${ticket}`;
+        json(res, 200, { code: 0, msg: 'ok', data: { URL, ClientConfig: clientConfig } });
+      },
+    ],
   ];
 
   const server = createServer((req, res) => {
@@ -356,10 +387,22 @@ export async function startFakeFeishu(
 
   const envelope = (m: FakeMessageInput): FakeEnvelope => {
     const now = Date.now();
-    const mentions = (m.mentions ?? []).map((u, i) => ({ key: `@_user_${i + 1}`, id: { open_id: u.openId, union_id: id('on'), user_id: '' }, name: u.name, tenant_key: 'tenant' }));
+    const mentions = (m.mentions ?? []).map((u, i) => ({
+      key: `@_user_${i + 1}`,
+      id: { open_id: u.openId, union_id: id('on'), user_id: '' },
+      name: u.name,
+      tenant_key: 'tenant',
+    }));
     return {
       schema: '2.0',
-      header: { event_id: m.eventId ?? randomBytes(16).toString('hex'), token: verificationToken, create_time: String(now), event_type: 'im.message.receive_v1', tenant_key: 'tenant', app_id: appId },
+      header: {
+        event_id: m.eventId ?? randomBytes(16).toString('hex'),
+        token: verificationToken,
+        create_time: String(now),
+        event_type: 'im.message.receive_v1',
+        tenant_key: 'tenant',
+        app_id: appId,
+      },
       event: {
         sender: { sender_id: { open_id: m.from.openId, union_id: id('on'), user_id: '' }, sender_type: m.senderType ?? 'user', tenant_key: 'tenant' },
         message: {

@@ -107,7 +107,10 @@ export function encodeCq(segments: FakeSegment[]): string {
   let out = '';
   for (const s of segments) {
     if (s.type === 'text') out += escapeText(String(s.data.text));
-    else out += `[CQ:${s.type}${Object.entries(s.data).map(([k, v]) => `,${k}=${escapeParam(String(v))}`).join('')}]`;
+    else
+      out += `[CQ:${s.type}${Object.entries(s.data)
+        .map(([k, v]) => `,${k}=${escapeParam(String(v))}`)
+        .join('')}]`;
   }
   return out;
 }

@@ -122,7 +122,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   };
 
   const methods: Record<string, (p: Record<string, unknown>, res: ServerResponse) => void> = {
-    getMe: (_p, res) => json(res, 200, { ok: true, result: { ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } }),
+    getMe: (_p, res) =>
+      json(res, 200, { ok: true, result: { ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } }),
     deleteWebhook: (_p, res) => json(res, 200, { ok: true, result: true }),
     setWebhook: (_p, res) => json(res, 200, { ok: true, result: true }),
     setMyCommands: (_p, res) => json(res, 200, { ok: true, result: true }),

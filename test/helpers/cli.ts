@@ -42,10 +42,14 @@ export function spawnKuakua(args: string[], env: Record<string, string | undefin
     exited,
     alive,
     waitForOutput: (text, what, timeoutMs = 60_000) =>
-      waitFor(() => {
-        if (!alive()) throw new Error(`process exited while waiting for ${what}:\n${out.slice(-3000)}`);
-        return typeof text === 'string' ? out.includes(text) : text.test(out);
-      }, what, timeoutMs).then(() => undefined),
+      waitFor(
+        () => {
+          if (!alive()) throw new Error(`process exited while waiting for ${what}:\n${out.slice(-3000)}`);
+          return typeof text === 'string' ? out.includes(text) : text.test(out);
+        },
+        what,
+        timeoutMs,
+      ).then(() => undefined),
     async stop(graceMs = 15_000) {
       if (!alive()) return exited;
       proc.kill('SIGTERM');

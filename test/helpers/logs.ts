@@ -16,6 +16,10 @@ export function recordLogs(level = 'debug'): RecordedLogs {
   return {
     logger,
     lines,
-    entries: (msg) => lines.filter((l) => l.includes(JSON.stringify(msg))).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === msg),
+    entries: (msg) =>
+      lines
+        .filter((l) => l.includes(JSON.stringify(msg)))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((e) => e.msg === msg),
   };
 }

@@ -34,7 +34,10 @@ const building = new Map<string, Promise<string>>();
 
 function toolchainHash(): string {
   const hash = createHash('sha256');
-  for (const name of readdirSync(TOOL_DIR).filter((f) => f.endsWith('.py')).sort()) hash.update(name).update(readFileSync(join(TOOL_DIR, name)));
+  for (const name of readdirSync(TOOL_DIR)
+    .filter((f) => f.endsWith('.py'))
+    .sort())
+    hash.update(name).update(readFileSync(join(TOOL_DIR, name)));
   return hash.digest('hex').slice(0, 12);
 }
 
@@ -58,9 +61,20 @@ async function build(out: string, o: Required<RandomModelOptions>): Promise<stri
   const scratch = mkdtempSync(join(CACHE, 'building-'));
   try {
     await run('python3', [
-      TOOL, 'random', '--out', join(scratch, 'model'),
-      '--layers', String(o.layers), '--heads', String(o.heads), '--hidden', String(o.hidden),
-      '--positions', String(o.positions), '--seed', String(o.seed),
+      TOOL,
+      'random',
+      '--out',
+      join(scratch, 'model'),
+      '--layers',
+      String(o.layers),
+      '--heads',
+      String(o.heads),
+      '--hidden',
+      String(o.hidden),
+      '--positions',
+      String(o.positions),
+      '--seed',
+      String(o.seed),
     ]);
     try {
       renameSync(join(scratch, 'model'), out);
@@ -79,10 +93,12 @@ export async function pythonTokenize(modelDir: string, texts: string[]): Promise
   const child = execFile('python3', [TOOL, 'tokenize', '--model', modelDir], { maxBuffer: 64 << 20 });
   const chunks: string[] = [];
   child.stdout!.on('data', (d) => chunks.push(String(d)));
-  const done = new Promise<void>((ok, fail) =>
-    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`tokenize exited with ${code}`)))),
-  );
+  const done = new Promise<void>((ok, fail) => child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`tokenize exited with ${code}`)))));
   child.stdin!.end(`${texts.map((t) => JSON.stringify(t)).join('\n')}\n`);
   await done;
-  return chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as number[]);
+  return chunks
+    .join('')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as number[]);
 }

@@ -36,7 +36,14 @@ describe('reply judge', () => {
     judge = await JudgeSession.load(dir, 'fp32');
     const ref = JSON.parse(modelTool(['judge-reference', '--dir', dir], JSON.stringify(PAIRS)));
     const rows = PAIRS.map(([post, reply]) => judge.encode(post, reply));
-    expect(rows).toEqual(ref.input_ids.map((ids: number[], i: number) => ids.slice(0, ref.attention_mask[i].reduce((a: number, b: number) => a + b, 0))));
+    expect(rows).toEqual(
+      ref.input_ids.map((ids: number[], i: number) =>
+        ids.slice(
+          0,
+          ref.attention_mask[i].reduce((a: number, b: number) => a + b, 0),
+        ),
+      ),
+    );
     const scores = await judge.score(PAIRS.map(([post, reply]) => ({ post, reply })));
     expect(scores).toHaveLength(PAIRS.length);
     for (const [i, s] of scores.entries()) expect(Math.abs(s - ref.scores[i])).toBeLessThan(1e-4);
@@ -60,7 +67,9 @@ describe('reply judge', () => {
       const int8 = await JudgeSession.load(dir);
       const direct = await int8.score(result!.scored.map((c) => ({ post, reply: c.text })));
       await int8.close();
-      result!.scored.forEach((c, i) => { expect(c.judge).toBeCloseTo(direct[i]!, 4); });
+      result!.scored.forEach((c, i) => {
+        expect(c.judge).toBeCloseTo(direct[i]!, 4);
+      });
       // Best first, by the judge.
       const judged = result!.scored.map((c) => c.judge!);
       expect(judged).toEqual([...judged].sort((a, b) => b - a));
@@ -91,7 +100,9 @@ describe('the bundled models/kuakua-judge', () => {
     try {
       const pairs = PAIRS.map(([post, reply]) => ({ post, reply }));
       const [a, b] = await Promise.all([int8.score(pairs), fp32.score(pairs)]);
-      a.forEach((s, i) => { expect(Math.abs(s - b[i]!)).toBeLessThan(0.3); });
+      a.forEach((s, i) => {
+        expect(Math.abs(s - b[i]!)).toBeLessThan(0.3);
+      });
     } finally {
       await Promise.all([int8.close(), fp32.close()]);
     }

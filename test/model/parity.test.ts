@@ -29,8 +29,14 @@ function shapeOf(dir: string): Shape {
   return { layers: cfg.n_layer, heads: cfg.n_head, hidden: cfg.n_embd };
 }
 
-async function run(session: ort.InferenceSession, ids: number[][], mask: number[][], pos: number[][],
-  past?: Record<string, ort.Tensor>, shape: Shape = SHAPE): Promise<Step> {
+async function run(
+  session: ort.InferenceSession,
+  ids: number[][],
+  mask: number[][],
+  pos: number[][],
+  past?: Record<string, ort.Tensor>,
+  shape: Shape = SHAPE,
+): Promise<Step> {
   const b = ids.length;
   const s = ids[0]!.length;
   const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
@@ -38,8 +44,7 @@ async function run(session: ort.InferenceSession, ids: number[][], mask: number[
   const headDim = shape.hidden / shape.heads;
   for (let i = 0; i < shape.layers; i++) {
     for (const kv of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`]
-        ?? new ort.Tensor('float32', new Float32Array(0), [b, shape.heads, 0, headDim]);
+      feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`] ?? new ort.Tensor('float32', new Float32Array(0), [b, shape.heads, 0, headDim]);
     }
   }
   const out = await session.run(feeds);
@@ -95,23 +100,53 @@ async function expectCachedDecodeMatchesFull(dir: string) {
   const mask = IDS.map((r) => r.map(() => 1));
   const full = await run(session, IDS, mask, mask.map(positions), undefined, shape);
   const split = 6;
-  let step = await run(session, IDS.map((r) => r.slice(0, split)), mask.map((r) => r.slice(0, split)),
-    mask.map((r) => positions(r).slice(0, split)), undefined, shape);
+  let step = await run(
+    session,
+    IDS.map((r) => r.slice(0, split)),
+    mask.map((r) => r.slice(0, split)),
+    mask.map((r) => positions(r).slice(0, split)),
+    undefined,
+    shape,
+  );
   for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, split), slice(full, row, 0, split))).toBeLessThan(1e-4);
   for (let t = split; t < IDS[0]!.length; t++) {
-    step = await run(session, IDS.map((r) => [r[t]!]), mask.map((r) => r.slice(0, t + 1)), [[t], [t]], step.present, shape);
+    step = await run(
+      session,
+      IDS.map((r) => [r[t]!]),
+      mask.map((r) => r.slice(0, t + 1)),
+      [[t], [t]],
+      step.present,
+      shape,
+    );
     for (let row = 0; row < 2; row++) expect(maxDiff(slice(step, row, 0, 1), slice(full, row, t, t + 1))).toBeLessThan(1e-4);
   }
 }
 
-const IDS = [[120, 121, 122, 300, 301, 302, 55, 3000, 17, 999], [450, 451, 452, 453, 454, 455, 456, 457, 458, 459]];
+const IDS = [
+  [120, 121, 122, 300, 301, 302, 55, 3000, 17, 999],
+  [450, 451, 452, 453, 454, 455, 456, 457, 458, 459],
+];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kuakua-parity-'));
   ckpt = join(dir, 'ckpt');
   modelDir = join(dir, 'model');
-  modelTool(['random', '--checkpoint', ckpt, '--wrap', '--layers', String(SHAPE.layers), '--heads', String(SHAPE.heads),
-    '--hidden', String(SHAPE.hidden), '--positions', String(SHAPE.positions), '--seed', '7']);
+  modelTool([
+    'random',
+    '--checkpoint',
+    ckpt,
+    '--wrap',
+    '--layers',
+    String(SHAPE.layers),
+    '--heads',
+    String(SHAPE.heads),
+    '--hidden',
+    String(SHAPE.hidden),
+    '--positions',
+    String(SHAPE.positions),
+    '--seed',
+    '7',
+  ]);
   modelTool(['convert', ckpt, '--out', modelDir]);
 });
 
@@ -120,8 +155,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   it('matches the PyTorch forward within 1e-4 (fp32) with the Optimum I/O names', async () => {
     const session = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'));
-    expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids',
-      ...Array.from({ length: SHAPE.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()]);
+    expect(session.inputNames).toEqual([
+      'input_ids',
+      'attention_mask',
+      'position_ids',
+      ...Array.from({ length: SHAPE.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat(),
+    ]);
     expect(session.outputNames[0]).toBe('logits');
     expect(session.outputNames).toContain(`present.${SHAPE.layers - 1}.value`);
     const mask = IDS.map((r) => r.map(() => 1));
@@ -179,11 +218,19 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
       const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
       const mask = IDS.map((r) => r.slice(0, split).map(() => 1));
-      const first = await run(session, IDS.map((r) => r.slice(0, split)), mask, mask.map(positions));
+      const first = await run(
+        session,
+        IDS.map((r) => r.slice(0, split)),
+        mask,
+        mask.map(positions),
+      );
       const step = (past: (t: ort.Tensor) => ort.Tensor, stepMask: number[]) => {
         const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
         const feeds: Record<string, ort.Tensor> = {
-          input_ids: i64(IDS.map((r) => r[split]!), [2, 1]),
+          input_ids: i64(
+            IDS.map((r) => r[split]!),
+            [2, 1],
+          ),
           attention_mask: i64([...stepMask, ...stepMask], [2, stepMask.length]),
           position_ids: i64([split, split], [2, 1]),
         };
@@ -192,14 +239,17 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
       };
       const compact = await step((t) => t, new Array(split + 1).fill(1));
       // Room for `spare` more columns, holding garbage that the mask must hide.
-      const roomy = await step((t) => {
-        const [b, h] = t.dims as number[];
-        const data = new Float32Array(b! * h! * (split + spare) * headDim).map(() => 1e3 * (Math.random() - 0.5));
-        for (let bh = 0; bh < b! * h!; bh++) {
-          data.set((t.data as Float32Array).subarray(bh * split * headDim, (bh + 1) * split * headDim), bh * (split + spare) * headDim);
-        }
-        return new ort.Tensor('float32', data, [b!, h!, split + spare, headDim]);
-      }, [...new Array(split).fill(1), ...new Array(spare).fill(0), 1]);
+      const roomy = await step(
+        (t) => {
+          const [b, h] = t.dims as number[];
+          const data = new Float32Array(b! * h! * (split + spare) * headDim).map(() => 1e3 * (Math.random() - 0.5));
+          for (let bh = 0; bh < b! * h!; bh++) {
+            data.set((t.data as Float32Array).subarray(bh * split * headDim, (bh + 1) * split * headDim), bh * (split + spare) * headDim);
+          }
+          return new ort.Tensor('float32', data, [b!, h!, split + spare, headDim]);
+        },
+        [...new Array(split).fill(1), ...new Array(spare).fill(0), 1],
+      );
       expect(maxDiff(roomy.logits!.data as Float32Array, compact.logits!.data as Float32Array)).toBeLessThan(1e-4);
       for (let i = 0; i < SHAPE.layers; i++) {
         for (const kv of ['key', 'value']) {
@@ -223,7 +273,13 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     const alone = await run(session, [short], [short.map(() => 1)], [positions(short.map(() => 1))]);
     expect(maxDiff(slice(batched, 0, pad, long.length), slice(alone, 0, 0, short.length))).toBeLessThan(1e-4);
     // One decode step on top of the padded cache.
-    const next = await run(session, [[77], [77]], mask.map((r) => [...r, 1]), [[short.length], [long.length]], batched.present);
+    const next = await run(
+      session,
+      [[77], [77]],
+      mask.map((r) => [...r, 1]),
+      [[short.length], [long.length]],
+      batched.present,
+    );
     const nextAlone = await run(session, [[77]], [[...short.map(() => 1), 1]], [[short.length]], alone.present);
     expect(maxDiff(slice(next, 0, 0, 1), slice(nextAlone, 0, 0, 1))).toBeLessThan(1e-4);
     // The reference agrees on the padded row too.
@@ -237,7 +293,10 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     // A wrong weight layout (e.g. swapped 4-bit nibbles) drops the correlation to about 0. How closely int8 tracks fp32
     // depends on the CPU: onnxruntime's u8×s8 kernels on AVX2 without VNNI add products in saturating pairs. This random
     // model gave above 0.99 on an Intel Xeon and 0.987 on an AMD EPYC.
-    for (const [file, minCorrelation] of [['model_int8.onnx', 0.97], ['model_q4.onnx', 0.9]] as const) {
+    for (const [file, minCorrelation] of [
+      ['model_int8.onnx', 0.97],
+      ['model_q4.onnx', 0.9],
+    ] as const) {
       const session = await ort.InferenceSession.create(join(modelDir, 'onnx', file));
       const q = await run(session, IDS, mask, mask.map(positions));
       expect(maxDiff(q.logits, fp32.logits)).toBeGreaterThan(0); // really quantized
@@ -286,9 +345,11 @@ describe('the bundled models/kuakua-mini', () => {
       const session = await ort.InferenceSession.create(join(mini, 'onnx', file));
       expect(session.inputNames.slice(0, 3)).toEqual(['input_ids', 'attention_mask', 'position_ids']);
       expect(session.inputNames).toContain(`past_key_values.${shape.layers - 1}.value`);
-      expect(session.outputNames).toEqual(['logits',
+      expect(session.outputNames).toEqual([
+        'logits',
         ...Array.from({ length: shape.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat(),
-        ...Array.from({ length: shape.layers }, (_, i) => [`new_key_values.${i}.key`, `new_key_values.${i}.value`]).flat()]);
+        ...Array.from({ length: shape.layers }, (_, i) => [`new_key_values.${i}.key`, `new_key_values.${i}.value`]).flat(),
+      ]);
     }
   });
 
@@ -306,9 +367,15 @@ describe('the bundled models/kuakua-mini', () => {
     const prompt = (inputs.input_ids.tolist() as bigint[][])[0]!.map(Number);
     const steps = 8;
     const eos = JSON.parse(readFileSync(join(mini, 'config.json'), 'utf8')).eos_token_id;
-    for (const [dtype, file] of [['fp32', 'model.onnx'], ['int8', 'model_int8.onnx'], ['q4', 'model_q4.onnx']] as const) {
+    for (const [dtype, file] of [
+      ['fp32', 'model.onnx'],
+      ['int8', 'model_int8.onnx'],
+      ['q4', 'model_q4.onnx'],
+    ] as const) {
       const model = await AutoModelForCausalLM.from_pretrained('kuakua-mini', { dtype, device: 'cpu' });
-      const generated = (await model.generate({ ...inputs, max_new_tokens: steps, do_sample: false, repetition_penalty: 1.0 } as Parameters<typeof model.generate>[0])) as { tolist(): bigint[][] };
+      const generated = (await model.generate({ ...inputs, max_new_tokens: steps, do_sample: false, repetition_penalty: 1.0 } as Parameters<
+        typeof model.generate
+      >[0])) as { tolist(): bigint[][] };
       await model.dispose();
       const theirs = generated.tolist()[0]!.slice(prompt.length).map(Number);
 
@@ -330,8 +397,16 @@ describe('the bundled models/kuakua-mini', () => {
   });
 
   it('stays within the 30 MB budget', () => {
-    const files = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt',
-      'onnx/model.onnx', 'onnx/model_int8.onnx', 'onnx/model_q4.onnx'];
+    const files = [
+      'config.json',
+      'generation_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+      'onnx/model.onnx',
+      'onnx/model_int8.onnx',
+      'onnx/model_q4.onnx',
+    ];
     const total = files.reduce((sum, f) => sum + statSync(join(mini, f)).size, 0);
     expect(total).toBeLessThan(30_000_000);
   });

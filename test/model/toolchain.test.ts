@@ -23,8 +23,29 @@ describe('tools/model', () => {
     const data = join(dir, 'rows.jsonl');
     writeFileSync(data, rows.map((src_txt) => JSON.stringify({ src_txt })).join('\n'));
     const out = join(dir, 'ckpt');
-    const common = ['train', '--data', data, '--valid', data, '--out', out, '--layers', '1', '--heads', '2', '--hidden', '32',
-      '--positions', '64', '--vocab-size', '200', '--batch', '3', '--save-every', '2'];
+    const common = [
+      'train',
+      '--data',
+      data,
+      '--valid',
+      data,
+      '--out',
+      out,
+      '--layers',
+      '1',
+      '--heads',
+      '2',
+      '--hidden',
+      '32',
+      '--positions',
+      '64',
+      '--vocab-size',
+      '200',
+      '--batch',
+      '3',
+      '--save-every',
+      '2',
+    ];
     modelTool([...common, '--steps', '4']);
     for (const f of ['pytorch_model.bin', 'config.json', 'vocab.txt', 'trainer_state.pt']) expect(existsSync(join(out, f))).toBe(true);
     const first = JSON.parse(readFileSync(join(out, 'train_metrics.json'), 'utf8'));

@@ -22,26 +22,32 @@ describe('`kuakua praise` with the bad-input table', () => {
     model = await makeRandomModel();
   });
 
-  it.each(CLI_INPUTS)('%s: a praise, or a one-line error with status 1; never a crash', async (_name, text) => {
-    let code = 0;
-    let stdout: string;
-    let stderr: string;
-    try {
-      ({ stdout, stderr } = await exec(process.execPath, [join(REPO_ROOT, 'bin/kuakua.mjs'), 'praise', text, '--model', model, '--seed', '1'], { maxBuffer: 1 << 20 }));
-    } catch (err) {
-      ({ code, stdout, stderr } = err as { code: number; stdout: string; stderr: string });
-    }
-    if (text.trim() === '') {
-      expect(code).toBe(1);
-      expect(stderr.trim()).toBe('kuakua praise: nothing to praise: the text is empty');
-      expect(stdout).toBe('');
-    } else if (text.length > MAX_TEXT_CHARS) {
-      expect(code).toBe(1);
-      expect(stderr.trim()).toBe(`kuakua praise: the text is too long: 100000 characters (at most ${MAX_TEXT_CHARS})`);
-    } else {
-      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-      expect(stdout.trim().split('\n')).toHaveLength(1);
-      expect(stdout.trim().length).toBeGreaterThan(0);
-    }
-  }, 60_000);
+  it.each(CLI_INPUTS)(
+    '%s: a praise, or a one-line error with status 1; never a crash',
+    async (_name, text) => {
+      let code = 0;
+      let stdout: string;
+      let stderr: string;
+      try {
+        ({ stdout, stderr } = await exec(process.execPath, [join(REPO_ROOT, 'bin/kuakua.mjs'), 'praise', text, '--model', model, '--seed', '1'], {
+          maxBuffer: 1 << 20,
+        }));
+      } catch (err) {
+        ({ code, stdout, stderr } = err as { code: number; stdout: string; stderr: string });
+      }
+      if (text.trim() === '') {
+        expect(code).toBe(1);
+        expect(stderr.trim()).toBe('kuakua praise: nothing to praise: the text is empty');
+        expect(stdout).toBe('');
+      } else if (text.length > MAX_TEXT_CHARS) {
+        expect(code).toBe(1);
+        expect(stderr.trim()).toBe(`kuakua praise: the text is too long: 100000 characters (at most ${MAX_TEXT_CHARS})`);
+      } else {
+        expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+        expect(stdout.trim().split('\n')).toHaveLength(1);
+        expect(stdout.trim().length).toBeGreaterThan(0);
+      }
+    },
+    60_000,
+  );
 });

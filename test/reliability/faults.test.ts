@@ -64,7 +64,11 @@ describe('a worker killed in the middle of a generation', () => {
       policy: { minReplyChars: 1 },
     });
     // The timings under test are the shipped defaults.
-    expect(config.queue).toMatchObject({ lockDurationMs: defaults.lockDurationMs, stalledIntervalMs: defaults.stalledIntervalMs, timeoutMs: defaults.timeoutMs });
+    expect(config.queue).toMatchObject({
+      lockDurationMs: defaults.lockDurationMs,
+      stalledIntervalMs: defaults.stalledIntervalMs,
+      timeoutMs: defaults.timeoutMs,
+    });
 
     const { bot, got } = await core(config, 'rel-kill');
     const first = await workerProcess(redis.url, path);

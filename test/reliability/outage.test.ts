@@ -19,36 +19,43 @@ describe('Redis stops while messages arrive', () => {
   it.each([
     ['busy', { action: 'replied', delivery: { kind: 'busy' } }],
     ['silent', { action: 'ignored', reason: 'busy' }],
-  ] as const)('the core answers within queue.redisWaitMs as for a full queue (%s), queues nothing late, and works again after', async (onFull, expected) => {
-    const redis = await startRedis({ aof: true });
-    cleanups.push(() => redis.close());
-    const { config } = configFile(redis.url, { queue: { redisWaitMs: 500, onFull, timeoutMs: 60_000 }, cooldown: { userSeconds: 0 } });
-    const logs = recordLogs();
-    const bot = await createCore({ config, logger: logs.logger, instanceId: `rel-outage-${onFull}` });
-    cleanups.push(() => bot.close());
-    const got = collect(bot);
+  ] as const)(
+    'the core answers within queue.redisWaitMs as for a full queue (%s), queues nothing late, and works again after',
+    async (onFull, expected) => {
+      const redis = await startRedis({ aof: true });
+      cleanups.push(() => redis.close());
+      const { config } = configFile(redis.url, { queue: { redisWaitMs: 500, onFull, timeoutMs: 60_000 }, cooldown: { userSeconds: 0 } });
+      const logs = recordLogs();
+      const bot = await createCore({ config, logger: logs.logger, instanceId: `rel-outage-${onFull}` });
+      cleanups.push(() => bot.close());
+      const got = collect(bot);
 
-    await redis.stop();
-    const asked = message({ text: '求夸 停电了也要夸' });
-    // Redis stays down until after this answer: it was given when queue.redisWaitMs ran out, not when Redis came back.
-    expect(await bot.handle(asked)).toMatchObject(expected);
-    expect(logs.entries('Redis did not respond in time: answering busy')).toMatchObject([{ waitedMs: 500 }]);
-    // Not for the bot: no busy reply to ordinary chatter.
-    expect(await bot.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'unavailable' });
-    // A distress post gets the care reply, never the busy one, even without Redis.
-    expect(await bot.handle(message({ text: '求夸 我不想活了' }))).toMatchObject({ action: 'replied', delivery: { kind: 'care', text: config.distress.reply } });
-    await redis.start();
+      await redis.stop();
+      const asked = message({ text: '求夸 停电了也要夸' });
+      // Redis stays down until after this answer: it was given when queue.redisWaitMs ran out, not when Redis came back.
+      expect(await bot.handle(asked)).toMatchObject(expected);
+      expect(logs.entries('Redis did not respond in time: answering busy')).toMatchObject([{ waitedMs: 500 }]);
+      // Not for the bot: no busy reply to ordinary chatter.
+      expect(await bot.handle(message({ text: '今天吃什么' }))).toEqual({ action: 'ignored', reason: 'unavailable' });
+      // A distress post gets the care reply, never the busy one, even without Redis.
+      expect(await bot.handle(message({ text: '求夸 我不想活了' }))).toMatchObject({
+        action: 'replied',
+        delivery: { kind: 'care', text: config.distress.reply },
+      });
+      await redis.start();
 
-    const after = message({ text: '夸我 恢复了' });
-    expect(await waitFor(async () => (await bot.handle(after)).action === 'queued' || undefined, 'a message queued after the restart', 20_000)).toBe(true);
-    const requests = requestQueue(config, redis.url);
-    cleanups.push(() => requests.close());
-    const givenUp = await waitFor(() => logs.entries('given-up decision ended').find((e) => e.messageId === asked.messageId), 'the given-up decision to end');
-    expect(givenUp.action).toBe('ignored');
-    // Only the message after the restart is queued; the one answered busy never reaches a worker.
-    expect(await requests.getWaitingCount()).toBe(1);
-    expect(got).toEqual([]);
-  }, 60_000);
+      const after = message({ text: '夸我 恢复了' });
+      expect(await waitFor(async () => (await bot.handle(after)).action === 'queued' || undefined, 'a message queued after the restart', 20_000)).toBe(true);
+      const requests = requestQueue(config, redis.url);
+      cleanups.push(() => requests.close());
+      const givenUp = await waitFor(() => logs.entries('given-up decision ended').find((e) => e.messageId === asked.messageId), 'the given-up decision to end');
+      expect(givenUp.action).toBe('ignored');
+      // Only the message after the restart is queued; the one answered busy never reaches a worker.
+      expect(await requests.getWaitingCount()).toBe(1);
+      expect(got).toEqual([]);
+    },
+    60_000,
+  );
 
   it('10 s outage: `kuakua bot` (web API + Telegram) and `kuakua worker` reconnect by themselves; each request is answered after recovery or gets the busy reply; nothing crashes', async () => {
     const redis = await startRedis({ aof: true });

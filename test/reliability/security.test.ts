@@ -73,10 +73,14 @@ describe('secrets never reach the logs', () => {
     await waitFor(() => telegram.sent.some((s) => s.reply_parameters?.message_id === tg.message_id), 'the Telegram reply', 30_000);
     const dc: FakeDiscordMessage = discord.userMessage({ author: discord.user('b'), content: '求夸 秘密' });
     await waitFor(() => discord.posted.some((p) => p.message_reference?.message_id === dc.id), 'the Discord reply', 30_000);
-    const cli = await exec(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-    });
+    const cli = await exec(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...env },
+      },
+    );
     expect(cli.stdout.trim().length).toBeGreaterThan(0);
     expect(await bot.stop()).toBe(0);
     expect(await worker.stop()).toBe(0);
@@ -84,7 +88,8 @@ describe('secrets never reach the logs', () => {
     const logs = [bot.output(), worker.output(), cli.stdout, cli.stderr].join('\n');
     // The logs are really at debug level and really cover the adapters.
     expect(logs).toContain('"level":20');
-    for (const line of ['telegram adapter started', 'discord adapter started', 'wechat adapter started', 'worker ready', 'praise generated']) expect(logs).toContain(line);
+    for (const line of ['telegram adapter started', 'discord adapter started', 'wechat adapter started', 'worker ready', 'praise generated'])
+      expect(logs).toContain(line);
     const secrets = [redisPassword, apiToken, puppetToken, telegram.token, telegram.token.split(':')[1]!, discord.token, `dc-secret-${tag}`, redis.url];
     for (const secret of secrets) expect(logs, `a log line contains ${secret}`).not.toContain(secret);
     expect(logs).not.toContain(tag);

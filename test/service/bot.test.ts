@@ -213,13 +213,19 @@ describe('admin commands', () => {
     expect(r).toMatchObject({ action: 'replied', delivery: { kind: 'refusal', text: config.messages.notAdmin } });
     expect(await c.handle(message())).toMatchObject({ action: 'queued' });
     // Admin ids are per platform: "boss" on Discord is nobody.
-    expect(await c.handle(message({ platform: 'discord', text: '/kuakua_off', userId: 'boss' }))).toMatchObject({ action: 'replied', delivery: { kind: 'refusal' } });
+    expect(await c.handle(message({ platform: 'discord', text: '/kuakua_off', userId: 'boss' }))).toMatchObject({
+      action: 'replied',
+      delivery: { kind: 'refusal' },
+    });
   });
 
   it('/kuakua_off and /kuakua_on switch the chat for every bot process', async () => {
     const config = testConfig(fx.redis.url, { admins });
     const [a, b] = [await core(config, 'bot-a'), await core(config, 'bot-b')];
-    expect(await a.handle(message({ text: '/kuakua_off@kuakua_bot', userId: 'boss' }))).toMatchObject({ action: 'replied', delivery: { kind: 'admin', text: config.messages.disabled } });
+    expect(await a.handle(message({ text: '/kuakua_off@kuakua_bot', userId: 'boss' }))).toMatchObject({
+      action: 'replied',
+      delivery: { kind: 'admin', text: config.messages.disabled },
+    });
     expect(await b.handle(message())).toEqual({ action: 'ignored', reason: 'disabled' });
     expect(await b.handle(message({ chatId: 'other-group' }))).toMatchObject({ action: 'queued' });
     await b.handle(message({ text: '/kuakua_on', userId: 'boss' }));
@@ -244,7 +250,10 @@ describe('admin commands', () => {
     const status = await c.handle(message({ text: '/kuakua_status', userId: 'boss' }));
     expect(status).toMatchObject({ action: 'replied', delivery: { kind: 'admin' } });
     if (status.action === 'replied') expect(status.delivery.text).toMatch(/排队 1 条；在线 worker 0 个；模型 无；Redis 正常/);
-    expect(await c.handle(message({ text: '/kuakua_help', userId: 'anyone' }))).toMatchObject({ action: 'replied', delivery: { kind: 'help', text: config.messages.help } });
+    expect(await c.handle(message({ text: '/kuakua_help', userId: 'anyone' }))).toMatchObject({
+      action: 'replied',
+      delivery: { kind: 'help', text: config.messages.help },
+    });
   });
 
   it('a redelivered admin command runs once', async () => {
@@ -271,7 +280,15 @@ describe('people in distress', () => {
     const msg = message({ text: DISTRESS });
     expect(await c.handle(msg)).toEqual({
       action: 'replied',
-      delivery: { platform: 'telegram', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, userName: msg.userName, text: config.distress.reply, kind: 'care' },
+      delivery: {
+        platform: 'telegram',
+        chatId: msg.chatId,
+        replyToMessageId: msg.messageId,
+        userId: msg.userId,
+        userName: msg.userName,
+        text: config.distress.reply,
+        kind: 'care',
+      },
     });
     expect(await queueDepth(config)).toBe(0);
     expect(await distressCount('answered')).toBe(before + 1);
@@ -285,7 +302,10 @@ describe('people in distress', () => {
     const config = testConfig(fx.redis.url, { admins, cooldown: { userSeconds: 60 } });
     const c = await core(config);
     expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
-    expect(await c.handle(message({ userId: 'u1', text: `求夸 ${DISTRESS}` }))).toMatchObject({ action: 'replied', delivery: { kind: 'care', text: config.distress.reply } });
+    expect(await c.handle(message({ userId: 'u1', text: `求夸 ${DISTRESS}` }))).toMatchObject({
+      action: 'replied',
+      delivery: { kind: 'care', text: config.distress.reply },
+    });
     expect(await c.handle(message({ text: '/kuakua_off', userId: 'boss' }))).toMatchObject({ action: 'replied', delivery: { kind: 'admin' } });
     expect(await c.handle(message({ userId: 'u2', text: 'I want to kill myself' }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
     expect(await c.handle(message({ userId: 'u3' }))).toEqual({ action: 'ignored', reason: 'disabled' });
@@ -318,7 +338,10 @@ describe('people in distress', () => {
     const config = testConfig(fx.redis.url, { distress: { repeatSeconds: 600 } });
     const c = await core(config);
     for (let i = 0; i < 3; i++) {
-      expect(await c.handle(message({ userId: 'p1', chatId: 'dm-p1', isPrivate: true, text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+      expect(await c.handle(message({ userId: 'p1', chatId: 'dm-p1', isPrivate: true, text: DISTRESS }))).toMatchObject({
+        action: 'replied',
+        delivery: { kind: 'care' },
+      });
     }
     expect(await queueDepth(config)).toBe(0);
   });

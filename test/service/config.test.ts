@@ -69,7 +69,11 @@ describe('loadConfig', () => {
     ['misspelt key', 'triggers:\n  keyword: [夸]\n', /triggers.*unknown key keyword/],
     ['list of the wrong type', 'admins:\n  telegram: [12345]\n', /admins\.telegram\.0 = 12345 .*expected string/],
     ['bad chat key', 'chats:\n  nowhere:\n    enabled: true\n', /chats\.nowhere/],
-    ['a secret in a file', 'telegram:\n  token: "123:abc"\n', /telegram\.token in config\/local\.yaml: secrets are read only from the environment \(.*TELEGRAM_BOT_TOKEN/],
+    [
+      'a secret in a file',
+      'telegram:\n  token: "123:abc"\n',
+      /telegram\.token in config\/local\.yaml: secrets are read only from the environment \(.*TELEGRAM_BOT_TOKEN/,
+    ],
     ['an adapter section it does not know', 'slack:\n  apiRoot: https://slack.com\n', /unknown key slack/],
     ['a bad value in an adapter section', 'discord:\n  registerSlashCommand: "yes"\n', /discord\.registerSlashCommand = "yes" .*expected boolean/],
   ])('names the key for %s', (_name, yaml, pattern) => {
@@ -110,7 +114,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('testConfig (the tests\' config helper)', () => {
+describe("testConfig (the tests' config helper)", () => {
   const url = 'redis://127.0.0.1:1';
 
   it('applies a patch that fits the schema', () => {

@@ -103,7 +103,9 @@ describe('first-hour polish', () => {
     const file = join(dir, 'broken.yaml');
     for (const text of ['http:\n  port: [1, 2\n', 'a: b: c\n', 'x:\n\t- 1\n']) {
       writeFileSync(file, text);
-      expect(() => loadConfig({ env: { KUAKUA_CONFIG: file } })).toThrow(/^config error: KUAKUA_CONFIG file \S+ is not valid YAML at line \d+, column \d+: [^\n]*[^:\n]$/);
+      expect(() => loadConfig({ env: { KUAKUA_CONFIG: file } })).toThrow(
+        /^config error: KUAKUA_CONFIG file \S+ is not valid YAML at line \d+, column \d+: [^\n]*[^:\n]$/,
+      );
       try {
         loadConfig({ env: { KUAKUA_CONFIG: file } });
       } catch (err) {

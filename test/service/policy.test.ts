@@ -66,12 +66,18 @@ describe('choosePraise', () => {
     expect(choosePraise(cands, [], '明天面试，好紧张', rules).reply).toBe('抱抱你，会好起来的');
     expect(choosePraise(cands, [], '终于拿到驾照了', rules).reply).toBe('哈哈你好棒呀');
     // A sad post needs a word of comfort: praise alone misreads it.
-    const praiseOnly = [{ text: '你这也太优秀了吧', judge: 5 }, { text: '没关系，你已经很棒了', judge: 1 }];
+    const praiseOnly = [
+      { text: '你这也太优秀了吧', judge: 5 },
+      { text: '没关系，你已经很棒了', judge: 1 },
+    ];
     expect(choosePraise(praiseOnly, [], '考研没过线，差了6分', rules).reply).toBe('没关系，你已经很棒了');
     // Laughter alone is no reply.
     expect(choosePraise([{ text: '哈哈哈哈哈哈哈哈' }], [], '今天给绿萝浇了水', rules).rejected[0]?.reason).toBe('too-short');
     // 生日快乐 only where there is a birthday.
-    const wishes = [{ text: '生日快乐！', judge: 5 }, { text: '驾照到手，稳！', judge: 1 }];
+    const wishes = [
+      { text: '生日快乐！', judge: 5 },
+      { text: '驾照到手，稳！', judge: 1 },
+    ];
     expect(choosePraise(wishes, [], '终于拿到驾照了', rules).reply).toBe('驾照到手，稳！');
     expect(choosePraise(wishes, [], '今天我生日，求夸', rules).reply).toBe('生日快乐！');
   });

@@ -116,7 +116,9 @@ describe('bot, queue and worker with the real engine', () => {
     const history = await fx.admin.lrange('kuakua:history:telegram:history-chat', 0, -1);
     expect(history).toHaveLength(5);
     const texts = got.map((d) => d.text);
-    texts.forEach((t, i) => { expect(texts.slice(Math.max(0, i - 5), i), `reply ${i}`).not.toContain(t); });
+    texts.forEach((t, i) => {
+      expect(texts.slice(Math.max(0, i - 5), i), `reply ${i}`).not.toContain(t);
+    });
   });
 
   it('routes each reply to the bot instance that owns the chat', async () => {
@@ -124,10 +126,7 @@ describe('bot, queue and worker with the real engine', () => {
     const { bot: a, got: gotA } = await start(c);
     const b = await fx.core(c, 'bot-b');
     const gotB = collect(b);
-    await Promise.all([
-      ...[1, 2, 3].map(() => a.handle(message({ chatId: 'chat-of-a' }))),
-      ...[1, 2].map(() => b.handle(message({ chatId: 'chat-of-b' }))),
-    ]);
+    await Promise.all([...[1, 2, 3].map(() => a.handle(message({ chatId: 'chat-of-a' }))), ...[1, 2].map(() => b.handle(message({ chatId: 'chat-of-b' })))]);
     await waitFor(() => gotA.length === 3 && gotB.length === 2, 'five replies');
     await fx.idle(c, ['bot-a', 'bot-b']);
     expect(gotA.map((d) => d.chatId)).toEqual(['chat-of-a', 'chat-of-a', 'chat-of-a']);
@@ -138,7 +137,16 @@ describe('bot, queue and worker with the real engine', () => {
     const c = config();
     await fx.worker(c, engine);
     const key = idempotencyKey({ platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone' });
-    const job = { key, platform: 'telegram', chatId: 'chat-of-gone', messageId: 'm-gone', userId: 'u-gone', instanceId: 'bot-gone', enqueuedAt: Date.now(), post: '我今天跑了五公里' };
+    const job = {
+      key,
+      platform: 'telegram',
+      chatId: 'chat-of-gone',
+      messageId: 'm-gone',
+      userId: 'u-gone',
+      instanceId: 'bot-gone',
+      enqueuedAt: Date.now(),
+      post: '我今天跑了五公里',
+    };
     const requests = new Queue(c.queue.name, { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
     const replies = new Queue(replyQueueName(c.queue.name, 'bot-gone'), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
     try {

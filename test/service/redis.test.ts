@@ -140,10 +140,17 @@ describe('worker registry', () => {
 
 describe('logger redaction', () => {
   it('never writes tokens, passwords or Redis URL passwords', () => {
-    const env = { TELEGRAM_BOT_TOKEN: '123456:AAH-telegram-secret', REDIS_URL: 'rediss://default:r3dis-pw@cache.example:6380', KUAKUA_API_TOKEN: 'api-token-xyz' };
+    const env = {
+      TELEGRAM_BOT_TOKEN: '123456:AAH-telegram-secret',
+      REDIS_URL: 'rediss://default:r3dis-pw@cache.example:6380',
+      KUAKUA_API_TOKEN: 'api-token-xyz',
+    };
     const lines: string[] = [];
     const logger = createLogger({ env, destination: { write: (l: string) => void lines.push(l) } });
-    logger.info({ token: env.TELEGRAM_BOT_TOKEN, config: { secrets: { apiToken: 'api-token-xyz' } }, headers: { authorization: 'Bearer api-token-xyz' } }, 'starting');
+    logger.info(
+      { token: env.TELEGRAM_BOT_TOKEN, config: { secrets: { apiToken: 'api-token-xyz' } }, headers: { authorization: 'Bearer api-token-xyz' } },
+      'starting',
+    );
     logger.info(`calling https://api.telegram.org/bot${env.TELEGRAM_BOT_TOKEN}/getMe`);
     logger.warn({ url: env.REDIS_URL }, 'connecting');
     logger.error({ err: new Error(`auth failed for redis://user:other-pass@host with r3dis-pw`) }, 'failed');

@@ -86,7 +86,11 @@ describe('nothing of a user outlives its purpose', () => {
       const bot = spawnKuakua(['bot'], { REDIS_URL: fx.redis.url, KUAKUA_CONFIG: file, KUAKUA_HTTP_PORT: String(await freePort()) });
       bots.push(bot);
       const url = await waitForBanner(bot, 60_000, /kuakua bot: (http:\/\/\S+)/);
-      const res = await fetch(`${url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `求夸 ${MARK} 第${i}次`, userId: `user-${i}` }) });
+      const res = await fetch(`${url}api/praise`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `求夸 ${MARK} 第${i}次`, userId: `user-${i}` }),
+      });
       expect(res.status).toBe(200);
       return bot;
     };

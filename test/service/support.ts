@@ -18,7 +18,8 @@ type Patch<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends 
 function apply(target: Record<string, unknown>, patch: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(patch)) {
     const cur = target[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) apply(cur as Record<string, unknown>, v as Record<string, unknown>);
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur))
+      apply(cur as Record<string, unknown>, v as Record<string, unknown>);
     else target[k] = v;
   }
 }

@@ -5,7 +5,13 @@ import { loadConfig } from '../../src/app/config.ts';
 import { extractPost, evaluateTrigger, type TriggerDecision, type TriggerSettings } from '../../src/triggers.ts';
 import { message } from './support.ts';
 
-const base: TriggerSettings = { enabled: true, keywords: ['求夸', '夸我', '求表扬', '求鼓励'], mentionRequired: false, privateChats: true, genericPost: '求夸' };
+const base: TriggerSettings = {
+  enabled: true,
+  keywords: ['求夸', '夸我', '求表扬', '求鼓励'],
+  mentionRequired: false,
+  privateChats: true,
+  genericPost: '求夸',
+};
 
 describe('evaluateTrigger', () => {
   // A row without a post is a message not taken, and the reason says why.
@@ -24,7 +30,13 @@ describe('evaluateTrigger', () => {
     ['explicit command with bot name', { text: '/kuakua@kuakua_bot', explicit: true }, {}, 'explicit', '求夸'],
     ['disabled chat', { text: '求夸' }, { enabled: false }, 'disabled'],
     ['mention required, keyword only', { text: '求夸 我做完了' }, { mentionRequired: true }, 'mention-required'],
-    ['mention required, with mention', { text: '@kk 求夸 我做完了', mentionsBot: true, mentionTexts: ['@kk'] }, { mentionRequired: true }, 'mention', '我做完了'],
+    [
+      'mention required, with mention',
+      { text: '@kk 求夸 我做完了', mentionsBot: true, mentionTexts: ['@kk'] },
+      { mentionRequired: true },
+      'mention',
+      '我做完了',
+    ],
     ['mention required does not apply to private chats', { text: '求夸', isPrivate: true }, { mentionRequired: true }, 'private', '求夸'],
     ['extra keyword', { text: '加油 我明天面试' }, { keywords: [...base.keywords, '加油'] }, 'keyword', '我明天面试'],
     ['latin keyword is case-insensitive', { text: 'PRAISE me, I shipped it' }, { keywords: ['praise me'] }, 'keyword', 'I shipped it'],
@@ -52,13 +64,24 @@ describe('per-chat settings', () => {
   config.chats['telegram:g2'] = { enabled: false, extraKeywords: ['冲'], mentionRequired: true };
 
   it('config overrides apply to their chat only', () => {
-    expect(resolveTriggerSettings(config, 'telegram', 'g2', {})).toMatchObject({ enabled: false, mentionRequired: true, keywords: [...config.triggers.keywords, '冲'] });
-    expect(resolveTriggerSettings(config, 'telegram', 'other', {})).toMatchObject({ enabled: true, mentionRequired: false, keywords: config.triggers.keywords });
+    expect(resolveTriggerSettings(config, 'telegram', 'g2', {})).toMatchObject({
+      enabled: false,
+      mentionRequired: true,
+      keywords: [...config.triggers.keywords, '冲'],
+    });
+    expect(resolveTriggerSettings(config, 'telegram', 'other', {})).toMatchObject({
+      enabled: true,
+      mentionRequired: false,
+      keywords: config.triggers.keywords,
+    });
     expect(resolveTriggerSettings(config, 'discord', 'g2', {}).enabled).toBe(true);
   });
 
   it('settings stored by admins win over the config file', () => {
-    expect(resolveTriggerSettings(config, 'telegram', 'g2', { enabled: true, extraKeywords: ['加油'] })).toMatchObject({ enabled: true, keywords: [...config.triggers.keywords, '加油'] });
+    expect(resolveTriggerSettings(config, 'telegram', 'g2', { enabled: true, extraKeywords: ['加油'] })).toMatchObject({
+      enabled: true,
+      keywords: [...config.triggers.keywords, '加油'],
+    });
   });
 });
 

@@ -128,7 +128,13 @@ describe('failures and shutdown', () => {
       async generate(reqs) {
         calls += 1;
         if (calls === 1) throw new Error('engine thread crashed');
-        return reqs.map(() => ({ reply: '你的努力大家都看得见！', candidates: ['你的努力大家都看得见！'], scored: [{ text: '你的努力大家都看得见！', logprob: -1 }], newTokens: 8, ms: 5 }));
+        return reqs.map(() => ({
+          reply: '你的努力大家都看得见！',
+          candidates: ['你的努力大家都看得见！'],
+          scored: [{ text: '你的努力大家都看得见！', logprob: -1 }],
+          newTokens: 8,
+          ms: 5,
+        }));
       },
       async close() {},
     };

@@ -116,7 +116,11 @@ describe('HTTP API through the real queue, worker and engine', () => {
     ['form', 'application/x-www-form-urlencoded'],
     ['no content type', ''],
   ])('rejects %s with 415', async (_name, type) => {
-    const res = await fetch(`${web.url}api/praise`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: type ? '{"text":"求夸"}' : new Blob(['{"text":"求夸"}']) });
+    const res = await fetch(`${web.url}api/praise`, {
+      method: 'POST',
+      headers: type ? { 'content-type': type } : {},
+      body: type ? '{"text":"求夸"}' : new Blob(['{"text":"求夸"}']),
+    });
     expect(res.status).toBe(415);
     expect(await res.json()).toMatchObject({ error: 'unsupported_media_type' });
   });
@@ -248,9 +252,9 @@ describe('HTTP API security', () => {
 
   it('refuses to bind a non-loopback address without KUAKUA_API_TOKEN', async () => {
     const config = testConfig(redis.url);
-    await expect(
-      startWebServer({ ...webOptionsFromConfig(config), host: '0.0.0.0', port: 0, apiToken: undefined, core, logger, registry }),
-    ).rejects.toThrow(/KUAKUA_API_TOKEN/);
+    await expect(startWebServer({ ...webOptionsFromConfig(config), host: '0.0.0.0', port: 0, apiToken: undefined, core, logger, registry })).rejects.toThrow(
+      /KUAKUA_API_TOKEN/,
+    );
   });
 
   it('binds a non-loopback address with a token, and then the API needs the bearer token (401 otherwise)', async () => {
@@ -357,47 +361,76 @@ describe('HTTP API when no worker answers', () => {
   });
 
   it('a worker that does not answer in time, onTimeout fallback: 200 with a tone reply of kind "fallback"', async () => {
-    await withCore({ queue: { timeoutMs: 1000, onTimeout: 'fallback' } }, async (web) => {
-      const res = await web.praise({ text: '求夸 我学会了做饭' });
-      expect(res.status).toBe(200);
-      expect(res.json.kind).toBe('fallback');
-      expect(res.json.reply).toMatch(HAN);
-    }, {}, { stuckWorker: true });
+    await withCore(
+      { queue: { timeoutMs: 1000, onTimeout: 'fallback' } },
+      async (web) => {
+        const res = await web.praise({ text: '求夸 我学会了做饭' });
+        expect(res.status).toBe(200);
+        expect(res.json.kind).toBe('fallback');
+        expect(res.json.reply).toMatch(HAN);
+      },
+      {},
+      { stuckWorker: true },
+    );
   });
 
   it('a worker that does not answer in time, onTimeout busy: 503 with the busy message', async () => {
-    await withCore({ queue: { timeoutMs: 1000, onTimeout: 'busy' } }, async (web) => {
-      const res = await web.praise({ text: '求夸' });
-      expect(res.status).toBe(503);
-      expect(res.json).toMatchObject({ error: 'busy', kind: 'busy' });
-      expect(res.json.reply).toMatch(HAN);
-      expect(res.headers.get('retry-after')).toBeTruthy();
-    }, {}, { stuckWorker: true });
+    await withCore(
+      { queue: { timeoutMs: 1000, onTimeout: 'busy' } },
+      async (web) => {
+        const res = await web.praise({ text: '求夸' });
+        expect(res.status).toBe(503);
+        expect(res.json).toMatchObject({ error: 'busy', kind: 'busy' });
+        expect(res.json.reply).toMatch(HAN);
+        expect(res.headers.get('retry-after')).toBeTruthy();
+      },
+      {},
+      { stuckWorker: true },
+    );
   });
 
   it('a worker that does not answer in time, onTimeout silent: 503 no_reply once the wait is over', async () => {
-    await withCore({ queue: { timeoutMs: 500, onTimeout: 'silent' } }, async (web) => {
-      const res = await web.praise({ text: '求夸' });
-      expect(res.status).toBe(503);
-      expect(res.json.error).toBe('no_reply');
-    }, {}, { stuckWorker: true });
+    await withCore(
+      { queue: { timeoutMs: 500, onTimeout: 'silent' } },
+      async (web) => {
+        const res = await web.praise({ text: '求夸' });
+        expect(res.status).toBe(503);
+        expect(res.json.error).toBe('no_reply');
+      },
+      {},
+      { stuckWorker: true },
+    );
   });
 
   it('a full queue: 503 busy at once (queue.onFull busy) or without a reply (silent)', async () => {
-    await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'busy' } }, async (web) => {
-      const first = fetch(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: '求夸', userId: 'u1' }) });
-      first.catch(() => {});
-      await waitFor(async () => (await (await fetch(`${web.url}healthz`)).json()).queueDepth === 1, 'the first request to be queued');
-      const second = await web.praise({ text: '求夸', userId: 'u2' });
-      expect(second.status).toBe(503);
-      expect(second.json).toMatchObject({ error: 'busy', kind: 'busy' });
-    }, {}, { stuckWorker: true });
+    await withCore(
+      { queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'busy' } },
+      async (web) => {
+        const first = fetch(`${web.url}api/praise`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ text: '求夸', userId: 'u1' }),
+        });
+        first.catch(() => {});
+        await waitFor(async () => (await (await fetch(`${web.url}healthz`)).json()).queueDepth === 1, 'the first request to be queued');
+        const second = await web.praise({ text: '求夸', userId: 'u2' });
+        expect(second.status).toBe(503);
+        expect(second.json).toMatchObject({ error: 'busy', kind: 'busy' });
+      },
+      {},
+      { stuckWorker: true },
+    );
     // The request queued above is still waiting (the worker takes nothing), so the queue is still full.
-    await withCore({ queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'silent' } }, async (web) => {
-      const second = await web.praise({ text: '求夸', userId: 'u3' });
-      expect(second.status).toBe(503);
-      expect(second.json.error).toBe('busy');
-    }, {}, { stuckWorker: true });
+    await withCore(
+      { queue: { maxDepth: 1, timeoutMs: 60_000, onFull: 'silent' } },
+      async (web) => {
+        const second = await web.praise({ text: '求夸', userId: 'u3' });
+        expect(second.status).toBe(503);
+        expect(second.json.error).toBe('busy');
+      },
+      {},
+      { stuckWorker: true },
+    );
   });
 
   it('admin commands: refused for others (200, kind refusal), run for admins.web with the API token, and a switched-off chat gets 422', async () => {
@@ -406,20 +439,24 @@ describe('HTTP API when no worker answers', () => {
       const claimed = await open.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' });
       expect(claimed.json.kind).toBe('refusal');
     });
-    await withCore({ admins: { web: ['boss'] }, queue: { timeoutMs: 500, onTimeout: 'fallback' } }, async (web) => {
-      const refused = await web.praise({ text: '/kuakua_off', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
-      expect(refused.status).toBe(200);
-      expect(refused.json.kind).toBe('refusal');
-      expect((await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH })).status).toBe(200);
+    await withCore(
+      { admins: { web: ['boss'] }, queue: { timeoutMs: 500, onTimeout: 'fallback' } },
+      async (web) => {
+        const refused = await web.praise({ text: '/kuakua_off', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
+        expect(refused.status).toBe(200);
+        expect(refused.json.kind).toBe('refusal');
+        expect((await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH })).status).toBe(200);
 
-      const off = await web.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' }, { headers: AUTH });
-      expect(off.status).toBe(200);
-      expect(off.json.kind).toBe('admin');
-      const ignored = await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
-      expect(ignored.status).toBe(422);
-      expect(ignored.json.message).toMatch(/disabled/);
-      expect((await web.praise({ text: '/kuakua_on', userId: 'boss', chatId: 'team' }, { headers: AUTH })).json.kind).toBe('admin');
-    }, { apiToken: ADMIN_TOKEN });
+        const off = await web.praise({ text: '/kuakua_off', userId: 'boss', chatId: 'team' }, { headers: AUTH });
+        expect(off.status).toBe(200);
+        expect(off.json.kind).toBe('admin');
+        const ignored = await web.praise({ text: '求夸', userId: 'mallory', chatId: 'team' }, { headers: AUTH });
+        expect(ignored.status).toBe(422);
+        expect(ignored.json.message).toMatch(/disabled/);
+        expect((await web.praise({ text: '/kuakua_on', userId: 'boss', chatId: 'team' }, { headers: AUTH })).json.kind).toBe('admin');
+      },
+      { apiToken: ADMIN_TOKEN },
+    );
   });
 
   it('a user in cooldown gets 429 cooldown', async () => {

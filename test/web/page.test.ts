@@ -119,11 +119,7 @@ describe('web playground page in headless Chromium', () => {
         expect(await page.locator('.bubble.pending').count(), name).toBe(0);
         continue;
       }
-      await page.waitForFunction(
-        (n) => document.querySelectorAll('.msg.bot .bubble:not(.pending), .system.error').length > n,
-        before,
-        { timeout: 60_000 },
-      );
+      await page.waitForFunction((n) => document.querySelectorAll('.msg.bot .bubble:not(.pending), .system.error').length > n, before, { timeout: 60_000 });
       const last = await page.locator('.msg.bot .bubble:not(.pending), .system.error').last().textContent();
       expect(last, name).toBeTruthy();
     }

@@ -85,7 +85,13 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     const config = join(dir, 'autostart.yaml');
     writeFileSync(config, `redis:\n  dataDir: ${JSON.stringify(dataDir)}\n`);
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    running = spawnStart({ REDIS_URL: redisUrl, KUAKUA_CONFIG: config, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_PORT: String(await freePort()), KUAKUA_MODEL_THREADS: '1' });
+    running = spawnStart({
+      REDIS_URL: redisUrl,
+      KUAKUA_CONFIG: config,
+      KUAKUA_MODEL_DIR: modelDir,
+      KUAKUA_HTTP_PORT: String(await freePort()),
+      KUAKUA_MODEL_THREADS: '1',
+    });
     const url = await waitForBanner(running);
     expect(running.output()).toContain('started a private redis-server');
     expect(await pingRedis(redisUrl)).toBe(true);
@@ -120,7 +126,13 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
   it('refuses a non-loopback bind without KUAKUA_API_TOKEN', async () => {
     const redis = await startRedis();
     try {
-      running = spawnStart({ REDIS_URL: redis.url, KUAKUA_MODEL_DIR: modelDir, KUAKUA_HTTP_HOST: '0.0.0.0', KUAKUA_HTTP_PORT: String(await freePort()), KUAKUA_MODEL_THREADS: '1' });
+      running = spawnStart({
+        REDIS_URL: redis.url,
+        KUAKUA_MODEL_DIR: modelDir,
+        KUAKUA_HTTP_HOST: '0.0.0.0',
+        KUAKUA_HTTP_PORT: String(await freePort()),
+        KUAKUA_MODEL_THREADS: '1',
+      });
       expect(await running.exited).toBe(1);
       expect(running.output()).toMatch(/kuakua start: Refusing to serve the web API on 0\.0\.0\.0 without KUAKUA_API_TOKEN/);
     } finally {

@@ -8,7 +8,10 @@ import { startWebServer, type RunningWeb } from '../../adapters/web/server.ts';
 
 export interface WebFixture extends RunningWeb {
   /** POST /api/praise with a JSON body (or a raw string), returning status, headers and parsed body. */
-  praise(body: unknown, init?: { raw?: boolean; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
+  praise(
+    body: unknown,
+    init?: { raw?: boolean; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
   logs: string[];
 }
 

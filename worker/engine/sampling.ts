@@ -14,8 +14,7 @@ export function createRng(seed: number): Rng {
   };
 }
 
-export interface SamplingParams
-  extends Pick<GenerationConfig, 'temperature' | 'top_k' | 'top_p' | 'repetition_penalty'> {}
+export interface SamplingParams extends Pick<GenerationConfig, 'temperature' | 'top_k' | 'top_p' | 'repetition_penalty'> {}
 
 export interface SampleContext {
   /** Token ids already in the sequence (prompt + generated), penalised by repetition_penalty. */

@@ -65,9 +65,7 @@ export interface StepOutput {
 function cudaProviderInstalled(): boolean {
   const root = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin');
   if (!existsSync(root)) return false;
-  return readdirSync(root).some((napi) =>
-    existsSync(join(root, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')),
-  );
+  return readdirSync(root).some((napi) => existsSync(join(root, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')));
 }
 
 /**
@@ -151,9 +149,10 @@ export class DecoderSession {
     }
     const appends = !opts.fetchPresent && session.outputNames.includes('new_key_values.0.key');
     const threads = opts.threads ?? defaultThreads(cfg);
-    const shared = opts.busy && opts.sharedThreads !== undefined && opts.sharedThreads < (threads || availableParallelism())
-      ? { session: await createSession({ ...opts, threads: opts.sharedThreads }, cfg), busy: opts.busy }
-      : undefined;
+    const shared =
+      opts.busy && opts.sharedThreads !== undefined && opts.sharedThreads < (threads || availableParallelism())
+        ? { session: await createSession({ ...opts, threads: opts.sharedThreads }, cfg), busy: opts.busy }
+        : undefined;
     return new DecoderSession(session, cfg, appends, shared);
   }
 
@@ -251,7 +250,11 @@ const newName = (i: number) => `new_key_values.${i >> 1}.${i & 1 ? 'value' : 'ke
 /** The cache without spare columns (runs that fetch `present` return exactly the columns they were fed). */
 function compact(cache: KvCache, arena?: KvArena): KvCache {
   if (cache.capacity === cache.past) return cache;
-  return gatherRows(Array.from({ length: cache.rows }, (_, row) => ({ cache, row })), cache.past, arena);
+  return gatherRows(
+    Array.from({ length: cache.rows }, (_, row) => ({ cache, row })),
+    cache.past,
+    arena,
+  );
 }
 
 /** The caller's mask [rows, past + seqLen] laid over a cache with spare columns: those are masked (0). */

@@ -12,9 +12,7 @@ export class TextTokenizer {
     const cfgPath = join(dir, 'tokenizer_config.json');
     const cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
     this.tok = new Tokenizer(json, cfg);
-    this.specialIds = new Set(
-      (json.added_tokens ?? []).filter((t: { special?: boolean }) => t.special).map((t: { id: number }) => t.id),
-    );
+    this.specialIds = new Set((json.added_tokens ?? []).filter((t: { special?: boolean }) => t.special).map((t: { id: number }) => t.id));
   }
 
   encode(text: string): number[] {

@@ -170,7 +170,9 @@ function adapterLine(name, s) {
 async function pollHealth() {
   try {
     const health = await (await fetch('/healthz')).json();
-    const lines = Object.entries(health.adapters || {}).map(([name, s]) => adapterLine(name, s)).filter(Boolean);
+    const lines = Object.entries(health.adapters || {})
+      .map(([name, s]) => adapterLine(name, s))
+      .filter(Boolean);
     if (health.redis === false) lines.unshift('Redis 无法连接（redis unreachable），暂时无法回复');
     else if (health.workers === 0) lines.unshift('没有在线的 worker（no worker online），暂时不能生成新的夸奖');
     const box = $('status');

@@ -65,10 +65,14 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     }
     // One reply, chosen as the worker chooses it.
     const started = performance.now();
-    const out = await praiseStep(engine, { post, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed }, {
-      rules,
-      resampleAttempts: shipped.policy.resampleAttempts,
-    });
+    const out = await praiseStep(
+      engine,
+      { post, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed },
+      {
+        rules,
+        resampleAttempts: shipped.policy.resampleAttempts,
+      },
+    );
     if (opts.json) {
       const { newTokens, generationMs, ...rest } = out;
       console.log(JSON.stringify({ post, model: engine.modelName, variant, ...rest, reply: out.text, newTokens, ms: Math.round(performance.now() - started) }));
