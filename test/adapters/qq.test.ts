@@ -5,7 +5,7 @@ import { escapeCq, parseCq, textSegment, toCq, unescapeCq, type Segment } from '
 import { qqAdapter } from '../../adapters/qq/definition.ts';
 import { QQ_MAX_MESSAGE, startQqAdapter } from '../../adapters/qq/index.ts';
 import { readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from '../../adapters/qq/translate.ts';
-import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
+import { PermanentAdapterError, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeOneBot, type FakeEvent, type FakeOneBot, type FakeSegment, type SentMessage, type UserMessage } from '../fakes/onebot.ts';
 import { freePort } from '../helpers/redis.ts';
@@ -293,8 +293,8 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = recordingCore(stack.core, handed);
-  const options = qqAdapter.options(qqConfig.parse({ ...(stack.config.onebot as object), actionTimeoutMs: 1000, sendFormat: 'string' }), {
+  const recording = recordingCore(stack.core, handed);
+  const options = qqAdapter.options({ ...stack.config.onebot, actionTimeoutMs: 1000, sendFormat: 'string' }, {
     ONEBOT_WS_URL: fake.url,
     ONEBOT_ACCESS_TOKEN: fake.token,
   });
