@@ -294,10 +294,13 @@ beforeAll(async () => {
     messages: { help: LONG_HELP },
   });
   const recording = recordingCore(stack.core, handed);
-  const options = qqAdapter.options({ ...stack.config.onebot, actionTimeoutMs: 1000, sendFormat: 'string' }, {
-    ONEBOT_WS_URL: fake.url,
-    ONEBOT_ACCESS_TOKEN: fake.token,
-  });
+  const options = qqAdapter.options(
+    { ...stack.config.onebot, actionTimeoutMs: 1000, sendFormat: 'string' },
+    {
+      ONEBOT_WS_URL: fake.url,
+      ONEBOT_ACCESS_TOKEN: fake.token,
+    },
+  );
   adapter = await qqAdapter.start({ core: recording, logger: stack.logger }, options!);
 });
 
