@@ -7,7 +7,7 @@ import { redactor } from '../../adapters/shared/redact.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
-import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type FakeMessageInput } from '../fakes/feishu.ts';
+import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type FakeFeishuUser, type FakeMessageInput } from '../fakes/feishu.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
@@ -52,11 +52,13 @@ const quietCore = (): Core => ({
 });
 
 const say = (m: Partial<FakeMessageInput> & { text: string }) => fake.message({ from: fake.user(), ...m });
+let admin: FakeFeishuUser;
 
 beforeAll(async () => {
   fake = await startFakeFeishu();
+  admin = fake.user('admin');
   stack = await startStack({
-    admins: { telegram: [], discord: [], wechat: [], web: [], feishu: [] },
+    admins: { feishu: [admin.openId] },
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
@@ -90,6 +92,16 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     expect(handedFor(m)).toMatchObject({ platform: 'feishu', mentionsBot: true, isPrivate: false, text: '我今天跑完了全马', chatId: fake.groupChatId });
     // The SDK acknowledged the event frame with code 200.
     expect([...fake.acks.values()].every((a) => a.code === 200)).toBe(true);
+  });
+
+  it('lets only admins (by open_id) use admin commands', async () => {
+    const chatId = `oc_admin_${Date.now()}`;
+    const refused = await oneReplyTo(say({ text: '/kuakua_off', chatId }));
+    expect(refused.text).toContain(stack.config.messages.notAdmin);
+    const off = await oneReplyTo(say({ text: '/kuakua_off', chatId, from: admin }));
+    expect(off.text).toContain(stack.config.messages.disabled);
+    await ignored(say({ text: '@_user_1 求夸 没人理我', chatId, mentions: [fake.bot] }));
+    expect((await oneReplyTo(say({ text: '/kuakua_on', chatId, from: admin }))).text).toContain(stack.config.messages.enabled);
   });
 
   it('ignores a group message without a mention or trigger word', async () => {

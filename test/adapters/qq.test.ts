@@ -238,6 +238,7 @@ let nextGroup = 600_000;
 let nextUser = 700_000;
 
 const group = () => nextGroup++;
+const ADMIN_QQ = 424242;
 const user = () => nextUser++;
 const at = (qq: string | number = fake.selfId): FakeSegment => ({ type: 'at', data: { qq: String(qq) } });
 const handedFor = (e: FakeEvent) => handed.find((h) => h.messageId === String(e.message_id));
@@ -289,7 +290,7 @@ function ask(groupId: number, m: Partial<UserMessage> & { message: FakeSegment[]
 beforeAll(async () => {
   fake = await startFakeOneBot();
   stack = await startStack({
-    admins: { qq: [], telegram: [], discord: [], wechat: [], web: [] },
+    admins: { qq: [String(ADMIN_QQ)] },
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
@@ -373,6 +374,16 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     const e = fake.privateMessage({ userId: user(), message: [text('我今天按时起床了')] });
     await oneReplyTo(e);
     expect(handedFor(e)).toMatchObject({ isPrivate: true, chatId: `private:${e.user_id}` });
+  });
+
+  it('lets only admins (by QQ number) use admin commands', async () => {
+    const g = group();
+    const refused = await oneReplyTo(ask(g, { message: [text('/kuakua_off')] }));
+    expect(textOf(refused)).toContain(stack.config.messages.notAdmin);
+    const off = await oneReplyTo(ask(g, { userId: ADMIN_QQ, message: [text('/kuakua_off')] }));
+    expect(textOf(off)).toContain(stack.config.messages.disabled);
+    await ignored(ask(g, { message: [at(), text(' 求夸 没人理我')] }));
+    expect(textOf(await oneReplyTo(ask(g, { userId: ADMIN_QQ, message: [text('/kuakua_on')] })))).toContain(stack.config.messages.enabled);
   });
 
   it('ignores its own messages, anonymous messages and messages from before its start', async () => {
