@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { NOW_MS } from './heartbeat.ts';
 import { replyQueueName, type RedisKeys } from './queue/contracts.ts';
+import { withTimeout } from './timeout.ts';
 
 const STOP_WAIT_MS = 5000;
 
@@ -132,12 +133,10 @@ export function startJanitor(opts: {
         await replies.obliterate({ force: true });
         await redis.zrem(keys.replyQueues(), instanceId);
       };
-      // Redis may be down at shutdown: then the other bots delete the queue once this bot's key has expired.
-      let timer2: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer2 = setTimeout(() => resolve('late'), STOP_WAIT_MS)));
-      const outcome = await Promise.race([finish().catch((err: unknown) => err as Error), late]).finally(() => clearTimeout(timer2));
-      if (outcome)
-        logger.warn({ err: outcome === 'late' ? 'Redis did not answer' : outcome.message }, "could not delete this bot's reply queue; the other bots will");
+      // Redis may be down at shutdown: then the other bots delete the queue once its keep date has passed.
+      await withTimeout(finish(), STOP_WAIT_MS).catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, "could not delete this bot's reply queue; the other bots will"),
+      );
     },
   };
 }
