@@ -151,8 +151,9 @@ async function connect(
   });
   const timer = setTimeout(() => settle(new Error(`feishu long connection did not open within ${run.connectTimeoutMs} ms`)), run.connectTimeoutMs);
   try {
-    await ws.start({ eventDispatcher });
-    await ready;
+    // Together: the SDK may take its discovery and handshake timeouts to return from start(), and a timeout rejecting
+    // `ready` meanwhile must already have a handler.
+    await Promise.all([ws.start({ eventDispatcher }), ready]);
     started = true;
     return ws;
   } catch (err) {

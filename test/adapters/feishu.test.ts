@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WSClient } from '@larksuiteoapi/node-sdk';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { feishuAdapter, feishuOptions } from '../../adapters/feishu/definition.ts';
 import { FEISHU_MAX_MESSAGE, startFeishuAdapter } from '../../adapters/feishu/index.ts';
 import { sdkLogger } from '../../adapters/feishu/sdkLogger.ts';
@@ -261,6 +262,45 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     await expect(
       startFeishuAdapter({ core: quietCore(), logger: stack.logger, appId: 'cli_123', appSecret: fake.appSecret, domain: fake.domain }),
     ).rejects.toThrow(/FEISHU_APP_ID must be/);
+  });
+
+  it('fails clearly when the long connection does not open in time, with no unhandled rejection', async () => {
+    const stalled = await startFakeFeishu({ stallDiscovery: true });
+    const unhandled: unknown[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const onUnhandled = (reason: unknown) => {
+      unhandled.push(reason);
+      release();
+    };
+    process.on('unhandledRejection', onUnhandled);
+    // This SDK version returns from start() before the connection is up; others wait for it (up to the discovery and
+    // handshake timeouts). Such a start() is held here until the test ends, or until a rejection went unhandled.
+    const start = WSClient.prototype.start;
+    const slowStart = vi.spyOn(WSClient.prototype, 'start').mockImplementation(async function (this: WSClient, params) {
+      await start.call(this, params);
+      await held;
+    });
+    try {
+      const err: unknown = await startFeishuAdapter({
+        core: quietCore(),
+        logger: stack.logger,
+        appId: stalled.appId,
+        appSecret: stalled.appSecret,
+        domain: stalled.domain,
+        connectTimeoutMs: 300,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(PermanentAdapterError);
+      expect((err as Error).message).toBe('feishu long connection did not open within 300 ms');
+      expect(unhandled).toEqual([]);
+      await waitFor(() => stalled.endpointRequests > 0 || undefined, 'the stalled endpoint discovery');
+    } finally {
+      release();
+      slowStart.mockRestore();
+      process.off('unhandledRejection', onUnhandled);
+      await stalled.close();
+    }
   });
 
   it('says why when the platform cannot be reached at start, so the supervisor retries', async () => {

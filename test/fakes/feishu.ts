@@ -190,7 +190,14 @@ export function encryptCallback(encryptKey: string, plain: string): string {
 }
 
 export async function startFakeFeishu(
-  opts: { verificationToken?: string; pingIntervalS?: number; reconnectIntervalS?: number; reconnectCount?: number } = {},
+  opts: {
+    verificationToken?: string;
+    pingIntervalS?: number;
+    reconnectIntervalS?: number;
+    reconnectCount?: number;
+    /** Endpoint discovery requests are taken and never answered (until close), as by a gateway that hangs. */
+    stallDiscovery?: boolean;
+  } = {},
 ): Promise<FakeFeishu> {
   const appId = `cli_${randomBytes(8).toString('hex')}`;
   const appSecret = `secret-${randomBytes(16).toString('hex')}`;
@@ -293,6 +300,7 @@ export async function startFakeFeishu(
       /^\/callback\/ws\/endpoint$/,
       (_m, body, _req, res) => {
         fake.endpointRequests++;
+        if (opts.stallDiscovery) return;
         if (Date.now() < downUntil) return json(res, 503, { code: 1, msg: 'system busy' });
         if (body.AppID !== appId || body.AppSecret !== appSecret) return json(res, 200, { code: 514, msg: 'auth failed', data: {} });
         const ticket = randomBytes(12).toString('hex');
