@@ -1,11 +1,14 @@
-import { WSClient } from '@larksuiteoapi/node-sdk';
+import { connect } from 'node:net';
+import { EventDispatcher, LoggerLevel, WSClient } from '@larksuiteoapi/node-sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCallbackServer, stopCallbackServer } from '../../adapters/feishu/callback.ts';
 import { feishuAdapter, feishuOptions } from '../../adapters/feishu/definition.ts';
 import { FEISHU_MAX_MESSAGE, startFeishuAdapter } from '../../adapters/feishu/index.ts';
 import { sdkLogger } from '../../adapters/feishu/sdkLogger.ts';
 import { messageText, resolveMentions, toIncoming, type FeishuMessageEvent } from '../../adapters/feishu/translate.ts';
 import { redactor } from '../../adapters/shared/redact.ts';
 import { createLogger } from '../../src/logger.ts';
+import { withTimeout } from '../../src/timeout.ts';
 import { PermanentAdapterError, type Core, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
 import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type FakeFeishuUser, type FakeMessageInput } from '../fakes/feishu.ts';
@@ -384,6 +387,40 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     expect((await fake.postCallback(url, after, auth())).status).toBe(200);
     await oneReplyTo(after);
     for (const env of [badSignature, badToken, plain]) expect(handedFor(env)).toBeUndefined();
+  });
+});
+
+describe('feishu callback server', () => {
+  const dispatcher = new EventDispatcher({ loggerLevel: LoggerLevel.error });
+  const options = async () => ({ host: '127.0.0.1', port: await freePort(), path: '/feishu/events', verificationToken: 'vt-callback-server' });
+
+  it('stops promptly though a client holds a half-sent callback open, and frees its port at once', async () => {
+    const opts = await options();
+    const hooks = { onRejected: () => {}, onError: () => {} };
+    const server = await startCallbackServer(opts, dispatcher, hooks);
+    const arrived = new Promise((resolve) => server.once('request', resolve));
+    const client = connect(opts.port, opts.host);
+    client.on('error', () => {});
+    const cut = new Promise((resolve) => client.once('close', resolve));
+    client.write(`POST ${opts.path} HTTP/1.1\r\nhost: ${opts.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"schema":`);
+    await arrived;
+    // The supervisor waits 10 s for a stop; without cutting connections this one would wait for the request timeout.
+    await withTimeout(stopCallbackServer(server), 5_000);
+    await cut;
+    const again = await startCallbackServer(opts, dispatcher, hooks);
+    await stopCallbackServer(again);
+  });
+
+  it('reports every server error after it listens, not only the first', async () => {
+    const errors: unknown[] = [];
+    const server = await startCallbackServer(await options(), dispatcher, { onRejected: () => {}, onError: (err) => void errors.push(err) });
+    try {
+      server.emit('error', new Error('first'));
+      server.emit('error', new Error('second'));
+      expect(errors.map((e) => (e as Error).message)).toEqual(['first', 'second']);
+    } finally {
+      await stopCallbackServer(server);
+    }
   });
 });
 
