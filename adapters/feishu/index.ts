@@ -34,7 +34,6 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
   const redact = redactor(appSecret, callback?.verificationToken, callback?.encryptKey);
   const logger = ctx.logger.child({ adapter: 'feishu' });
   const faults = ctx.faults ?? standaloneFaults(logger);
-  if (callback && !callback.verificationToken) throw new PermanentAdapterError('feishu callback mode needs FEISHU_VERIFICATION_TOKEN');
   if (!callback && !APP_ID.test(appId)) throw new PermanentAdapterError('FEISHU_APP_ID must be "cli_" and 16 hex digits, as the developer console shows it');
 
   const sdk = { appId, appSecret, domain: baseUrl(ctx.domain), logger: sdkLogger(logger, redact), loggerLevel: LoggerLevel.info };
