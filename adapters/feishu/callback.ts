@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AESCipher, type EventDispatcher } from '@larksuiteoapi/node-sdk';
+import { BodyTooLarge, readBody } from '../shared/body.ts';
 import type { FeishuCallbackOptions } from './definition.ts';
 
-/** Feishu events are small; anything bigger is not from Feishu. */
-const MAX_BODY_BYTES = 1_000_000;
 /** How long callbacks in progress get to be answered when the server stops, before their connections are cut. */
 const STOP_GRACE_MS = 1000;
 
@@ -75,22 +74,6 @@ function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOpt
   return payload;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.pause();
-        reject(new Rejected('too-large'));
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 const send = (res: ServerResponse, status: number, body?: unknown) => {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
@@ -118,9 +101,10 @@ export async function startCallbackServer(
         send(res, 200, typeof result === 'object' && result !== null ? result : {});
       })
       .catch((err: unknown) => {
-        if (err instanceof Rejected) {
-          hooks.onRejected(err.reason);
-          return send(res, STATUS[err.reason]);
+        const reason = err instanceof Rejected ? err.reason : err instanceof BodyTooLarge ? 'too-large' : undefined;
+        if (reason) {
+          hooks.onRejected(reason);
+          return send(res, STATUS[reason]);
         }
         hooks.onError(err);
         send(res, 500);

@@ -1,8 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Update } from 'telegraf/types';
-
-/** Telegram updates are small; anything bigger is not from Telegram. */
-const MAX_BODY_BYTES = 1_000_000;
+import { BodyTooLarge, readBody } from '../shared/body.ts';
 
 const isUpdate = (v: unknown): v is Update =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Number.isSafeInteger((v as { update_id?: unknown }).update_id);
@@ -17,33 +15,28 @@ export function guardWebhook(
   onError: (err: unknown) => void,
 ): RequestListener {
   return (req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (!res.headersSent) {
-        res.writeHead(413).end();
+    readBody(req).then(
+      (raw) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        if (!isUpdate(body)) {
+          res.writeHead(400).end();
+          return;
+        }
+        callback(Object.assign(req, { body: body as Update }), res).catch((err: unknown) => {
+          onError(err);
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      },
+      (err: unknown) => {
+        if (err instanceof BodyTooLarge && !res.headersSent) res.writeHead(413).end();
         req.destroy();
-      }
-    });
-    req.on('end', () => {
-      if (res.headersSent) return;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        res.writeHead(400).end();
-        return;
-      }
-      if (!isUpdate(body)) {
-        res.writeHead(400).end();
-        return;
-      }
-      callback(Object.assign(req, { body: body as Update }), res).catch((err: unknown) => {
-        onError(err);
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
+      },
+    );
   };
 }
