@@ -5,7 +5,6 @@ import { BodyTooLarge, readBody } from '../shared/body.ts';
 import type { FeishuCallbackOptions } from './definition.ts';
 
 /** How long callbacks in progress get to be answered when the server stops, before their connections are cut. */
-const STOP_GRACE_MS = 1000;
 
 export type CallbackRejection = 'too-large' | 'malformed' | 'undecryptable' | 'unencrypted' | 'bad-signature' | 'bad-token';
 
@@ -118,15 +117,4 @@ export async function startCallbackServer(
   });
   server.on('error', hooks.onError);
   return server;
-}
-
-/**
- * Stops listening and ends the open connections: idle ones now, the rest after a short grace. A stalled upload would
- * otherwise hold the stop for minutes (until the request timeout), past what the supervisor waits for.
- */
-export async function stopCallbackServer(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
-  await closed.finally(() => clearTimeout(cut));
 }

@@ -11,7 +11,8 @@ import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { fetchBotInfo, isRetryable, replyText } from './api.ts';
-import { startCallbackServer, stopCallbackServer } from './callback.ts';
+import { closeServer } from '../shared/closeServer.ts';
+import { startCallbackServer } from './callback.ts';
 import type { FeishuOptions } from './definition.ts';
 import { sdkLogger } from './sdkLogger.ts';
 import { messageEvent, toIncoming } from './translate.ts';
@@ -108,7 +109,7 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     async stop() {
       stopping.abort();
       ws?.close({ force: true });
-      if (server) await stopCallbackServer(server);
+      if (server) await closeServer(server);
       await dispatcher.drain();
     },
   };

@@ -6,6 +6,7 @@ import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
+import { closeServer } from '../shared/closeServer.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { parseCommand, toIncoming } from './translate.ts';
@@ -124,7 +125,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
       webhookServer!.once('error', reject).listen(webhook.port, webhook.host, () => resolve());
     });
     await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] }).catch(async (err: unknown) => {
-      await new Promise((resolve) => webhookServer!.close(resolve));
+      await closeServer(webhookServer!);
       throw new Error(`Telegram setWebhook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
     });
   }
@@ -150,7 +151,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     name: 'telegram',
     async stop() {
       stopping.abort();
-      if (webhookServer) await new Promise((resolve) => webhookServer!.close(resolve));
+      if (webhookServer) await closeServer(webhookServer);
       else await stopPolling();
       await dispatcher.drain();
     },

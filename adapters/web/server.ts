@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import { LoginStore } from '../../src/loginState.ts';
+import { closeServer } from '../shared/closeServer.ts';
 import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
 import { HttpError, sendError } from './http.ts';
@@ -158,11 +159,8 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     port,
     login,
     async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       pending.close();
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 1000).unref();
-      await closed;
+      await closeServer(server);
     },
   };
 }

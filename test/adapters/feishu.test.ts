@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { EventDispatcher, LoggerLevel, WSClient } from '@larksuiteoapi/node-sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startCallbackServer, stopCallbackServer } from '../../adapters/feishu/callback.ts';
+import { startCallbackServer } from '../../adapters/feishu/callback.ts';
+import { closeServer } from '../../adapters/shared/closeServer.ts';
 import { feishuAdapter, feishuOptions } from '../../adapters/feishu/definition.ts';
 import { FEISHU_MAX_MESSAGE, startFeishuAdapter } from '../../adapters/feishu/index.ts';
 import { sdkLogger } from '../../adapters/feishu/sdkLogger.ts';
@@ -415,10 +416,10 @@ describe('feishu callback server', () => {
     client.write(`POST ${opts.path} HTTP/1.1\r\nhost: ${opts.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"schema":`);
     await arrived;
     // The supervisor waits 10 s for a stop; without cutting connections this one would wait for the request timeout.
-    await withTimeout(stopCallbackServer(server), 5_000);
+    await withTimeout(closeServer(server), 5_000);
     await cut;
     const again = await startCallbackServer(opts, dispatcher, hooks);
-    await stopCallbackServer(again);
+    await closeServer(again);
   });
 
   it('reports every server error after it listens, not only the first', async () => {
@@ -429,7 +430,7 @@ describe('feishu callback server', () => {
       server.emit('error', new Error('second'));
       expect(errors.map((e) => (e as Error).message)).toEqual(['first', 'second']);
     } finally {
-      await stopCallbackServer(server);
+      await closeServer(server);
     }
   });
 });
