@@ -55,8 +55,11 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
 
   let connectedAt = 0;
   let failures = 0;
+  /** The reconnect under way, if any: stop() waits for it so that nothing is opened after stop() has returned. */
+  let reconnecting: Promise<void> = Promise.resolve();
   const connect = async () => {
     await client.getEndpoint();
+    stopping.signal.throwIfAborted();
     await client._connect();
     connectedAt = Date.now();
   };
@@ -97,7 +100,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       },
       onClose(code) {
         faults.warn(new Error(`closed with code ${code}`), 'dingtalk stream connection lost, reconnecting');
-        void reconnect();
+        reconnecting = reconnect();
       },
     },
   );
@@ -117,6 +120,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
     async stop() {
       stopping.abort();
       client.disconnect();
+      await reconnecting;
       await dispatcher.drain();
     },
   };

@@ -306,6 +306,27 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     }
   });
 
+  it('opens nothing once stopped while a reconnect waits for the gateway, and stop() waits for that reconnect', async () => {
+    const other = await startFakeDingtalk();
+    const quiet = await dingtalkAdapter.start(
+      { core: noDeliveries(), logger: stack.logger },
+      { clientId: other.clientId, clientSecret: other.clientSecret, gatewayUrl: other.gatewayUrl, webhookOrigins: [other.origin] },
+    );
+    try {
+      const gateway = other.holdOpens();
+      other.drop();
+      await waitFor(() => other.opens.length === 2 || undefined, 'the reconnect at the gateway');
+      const stopped = quiet.stop();
+      gateway.release();
+      await stopped;
+      expect(other.connections).toBe(1);
+      expect(other.connected()).toBe(false);
+    } finally {
+      await quiet.stop();
+      await other.close();
+    }
+  });
+
   it('under its supervisor: running, then failed for good when the secret is revoked and the stream reconnects', async () => {
     const other = await startFakeDingtalk();
     const supervised = supervise({

@@ -90,6 +90,8 @@ export interface FakeDingtalk {
   drop(): void;
   /** The current connection stops answering pings, as a half-open TCP connection would. */
   silence(): void;
+  /** Holds the answers to connection opens (each is recorded in `opens` on arrival) until `release` is called. */
+  holdOpens(): { release(): void };
   /** Answers the next `count` connection opens with 503. */
   failOpens(count: number): void;
   /** From now on the gateway rejects the client secret (401 authFailed), as after a secret reset in the console. */
@@ -113,6 +115,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   let counter = 0;
   let failing = 0;
   let revoked = false;
+  let openGate: Promise<void> | undefined;
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -129,6 +132,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     if (req.method === 'POST' && url.pathname === '/v1.0/gateway/connections/open') {
       const open = JSON.parse(body) as FakeDingtalk['opens'][number];
       opens.push(open);
+      await openGate;
       if (failing > 0) {
         failing--;
         return json(res, 503, { code: 'ServiceUnavailable', message: 'busy' });
@@ -266,6 +270,16 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     },
     silence() {
       if (current) silenced.add(current);
+    },
+    holdOpens() {
+      let release = () => {};
+      openGate = new Promise((resolve) => (release = resolve));
+      return {
+        release() {
+          openGate = undefined;
+          release();
+        },
+      };
     },
     failOpens(count) {
       failing = count;
