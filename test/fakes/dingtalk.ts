@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage as HttpRequest, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * A fake DingTalk on 127.0.0.1 speaking Stream mode as the official SDK does: `POST /v1.0/gateway/connections/open`
@@ -255,11 +256,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       const messageId = randomUUID();
       const data = JSON.stringify({ opaque: messageId });
       push({ specVersion: '1.0', type: 'SYSTEM', headers: { contentType: 'application/json', messageId, time: String(Date.now()), topic: 'ping' }, data });
-      for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-        const echo = received.find((r) => r.headers?.messageId === messageId);
-        if (echo) return echo;
-      }
-      throw new Error('no echo of the SYSTEM ping');
+      return waitFor(() => received.find((r) => r.headers?.messageId === messageId), 'the echo of the SYSTEM ping', 10_000);
     },
     acksFor: (messageId) => received.filter((r) => r.headers?.messageId === messageId),
     repliesTo: (session) => replies.filter((r) => r.session === session),
