@@ -223,7 +223,7 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     const s = fake.robotMessage({ text: '求夸 可疑的回调地址', over: { sessionWebhook: url } });
     await waitFor(() => logLine(s.message.msgId, 'robot message dropped'), 'the drop log line');
     expect(logLine(s.message.msgId, 'robot message dropped')).toContain('untrusted-webhook');
-    expect(logLine(s.message.msgId, 'robot message dropped')).not.toContain('evil');
+    expect(stack.logs.join('\n')).not.toContain(url);
     expect(handedFor(s)).toBeUndefined();
   });
 
