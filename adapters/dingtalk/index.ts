@@ -14,6 +14,11 @@ import { mentionPrefix, parseRobotMessage, replyTarget, toIncoming } from './tra
 export const DINGTALK_MAX_TEXT = 5000;
 /** A connection that lasted this long starts the reconnect backoff over. */
 const STABLE_MS = 60_000;
+/**
+ * Kept for the life of the process, not of one adapter start: a reply the core delivers after the supervisor restarted
+ * the adapter still needs the webhook its message came with.
+ */
+const webhooks = sessionWebhooks();
 
 export type { DingtalkOptions } from './options.ts';
 
@@ -23,7 +28,6 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
   const logger = ctx.logger.child({ adapter: 'dingtalk' });
   const faults = ctx.faults ?? standaloneFaults(logger);
   const stopping = new AbortController();
-  const webhooks = sessionWebhooks();
 
   const deliver = async (d: Delivery) => {
     const target = webhooks.lookup(d.chatId, d.replyToMessageId);

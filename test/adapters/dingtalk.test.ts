@@ -9,7 +9,7 @@ import { startFakeDingtalk, type FakeDingtalk, type FakeFrame, type FakeReply } 
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
-import { recordingCore, startStack, type Stack } from './stack.ts';
+import { gatedCore, recordingCore, startStack, type GatedCore, type Stack } from './stack.ts';
 
 const ADMIN = 'manager4242';
 const LONG_HELP = '夸夸使用说明。'.repeat(1500); // 10 500 characters: three DingTalk messages
@@ -18,6 +18,8 @@ const ROBOT_TOPIC = '/v1.0/im/bot/messages/get';
 let stack: Stack;
 let fake: FakeDingtalk;
 let adapter: RunningAdapter;
+/** The core the adapter under test runs with: recording what it hands over, deliveries held back on demand. */
+let gated: GatedCore;
 /** What the adapter handed to the (real) core, to check how it read each DingTalk message. */
 const handed: IncomingMessage[] = [];
 /** Everything written through console while the adapter ran: the SDK's own output channel. */
@@ -88,8 +90,8 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
   });
-  const recording: Core = recordingCore(stack.core, handed);
-  adapter = await dingtalkAdapter.start({ core: recording, logger: stack.logger }, options());
+  gated = gatedCore(recordingCore(stack.core, handed));
+  adapter = await dingtalkAdapter.start({ core: gated.core, logger: stack.logger }, options());
 });
 
 afterAll(async () => {
@@ -247,6 +249,16 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(parts.every((p) => (p.text?.content ?? '').length <= DINGTALK_MAX_TEXT)).toBe(true);
     expect(parts.map((p) => p.at)).toEqual([{ atUserIds: ['reader'] }, undefined, undefined]);
     expect(parts.map((p) => p.text?.content).join('')).toBe(`@reader ${LONG_HELP}`);
+  });
+
+  it('answers, through the webhook it came with, a message whose reply is delivered after the adapter restarted', async () => {
+    gated.hold();
+    const s = fake.robotMessage({ text: '求夸 重启之前' });
+    await waitFor(() => gated.arrived.some((d) => d.replyToMessageId === s.message.msgId) || undefined, 'the reply held at the core');
+    await adapter.stop();
+    adapter = await dingtalkAdapter.start({ core: gated.core, logger: stack.logger }, options());
+    gated.release();
+    await oneReplyTo(s);
   });
 
   it('reconnects after the connection drops, and answers the message sent meanwhile', async () => {
