@@ -36,7 +36,12 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       return;
     }
     const limit = DINGTALK_MAX_TEXT - (target.atUserId ? mentionPrefix(target.atUserId).length : 0);
-    for (const [i, chunk] of splitMessage(d.text, limit).entries()) await postToWebhook(target, chunk, i === 0);
+    const parts = splitMessage(d.text, limit);
+    // The core retries a failed delivery whole: the parts posted before the failure are not posted again.
+    for (let i = webhooks.postedParts(d.chatId, d.replyToMessageId, d.text); i < parts.length; i++) {
+      await postToWebhook(target, parts[i]!, i === 0);
+      webhooks.posted(d.chatId, d.replyToMessageId, d.text, i + 1);
+    }
     webhooks.forget(d.chatId, d.replyToMessageId);
   };
 

@@ -95,6 +95,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A delivery still held (by a failed test) would keep the core from closing.
+  gated?.release();
   await adapter?.stop();
   await stack?.close();
   await fake?.close();
@@ -259,6 +261,27 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     adapter = await dingtalkAdapter.start({ core: gated.core, logger: stack.logger }, options());
     gated.release();
     await oneReplyTo(s);
+  });
+
+  it('posts each part of a long reply once when a later part failed and the core retried the delivery', async () => {
+    gated.hold();
+    const s = fake.robotMessage({ text: '求夸 写长一点', staffId: 'reader' });
+    const held = await waitFor(() => gated.arrived.find((d) => d.replyToMessageId === s.message.msgId), 'the reply held at the core');
+    const long = { ...held, text: LONG_HELP };
+    fake.refuseReply(s.session, 1);
+    await expect(gated.deliver(long)).rejects.toThrow('errcode 130101');
+    expect(fake.repliesTo(s.session)).toHaveLength(1);
+    await gated.deliver(long);
+    expect(
+      fake
+        .repliesTo(s.session)
+        .map((r) => r.body.text?.content)
+        .join(''),
+    ).toBe(`@reader ${LONG_HELP}`);
+    // The core's own (short) delivery, let through now, finds the message answered and posts nothing.
+    gated.release();
+    await stack.idle();
+    expect(fake.repliesTo(s.session)).toHaveLength(3);
   });
 
   it('reconnects after the connection drops, and answers the message sent meanwhile', async () => {

@@ -85,6 +85,8 @@ export interface GatedCore {
   release(): void;
   /** Every delivery that reached the gate, in order. */
   arrived: Delivery[];
+  /** Hands `d` straight to the deliverer registered last for its platform, as one attempt of the core would. */
+  deliver(d: Delivery): Promise<void>;
 }
 
 /**
@@ -96,6 +98,11 @@ export function gatedCore(core: Core): GatedCore {
   const arrived: Delivery[] = [];
   let gate = Promise.resolve();
   let open = () => {};
+  const deliver = async (d: Delivery) => {
+    const to = deliverers.get(d.platform);
+    if (!to) throw new Error(`no ${d.platform} deliverer registered`);
+    await to(d);
+  };
   return {
     core: {
       instanceId: core.instanceId,
@@ -105,7 +112,7 @@ export function gatedCore(core: Core): GatedCore {
         core.onDelivery(platform, async (d) => {
           arrived.push(d);
           await gate;
-          await deliverers.get(d.platform)?.(d);
+          await deliver(d);
         });
       },
       status: () => core.status(),
@@ -116,5 +123,6 @@ export function gatedCore(core: Core): GatedCore {
     },
     release: () => open(),
     arrived,
+    deliver,
   };
 }

@@ -93,6 +93,8 @@ export interface FakeDingtalk {
   silence(): void;
   /** Holds the answers to connection opens (each is recorded in `opens` on arrival) until `release` is called. */
   holdOpens(): { release(): void };
+  /** Once `after` replies to `session` have been accepted, the next one is refused (errcode 130101), once. */
+  refuseReply(session: string, after: number): void;
   /** Answers the next `count` connection opens with 503. */
   failOpens(count: number): void;
   /** From now on the gateway rejects the client secret (401 authFailed), as after a secret reset in the console. */
@@ -117,6 +119,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   let failing = 0;
   let revoked = false;
   let openGate: Promise<void> | undefined;
+  const refusals = new Map<string, number>();
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -146,7 +149,12 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       return json(res, 200, { endpoint: `ws://127.0.0.1:${port}/connect`, ticket });
     }
     if (req.method === 'POST' && url.pathname === '/robot/sendBySession') {
-      replies.push({ session: url.searchParams.get('session') ?? '', body: JSON.parse(body) as FakeReply['body'] });
+      const session = url.searchParams.get('session') ?? '';
+      if (refusals.get(session) === replies.filter((r) => r.session === session).length) {
+        refusals.delete(session);
+        return json(res, 200, { errcode: 130101, errmsg: 'send too fast' });
+      }
+      replies.push({ session, body: JSON.parse(body) as FakeReply['body'] });
       return json(res, 200, { errcode: 0, errmsg: 'ok' });
     }
     json(res, 404, { code: 'NotFound' });
@@ -277,6 +285,9 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
           release();
         },
       };
+    },
+    refuseReply(session, after) {
+      refusals.set(session, after);
     },
     failOpens(count) {
       failing = count;
