@@ -14,6 +14,11 @@ import { mentionPrefix, parseRobotMessage, replyTarget, toIncoming } from './tra
 export const DINGTALK_MAX_TEXT = 5000;
 /** A connection that lasted this long starts the reconnect backoff over. */
 const STABLE_MS = 60_000;
+/**
+ * Kept for the life of the process, not of one adapter start: a reply the core delivers after the supervisor restarted
+ * the adapter still needs the webhook its message came with.
+ */
+const webhooks = sessionWebhooks();
 
 export type { DingtalkOptions } from './options.ts';
 
@@ -23,7 +28,6 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
   const logger = ctx.logger.child({ adapter: 'dingtalk' });
   const faults = ctx.faults ?? standaloneFaults(logger);
   const stopping = new AbortController();
-  const webhooks = sessionWebhooks();
 
   const deliver = async (d: Delivery) => {
     const target = webhooks.lookup(d.chatId, d.replyToMessageId);
@@ -32,7 +36,12 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       return;
     }
     const limit = DINGTALK_MAX_TEXT - (target.atUserId ? mentionPrefix(target.atUserId).length : 0);
-    for (const [i, chunk] of splitMessage(d.text, limit).entries()) await postToWebhook(target, chunk, i === 0);
+    const parts = splitMessage(d.text, limit);
+    // The core retries a failed delivery whole: the parts posted before the failure are not posted again.
+    for (let i = webhooks.postedParts(d.chatId, d.replyToMessageId, d.text); i < parts.length; i++) {
+      await postToWebhook(target, parts[i]!, i === 0);
+      webhooks.posted(d.chatId, d.replyToMessageId, d.text, i + 1);
+    }
     webhooks.forget(d.chatId, d.replyToMessageId);
   };
 
@@ -55,8 +64,11 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
 
   let connectedAt = 0;
   let failures = 0;
+  /** The reconnect under way, if any: stop() waits for it so that nothing is opened after stop() has returned. */
+  let reconnecting: Promise<void> = Promise.resolve();
   const connect = async () => {
     await client.getEndpoint();
+    stopping.signal.throwIfAborted();
     await client._connect();
     connectedAt = Date.now();
   };
@@ -97,7 +109,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       },
       onClose(code) {
         faults.warn(new Error(`closed with code ${code}`), 'dingtalk stream connection lost, reconnecting');
-        void reconnect();
+        reconnecting = reconnect();
       },
     },
   );
@@ -117,6 +129,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
     async stop() {
       stopping.abort();
       client.disconnect();
+      await reconnecting;
       await dispatcher.drain();
     },
   };

@@ -12,13 +12,14 @@ export type Undeliverable = 'expired-webhook' | 'unknown-message';
  * sessionWebhook that came with the message it answers.
  */
 export function sessionWebhooks() {
-  const pending = new Map<string, ReplyTarget>();
+  /** `sent`: the parts of an answer posted before one of its later parts failed. */
+  const pending = new Map<string, { target: ReplyTarget; sent?: { text: string; parts: number } }>();
   const key = (chatId: string, messageId: string) => `${chatId}\u0000${messageId}`;
   return {
     remember(chatId: string, messageId: string, target: ReplyTarget) {
       const now = Date.now();
-      for (const [k, t] of pending) if (isExpired(t.expiresAt, now)) pending.delete(k);
-      pending.set(key(chatId, messageId), target);
+      for (const [k, { target: t }] of pending) if (isExpired(t.expiresAt, now)) pending.delete(k);
+      pending.set(key(chatId, messageId), { target });
       if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
     },
     forget(chatId: string, messageId: string) {
@@ -26,9 +27,18 @@ export function sessionWebhooks() {
     },
     /** The target to answer `messageId` with, or why there is none. */
     lookup(chatId: string, messageId: string): ReplyTarget | Undeliverable {
-      const target = pending.get(key(chatId, messageId));
+      const target = pending.get(key(chatId, messageId))?.target;
       if (!target) return 'unknown-message';
       return isExpired(target.expiresAt) ? 'expired-webhook' : target;
+    },
+    /** How many parts of `text` were already posted as the answer to `messageId`: a retried answer skips them. */
+    postedParts(chatId: string, messageId: string, text: string): number {
+      const sent = pending.get(key(chatId, messageId))?.sent;
+      return sent?.text === text ? sent.parts : 0;
+    },
+    posted(chatId: string, messageId: string, text: string, parts: number) {
+      const entry = pending.get(key(chatId, messageId));
+      if (entry) entry.sent = { text, parts };
     },
   };
 }

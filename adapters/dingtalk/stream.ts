@@ -42,7 +42,8 @@ interface ClientInternals {
  * The SDK's stream client with four parts replaced: `getEndpoint` opens the connection at a configurable gateway (the
  * SDK hard-codes DingTalk's) and tells a rejected Client ID/Secret apart; `_connect` and `disconnect` keep the SDK's
  * console lines (socket errors with their stacks) out of the output and leave reconnecting to the adapter, which backs
- * off instead of retrying every second forever and never leaks a heartbeat timer; `onDownStream` survives malformed
+ * off instead of retrying every second forever; once `disconnect` has been called no socket is opened and no heartbeat
+ * timer started, even by a connect that was already under way; `onDownStream` survives malformed
  * frames (the SDK's JSON.parse would throw out of the socket's message handler) and acknowledges every callback,
  * whatever its topic, so that DingTalk does not deliver it again. Ping answers, event acks and the ack frame format
  * stay the SDK's.
@@ -88,6 +89,8 @@ export class StreamClient extends DWClient {
   override _connect(): Promise<void> {
     const url = this.streamUrl;
     if (!url) return Promise.reject(new Error('no stream endpoint: getEndpoint() first'));
+    // After disconnect() nothing is opened; a handshake already under way is aborted by disconnect() itself.
+    if (this.stopped) return Promise.reject(new Error('stream client stopped'));
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, { handshakeTimeout: GATEWAY_TIMEOUT_MS });
       (this as unknown as ClientInternals).socket = socket;

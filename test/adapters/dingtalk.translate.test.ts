@@ -128,6 +128,19 @@ describe('dingtalk session webhooks', () => {
     expect(store.lookup('chat', 'm1')).toBe('unknown-message');
   });
 
+  it('remembers the parts of an answer already posted, for a retry of that same answer only', () => {
+    const store = sessionWebhooks();
+    store.remember('chat', 'm1', target(Date.now() + 60_000));
+    expect(store.postedParts('chat', 'm1', 'long answer')).toBe(0);
+    store.posted('chat', 'm1', 'long answer', 2);
+    expect(store.postedParts('chat', 'm1', 'long answer')).toBe(2);
+    expect(store.postedParts('chat', 'm1', 'another answer')).toBe(0);
+    store.posted('chat', 'unknown', 'long answer', 1);
+    expect(store.postedParts('chat', 'unknown', 'long answer')).toBe(0);
+    store.forget('chat', 'm1');
+    expect(store.postedParts('chat', 'm1', 'long answer')).toBe(0);
+  });
+
   it('refuses a webhook that expired while the answer was being written', () => {
     const store = sessionWebhooks();
     store.remember('chat', 'm1', target(Date.now() - 1));

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import type { AppConfig } from '../../src/app/config.ts';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createEngine } from '../../worker/engine/index.ts';
 import type { Engine } from '../../worker/engine/types.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
@@ -73,5 +73,56 @@ export function recordingCore(core: Core, handed: IncomingMessage[]): Core {
     onDelivery: (p, d) => core.onDelivery(p, d),
     status: () => core.status(),
     close: () => core.close(),
+  };
+}
+
+/** `core`, with deliveries that can be held back; see `gatedCore`. */
+export interface GatedCore {
+  core: Core;
+  /** From now on deliveries wait at the gate. */
+  hold(): void;
+  /** Lets the waiting deliveries (and later ones) through. */
+  release(): void;
+  /** Every delivery that reached the gate, in order. */
+  arrived: Delivery[];
+  /** Hands `d` straight to the deliverer registered last for its platform, as one attempt of the core would. */
+  deliver(d: Delivery): Promise<void>;
+}
+
+/**
+ * `core`, except that a delivery can be held at a gate; once let through it goes to the deliverer registered last for
+ * its platform, as after an adapter restart the core's next attempt reaches the new adapter.
+ */
+export function gatedCore(core: Core): GatedCore {
+  const deliverers = new Map<Platform, (d: Delivery) => Promise<void>>();
+  const arrived: Delivery[] = [];
+  let gate = Promise.resolve();
+  let open = () => {};
+  const deliver = async (d: Delivery) => {
+    const to = deliverers.get(d.platform);
+    if (!to) throw new Error(`no ${d.platform} deliverer registered`);
+    await to(d);
+  };
+  return {
+    core: {
+      instanceId: core.instanceId,
+      handle: (m) => core.handle(m),
+      onDelivery(platform, deliver) {
+        deliverers.set(platform, deliver);
+        core.onDelivery(platform, async (d) => {
+          arrived.push(d);
+          await gate;
+          await deliver(d);
+        });
+      },
+      status: () => core.status(),
+      close: () => core.close(),
+    },
+    hold() {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release: () => open(),
+    arrived,
+    deliver,
   };
 }

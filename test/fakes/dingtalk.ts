@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage as HttpRequest, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * A fake DingTalk on 127.0.0.1 speaking Stream mode as the official SDK does: `POST /v1.0/gateway/connections/open`
@@ -90,6 +91,10 @@ export interface FakeDingtalk {
   drop(): void;
   /** The current connection stops answering pings, as a half-open TCP connection would. */
   silence(): void;
+  /** Holds the answers to connection opens (each is recorded in `opens` on arrival) until `release` is called. */
+  holdOpens(): { release(): void };
+  /** Once `after` replies to `session` have been accepted, the next one is refused (errcode 130101), once. */
+  refuseReply(session: string, after: number): void;
   /** Answers the next `count` connection opens with 503. */
   failOpens(count: number): void;
   /** From now on the gateway rejects the client secret (401 authFailed), as after a secret reset in the console. */
@@ -113,6 +118,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   let counter = 0;
   let failing = 0;
   let revoked = false;
+  let openGate: Promise<void> | undefined;
+  const refusals = new Map<string, number>();
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -129,6 +136,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     if (req.method === 'POST' && url.pathname === '/v1.0/gateway/connections/open') {
       const open = JSON.parse(body) as FakeDingtalk['opens'][number];
       opens.push(open);
+      await openGate;
       if (failing > 0) {
         failing--;
         return json(res, 503, { code: 'ServiceUnavailable', message: 'busy' });
@@ -141,7 +149,12 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       return json(res, 200, { endpoint: `ws://127.0.0.1:${port}/connect`, ticket });
     }
     if (req.method === 'POST' && url.pathname === '/robot/sendBySession') {
-      replies.push({ session: url.searchParams.get('session') ?? '', body: JSON.parse(body) as FakeReply['body'] });
+      const session = url.searchParams.get('session') ?? '';
+      if (refusals.get(session) === replies.filter((r) => r.session === session).length) {
+        refusals.delete(session);
+        return json(res, 200, { errcode: 130101, errmsg: 'send too fast' });
+      }
+      replies.push({ session, body: JSON.parse(body) as FakeReply['body'] });
       return json(res, 200, { errcode: 0, errmsg: 'ok' });
     }
     json(res, 404, { code: 'NotFound' });
@@ -251,11 +264,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       const messageId = randomUUID();
       const data = JSON.stringify({ opaque: messageId });
       push({ specVersion: '1.0', type: 'SYSTEM', headers: { contentType: 'application/json', messageId, time: String(Date.now()), topic: 'ping' }, data });
-      for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-        const echo = received.find((r) => r.headers?.messageId === messageId);
-        if (echo) return echo;
-      }
-      throw new Error('no echo of the SYSTEM ping');
+      return waitFor(() => received.find((r) => r.headers?.messageId === messageId), 'the echo of the SYSTEM ping', 10_000);
     },
     acksFor: (messageId) => received.filter((r) => r.headers?.messageId === messageId),
     repliesTo: (session) => replies.filter((r) => r.session === session),
@@ -266,6 +275,19 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     },
     silence() {
       if (current) silenced.add(current);
+    },
+    holdOpens() {
+      let release = () => {};
+      openGate = new Promise((resolve) => (release = resolve));
+      return {
+        release() {
+          openGate = undefined;
+          release();
+        },
+      };
+    },
+    refuseReply(session, after) {
+      refusals.set(session, after);
     },
     failOpens(count) {
       failing = count;
