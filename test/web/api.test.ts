@@ -12,7 +12,7 @@ import { webOptionsFromConfig } from '../../adapters/web/index.ts';
 import type { WebOptions } from '../../adapters/web/context.ts';
 import { registry } from '../../src/metrics.ts';
 import { BAD_INPUTS } from '../adapters/badInput.ts';
-import { startStack, type Stack } from '../adapters/stack.ts';
+import { gatedCore, startStack, type Stack } from '../adapters/stack.ts';
 import { recordLogs, type RecordedLogs } from '../helpers/logs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { testConfig, waitFor } from '../service/support.ts';
@@ -219,17 +219,9 @@ describe('HTTP API through the real queue, worker and engine', () => {
   it('survives a client that hangs up while waiting, and the late reply is dropped quietly', async () => {
     // A web server whose replies are held until the test lets them through, so the client is sure to hang up first.
     // It takes over the core's web deliveries, which is why this is the last test of the file's first part.
-    const held: (() => void)[] = [];
-    let holding = true;
-    const gated: Core = {
-      instanceId: stack.core.instanceId,
-      handle: (m) => stack.core.handle(m),
-      status: () => stack.core.status(),
-      close: () => stack.core.close(),
-      onDelivery: (platform, deliver) =>
-        stack.core.onDelivery(platform, (d) => (holding ? new Promise<void>((resolve) => held.push(() => resolve(deliver(d)))) : deliver(d))),
-    };
-    const leaver = await startWeb(gated, stack.config);
+    const gated = gatedCore(stack.core);
+    gated.hold();
+    const leaver = await startWeb(gated.core, stack.config);
     try {
       const controller = new AbortController();
       const pending = fetch(`${leaver.url}api/praise`, {
@@ -239,11 +231,10 @@ describe('HTTP API through the real queue, worker and engine', () => {
         signal: controller.signal,
       });
       pending.catch(() => {});
-      await waitFor(() => held.length > 0 || undefined, 'the reply to reach the web server');
+      await waitFor(() => gated.arrived.length > 0 || undefined, 'the reply to reach the web server');
       controller.abort();
       await expect(pending).rejects.toThrow();
-      holding = false;
-      for (const release of held) release();
+      gated.release();
       await stack.idle();
       expect(leaver.logs.filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
       const after = await leaver.praise({ text: '求夸 我还在', userId: 'stayer' });
