@@ -26,9 +26,14 @@ export class OneBotActionError extends Error {
   }
 }
 
-/** No response in time, or the connection closed before it came: the action may or may not have happened. */
+/** No response in time, or the connection closed before it came: the action was sent and may have happened. */
 export class ActionUnansweredError extends Error {
   override name = 'ActionUnansweredError';
+}
+
+/** No open connection, or writing the frame failed: the action certainly did not happen. */
+export class ActionNotSentError extends Error {
+  override name = 'ActionNotSentError';
 }
 
 interface Pending {
@@ -61,7 +66,7 @@ export function createActions(timeoutMs: number) {
         } catch (err) {
           clearTimeout(timer);
           pending.delete(echo);
-          reject(new ActionUnansweredError(`${action}: could not send (${err instanceof Error ? err.message : String(err)})`));
+          reject(new ActionNotSentError(`${action}: could not send (${err instanceof Error ? err.message : String(err)})`));
         }
       });
     },

@@ -1,17 +1,18 @@
 import WebSocket from 'ws';
 import { PermanentAdapterError } from '../../src/adapter.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
+import { heartbeat } from '../shared/heartbeat.ts';
 
 /** A connection that lasted this long starts the reconnect backoff over. */
 const STABLE_MS = 60_000;
-/** A ping every so often; a connection that did not answer the previous one is dead (half-open TCP) and is dropped. */
-const PING_MS = 30_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface ForwardOptions {
   /** The implementation's WebSocket server, e.g. ws://127.0.0.1:3001. */
   url: string;
   token?: string;
+  /** How often the connection is pinged; one that misses a pong is dropped. */
+  pingMs: number;
   signal: AbortSignal;
   /** A connection is open: its frames and its end are the caller's to handle. */
   onOpen(ws: WebSocket): void;
@@ -53,21 +54,14 @@ function open(o: ForwardOptions): Promise<WebSocket> {
 }
 
 /** Resolves with a description of how an open connection ended. */
-function untilClosed(ws: WebSocket, signal: AbortSignal): Promise<string> {
+function untilClosed(ws: WebSocket, pingMs: number, signal: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
-    let answered = true;
-    const ping = setInterval(() => {
-      if (!answered) return ws.terminate();
-      answered = false;
-      ws.ping();
-    }, PING_MS);
-    ws.on('pong', () => (answered = true));
+    const unanswered = heartbeat(ws, pingMs);
     const abort = () => ws.close(1000, 'kuakua stopping');
     signal.addEventListener('abort', abort, { once: true });
     ws.once('close', (code) => {
-      clearInterval(ping);
       signal.removeEventListener('abort', abort);
-      resolve(answered ? `close code ${code}` : 'no answer to a ping');
+      resolve(unanswered() ? 'no answer to a ping' : `close code ${code}`);
     });
   });
 }
@@ -100,7 +94,7 @@ export function connectForward(o: ForwardOptions): Promise<void> {
           resolveFirst();
         }
         const openedAt = Date.now();
-        const how = await untilClosed(ws, o.signal);
+        const how = await untilClosed(ws, o.pingMs, o.signal);
         if (o.signal.aborted) return;
         if (Date.now() - openedAt > STABLE_MS) attempt = 0;
         const waitMs = backoffDelay(attempt++);

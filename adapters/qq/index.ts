@@ -5,13 +5,14 @@ import { backoffDelay, pause } from '../shared/backoff.ts';
 import { recentKeys } from '../shared/dedupe.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
+import { isLoopbackHost } from '../shared/secrets.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
-import { createActions, OneBotActionError, type ActionLink } from './actions.ts';
+import { ActionNotSentError, ActionUnansweredError, createActions, OneBotActionError, type ActionLink } from './actions.ts';
 import { toCq } from './cq.ts';
 import { connectForward } from './forward.ts';
 import { createLinks } from './links.ts';
-import { listenReverse, type ReverseServer } from './reverse.ts';
+import { listenReverse, type RefusalStatus, type ReverseServer } from './reverse.ts';
 import { chatIdOf, readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from './translate.ts';
 
 /**
@@ -38,7 +39,11 @@ export interface QqOptions {
   actionTimeoutMs?: number;
   sendAttempts?: number;
   sendFormat?: 'array' | 'string';
+  /** How often each connection is pinged; one that misses a pong is dropped as dead (half-open TCP). */
+  pingMs?: number;
 }
+
+const REFUSALS: Record<RefusalStatus, string> = { 400: 'malformed request path', 401: 'missing or wrong access token', 404: 'wrong path' };
 
 /** A token written into the forward URL (`?access_token=`) is a secret too. */
 function urlToken(url: string | undefined): string | undefined {
@@ -50,8 +55,22 @@ function urlToken(url: string | undefined): string | undefined {
   }
 }
 
+/** The forward URL as logged: without userinfo and query, where a token too short for the redactor may sit. */
+function loggableUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.href;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<RunningAdapter> {
-  const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array' } = ctx;
+  const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array', pingMs = 30_000 } = ctx;
   if (!wsUrl && !reverse) throw new Error('QQ adapter: set ONEBOT_WS_URL (forward) or onebot.reverse.port (reverse)');
   const redact = redactor(accessToken, urlToken(wsUrl));
   const logger = ctx.logger.child({ adapter: 'qq' });
@@ -62,14 +81,18 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
   const actions = createActions(actionTimeoutMs);
   const links = createLinks();
 
-  /** One action, retried with backoff while its failure may pass (timeout, lost connection, a non-permanent retcode). */
+  /**
+   * One action, retried with backoff only while it certainly did not happen: it was never sent (no open connection),
+   * or the implementation answered with a retcode that may pass. One sent but unanswered may have been delivered.
+   */
   const act = async (action: string, params: Record<string, unknown>): Promise<unknown> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await actions.call(await links.next(actionTimeoutMs, stopping.signal), action, params);
       } catch (err) {
         const retcode = err instanceof OneBotActionError ? err.retcode : undefined;
-        if ((err instanceof OneBotActionError && err.permanent) || attempt >= sendAttempts || stopping.signal.aborted) throw err;
+        const mayPass = err instanceof ActionNotSentError || (err instanceof OneBotActionError && !err.permanent);
+        if (!mayPass || attempt >= sendAttempts || stopping.signal.aborted) throw err;
         const waitMs = backoffDelay(attempt - 1);
         logger.warn({ action, attempt, retcode, waitMs, err: describeError(err, redact) }, 'onebot action failed, retrying');
         await pause(waitMs, stopping.signal);
@@ -88,6 +111,11 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       try {
         data = await act(action, params);
       } catch (err) {
+        if (err instanceof ActionUnansweredError) {
+          // Sending it again could post it twice; nor may the core retry the delivery.
+          logger.warn({ chatId: d.chatId, action, err: describeError(err, redact) }, 'onebot send unanswered; not retried, it may have been sent');
+          return;
+        }
         if (!(err instanceof OneBotActionError && err.permanent)) throw err;
         // Retrying cannot help (a request the implementation refuses as such): drop the reply rather than have the core retry it.
         logger.error({ chatId: d.chatId, action, retcode: err.retcode, err: describeError(err, redact) }, 'onebot refused the reply, dropping it');
@@ -147,11 +175,12 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     server = await listenReverse({
       ...reverse,
       token: accessToken,
+      pingMs,
       onConnection: (ws, client) => attach(ws, client.role !== 'event', { via: 'reverse', role: client.role, selfId: client.selfId, remote: client.remote }),
-      onRefused: (remote, status) =>
-        faults.warn(new Error(status === 401 ? 'missing or wrong access token' : 'wrong path'), `onebot reverse connection refused (${status})`, { remote }),
+      onRefused: (remote, status) => faults.warn(new Error(REFUSALS[status]), `onebot reverse connection refused (${status})`, { remote }),
+      onError: (err) => faults.warn(redactedError(err, redact), 'onebot reverse server error'),
     });
-    if (!accessToken && !/^(127\.|::1$|localhost$)/.test(reverse.host))
+    if (!accessToken && !isLoopbackHost(reverse.host))
       logger.warn({ host: reverse.host }, 'onebot reverse server reachable from the network without ONEBOT_ACCESS_TOKEN');
   }
   if (wsUrl) {
@@ -159,8 +188,9 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       await connectForward({
         url: wsUrl,
         token: accessToken,
+        pingMs,
         signal: stopping.signal,
-        onOpen: (ws) => attach(ws, true, { via: 'forward', url: redact(wsUrl) }),
+        onOpen: (ws) => attach(ws, true, { via: 'forward', url: loggableUrl(wsUrl) }),
         onRetry: (err, waitMs) => faults.warn(redactedError(err, redact), 'onebot connection lost, reconnecting', { waitMs }),
         onRefused: (err) => faults.fault(err),
       });
@@ -172,7 +202,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
   }
   // Registered once connected: an attempt that failed (a wrong token) must not take deliveries from a running adapter.
   core.onDelivery('qq', deliver);
-  logger.info({ forward: wsUrl ? redact(wsUrl) : undefined, reversePort: server?.port }, 'qq adapter started');
+  logger.info({ forward: wsUrl ? loggableUrl(wsUrl) : undefined, reversePort: server?.port }, 'qq adapter started');
 
   return {
     name: 'qq',

@@ -1,4 +1,4 @@
-import { ActionUnansweredError, type ActionLink } from './actions.ts';
+import { ActionNotSentError, type ActionLink } from './actions.ts';
 
 /** The open connections that carry actions (forward, reverse Universal or API), the newest first in line. */
 export function createLinks() {
@@ -29,7 +29,7 @@ export function createLinks() {
         });
       }
       const link = open.at(-1);
-      if (!link) throw new ActionUnansweredError(`no OneBot connection within ${waitMs} ms`);
+      if (!link) throw new ActionNotSentError(`no OneBot connection within ${waitMs} ms`);
       return link;
     },
   };

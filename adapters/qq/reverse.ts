@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { heartbeat } from '../shared/heartbeat.ts';
+import { secretEquals } from '../shared/secrets.ts';
 
 /** What an implementation says about itself when it connects (OneBot v11 reverse WebSocket headers). */
 export interface ReverseClient {
@@ -11,14 +12,20 @@ export interface ReverseClient {
   remote: string;
 }
 
+export type RefusalStatus = 400 | 401 | 404;
+
 export interface ReverseOptions {
   host: string;
   port: number;
   path: string;
   token?: string;
+  /** How often each connection is pinged; one that misses a pong is closed. */
+  pingMs: number;
   onConnection(ws: WebSocket, client: ReverseClient): void;
-  /** A connection refused before the WebSocket handshake: wrong path, or a missing or wrong access token. */
-  onRefused(remote: string, status: 401 | 404): void;
+  /** A connection refused before the WebSocket handshake: a malformed or wrong path, or a missing or wrong access token. */
+  onRefused(remote: string, status: RefusalStatus): void;
+  /** The server failed after it started listening (e.g. EMFILE on accept). */
+  onError(err: Error): void;
 }
 
 export interface ReverseServer {
@@ -26,12 +33,19 @@ export interface ReverseServer {
   close(): Promise<void>;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+/** The request's URL; undefined when its target cannot be parsed (e.g. `//`), which anyone who reaches the port can send. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
 
 /** The access token a client presents: `Authorization: Bearer …` (or go-cqhttp's `Token …`), or `?access_token=…`. */
-export function presentedToken(req: IncomingMessage): string | undefined {
+function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const header = /^(?:Bearer|Token)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
-  return header ?? new URL(req.url ?? '/', 'http://localhost').searchParams.get('access_token') ?? undefined;
+  return header ?? url.searchParams.get('access_token') ?? undefined;
 }
 
 function roleOf(req: IncomingMessage): ReverseClient['role'] {
@@ -39,8 +53,20 @@ function roleOf(req: IncomingMessage): ReverseClient['role'] {
   return role === 'event' || role === 'api' ? role : 'universal';
 }
 
-function refuse(socket: Duplex, status: 401 | 404): void {
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+const REASONS: Record<RefusalStatus, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' };
+
+function refuse(socket: Duplex, status: RefusalStatus): void {
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Why a client is refused, or undefined when it may connect. */
+function refusal(req: IncomingMessage, o: ReverseOptions): RefusalStatus | undefined {
+  const url = requestUrl(req);
+  if (!url) return 400;
+  if (url.pathname !== o.path) return 404;
+  if (o.token === undefined) return undefined;
+  const given = presentedToken(req, url);
+  return given !== undefined && secretEquals(given, o.token) ? undefined : 401;
 }
 
 /** kuakua's reverse WebSocket server: the implementation connects to ws://host:port/path with the access token. */
@@ -50,19 +76,14 @@ export async function listenReverse(o: ReverseOptions): Promise<ReverseServer> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== o.path) {
-      o.onRefused(remote, 404);
-      return refuse(socket, 404);
-    }
-    if (o.token !== undefined) {
-      const given = presentedToken(req);
-      if (given === undefined || !timingSafeEqual(digest(given), digest(o.token))) {
-        o.onRefused(remote, 401);
-        return refuse(socket, 401);
-      }
+    const status = refusal(req, o);
+    if (status !== undefined) {
+      o.onRefused(remote, status);
+      return refuse(socket, status);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const selfId = req.headers['x-self-id'];
+      heartbeat(ws, o.pingMs);
       o.onConnection(ws, { role: roleOf(req), selfId: typeof selfId === 'string' && /^\d+$/.test(selfId) ? selfId : undefined, remote });
     });
   });
@@ -72,6 +93,8 @@ export async function listenReverse(o: ReverseOptions): Promise<ReverseServer> {
       resolve();
     });
   });
+  // Without a listener, a later server error would be thrown from node:net and end the process.
+  server.on('error', o.onError);
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : o.port,

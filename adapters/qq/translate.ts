@@ -54,8 +54,6 @@ const metaEventSchema = z.object({
   meta_event_type: z.string(),
   sub_type: z.string().optional(),
   self_id: qqId.optional(),
-  /** Heartbeat period in milliseconds. */
-  interval: z.number().optional(),
 });
 
 /** Events kuakua receives but never answers: notices (joins, recalls …), friend/group requests, the bot's own sent messages. */
@@ -64,7 +62,7 @@ const QUIET_POST_TYPES = new Set(['notice', 'request', 'message_sent']);
 export type Frame =
   | { kind: 'response'; response: ActionResponse }
   | { kind: 'message'; event: MessageEvent }
-  | { kind: 'meta'; metaType: string; subType?: string; selfId?: string; interval?: number }
+  | { kind: 'meta'; metaType: string; subType?: string; selfId?: string }
   | { kind: 'quiet'; postType: string }
   | { kind: 'unknown'; postType: string }
   | { kind: 'malformed'; problem: string };
@@ -96,7 +94,7 @@ export function readFrame(raw: string): Frame {
   if (postType === 'meta_event') {
     const r = metaEventSchema.safeParse(value);
     if (!r.success) return { kind: 'malformed', problem: `meta event ${problemOf(r.error)}` };
-    return { kind: 'meta', metaType: r.data.meta_event_type, subType: r.data.sub_type, selfId: r.data.self_id, interval: r.data.interval };
+    return { kind: 'meta', metaType: r.data.meta_event_type, subType: r.data.sub_type, selfId: r.data.self_id };
   }
   return QUIET_POST_TYPES.has(postType) ? { kind: 'quiet', postType } : { kind: 'unknown', postType: postType.slice(0, 40) };
 }

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OneBotActionError } from '../../adapters/qq/actions.ts';
 import { qqConfig } from '../../adapters/qq/config.ts';
 import { escapeCq, parseCq, textSegment, toCq, unescapeCq, type Segment } from '../../adapters/qq/cq.ts';
 import { qqAdapter } from '../../adapters/qq/definition.ts';
+import { standaloneFaults } from '../../adapters/shared/supervise.ts';
 import { QQ_MAX_MESSAGE, startQqAdapter } from '../../adapters/qq/index.ts';
 import { readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from '../../adapters/qq/translate.ts';
 import { PermanentAdapterError, type RunningAdapter } from '../../src/adapter.ts';
@@ -12,6 +15,18 @@ import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
 import { recordingCore, startStack, type Stack } from './stack.ts';
+
+/** Every HTTP server created in this file, so that a test can reach the adapter's reverse server. */
+const httpServers = vi.hoisted((): Server[] => []);
+vi.mock('node:http', async (importOriginal) => {
+  const http = await importOriginal<typeof import('node:http')>();
+  const createServer = (...args: Parameters<typeof http.createServer>) => {
+    const server = http.createServer(...args);
+    httpServers.push(server);
+    return server;
+  };
+  return { ...http, default: { ...http, createServer }, createServer };
+});
 
 const SELF = '2854196310';
 /** Every character CQ codes escape, in text and (the comma) in parameter values. */
@@ -80,10 +95,10 @@ describe('reading OneBot frames', () => {
     expect(readFrame('{"post_type":"message_sent"}')).toEqual({ kind: 'quiet', postType: 'message_sent' });
     expect(readFrame('{"post_type":"wormhole"}')).toEqual({ kind: 'unknown', postType: 'wormhole' });
     expect(readFrame('{"post_type":7}').kind).toBe('malformed');
-    expect(readFrame('{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"self_id":1}')).toMatchObject({
+    expect(readFrame('{"post_type":"meta_event","meta_event_type":"heartbeat","interval":5000,"self_id":1}')).toEqual({
       kind: 'meta',
       metaType: 'heartbeat',
-      interval: 5000,
+      selfId: '1',
     });
     const noGroup = readFrame(JSON.stringify({ ...event(), group_id: undefined, message: '秘密的求夸' }));
     expect(noGroup.kind).toBe('malformed');
@@ -313,6 +328,7 @@ afterAll(async () => {
 
 describe('qq adapter over a forward WebSocket, end to end through Redis, the core and the worker', () => {
   it('connects with the token in the Authorization header', () => {
+    expect(fake.authorizations).toEqual([`Bearer ${fake.token}`]);
     expect(fake.accepted()).toBe(1);
     expect(fake.refused()).toBe(0);
     expect(stack.logs.join('\n')).toContain('"onebot connected"');
@@ -426,13 +442,18 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(stack.logs.some((l) => l.includes('"onebot action failed, retrying"') && l.includes('"retcode":1200'))).toBe(true);
   });
 
-  it('retries a send that got no response in time', async () => {
+  it('does not retry a send that got no response in time, as it may have been sent, and logs it', async () => {
     const g = group();
     fake.failNext('send_group_msg', 1, 'no-answer');
     const e = ask(g, { message: [at(), text(' 我等了很久')] });
-    await oneReplyTo(e);
-    expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(2);
-    expect(stack.logs.some((l) => l.includes('"onebot action failed, retrying"') && l.includes('no response within 1000 ms'))).toBe(true);
+    const line = await waitFor(
+      () => stack.logs.find((l) => l.includes('not retried, it may have been sent') && l.includes(`"chatId":"group:${g}"`)),
+      'the unanswered send',
+    );
+    await stack.idle();
+    expect(line).toContain('no response within 1000 ms');
+    expect(fake.actions.filter((a) => a.params.group_id === g)).toHaveLength(1);
+    expect(repliesTo(e)).toHaveLength(0);
   });
 
   it('does not retry a send refused with a permanent retcode, and logs it', async () => {
@@ -534,6 +555,15 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     }
   });
 
+  it('logs the forward URL without its query, where a token too short to redact may sit', async () => {
+    const short = 'q~7!';
+    const other = await startQqAdapter({ core: stack.core, logger: stack.logger, wsUrl: `${fake.url}/?access_token=${short}`, accessToken: fake.token });
+    await other.stop();
+    const all = stack.logs.join('\n');
+    expect(all).toContain(`"forward":"${fake.url}/"`);
+    expect(all).not.toContain(short);
+  });
+
   it('never logs the access token', () => {
     const all = stack.logs.join('\n');
     expect(all).toContain('qq adapter started');
@@ -541,9 +571,25 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
   });
 });
 
+/** Sends `request` as it is on a new TCP connection to 127.0.0.1:`port`; resolves with all that came back before it closed. */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    // A server that threw instead of answering leaves the connection open.
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer and no close; got ${JSON.stringify(answer)}`)));
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(answer));
+  });
+}
+
 describe('qq adapter over a reverse WebSocket (the implementation connects to kuakua)', () => {
   let port: number;
   let reverseUrl: string;
+  /** What the adapter reported to its supervisor: a fault would have it restarted. */
+  const faults: unknown[] = [];
+  const warnings: string[] = [];
 
   beforeAll(async () => {
     await adapter.stop();
@@ -551,7 +597,15 @@ describe('qq adapter over a reverse WebSocket (the implementation connects to ku
     port = await freePort();
     reverseUrl = `ws://127.0.0.1:${port}/onebot/v11/ws`;
     const options = qqAdapter.options(qqConfig.parse(stack.config.onebot), { ONEBOT_REVERSE_PORT: String(port), ONEBOT_ACCESS_TOKEN: fake.token });
-    adapter = await qqAdapter.start({ core: stack.core, logger: stack.logger }, options!);
+    const logged = standaloneFaults(stack.logger);
+    const reporter = {
+      fault: (err: unknown) => faults.push(err),
+      warn: (err: unknown, msg: string, fields?: Record<string, unknown>) => {
+        warnings.push(msg);
+        logged.warn(err, msg, fields);
+      },
+    };
+    adapter = await qqAdapter.start({ core: stack.core, logger: stack.logger, faults: reporter }, { ...options!, pingMs: 200 });
   });
 
   it('refuses a client with a wrong or missing token with 401, and a wrong path with 404', async () => {
@@ -577,6 +631,39 @@ describe('qq adapter over a reverse WebSocket (the implementation connects to ku
     await waitFor(() => fake.open() > 0 || undefined, 'the reverse connection');
     await oneReplyTo(fake.privateMessage({ userId: user(), message: [text('我写完了论文')] }));
     await oneReplyTo(ask(group(), { message: [at(), text(` ${TRICKY}`)], format: 'string' }));
+  });
+
+  it('answers a request with a malformed path with 400, and keeps serving without a restart', async () => {
+    fake.dropConnections();
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    const answer = await rawRequest(
+      port,
+      `GET // HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(warnings).toContain('onebot reverse connection refused (400)');
+    await fake.connectReverse(reverseUrl, { token: fake.token });
+    await oneReplyTo(ask(group(), { message: [at(), text(' 坏请求之后')] }));
+    expect(faults).toEqual([]);
+  });
+
+  it('reports a server error after it started listening, and keeps serving', async () => {
+    const server = httpServers.find((s) => s.listening && (s.address() as { port: number }).port === port);
+    server!.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect(warnings).toContain('onebot reverse server error');
+    fake.dropConnections();
+    await fake.connectReverse(reverseUrl, { token: fake.token });
+    await oneReplyTo(ask(group(), { message: [at(), text(' 服务器出错之后')] }));
+    expect(faults).toEqual([]);
+  });
+
+  it('closes a reverse connection that stops answering pings, and a new one takes over', async () => {
+    fake.dropConnections();
+    await fake.connectReverse(reverseUrl, { token: fake.token, answerPings: false });
+    expect(fake.open()).toBe(1);
+    await waitFor(() => fake.open() === 0, 'the silent connection to be closed');
+    await fake.connectReverse(reverseUrl, { token: fake.token });
+    await oneReplyTo(ask(group(), { message: [at(), text(' 半开连接之后')] }));
   });
 
   it('never logs the access token', () => {

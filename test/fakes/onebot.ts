@@ -67,6 +67,8 @@ export interface ReverseConnectOptions {
   /** How the token is presented: `Authorization: Bearer` (default) or `?access_token=`. */
   tokenIn?: 'header' | 'query';
   role?: 'Universal' | 'Event' | 'API';
+  /** False: a half-open link, which never answers kuakua's pings. */
+  answerPings?: boolean;
 }
 
 export interface FakeOneBot {
@@ -79,6 +81,8 @@ export interface FakeOneBot {
   selfId: number;
   actions: ActionCall[];
   sent: SentMessage[];
+  /** The Authorization header of each forward connection request, in order. */
+  authorizations: (string | undefined)[];
   /** Forward connections accepted so far. */
   accepted(): number;
   /** Forward connections refused for a missing or wrong token. */
@@ -144,6 +148,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   const sockets = new Set<WebSocket>();
   const actions: ActionCall[] = [];
   const sent: SentMessage[] = [];
+  const authorizations: (string | undefined)[] = [];
   const failures = new Map<string, { count: number; failure: Failure }>();
   let accepted = 0;
   let refused = 0;
@@ -207,6 +212,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   const wss = new WebSocketServer({ noServer: true });
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    authorizations.push(req.headers.authorization);
     if (tokenOf(req) !== token) {
       refused++;
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
@@ -250,6 +256,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     selfId,
     actions,
     sent,
+    authorizations,
     accepted: () => accepted,
     refused: () => refused,
     open: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
@@ -263,11 +270,11 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     dropConnections() {
       for (const ws of sockets) ws.terminate();
     },
-    connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal' } = {}) {
+    connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal', answerPings = true } = {}) {
       const target = presented && tokenIn === 'query' ? `${url}?access_token=${encodeURIComponent(presented)}` : url;
       const headers: Record<string, string> = { 'X-Self-ID': String(selfId), 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
       if (presented && tokenIn === 'header') headers.Authorization = `Bearer ${presented}`;
-      const ws = new WebSocket(target, { headers });
+      const ws = new WebSocket(target, { headers, autoPong: answerPings });
       return new Promise<void>((resolve, reject) => {
         ws.once('unexpected-response', (_req, res) => {
           ws.terminate();
