@@ -2,6 +2,7 @@ import { DWClient, TOPIC_ROBOT, type DWClientDownStream } from 'dingtalk-stream'
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { PermanentAdapterError } from '../../src/adapter.ts';
+import { heartbeat } from '../shared/heartbeat.ts';
 
 const GATEWAY_TIMEOUT_MS = 10_000;
 
@@ -50,7 +51,6 @@ interface ClientInternals {
  */
 export class StreamClient extends DWClient {
   private streamUrl?: string;
-  private heartbeatTimer?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(
@@ -95,19 +95,12 @@ export class StreamClient extends DWClient {
       const socket = new WebSocket(url, { handshakeTimeout: GATEWAY_TIMEOUT_MS });
       (this as unknown as ClientInternals).socket = socket;
       let opened = false;
-      let alive = true;
       socket.on('open', () => {
         opened = true;
         this.connected = true;
-        clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = setInterval(() => {
-          if (!alive) return socket.terminate();
-          alive = false;
-          socket.ping();
-        }, this.hooks.heartbeatMs);
+        heartbeat(socket, this.hooks.heartbeatMs);
         resolve();
       });
-      socket.on('pong', () => (alive = true));
       socket.on('message', (data: WebSocket.RawData) => this.onDownStream(data.toString()));
       // ws closes the socket after an error: failures before 'open' reject, later ones end in 'close'.
       socket.on('error', (err) => {
@@ -115,7 +108,6 @@ export class StreamClient extends DWClient {
       });
       socket.on('close', (code) => {
         if ((this as unknown as ClientInternals).socket !== socket) return;
-        clearInterval(this.heartbeatTimer);
         this.connected = false;
         this.registered = false;
         if (opened && !this.stopped) this.hooks.onClose(code);
@@ -125,7 +117,6 @@ export class StreamClient extends DWClient {
 
   override disconnect(): void {
     this.stopped = true;
-    clearInterval(this.heartbeatTimer);
     (this as unknown as ClientInternals).socket?.close();
   }
 

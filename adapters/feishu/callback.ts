@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AESCipher, type EventDispatcher } from '@larksuiteoapi/node-sdk';
 import { BodyTooLarge, readBody } from '../shared/body.ts';
+import { secretEquals } from '../shared/secrets.ts';
 import type { FeishuCallbackOptions } from './definition.ts';
 
 /** How long callbacks in progress get to be answered when the server stops, before their connections are cut. */
@@ -22,12 +23,6 @@ class Rejected extends Error {
     super(reason);
   }
 }
-
-const sameText = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -65,11 +60,11 @@ function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOpt
       .update(header(req, 'x-lark-request-timestamp') + header(req, 'x-lark-request-nonce') + opts.encryptKey)
       .update(raw)
       .digest('hex');
-    if (!sameText(header(req, 'x-lark-signature'), expected)) throw new Rejected('bad-signature');
+    if (!secretEquals(header(req, 'x-lark-signature'), expected)) throw new Rejected('bad-signature');
   }
   // v2 events carry the token in their header, v1 events and the challenge at the top.
   const token = isObject(payload.header) ? payload.header.token : payload.token;
-  if (typeof token !== 'string' || !sameText(token, opts.verificationToken)) throw new Rejected('bad-token');
+  if (typeof token !== 'string' || !secretEquals(token, opts.verificationToken)) throw new Rejected('bad-token');
   return payload;
 }
 
