@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AESCipher, type EventDispatcher } from '@larksuiteoapi/node-sdk';
 import { BodyTooLarge, readBody } from '../shared/body.ts';
+import { listen } from '../shared/httpServer.ts';
 import { secretEquals } from '../shared/secrets.ts';
 import type { FeishuCallbackOptions } from './definition.ts';
 
@@ -104,12 +105,6 @@ export async function startCallbackServer(
         send(res, 500);
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject).listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', hooks.onError);
+  await listen(server, opts.port, opts.host, hooks.onError);
   return server;
 }

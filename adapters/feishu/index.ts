@@ -11,7 +11,7 @@ import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { fetchBotInfo, isRetryable, replyText } from './api.ts';
-import { closeServer } from '../shared/closeServer.ts';
+import { closeServer } from '../shared/httpServer.ts';
 import { startCallbackServer } from './callback.ts';
 import type { FeishuOptions } from './definition.ts';
 import { sdkLogger } from './sdkLogger.ts';

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { heartbeat } from '../shared/heartbeat.ts';
+import { closeServer, listen } from '../shared/httpServer.ts';
 import { secretEquals } from '../shared/secrets.ts';
 
 /** What an implementation says about itself when it connects (OneBot v11 reverse WebSocket headers). */
@@ -87,22 +88,13 @@ export async function listenReverse(o: ReverseOptions): Promise<ReverseServer> {
       o.onConnection(ws, { role: roleOf(req), selfId: typeof selfId === 'string' && /^\d+$/.test(selfId) ? selfId : undefined, remote });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject).listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  // Without a listener, a later server error would be thrown from node:net and end the process.
-  server.on('error', o.onError);
+  await listen(server, o.port, o.host, o.onError);
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : o.port,
     async close() {
       for (const ws of wss.clients) ws.terminate();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
-import { closeServer } from '../shared/closeServer.ts';
+import { closeServer, listen } from '../shared/httpServer.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { parseCommand, toIncoming } from './translate.ts';
@@ -121,9 +121,7 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
   if (webhook) {
     const callback = bot.webhookCallback(webhook.path, { secretToken });
     webhookServer = createServer(guardWebhook(callback, (err) => logger.error({ err: describeError(err, redact) }, 'webhook update failed')));
-    await new Promise<void>((resolve, reject) => {
-      webhookServer!.once('error', reject).listen(webhook.port, webhook.host, () => resolve());
-    });
+    await listen(webhookServer, webhook.port, webhook.host, (err) => faults.warn(redactedError(err, redact), 'telegram webhook server error'));
     await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] }).catch(async (err: unknown) => {
       await closeServer(webhookServer!);
       throw new Error(`Telegram setWebhook failed: ${redact(err instanceof Error ? err.message : String(err))}`);

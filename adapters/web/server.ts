@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import { LoginStore } from '../../src/loginState.ts';
-import { closeServer } from '../shared/closeServer.ts';
+import { closeServer } from '../shared/httpServer.ts';
 import { assertBindAllowed, hasBearerToken } from './auth.ts';
 import type { WebContext, WebOptions } from './context.ts';
 import { HttpError, sendError } from './http.ts';

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { EventDispatcher, LoggerLevel, WSClient } from '@larksuiteoapi/node-sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCallbackServer } from '../../adapters/feishu/callback.ts';
-import { closeServer } from '../../adapters/shared/closeServer.ts';
+import { closeServer } from '../../adapters/shared/httpServer.ts';
 import { feishuAdapter, feishuOptions } from '../../adapters/feishu/definition.ts';
 import { FEISHU_MAX_MESSAGE, startFeishuAdapter } from '../../adapters/feishu/index.ts';
 import { sdkLogger } from '../../adapters/feishu/sdkLogger.ts';
