@@ -142,9 +142,9 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface ReadConfigOptions<Sections extends z.ZodRawShape> extends LoadConfigOptions {
-  /** Sections beside the core's, each validated by its own schema (the adapters' `<name>:` sections). */
-  sections: Sections;
+export interface ReadConfigOptions<Schema extends typeof coreConfigSchema> extends LoadConfigOptions {
+  /** The core's schema, extended with the sections beside it (the adapters' `<name>:` sections). */
+  schema: Schema;
   /** Environment variables that hold the adapters' secrets, named when a config file tries to set one. */
   secretEnv: readonly string[];
 }
@@ -254,9 +254,9 @@ function expectation(issue: z.core.$ZodIssue): string {
 
 /**
  * Loads config/default.yaml, config/local.yaml, the KUAKUA_CONFIG file and the environment, merged in that order, and
- * validates the core's sections and the given ones; throws ConfigError with a one-line message naming the key.
+ * validates them with `schema` (the core's sections and the adapters'); throws ConfigError with a one-line message naming the key.
  */
-export function readConfig<Sections extends z.ZodRawShape>(opts: ReadConfigOptions<Sections>): Config & z.infer<z.ZodObject<Sections>> {
+export function readConfig<Schema extends typeof coreConfigSchema>(opts: ReadConfigOptions<Schema>): z.infer<Schema> & { secrets: Secrets } {
   const root = opts.root ?? PROJECT_ROOT;
   const env = opts.env ?? process.env;
   const sources = new Map<string, string>();
@@ -287,7 +287,7 @@ export function readConfig<Sections extends z.ZodRawShape>(opts: ReadConfigOptio
     sources.set(path, `env ${name}`);
   }
 
-  const result = coreConfigSchema.extend(opts.sections).safeParse(tree);
+  const result = opts.schema.safeParse(tree);
   if (!result.success) {
     const problems = result.error.issues.slice(0, 3).map((issue) => {
       const path = issue.path.map(String).join('.') || '(top level)';
@@ -305,7 +305,7 @@ export function readConfig<Sections extends z.ZodRawShape>(opts: ReadConfigOptio
   if (!/^rediss?:\/\//.test(secrets.redisUrl)) {
     throw new ConfigError('config error: REDIS_URL (from env REDIS_URL): expected a redis:// or rediss:// URL');
   }
-  return { ...(result.data as z.infer<typeof coreConfigSchema> & z.infer<z.ZodObject<Sections>>), secrets };
+  return { ...(result.data as z.infer<Schema>), secrets };
 }
 
 /** The core's sections of config/default.yaml alone, for commands that read no other config (`kuakua praise`). */

@@ -9,7 +9,7 @@ export type AppConfig = ReturnType<typeof loadConfig>;
 
 /** Loads and validates the whole config; throws ConfigError with a one-line message naming the key. */
 export function loadConfig(opts: LoadConfigOptions = {}) {
-  return readConfig({ ...opts, sections: ADAPTER_SECTIONS, secretEnv: DEFINITIONS.flatMap((d) => d.secretEnv) });
+  return readConfig({ ...opts, schema: appConfigSchema, secretEnv: DEFINITIONS.flatMap((d) => d.secretEnv) });
 }
 
 /** For CLI commands: load the config or print the one-line error and exit non-zero. */
