@@ -11,6 +11,15 @@ import sys
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
+# Weights and activations are malloc'd in blocks of megabytes. With transparent huge pages in `madvise` mode (a common
+# default), glibc backs them with 4 KiB pages unless told otherwise, and page faults then took most of a GPT-3-large
+# conversion: BENCHMARKS.md#model-tools. The tunable is read at process start, hence the re-exec; a glibc that does not
+# know it ignores it, and a hugetlb setting already in GLIBC_TUNABLES (=0 turns it off) is kept.
+HUGE_PAGES = 'glibc.malloc.hugetlb'
+if not any(t.startswith(HUGE_PAGES + '=') for t in os.environ.get('GLIBC_TUNABLES', '').split(':')):
+    os.environ['GLIBC_TUNABLES'] = ':'.join(filter(None, [os.environ.get('GLIBC_TUNABLES'), HUGE_PAGES + '=1']))
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
 try:
     import torch  # noqa: E402
 except ImportError:
