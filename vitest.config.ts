@@ -28,8 +28,9 @@ if (!tunables.some((t) => t.startsWith('glibc.malloc.hugetlb='))) process.env.GL
 export default defineConfig({
   test: {
     pool: 'forks',
-    // Two files at a time (vitest's default on two cores is one). Integration files start real processes (redis-server,
-    // python3, onnxruntime sessions) and wait on events from them, not on time, so they are safe side by side too.
+    // Three files at a time, on two cores (vitest's default there is one): integration files spend much of their time
+    // waiting on real processes (redis-server, python3, onnxruntime sessions, a browser), and they wait on events from
+    // them, not on time, so they are safe side by side.
     maxWorkers: 3,
     projects: [
       // Pure tests, so they share one module cache: a fresh one per file took the project from 12 to 21 CPU-seconds.
