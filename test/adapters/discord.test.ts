@@ -149,7 +149,11 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     const m = fake.userMessage({ author: fake.user(), content: '/kuakua_help' });
     await oneReplyTo(m);
     const at = fake.posted.findIndex((p) => p.message_reference?.message_id === m.id);
-    const parts = fake.posted.slice(at, at + 3);
+    // Only the first part quotes the message: wait for the other two (and for anything after them).
+    await waitFor(() => fake.posted.length >= at + 3 || undefined, 'all three parts of the help text');
+    await stack.idle();
+    expect(fake.posted).toHaveLength(at + 3);
+    const parts = fake.posted.slice(at);
     expect(parts.map((p) => p.content).join('')).toBe(LONG_HELP);
     expect(parts.every((p) => p.content.length <= 2000)).toBe(true);
   });

@@ -424,7 +424,8 @@ describe('convert', () => {
     expect(none.stderr).toMatch(/checkpoint directory not found/);
   });
 
-  // About 40 s and 2.6 GB of temporary files: a synthetic checkpoint with the real model's exact shape and key names.
+  // 2.6 GB of temporary files: a synthetic checkpoint with the real model's exact shape and key names, and its conversion
+  // (times: BENCHMARKS.md#model-tools).
   it('converts a GPT-3 large shaped checkpoint', async () => {
     const big = join(dir, 'large-ckpt');
     modelTool(['random', '--large', '--checkpoint', big, '--wrap']);
