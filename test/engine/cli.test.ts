@@ -87,3 +87,19 @@ describe('kuakua praise', () => {
     expectOneLineError(count, /--n must be an integer/);
   });
 });
+
+describe('kuakua commands', () => {
+  it('loads the command it runs, and every command for help and for an unknown one', async () => {
+    const help = await kuakua('--help');
+    expect(help.code).toBe(0);
+    for (const command of ['start', 'bot', 'praise', 'worker']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    const praiseHelp = await kuakua('praise', '--help');
+    expect(praiseHelp.code).toBe(0);
+    expect(praiseHelp.stdout).toMatch(/^Usage: kuakua praise \[options\] <text>/);
+    expect(praiseHelp.stdout).toContain('--no-judge');
+    const unknown = await kuakua('prase', '求夸');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'prase'");
+    expect(unknown.stderr).toContain('praise'); // commander suggests the command meant, which it knows only when all are loaded
+  });
+});
