@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { candidateCount } from '../src/candidateCount.ts';
 import { loadConfig, type AppConfig } from '../src/app/config.ts';
-import { PROJECT_ROOT } from '../src/config.ts';
+import { PROJECT_ROOT } from '../src/projectRoot.ts';
 import { matchDistress } from '../src/distress.ts';
 import { policyRules } from '../src/policy.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PLATFORMS } from './events.ts';
+import { PROJECT_ROOT } from './projectRoot.ts';
 
 const strings = z.array(z.string().min(1));
 const count = z.number().int().min(0);
@@ -151,8 +151,6 @@ export interface ReadConfigOptions<Schema extends typeof coreConfigSchema> exten
 
 type Tree = Record<string, unknown>;
 const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function readYaml(file: string, label: string): Tree {
   let text: string;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { PROJECT_ROOT } from '../projectRoot.ts';
 import { loadEnvFile } from './envFile.ts';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /** Each command's module, loaded on demand: `kuakua praise` needs neither the queue nor the web adapter. */
 const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/core.ts';
-import { PROJECT_ROOT } from '../../src/config.ts';
+import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { pingRedis } from '../../src/redis.ts';
 import { startFakeDiscord, type FakeDiscordMessage } from '../fakes/discord.ts';
 import { startFakeTelegram, type FakeMessage } from '../fakes/telegram.ts';
@@ -73,14 +73,10 @@ describe('secrets never reach the logs', () => {
     await waitFor(() => telegram.sent.some((s) => s.reply_parameters?.message_id === tg.message_id), 'the Telegram reply', 30_000);
     const dc: FakeDiscordMessage = discord.userMessage({ author: discord.user('b'), content: '求夸 秘密' });
     await waitFor(() => discord.posted.some((p) => p.message_reference?.message_id === dc.id), 'the Discord reply', 30_000);
-    const cli = await exec(
-      process.execPath,
-      ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env },
-      },
-    );
+    const cli = await exec(process.execPath, [join(PROJECT_ROOT, 'bin/kuakua.mjs'), 'praise', '求夸', '--model', modelDir, '--variant', 'fp32'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    });
     expect(cli.stdout.trim().length).toBeGreaterThan(0);
     expect(await bot.stop()).toBe(0);
     expect(await worker.stop()).toBe(0);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.ts';
 import { DEFINITIONS } from '../../adapters/registry.ts';
-import { ConfigError, PROJECT_ROOT } from '../../src/config.ts';
+import { ConfigError } from '../../src/config.ts';
+import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { PLATFORMS } from '../../src/events.ts';
 import { SECRET_ENV_NAME } from '../../src/logger.ts';
 import { testConfig } from './support.ts';
@@ -104,7 +105,7 @@ describe('loadConfig', () => {
   it('the CLI prints the error on one line and exits non-zero', () => {
     const bad = join(root, 'bad.yaml');
     writeFileSync(bad, 'worker:\n  concurrency: lots\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/app/cli.ts'), 'worker'], {
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/kuakua.mjs'), 'worker'], {
       env: { ...process.env, KUAKUA_CONFIG: bad, REDIS_URL: 'redis://127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 60_000,

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../../src/projectRoot.ts';
 
-const asset = (name: string, type: string) => ({ body: readFileSync(new URL(`../page/${name}`, import.meta.url)), type });
+const asset = (name: string, type: string) => ({ body: readFileSync(join(PROJECT_ROOT, 'adapters/web/page', name)), type });
 
 const ASSETS: Record<string, { body: Buffer; type: string }> = {
   '/': asset('index.html', 'text/html; charset=utf-8'),

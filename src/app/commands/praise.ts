@@ -1,5 +1,4 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../../worker/engine/index.ts';
@@ -7,10 +6,11 @@ import { praiseStep } from '../../../worker/praise.ts';
 import { shippedConfig } from '../../config.ts';
 import { matchDistress } from '../../distress.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
+import { PROJECT_ROOT } from '../../projectRoot.ts';
 import { MAX_TEXT_CHARS } from '../../queue/contracts.ts';
 
-export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-mini');
-export const DEFAULT_JUDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/kuakua-judge');
+export const DEFAULT_MODEL_DIR = join(PROJECT_ROOT, 'models/kuakua-mini');
+export const DEFAULT_JUDGE_DIR = join(PROJECT_ROOT, 'models/kuakua-judge');
 
 interface PraiseOptions {
   n?: string;
