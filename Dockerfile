@@ -23,7 +23,7 @@ RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund
 
 # The application source, once, for both images.
 FROM scratch AS app
-COPY package.json /app/
+COPY package.json tsconfig.json /app/
 COPY bin /app/bin
 COPY config /app/config
 COPY common /app/common
@@ -36,11 +36,12 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps-cpu /app/node_modules ./node_modules
 COPY --from=app /app ./
-# Login sessions (wechat) live under .kuakua; mount a volume there.
-RUN mkdir -p .kuakua && chown node:node .kuakua
+# The CLI's bundle (bin/bundle.mjs), made now so that the container needs no write access for it. Login sessions
+# (wechat) live under .kuakua; mount a volume there.
+RUN node bin/kuakua.mjs --version && chown node:node .kuakua
 USER node
 EXPOSE 8787
-CMD ["node", "--import", "tsx", "src/app/cli.ts", "bot"]
+CMD ["node", "bin/kuakua.mjs", "bot"]
 
 FROM ${CUDA_IMAGE} AS worker
 ENV NODE_ENV=production
@@ -49,6 +50,6 @@ WORKDIR /app
 COPY --from=deps-gpu /app/node_modules ./node_modules
 COPY --from=app /app ./
 # Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too.
-RUN mkdir -p models && useradd --system --uid 1001 kuakua
+RUN mkdir -p models && node bin/kuakua.mjs --version && useradd --system --uid 1001 kuakua
 USER kuakua
-CMD ["node", "--import", "tsx", "src/app/cli.ts", "worker"]
+CMD ["node", "bin/kuakua.mjs", "worker"]

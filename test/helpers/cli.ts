@@ -20,12 +20,12 @@ export interface KuakuaProcess {
 }
 
 /**
- * `npx kuakua <args>` as a user runs it (`node --import tsx src/app/cli.ts` in the repository root), with only `env`
+ * `npx kuakua <args>` as a user runs it (`node bin/kuakua.mjs` in the repository root), with only `env`
  * on top of the environment minus kuakua's own variables, logging at info; stdout and stderr captured together.
  */
 export function spawnKuakua(args: string[], env: Record<string, string | undefined>): KuakuaProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_OFF.test(k)));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli.ts', ...args], {
+  const proc = spawn(process.execPath, ['bin/kuakua.mjs', ...args], {
     cwd: REPO_ROOT,
     // KUAKUA_ENV_FILE '': a developer's .env in the repository root must not change what a test runs.
     env: { ...base, KUAKUA_LOG_LEVEL: 'info', KUAKUA_ENV_FILE: '', ...env },
