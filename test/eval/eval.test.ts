@@ -16,7 +16,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('npm run eval', () => {
   it('runs the worker pipeline on every post of a dev set, writes each post and reply, and prints the figures', async () => {
     const judge = join(tmp, 'judge');
-    modelTool(['judge-random', '--out', judge]);
+    await modelTool(['judge-random', '--out', judge]);
     const posts = join(tmp, 'posts.json');
     writeFileSync(
       posts,

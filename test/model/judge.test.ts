@@ -20,10 +20,10 @@ const PAIRS: [string, string][] = [
   ['Hello world 😀', 'nice!'],
 ];
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'kuakua-judge-'));
   dir = join(tmp, 'judge');
-  modelTool(['judge-random', '--out', dir]);
+  await modelTool(['judge-random', '--out', dir]);
 }, 120_000);
 
 afterAll(async () => {
@@ -34,7 +34,7 @@ afterAll(async () => {
 describe('reply judge', () => {
   it('reads the same tokens and gives the same scores as the PyTorch reference, in one padded batch', async () => {
     judge = await JudgeSession.load(dir, 'fp32');
-    const ref = JSON.parse(modelTool(['judge-reference', '--dir', dir], JSON.stringify(PAIRS)));
+    const ref = JSON.parse(await modelTool(['judge-reference', '--dir', dir], JSON.stringify(PAIRS)));
     const rows = PAIRS.map(([post, reply]) => judge.encode(post, reply));
     expect(rows).toEqual(
       ref.input_ids.map((ids: number[], i: number) =>

@@ -54,8 +54,8 @@ async function run(
   return { logits: out.logits!.data as Float32Array, dims: out.logits!.dims, present };
 }
 
-function reference(input_ids: number[][], attention_mask?: number[][]): number[][][] {
-  const out = modelTool(['reference', '--checkpoint', ckpt], JSON.stringify({ input_ids, attention_mask }));
+async function reference(input_ids: number[][], attention_mask?: number[][]): Promise<number[][][]> {
+  const out = await modelTool(['reference', '--checkpoint', ckpt], JSON.stringify({ input_ids, attention_mask }));
   return JSON.parse(out).logits;
 }
 
@@ -127,11 +127,11 @@ const IDS = [
   [450, 451, 452, 453, 454, 455, 456, 457, 458, 459],
 ];
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kuakua-parity-'));
   ckpt = join(dir, 'ckpt');
   modelDir = join(dir, 'model');
-  modelTool([
+  await modelTool([
     'random',
     '--checkpoint',
     ckpt,
@@ -147,7 +147,7 @@ beforeAll(() => {
     '--seed',
     '7',
   ]);
-  modelTool(['convert', ckpt, '--out', modelDir]);
+  await modelTool(['convert', ckpt, '--out', modelDir]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -165,7 +165,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     expect(session.outputNames).toContain(`present.${SHAPE.layers - 1}.value`);
     const mask = IDS.map((r) => r.map(() => 1));
     const onnxOut = await run(session, IDS, mask, mask.map(positions));
-    const ref = reference(IDS).flat(2);
+    const ref = (await reference(IDS)).flat(2);
     expect(maxDiff(onnxOut.logits, ref)).toBeLessThan(1e-4);
   });
 
@@ -283,7 +283,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     const nextAlone = await run(session, [[77]], [[...short.map(() => 1), 1]], [[short.length]], alone.present);
     expect(maxDiff(slice(next, 0, 0, 1), slice(nextAlone, 0, 0, 1))).toBeLessThan(1e-4);
     // The reference agrees on the padded row too.
-    const ref = reference(ids, mask);
+    const ref = await reference(ids, mask);
     expect(maxDiff(slice(batched, 0, pad, long.length), ref[0]!.slice(pad).flat())).toBeLessThan(1e-4);
   });
 
@@ -307,7 +307,7 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
   it('upgrade re-exports a model directory in place, logits unchanged in every variant', async () => {
     const copy = join(dir, 'upgraded');
     cpSync(modelDir, copy, { recursive: true });
-    const r = runModelTool(['upgrade', copy]);
+    const r = await runModelTool(['upgrade', copy]);
     expect(r.status, r.stderr).toBe(0);
     const mask = IDS.map((row) => row.map(() => 1));
     for (const file of ['model.onnx', 'model_int8.onnx', 'model_q4.onnx']) {
@@ -319,13 +319,13 @@ describe('ONNX export of the ModelScope GPT-3 architecture', () => {
     const foreign = join(dir, 'foreign');
     cpSync(copy, foreign, { recursive: true });
     cpSync(join(copy, 'onnx/model_q4.onnx'), join(foreign, 'onnx/model.onnx'));
-    const bad = runModelTool(['upgrade', foreign]);
+    const bad = await runModelTool(['upgrade', foreign]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/does not have the layout of a tools\/model fp32 export/);
   });
 
-  it('stores the tied embedding once and writes the transformers.js layout', () => {
-    const cfg = JSON.parse(modelTool(['random', '--layers', '1', '--heads', '1', '--hidden', '32', '--out', join(dir, 'tiny'), '--variants', 'fp32']));
+  it('stores the tied embedding once and writes the transformers.js layout', async () => {
+    const cfg = JSON.parse(await modelTool(['random', '--layers', '1', '--heads', '1', '--hidden', '32', '--out', join(dir, 'tiny'), '--variants', 'fp32']));
     const params = cfg.config.vocab_size * 32 + 64 * 32 + 1 * (12 * 32 * 32 + 13 * 32) + 2 * 32;
     const bytes = statSync(join(dir, 'tiny/onnx/model.onnx')).size;
     expect(bytes).toBeGreaterThan(params * 4);
@@ -413,14 +413,14 @@ describe('the bundled models/kuakua-mini', () => {
 });
 
 describe('convert', () => {
-  it('names what is missing from a checkpoint directory', () => {
+  it('names what is missing from a checkpoint directory', async () => {
     const broken = join(dir, 'broken');
-    modelTool(['random', '--checkpoint', broken, '--layers', '1', '--heads', '1', '--hidden', '16']);
+    await modelTool(['random', '--checkpoint', broken, '--layers', '1', '--heads', '1', '--hidden', '16']);
     unlinkSync(join(broken, 'vocab.txt'));
-    const r = runModelTool(['convert', broken, '--out', join(dir, 'never')]);
+    const r = await runModelTool(['convert', broken, '--out', join(dir, 'never')]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/missing vocab\.txt/);
-    const none = runModelTool(['convert', join(dir, 'nope'), '--out', join(dir, 'never')]);
+    const none = await runModelTool(['convert', join(dir, 'nope'), '--out', join(dir, 'never')]);
     expect(none.stderr).toMatch(/checkpoint directory not found/);
   });
 
@@ -428,8 +428,8 @@ describe('convert', () => {
   // (times: BENCHMARKS.md#model-tools).
   it('converts a GPT-3 large shaped checkpoint', async () => {
     const big = join(dir, 'large-ckpt');
-    modelTool(['random', '--large', '--checkpoint', big, '--wrap']);
-    modelTool(['convert', big, '--out', join(dir, 'large'), '--variants', 'fp32']);
+    await modelTool(['random', '--large', '--checkpoint', big, '--wrap']);
+    await modelTool(['convert', big, '--out', join(dir, 'large'), '--variants', 'fp32']);
     const large = join(dir, 'large');
     const shape = shapeOf(large);
     expect(shape).toEqual({ layers: 24, heads: 16, hidden: 1024 });
