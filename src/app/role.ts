@@ -33,8 +33,10 @@ export async function runRole(
     const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
     const { parts, banner } = await start({ config, logger, redisUrl: redis.url, guard });
     if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });
-    process.stdout.write(`${banner}\n`);
+    // Before the banner: whoever waits for it may signal at once, and under load this process can be descheduled
+    // between the two.
     exitOnSignals(logger, () => stopAll(logger, parts));
+    process.stdout.write(`${banner}\n`);
   } catch (err) {
     // One line, on stderr: the reason is for the person at the terminal, and a log line would only repeat it.
     process.stderr.write(`kuakua ${command}: ${(err as Error).message}\n`);
