@@ -2,6 +2,7 @@
 
 Parameter names match ModelScope checkpoints, so a state dict loads unchanged.
 """
+import contextlib
 import math
 from dataclasses import dataclass, asdict
 
@@ -145,6 +146,14 @@ class GPT3(nn.Module):
         self.config = cfg
         self.language_model = LanguageModel(cfg)
 
+    @classmethod
+    def blank(cls, cfg: GPT3Config):
+        """A GPT3 whose parameters are allocated but not initialised, for callers that then set every one of them
+        (load_state_dict with strict, init_weights): PyTorch's default initialisation of the GPT-3-large shape takes
+        about 2 s."""
+        with _no_default_init():
+            return cls(cfg)
+
     def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
         """Returns logits [b, s, vocab] and the new cache: a list of (key, value) [b, heads, past+s, head_dim]."""
         lm = self.language_model
@@ -164,6 +173,19 @@ class GPT3(nn.Module):
         x = lm.transformer.final_layernorm(x)
         logits = torch.matmul(x, lm.word_embeddings.weight.t())
         return logits, presents
+
+
+@contextlib.contextmanager
+def _no_default_init():
+    kinds = (nn.Linear, nn.Embedding, nn.LayerNorm)
+    saved = [kind.reset_parameters for kind in kinds]
+    for kind in kinds:
+        kind.reset_parameters = lambda self: None
+    try:
+        yield
+    finally:
+        for kind, reset in zip(kinds, saved):
+            kind.reset_parameters = reset
 
 
 def init_weights(model: GPT3, std=0.02, seed=None):

@@ -36,7 +36,7 @@ def load(path):
     with open(os.path.join(path, 'config.json'), encoding='utf-8') as f:
         raw = json.load(f)
     cfg = GPT3Config.from_dict(raw)
-    model = GPT3(cfg)
+    model = GPT3.blank(cfg)
     sd = normalize_state_dict(torch.load(os.path.join(path, 'pytorch_model.bin'), map_location='cpu'))
     expected = set(model.state_dict().keys())
     missing = sorted(expected - set(sd))

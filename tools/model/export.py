@@ -247,7 +247,7 @@ def load_model_dir(path):
     cfg = GPT3Config(vocab_size=config['vocab_size'], hidden_size=config['n_embd'], num_layers=config['n_layer'],
                      num_attention_heads=config['n_head'], max_position_embeddings=config['n_positions'],
                      layernorm_epsilon=config['layer_norm_epsilon'], eod_id=config['eos_token_id'])
-    model = GPT3(cfg)
+    model = GPT3.blank(cfg)
     model.load_state_dict(state_dict_from_onnx(onnx.load(fp32), cfg), strict=True)
     return model.eval(), variants
 

@@ -81,7 +81,7 @@ def cmd_random(a):
         tok = pad_vocab(tok, a.vocab_size)
     cfg = GPT3Config(vocab_size=len(tok.vocab), hidden_size=a.hidden, num_layers=a.layers,
                      num_attention_heads=a.heads, max_position_embeddings=a.positions, eod_id=tok.special_id('[SEP]'))
-    model = GPT3(cfg)
+    model = GPT3.blank(cfg)
     init_weights(model, std=a.std, seed=a.seed)
     model.eval()
     if a.checkpoint:
