@@ -63,7 +63,7 @@ class ThreadedEngine extends EventEmitter implements Engine {
   }
 
   start(): Promise<void> {
-    // Beside this module: in the sources, a shim that registers tsx first; in the CLI's bundle, the bundled thread.
+    // Beside this module: in the CLI's bundle, the bundled thread; in the sources, a shim that loads it.
     const worker = new Worker(new URL('./thread.mjs', import.meta.url), { workerData: this.cfg, execArgv: [] });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
