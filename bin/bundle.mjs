@@ -25,7 +25,8 @@ function sourceKey(root) {
   const files = SOURCE_DIRS.flatMap((dir) =>
     readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile() && SOURCE.test(e.name))
-      .map((e) => relative(root, join(e.parentPath, e.name))),
+      // parentPath from Node 20.12, path before it.
+      .map((e) => relative(root, join(e.parentPath ?? e.path, e.name))),
   );
   const hash = createHash('sha256');
   for (const file of [...files.sort(), ...SOURCE_FILES].map((f) => join(root, f)).concat(SELF)) {
