@@ -47,25 +47,26 @@ export async function bundle(root = ROOT) {
   }
   const { build } = await import('esbuild');
   const tmp = `${dir}.${process.pid}.tmp`;
-  const built = build({
-    absWorkingDir: root,
-    entryPoints: ENTRIES,
-    outdir: tmp,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunk-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: true,
-    logLevel: 'silent',
-  });
-  await built.catch((err) => {
+  try {
+    await build({
+      absWorkingDir: root,
+      entryPoints: ENTRIES,
+      outdir: tmp,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunk-[hash]',
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: true,
+      logLevel: 'silent',
+    });
+  } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
-  });
+  }
   try {
     renameSync(tmp, dir);
   } catch (err) {
