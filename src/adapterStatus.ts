@@ -8,10 +8,14 @@ export const ADAPTER_STATES = ['starting', 'running', 'retrying', 'failed'] as c
 export type AdapterState = (typeof ADAPTER_STATES)[number];
 
 export type AdapterStatus =
-  | { state: 'starting'; since: number; lastError?: string }
+  /** The first try, before anything failed. */
+  | { state: 'starting'; since: number }
   | { state: 'running'; since: number; lastError?: string }
-  /** Waiting to start again after a network failure or a crash; `nextTryAt` is when. */
-  | { state: 'retrying'; since: number; lastError: string; nextTryAt: number }
+  /**
+   * Not running since a network failure or a crash: waiting until `nextTryAt` to start again, or, without it, trying
+   * again now (a try in progress stays `retrying`, so the state does not flap between tries).
+   */
+  | { state: 'retrying'; since: number; lastError: string; nextTryAt?: number }
   /** Given up: an error that retrying cannot fix, such as a rejected token. */
   | { state: 'failed'; since: number; lastError: string };
 
@@ -41,6 +45,7 @@ export function clearAdapterStatus(name: string): void {
 export function describeAdapterStatus(name: string, s: AdapterStatus, now = Date.now()): string {
   switch (s.state) {
     case 'retrying':
+      if (s.nextTryAt === undefined) return `${name}: retrying (${s.lastError}), trying again now`;
       return `${name}: retrying (${s.lastError}), next try in ${Math.max(0, Math.ceil((s.nextTryAt - now) / 1000))} s`;
     case 'failed':
       return `${name}: failed (${s.lastError})`;

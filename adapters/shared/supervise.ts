@@ -101,7 +101,7 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
           resolve(faulted);
         };
       });
-      publish({ state: 'starting', lastError });
+      publish(lastError === undefined ? { state: 'starting' } : { state: 'retrying', lastError });
       const startedAt = Date.now();
       let phase = 'start';
       try {

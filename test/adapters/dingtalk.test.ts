@@ -379,7 +379,7 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
       other.revokeSecret();
       other.drop();
       const status = await waitFor(() => (supervised.status().state === 'failed' ? supervised.status() : undefined), 'the adapter to fail');
-      expect(status.lastError).toContain('DingTalk rejected DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET (401 authFailed)');
+      expect(status).toMatchObject({ lastError: expect.stringContaining('DingTalk rejected DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET (401 authFailed)') });
       expect(stack.logs.join('\n')).not.toContain(other.clientSecret);
     } finally {
       await supervised.stop();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { supervise } from '../../adapters/shared/supervise.ts';
 import { PermanentAdapterError } from '../../src/adapter.ts';
+import { describeAdapterStatus } from '../../src/adapterStatus.ts';
 import { createLogger } from '../../src/logger.ts';
 import { waitFor } from '../service/support.ts';
 
@@ -36,6 +37,34 @@ describe('supervise: the fault boundary around one adapter', () => {
     // The 4th wait's ceiling is 400 ms: with jitter it is at least half of that; without the backoff it would be 50–100 ms.
     expect(retries[2]!.retryInMs as number).toBeGreaterThanOrEqual(200);
     expect(lines.filter((l) => l.msg === 'flaky: running again').length).toBeLessThanOrEqual(3);
+  });
+
+  it('a try after a failure is shown as retrying, now, until it settles: the state does not flap back to starting', async () => {
+    const { logger } = logs();
+    let starts = 0;
+    let comeUp: () => void = () => {};
+    const adapter = supervise({
+      name: 'patient',
+      logger,
+      backoff: { initialMs: 10, maxMs: 10 },
+      start: async () => {
+        starts++;
+        if (starts === 1) throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+        await new Promise<void>((resolve) => (comeUp = resolve));
+        return { stop: async () => {} };
+      },
+    });
+    try {
+      expect(await adapter.settled(5000)).toMatchObject({ state: 'retrying', lastError: 'ECONNREFUSED 127.0.0.1:9', nextTryAt: expect.any(Number) });
+      expect(describeAdapterStatus('patient', adapter.status())).toMatch(/^patient: retrying \(ECONNREFUSED 127\.0\.0\.1:9\), next try in \d+ s$/);
+      await waitFor(() => starts === 2 || undefined, 'the second try');
+      expect(adapter.status()).toEqual({ state: 'retrying', lastError: 'ECONNREFUSED 127.0.0.1:9', since: expect.any(Number) });
+      expect(describeAdapterStatus('patient', adapter.status())).toBe('patient: retrying (ECONNREFUSED 127.0.0.1:9), trying again now');
+      comeUp();
+      await waitFor(() => adapter.status().state === 'running' || undefined, 'the second try to come up');
+    } finally {
+      await adapter.stop();
+    }
   });
 
   it('a PermanentAdapterError is not retried: failed, with the reason', async () => {

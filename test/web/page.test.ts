@@ -194,23 +194,27 @@ describe('web playground page in headless Chromium', () => {
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
   });
 
-  it('shows the operator each platform that is not running, with its error, and hides the line once it runs', async () => {
+  it('shows the operator each platform that is not running, with its error and its next try, and hides the line once it runs', async () => {
     setAdapterStatus('telegram', { state: 'retrying', lastError: 'ENOTFOUND api.telegram.org', nextTryAt: Date.now() + 8000 });
     setAdapterStatus('discord', { state: 'failed', lastError: 'Discord rejected DISCORD_TOKEN (401)' });
+    setAdapterStatus('qq', { state: 'retrying', lastError: 'ECONNREFUSED 127.0.0.1:3001' });
     try {
       await openPage();
       await page.locator('#status').waitFor({ state: 'visible', timeout: 10_000 });
       const lines = await page.locator('#status .status-line').allTextContents();
-      expect(lines).toHaveLength(2);
+      expect(lines).toHaveLength(3);
       expect(lines[0]).toMatch(/^telegram：连接失败（ENOTFOUND api\.telegram\.org），\d 秒后重试$/);
       expect(lines[1]).toBe('discord：已停止（Discord rejected DISCORD_TOKEN (401)）');
+      expect(lines[2]).toBe('qq：连接失败（ECONNREFUSED 127.0.0.1:3001），正在重试…');
       setAdapterStatus('telegram', { state: 'running' });
       clearAdapterStatus('discord');
+      clearAdapterStatus('qq');
       await page.locator('#status').waitFor({ state: 'hidden', timeout: 10_000 });
       expect(pageErrors).toEqual([]);
     } finally {
       clearAdapterStatus('telegram');
       clearAdapterStatus('discord');
+      clearAdapterStatus('qq');
     }
   });
 

@@ -159,6 +159,7 @@ async function pollLogin() {
 // For the operator: no worker, no Redis, platforms that are not running; from /healthz (which needs no token).
 function adapterLine(name, s) {
   if (s.state === 'retrying') {
+    if (s.nextTryAt === undefined) return `${name}：连接失败（${s.lastError}），正在重试…`;
     const seconds = Math.max(0, Math.ceil((s.nextTryAt - Date.now()) / 1000));
     return `${name}：连接失败（${s.lastError}），${seconds} 秒后重试`;
   }
