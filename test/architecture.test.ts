@@ -165,3 +165,45 @@ describe('architecture: import boundaries', () => {
     expect(cycles(edges.filter((e) => under(e.from, 'worker/engine')))).toEqual([]);
   });
 });
+
+describe("architecture: the README's layout table", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const rows = readme
+    .slice(readme.indexOf('| folder | what |'))
+    .split('\n\n')[0]!
+    .split('\n')
+    .slice(2)
+    .map((row) => row.split('|').map((cell) => cell.trim()));
+  const paths = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+  const named = rows.flatMap((cells) => paths(cells[1]!));
+  const folders = (dir: string) =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  // Top-level folders that are not in the repository (.gitignore lists them as `name`, `name/` or `/name/`).
+  const ignored = new Set(
+    readFileSync(join(ROOT, '.gitignore'), 'utf8')
+      .split('\n')
+      .map((l) => /^\/?([\w.-]+)\/?$/.exec(l.trim())?.[1])
+      .filter(Boolean),
+  );
+
+  it('names each path that exists, and every top-level folder of the repository', () => {
+    expect(named.length).toBeGreaterThan(10);
+    for (const path of named) expect(readdirSync(join(ROOT, dirname(path))), path).toContain(path.replace(/\/$/, '').split('/').at(-1));
+    const topLevel = folders('.').filter((name) => !name.startsWith('.') && !ignored.has(name));
+    expect(topLevel).toContain('adapters');
+    for (const dir of topLevel)
+      expect(
+        named.some((p) => under(p.replace(/\/$/, ''), dir)),
+        dir,
+      ).toBe(true);
+  });
+
+  it('names every adapter folder in the adapters row', () => {
+    const row = rows.find((cells) => cells[1] === '`adapters/`');
+    expect(row).toBeDefined();
+    const mentioned = paths(row![2]!);
+    for (const name of folders('adapters')) expect(mentioned, `adapters/${name}/`).toContain(`${name}/`);
+  });
+});
