@@ -32,24 +32,27 @@ COPY adapters /app/adapters
 COPY worker /app/worker
 
 FROM ${NODE_IMAGE} AS bot
-ENV NODE_ENV=production
+# bin/kuakua.mjs runs the prebuilt bundle in KUAKUA_BUNDLE_DIR and never builds one.
+ENV NODE_ENV=production KUAKUA_BUNDLE_DIR=/app/.build
 WORKDIR /app
 COPY --from=deps-cpu /app/node_modules ./node_modules
 COPY --from=app /app ./
-# The CLI's bundle (bin/bundle.mjs), made now so that the container needs no write access for it. Login sessions
-# (wechat) live under .kuakua; mount a volume there.
-RUN node bin/kuakua.mjs --version && chown node:node .kuakua
+# The CLI's bundle (bin/bundle.mjs), built now into /app/.build, which stays root's: the node user runs it and cannot
+# change it. The only folder the bot writes is the WeChat login sessions' (wechat.memoryDir), its own and private;
+# the bot-sessions volume is mounted there.
+RUN node bin/bundle.mjs /app/.build && mkdir -p .kuakua/wechat && chown -R node:node .kuakua && chmod -R go= .kuakua
 USER node
 EXPOSE 8787
 CMD ["node", "bin/kuakua.mjs", "bot"]
 
 FROM ${CUDA_IMAGE} AS worker
-ENV NODE_ENV=production
+ENV NODE_ENV=production KUAKUA_BUNDLE_DIR=/app/.build
 COPY --from=deps-base /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=deps-gpu /app/node_modules ./node_modules
 COPY --from=app /app ./
-# Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too.
-RUN mkdir -p models && node bin/kuakua.mjs --version && useradd --system --uid 1001 kuakua
+# Models are mounted at /app/models (see docker-compose.yml); the directory exists for a bare `docker run` too. The
+# bundle is built as in the bot image, root's and read-only to the runtime user.
+RUN mkdir -p models && node bin/bundle.mjs /app/.build && useradd --system --uid 1001 kuakua
 USER kuakua
 CMD ["node", "bin/kuakua.mjs", "worker"]

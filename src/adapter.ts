@@ -82,6 +82,11 @@ export interface AdapterDefinition<Section = unknown, Options = unknown, Key ext
   env: string;
   /** Environment variables that hold its secrets: a config file may not set them. */
   secretEnv: readonly string[];
+  /**
+   * Environment variables that set keys of its section (variable → key, e.g. TELEGRAM_API_ROOT → apiRoot): validated with
+   * the config, so a bad value is a config error naming the variable. `options` reads those keys from its section.
+   */
+  configEnv?: Readonly<Record<string, string>>;
   /** Its options from its section and the environment, or undefined when it is not configured (it stays off). */
   options(section: Section, env: NodeJS.ProcessEnv): Options | undefined;
   /** Stack frames of its SDK: an uncaught error that passes through them is the adapter's to handle. */

@@ -1,3 +1,4 @@
+import { secretScrubber } from './logger.ts';
 import { metrics } from './metrics.ts';
 
 /**
@@ -23,8 +24,10 @@ type WithoutSince<T> = T extends unknown ? Omit<T, 'since'> : never;
 
 const statuses = new Map<string, AdapterStatus>();
 
+/** Publishes an adapter's state; its lastError (an SDK's message may quote a token or a URL) is scrubbed like a log line first. */
 export function setAdapterStatus(name: string, status: WithoutSince<AdapterStatus>): void {
-  statuses.set(name, { ...status, since: Date.now() } as AdapterStatus);
+  const scrubbed = 'lastError' in status && status.lastError !== undefined ? { ...status, lastError: secretScrubber()(status.lastError) } : status;
+  statuses.set(name, { ...scrubbed, since: Date.now() } as AdapterStatus);
   for (const state of ADAPTER_STATES) metrics.adapterState.set({ adapter: name, state }, state === status.state ? 1 : 0);
 }
 

@@ -23,7 +23,7 @@ export function parseAdminCommand(text: string): AdminCommand | null {
 }
 
 export function isAdmin(config: Config, msg: IncomingMessage): boolean {
-  return (config.admins[msg.platform] ?? []).includes(msg.userId);
+  return msg.adminByCredential ?? (config.admins[msg.platform] ?? []).includes(msg.userId);
 }
 
 export interface AdminDeps {
@@ -32,7 +32,7 @@ export interface AdminDeps {
   status: () => Promise<CoreStatus>;
 }
 
-/** Runs a chat command; only ids in admins.<platform> may change settings, everybody may ask for help. */
+/** Runs a chat command; only admins (ids in admins.<platform>, or proved by a credential) may change settings, everybody may ask for help. */
 export async function runAdminCommand(cmd: AdminCommand, msg: IncomingMessage, deps: AdminDeps): Promise<Delivery> {
   const { config, settings } = deps;
   const reply = (text: string, kind: DeliveryKind = 'admin'): Delivery => ({

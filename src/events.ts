@@ -14,6 +14,11 @@ export interface IncomingMessage {
   messageId: string;
   userId: string;
   userName?: string;
+  /**
+   * Set by an adapter whose admins are known by a credential, not by an id (the web: the operator token): it alone
+   * decides, and admins.<platform> is not consulted. Unset: admins.<platform> decides.
+   */
+  adminByCredential?: boolean;
   /** Text with platform markup already resolved to plain text (mentions may remain; the core strips them). */
   text: string;
   isPrivate: boolean;

@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
 
 const WINDOW_MS = 60_000;
+
+/** The queue depth at which a platform's messages are no longer queued: its share of queue.maxDepth (all of it unlisted), at least 1. */
+export function queueLimit(queue: Pick<Config['queue'], 'maxDepth' | 'shareByPlatform'>, platform: Platform): number {
+  return Math.max(1, Math.floor(queue.maxDepth * (queue.shareByPlatform[platform] ?? 1)));
+}
 
 /** Limits: per-user cooldown, per-chat rate limit and the care reply's repeat window, kept in Redis so every bot process shares them. */
 export class Limits {

@@ -48,16 +48,24 @@ function secretValues(env: NodeJS.ProcessEnv): string[] {
   return [...values];
 }
 
+/** Secrets that live in no variable (the private Redis's generated password), masked from the moment they are added. */
+const addedSecrets = new Set<string>();
+
+/** Masks value, as a secret variable's is, in every scrubbed text from now on, of every logger made before or after. */
+export function addSecret(value: string): void {
+  addedSecrets.add(value).add(JSON.stringify(value).slice(1, -1));
+}
+
+/** Masks URL passwords and the value of every secret variable in `env`: for log lines, and for what the process publishes (adapter errors on /healthz). */
+export function secretScrubber(env: NodeJS.ProcessEnv = process.env): (text: string) => string {
+  const secrets = secretValues(env).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+  return (text) => [...secrets, ...addedSecrets].reduce((out, s) => out.split(s).join('[REDACTED]'), redactUrl(text));
+}
+
 /** Wraps a destination so that known secret values and URL passwords are masked in every serialized line. */
 export function scrubbingDestination(dest: DestinationStream, env: NodeJS.ProcessEnv = process.env): DestinationStream {
-  const secrets = secretValues(env).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
-  return {
-    write(line: string) {
-      let out = redactUrl(line);
-      for (const s of secrets) out = out.split(s).join('[REDACTED]');
-      dest.write(out);
-    },
-  };
+  const scrub = secretScrubber(env);
+  return { write: (line: string) => dest.write(scrub(line)) };
 }
 
 export type LogFormat = 'auto' | 'json' | 'pretty';

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { redactUrl } from './logger.ts';
+import { addSecret, redactUrl } from './logger.ts';
+import { mkdirPrivate, PRIVATE_FILE_MODE } from './privateFiles.ts';
 
 /**
  * TLS settings for a rediss:// URL: REDIS_TLS_CA names a PEM file of the CA that signed the server's certificate
@@ -54,7 +56,9 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
   return client;
 }
 
-/** True when a Redis server answers PING at url within timeoutMs. */
+const AUTH_ERROR = /NOAUTH|WRONGPASS|invalid password/i;
+
+/** True when a Redis server answers PING at url within timeoutMs; throws when one answers but wants another password. */
 export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
@@ -63,13 +67,18 @@ export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.Proce
     connectTimeout: timeoutMs,
     ...redisTlsOptions(url, env),
   });
-  client.on('error', () => {});
+  // A refused handshake reaches connect() only as "Connection is closed."; the reason comes as an error event.
+  let authError: Error | undefined;
+  client.on('error', (err: Error) => {
+    if (AUTH_ERROR.test(err.message)) authError = err;
+  });
   try {
     await client.connect();
     return (await client.ping()) === 'PONG';
   } catch (err) {
     // A server that answers but rejects our password is "there": let the caller fail with the auth error.
-    if (/NOAUTH|WRONGPASS|invalid password/i.test((err as Error).message)) throw err;
+    if (AUTH_ERROR.test((err as Error).message)) throw err;
+    if (authError) throw authError;
     return false;
   } finally {
     client.disconnect();
@@ -104,54 +113,109 @@ export interface EnsureRedisOptions {
   logger: Logger;
   /** Start a private redis-server when nothing answers on this machine. */
   autoStart: boolean;
-  /** Data directory of the private server. */
+  /** Data directory of the private server, with its password when REDIS_URL has none (`password`). */
   dataDir: string;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface EnsuredRedis {
+  /** The URL to connect with: the one given, with the private server's password when it had none. */
   url: string;
   /** Set when we started a private server: stops it. */
   stop?: () => Promise<void>;
 }
 
+const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+const PUT_IN_URL = 'REDIS_URL (redis://:PASSWORD@host:port)';
+
+/** url with password in it; the password is masked in every log line from now on. */
+function withPassword(url: string, password: string): string {
+  addSecret(password);
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.href.replace(/\/$/, '');
+}
+
+/** The private server's password from file, made now (random, 0600) when there is none. */
+function readOrCreatePassword(file: string): string {
+  if (!existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${randomBytes(24).toString('hex')}\n`, { mode: PRIVATE_FILE_MODE });
+    try {
+      // A link fails when the file exists: of processes starting together, the first one's password is everyone's.
+      linkSync(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  return readPassword(file);
+}
+
+function readPassword(file: string): string {
+  const password = readFileSync(file, 'utf8').trim();
+  if (!password) throw new RedisUnavailableError(`${file} is empty: delete it, and the next private redis-server gets a new password`);
+  return password;
+}
+
+/** The URL with the password in file, for a local Redis that refused url without one (the private server of another process). */
+async function withPasswordFile(url: string, file: string): Promise<string> {
+  const at = `the Redis at ${redactUrl(url)}`;
+  if (!existsSync(file)) throw new RedisUnavailableError(`${at} requires a password and ${file} does not exist: put it in ${PUT_IN_URL}`);
+  const authed = withPassword(url, readPassword(file));
+  const refused = () => new RedisUnavailableError(`${at} refused the password in ${file}: put the right one in ${PUT_IN_URL}`);
+  const answers = await pingRedis(authed).catch((err: unknown) => {
+    if (AUTH_ERROR.test((err as Error).message)) throw refused();
+    throw err;
+  });
+  if (!answers) throw new RedisUnavailableError(`${at} stopped answering`);
+  return authed;
+}
+
 /**
  * Makes sure a Redis answers at url. When none does, the URL points at this machine and redis-server is on PATH,
- * starts a private one (append-only file under dataDir) that lives as long as this process.
+ * starts a private one (append-only file under dataDir) that lives as long as this process. The private server always
+ * has a password: the URL's, or else one generated into `<dataDir>/password`, which every process that uses the same
+ * data directory reads when the local Redis asks it for one. A Redis that answers without a password is used as it is.
  */
 export async function ensureRedis(opts: EnsureRedisOptions): Promise<EnsuredRedis> {
   const { url, logger } = opts;
-  if (await pingRedis(url)) return { url };
-
   const parsed = new URL(url);
-  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname);
+  const local = LOCAL_HOSTS.includes(parsed.hostname);
+  const dir = resolve(opts.dataDir);
+  const passwordFile = local && !parsed.password ? join(dir, 'password') : undefined;
+  try {
+    if (await pingRedis(url)) return { url };
+  } catch (err) {
+    if (!passwordFile || !AUTH_ERROR.test((err as Error).message)) throw err;
+    return { url: await withPasswordFile(url, passwordFile) };
+  }
+
   const bin = onPath('redis-server', opts.env ?? process.env);
-  const howTo = 'install it (apt-get install redis-server, or brew install redis) or run `docker compose up -d redis`, or point REDIS_URL at a running Redis';
+  const howTo = 'install it (apt-get install redis-server, or brew install redis), or point REDIS_URL at a running Redis';
   if (!local || !opts.autoStart || !bin) {
     const why = !local ? 'it is on another machine' : !opts.autoStart ? 'redis.autoStart is false' : 'redis-server is not on PATH';
     throw new RedisUnavailableError(`no Redis answers at ${redactUrl(url)} and none can be started here (${why}): ${howTo}`);
   }
 
   const port = parsed.port || '6379';
-  const dir = resolve(opts.dataDir);
-  mkdirSync(dir, { recursive: true });
-  const args = ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
-  const password = decodeURIComponent(parsed.password);
+  mkdirPrivate(dir);
+  const password = passwordFile ? readOrCreatePassword(passwordFile) : decodeURIComponent(parsed.password);
+  const serverUrl = passwordFile ? withPassword(url, password) : url;
   // The password goes in through stdin (`redis-server -` reads a config from it), never argv, which `ps` shows to everyone.
-  if (password) args.unshift('-');
-  const proc = spawn(bin, args, { stdio: [password ? 'pipe' : 'ignore', 'ignore', 'ignore'] });
-  if (password) {
-    proc.stdin?.on('error', () => undefined); // a server that died at once is reported below
-    proc.stdin?.end(`requirepass ${redisConfigString(password)}\n`);
-  }
+  const args = ['-', '--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
+  const proc = spawn(bin, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  proc.stdin?.on('error', () => undefined); // a server that died at once is reported below
+  proc.stdin?.end(`requirepass ${redisConfigString(password)}\n`);
   const killOnExit = () => proc.kill('SIGTERM');
   process.once('exit', killOnExit);
 
   for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-    if (await pingRedis(url, 500)) {
+    if (await pingRedis(serverUrl, 500)) {
       logger.info({ port: Number(port), dataDir: dir }, 'no Redis was running: started a private redis-server');
       return {
-        url,
+        url: serverUrl,
         stop: async () => {
           process.off('exit', killOnExit);
           if (proc.exitCode !== null) return;

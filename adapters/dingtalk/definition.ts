@@ -8,6 +8,7 @@ export const dingtalkAdapter = {
   config: dingtalkConfig,
   env: 'DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET',
   secretEnv: ['DINGTALK_CLIENT_SECRET'],
+  configEnv: { DINGTALK_GATEWAY_URL: 'gatewayUrl' },
   options(section, env) {
     const clientId = env.DINGTALK_CLIENT_ID?.trim();
     const clientSecret = env.DINGTALK_CLIENT_SECRET?.trim();
@@ -15,7 +16,7 @@ export const dingtalkAdapter = {
     return {
       clientId,
       clientSecret,
-      gatewayUrl: env.DINGTALK_GATEWAY_URL?.trim() || section.gatewayUrl,
+      gatewayUrl: section.gatewayUrl,
       webhookOrigins: section.webhookOrigins,
     };
   },

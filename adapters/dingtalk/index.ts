@@ -1,6 +1,7 @@
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
@@ -29,7 +30,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
   const faults = ctx.faults ?? standaloneFaults(logger);
   const stopping = new AbortController();
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('dingtalk', logger, async (d: Delivery) => {
     const target = webhooks.lookup(d.chatId, d.replyToMessageId);
     if (typeof target === 'string') {
       logger.warn({ chatId: d.chatId, messageId: d.replyToMessageId, reason: target }, 'reply dropped: no usable sessionWebhook');
@@ -43,7 +44,7 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       webhooks.posted(d.chatId, d.replyToMessageId, d.text, i + 1);
     }
     webhooks.forget(d.chatId, d.replyToMessageId);
-  };
+  });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 

@@ -5,6 +5,8 @@ import { PermanentAdapterError } from '../../src/adapter.ts';
 import { heartbeat } from '../shared/heartbeat.ts';
 
 const GATEWAY_TIMEOUT_MS = 10_000;
+/** A robot message frame is a few KB; a bigger frame closes the connection (1009) instead of being buffered (ws allows 100 MiB). */
+const MAX_FRAME_BYTES = 1024 * 1024;
 
 const gatewayAnswer = z.object({ endpoint: z.url(), ticket: z.string().min(1) });
 
@@ -72,6 +74,8 @@ export class StreamClient extends DWClient {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ clientId, clientSecret, ua, subscriptions }),
       signal: AbortSignal.timeout(GATEWAY_TIMEOUT_MS),
+      // The body carries the client secret: it goes to the configured gateway and nowhere else.
+      redirect: 'error',
     });
     if (res.status === 401 || res.status === 403) {
       throw new PermanentAdapterError(`DingTalk rejected DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET (${res.status} ${await errorCode(res)})`);
@@ -92,7 +96,7 @@ export class StreamClient extends DWClient {
     // After disconnect() nothing is opened; a handshake already under way is aborted by disconnect() itself.
     if (this.stopped) return Promise.reject(new Error('stream client stopped'));
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { handshakeTimeout: GATEWAY_TIMEOUT_MS });
+      const socket = new WebSocket(url, { handshakeTimeout: GATEWAY_TIMEOUT_MS, maxPayload: MAX_FRAME_BYTES });
       (this as unknown as ClientInternals).socket = socket;
       let opened = false;
       socket.on('open', () => {

@@ -8,10 +8,11 @@ export const discordAdapter = {
   config: discordConfig,
   env: 'DISCORD_TOKEN',
   secretEnv: ['DISCORD_TOKEN'],
+  configEnv: { DISCORD_API_ROOT: 'apiRoot' },
   options(section, env) {
     const token = env.DISCORD_TOKEN?.trim();
     if (!token) return undefined;
-    return { token, apiRoot: env.DISCORD_API_ROOT?.trim() || section.apiRoot, registerSlashCommand: section.registerSlashCommand };
+    return { token, apiRoot: section.apiRoot, registerSlashCommand: section.registerSlashCommand };
   },
   sdk: /node_modules[\\/](discord\.js|@discordjs|@sapphire|@vladfrangu|undici|ws)[\\/]/,
   async start(ctx, options) {

@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { splitMessage } from '../shared/split.ts';
@@ -48,7 +49,7 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
     for (const chunk of rest) await interaction.followUp({ content: chunk, allowedMentions: NO_PINGS });
   };
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('discord', logger, async (d: Delivery) => {
     const chunks = splitMessage(d.text, DISCORD_MAX_MESSAGE);
     const pending = interactions.get(d.replyToMessageId);
     if (pending) {
@@ -65,7 +66,7 @@ export async function startDiscordAdapter(ctx: AdapterContext & DiscordOptions):
         ...(i === 0 ? { reply: { messageReference: d.replyToMessageId, failIfNotExists: false } } : {}),
       });
     }
-  };
+  });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 

@@ -1,21 +1,40 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AESCipher, type EventDispatcher } from '@larksuiteoapi/node-sdk';
 import { BodyTooLarge, readBody } from '../shared/body.ts';
-import { listen } from '../shared/httpServer.ts';
+import { createHttpServer, listen, refuse } from '../shared/httpServer.ts';
 import { secretEquals } from '../shared/secrets.ts';
 import type { FeishuCallbackOptions } from './definition.ts';
 
-/** How long callbacks in progress get to be answered when the server stops, before their connections are cut. */
+/** A signed callback sent more than this many seconds before or after our clock is refused; its nonce is kept as long. */
+const WINDOW_S = 5 * 60;
+/** Nonces remembered at most: Feishu's own traffic over the window, since only signed callbacks are remembered. */
+const MAX_NONCES = 100_000;
 
-export type CallbackRejection = 'too-large' | 'malformed' | 'undecryptable' | 'unencrypted' | 'bad-signature' | 'bad-token';
+export type CallbackRejection =
+  | 'not-found'
+  | 'wrong-method'
+  | 'not-json'
+  | 'too-large'
+  | 'malformed'
+  | 'undecryptable'
+  | 'unencrypted'
+  | 'bad-signature'
+  | 'stale'
+  | 'replayed'
+  | 'bad-token';
 
 const STATUS: Record<CallbackRejection, number> = {
+  'not-found': 404,
+  'wrong-method': 405,
+  'not-json': 415,
   'too-large': 413,
   malformed: 400,
   undecryptable: 400,
   unencrypted: 401,
   'bad-signature': 401,
+  stale: 401,
+  replayed: 401,
   'bad-token': 401,
 };
 
@@ -32,12 +51,31 @@ const header = (req: IncomingMessage, name: string) => {
   return typeof v === 'string' ? v : '';
 };
 
+/** The nonces of signed callbacks taken, each until its callback's timestamp leaves the window. */
+function nonceMemory() {
+  const until = new Map<string, number>();
+  return {
+    /** False when `nonce` was taken before (a replay); otherwise it is remembered until `expiresAt` (seconds). */
+    take(nonce: string, expiresAt: number, now: number): boolean {
+      for (const [n, t] of until) {
+        if (t > now) break;
+        until.delete(n);
+      }
+      if (until.has(nonce)) return false;
+      until.set(nonce, expiresAt);
+      if (until.size > MAX_NONCES) until.delete(until.keys().next().value as string);
+      return true;
+    },
+  };
+}
+
 /**
  * Checks one callback as Feishu documents it and returns its plain payload: decrypted with the encrypt key (the SDK's
  * AESCipher), the signature X-Lark-Signature = sha256(timestamp + nonce + encrypt key + raw body) checked over the
- * bytes as received, and the verification token compared. The URL verification challenge carries no signature.
+ * bytes as received, the signed timestamp within WINDOW_S of our clock and the nonce not taken before (a replay), and
+ * the verification token compared. The URL verification challenge carries no signature.
  */
-function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOptions): Record<string, unknown> {
+function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOptions, nonces: ReturnType<typeof nonceMemory>): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -62,6 +100,10 @@ function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOpt
       .update(raw)
       .digest('hex');
     if (!secretEquals(header(req, 'x-lark-signature'), expected)) throw new Rejected('bad-signature');
+    const now = Date.now() / 1000;
+    const sentAt = Number(header(req, 'x-lark-request-timestamp'));
+    if (!Number.isFinite(sentAt) || Math.abs(now - sentAt) > WINDOW_S) throw new Rejected('stale');
+    if (!nonces.take(header(req, 'x-lark-request-nonce'), sentAt + WINDOW_S, now)) throw new Rejected('replayed');
   }
   // v2 events carry the token in their header, v1 events and the challenge at the top.
   const token = isObject(payload.header) ? payload.header.token : payload.token;
@@ -69,11 +111,19 @@ function openCallback(req: IncomingMessage, raw: Buffer, opts: FeishuCallbackOpt
   return payload;
 }
 
-const send = (res: ServerResponse, status: number, body?: unknown) => {
+const send = (res: ServerResponse, status: number, body: unknown) => {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-  res.end(body === undefined ? undefined : JSON.stringify(body));
+  res.end(JSON.stringify(body));
 };
+
+/** What can be refused before a byte of the body is read: Feishu posts JSON to the configured path. */
+function refusedUnread(req: IncomingMessage, opts: FeishuCallbackOptions): CallbackRejection | undefined {
+  if ((req.url ?? '').split('?')[0] !== opts.path) return 'not-found';
+  if (req.method !== 'POST') return 'wrong-method';
+  if (!/^application\/json\s*(;|$)/i.test(header(req, 'content-type'))) return 'not-json';
+  return undefined;
+}
 
 /**
  * The HTTP endpoint Feishu posts events to in callback mode: verified callbacks go to the SDK's EventDispatcher
@@ -85,24 +135,26 @@ export async function startCallbackServer(
   dispatcher: EventDispatcher,
   hooks: { onRejected(reason: CallbackRejection): void; onError(err: unknown): void },
 ): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'POST' || path !== opts.path) return send(res, 404);
+  const reject = (res: ServerResponse, reason: CallbackRejection) => {
+    hooks.onRejected(reason);
+    refuse(res, STATUS[reason], reason === 'wrong-method' ? { allow: 'POST' } : {});
+  };
+  const nonces = nonceMemory();
+  const server = createHttpServer((req, res) => {
+    const unread = refusedUnread(req, opts);
+    if (unread) return reject(res, unread);
     readBody(req)
       .then(async (raw) => {
-        const payload = openCallback(req, raw, opts);
+        const payload = openCallback(req, raw, opts, nonces);
         if (payload.type === 'url_verification') return send(res, 200, { challenge: payload.challenge });
         const result: unknown = await dispatcher.invoke(payload, { needCheck: false });
         send(res, 200, typeof result === 'object' && result !== null ? result : {});
       })
       .catch((err: unknown) => {
         const reason = err instanceof Rejected ? err.reason : err instanceof BodyTooLarge ? 'too-large' : undefined;
-        if (reason) {
-          hooks.onRejected(reason);
-          return send(res, STATUS[reason]);
-        }
+        if (reason) return reject(res, reason);
         hooks.onError(err);
-        send(res, 500);
+        refuse(res, 500);
       });
   });
   await listen(server, opts.port, opts.host, hooks.onError);

@@ -1,5 +1,5 @@
 import type { AdapterDefinition } from '../../src/adapter.ts';
-import { feishuConfig, feishuDomain, type FeishuConfig } from './config.ts';
+import { feishuConfig, type FeishuConfig } from './config.ts';
 
 export interface FeishuCallbackOptions {
   host: string;
@@ -31,20 +31,16 @@ export function feishuOptions(section: FeishuConfig, env: NodeJS.ProcessEnv): Fe
   const appId = env.FEISHU_APP_ID?.trim();
   const appSecret = env.FEISHU_APP_SECRET?.trim();
   if (!appId || !appSecret) return undefined;
-  const domain = feishuDomain.safeParse(env.FEISHU_DOMAIN?.trim() || section.domain);
-  if (!domain.success) throw new Error(`FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not ${JSON.stringify(env.FEISHU_DOMAIN)}`);
-  const mode = feishuConfig.shape.mode.safeParse(env.FEISHU_MODE?.trim() || section.mode);
-  if (!mode.success) throw new Error(`FEISHU_MODE must be websocket or callback, not ${JSON.stringify(env.FEISHU_MODE)}`);
   const encryptKey = env.FEISHU_ENCRYPT_KEY?.trim() || undefined;
   const verificationToken = env.FEISHU_VERIFICATION_TOKEN?.trim();
-  if (mode.data === 'callback' && !verificationToken) {
+  if (section.mode === 'callback' && !verificationToken) {
     throw new Error('feishu.mode callback needs FEISHU_VERIFICATION_TOKEN (Events and Callbacks → Encryption Strategy in the developer console)');
   }
   return {
     appId,
     appSecret,
-    domain: domain.data,
-    ...(mode.data === 'callback' ? { callback: { ...section.callback, verificationToken: verificationToken!, encryptKey } } : {}),
+    domain: section.domain,
+    ...(section.mode === 'callback' ? { callback: { ...section.callback, verificationToken: verificationToken!, encryptKey } } : {}),
   };
 }
 
@@ -52,6 +48,7 @@ export const feishuAdapter = {
   name: 'feishu',
   section: 'feishu',
   config: feishuConfig,
+  configEnv: { FEISHU_DOMAIN: 'domain', FEISHU_MODE: 'mode' },
   env: 'FEISHU_APP_ID and FEISHU_APP_SECRET',
   secretEnv: SECRET_ENV,
   options: feishuOptions,

@@ -6,8 +6,10 @@ import { PermanentAdapterError, type AdapterContext, type FaultReporter, type Ru
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { recentKeys } from '../shared/dedupe.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
+import { isLoopbackHost } from '../shared/secrets.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { fetchBotInfo, isRetryable, replyText } from './api.ts';
@@ -36,6 +38,14 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
   const logger = ctx.logger.child({ adapter: 'feishu' });
   const faults = ctx.faults ?? standaloneFaults(logger);
   if (!callback && !APP_ID.test(appId)) throw new PermanentAdapterError('FEISHU_APP_ID must be "cli_" and 16 hex digits, as the developer console shows it');
+  if (callback && !callback.encryptKey) {
+    if (!isLoopbackHost(callback.host)) {
+      throw new PermanentAdapterError(
+        `feishu callback mode on ${callback.host} needs FEISHU_ENCRYPT_KEY: without it callbacks are not signed, and anyone who reaches the port can post events (set an Encrypt Key in the developer console, or listen on 127.0.0.1)`,
+      );
+    }
+    logger.warn('feishu callbacks are not signed: set FEISHU_ENCRYPT_KEY (an Encrypt Key in the developer console) to refuse forged and replayed callbacks');
+  }
 
   const sdk = { appId, appSecret, domain: baseUrl(ctx.domain), logger: sdkLogger(logger, redact), loggerLevel: LoggerLevel.info };
   // A cache of its own: the SDK's shared one would hand a token fetched with other credentials to this client.
@@ -60,11 +70,11 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     }
   };
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('feishu', logger, async (d: Delivery) => {
     for (const [i, chunk] of splitMessage(d.text, FEISHU_MAX_MESSAGE).entries()) {
       await sendChunk(d.replyToMessageId, chunk, replyUuid(d.replyToMessageId, i, chunk));
     }
-  };
+  });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
   /** Feishu delivers an event again when its ack is late: the same event_id is handled once. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { isSecureUrl, secureUrlRule } from '../shared/url.ts';
 
 /** The `onebot:` section of the config: how kuakua reaches a OneBot v11 implementation (NapCat, Lagrange …) for QQ. */
 export const qqConfig = z.strictObject({
-  /** Forward WebSocket: the implementation's ws:// server that kuakua connects to; empty = none. */
-  wsUrl: z.union([z.literal(''), z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' })]),
+  /** Forward WebSocket: the implementation's WebSocket server that kuakua connects to; empty = none. Env: ONEBOT_WS_URL. */
+  wsUrl: z.string().refine((u) => u === '' || isSecureUrl(u, 'wss'), `a ${secureUrlRule('wss')}, or "" for none`),
   /** Reverse WebSocket: kuakua's own server that the implementation connects to; port 0 = none. */
   reverse: z.strictObject({
     host: z.string().min(1),

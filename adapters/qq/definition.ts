@@ -2,8 +2,6 @@ import type { AdapterDefinition } from '../../src/adapter.ts';
 import { qqConfig, type QqConfig } from './config.ts';
 import type { QqOptions } from './index.ts';
 
-const WS_URL = /^wss?:\/\/[^\s]+$/;
-
 /**
  * QQ through a OneBot v11 implementation (NapCat, Lagrange …). On when ONEBOT_WS_URL (or onebot.wsUrl) names the
  * implementation's WebSocket server (forward), or ONEBOT_REVERSE_PORT (or onebot.reverse.port) is above 0, so that
@@ -15,9 +13,9 @@ export const qqAdapter = {
   config: qqConfig,
   env: 'ONEBOT_WS_URL or ONEBOT_REVERSE_PORT',
   secretEnv: ['ONEBOT_ACCESS_TOKEN'],
+  configEnv: { ONEBOT_WS_URL: 'wsUrl' },
   options(section, env) {
-    const wsUrl = env.ONEBOT_WS_URL?.trim() || section.wsUrl;
-    if (wsUrl && !WS_URL.test(wsUrl)) throw new Error('ONEBOT_WS_URL must be a ws:// or wss:// URL');
+    const { wsUrl } = section;
     const portText = env.ONEBOT_REVERSE_PORT?.trim();
     const port = portText ? Number(portText) : section.reverse.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('ONEBOT_REVERSE_PORT must be a port number (0 = no reverse WebSocket)');

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { PermanentAdapterError } from '../../src/adapter.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { heartbeat } from '../shared/heartbeat.ts';
+import { MAX_FRAME_BYTES } from './translate.ts';
 
 /** A connection that lasted this long starts the reconnect backoff over. */
 const STABLE_MS = 60_000;
@@ -33,7 +34,11 @@ function refusal(err: unknown): PermanentAdapterError | undefined {
 function open(o: ForwardOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     // As a client the token goes in the header, not the URL, so it stays out of proxy and access logs.
-    const ws = new WebSocket(o.url, { headers: o.token ? { Authorization: `Bearer ${o.token}` } : {}, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const ws = new WebSocket(o.url, {
+      headers: o.token ? { Authorization: `Bearer ${o.token}` } : {},
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      maxPayload: MAX_FRAME_BYTES,
+    });
     const abort = () => ws.terminate();
     o.signal.addEventListener('abort', abort, { once: true });
     ws.once('open', () => {

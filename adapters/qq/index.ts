@@ -3,6 +3,7 @@ import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from 
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
 import { recentKeys } from '../shared/dedupe.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { isLoopbackHost } from '../shared/secrets.ts';
@@ -11,8 +12,8 @@ import { standaloneFaults } from '../shared/supervise.ts';
 import { ActionNotSentError, ActionUnansweredError, createActions, OneBotActionError, type ActionLink } from './actions.ts';
 import { toCq } from './cq.ts';
 import { connectForward } from './forward.ts';
-import { createLinks } from './links.ts';
-import { listenReverse, type RefusalStatus, type ReverseServer } from './reverse.ts';
+import { createLinks, type LinkOrigin } from './links.ts';
+import { listenReverse, MAX_REVERSE_CONNECTIONS, type RefusalStatus, type ReverseServer } from './reverse.ts';
 import { chatIdOf, readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from './translate.ts';
 
 /**
@@ -43,7 +44,12 @@ export interface QqOptions {
   pingMs?: number;
 }
 
-const REFUSALS: Record<RefusalStatus, string> = { 400: 'malformed request path', 401: 'missing or wrong access token', 404: 'wrong path' };
+const REFUSALS: Record<RefusalStatus, string> = {
+  400: 'malformed request path',
+  401: 'missing or wrong access token',
+  404: 'wrong path',
+  503: `already ${MAX_REVERSE_CONNECTIONS} connections open`,
+};
 
 /** A token written into the forward URL (`?access_token=`) is a secret too. */
 function urlToken(url: string | undefined): string | undefined {
@@ -72,6 +78,11 @@ function loggableUrl(url: string): string {
 export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<RunningAdapter> {
   const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array', pingMs = 30_000 } = ctx;
   if (!wsUrl && !reverse) throw new Error('QQ adapter: set ONEBOT_WS_URL (forward) or onebot.reverse.port (reverse)');
+  if (reverse && !accessToken && !isLoopbackHost(reverse.host))
+    throw new PermanentAdapterError(
+      `Refusing to serve the OneBot reverse WebSocket on ${reverse.host} without ONEBOT_ACCESS_TOKEN: set ONEBOT_ACCESS_TOKEN ` +
+        '(the same token in the implementation) or bind 127.0.0.1 (onebot.reverse.host).',
+    );
   const redact = redactor(accessToken, urlToken(wsUrl));
   const logger = ctx.logger.child({ adapter: 'qq' });
   const faults = ctx.faults ?? standaloneFaults(logger);
@@ -100,7 +111,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     }
   };
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('qq', logger, async (d: Delivery) => {
     const target = targetOf(d.chatId);
     if (!target) throw new Error(`not a QQ chat id: ${d.chatId}`);
     const action = target.type === 'group' ? 'send_group_msg' : 'send_private_msg';
@@ -124,7 +135,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       const id = (data as { message_id?: unknown } | null | undefined)?.message_id;
       if (typeof id === 'number' || typeof id === 'string') sentByBot.seen(String(id));
     }
-  };
+  });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
@@ -137,15 +148,23 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     dispatcher.submit(msg);
   };
 
-  const onFrame = (raw: string) => {
+  /** An event names the bot's account (self_id): a connection that claimed another in X-Self-ID sends nothing from then on. */
+  const observe = (link: ActionLink, selfId: string | undefined, fields: Record<string, unknown>) => {
+    if (selfId !== undefined && links.observe(link, selfId) === 'mismatch')
+      faults.warn(new Error(`events from ${selfId}`), 'onebot connection reports another account than its X-Self-ID; it gets no actions', fields);
+  };
+
+  const onFrame = (raw: string, link: ActionLink, fields: Record<string, unknown>) => {
     const frame = readFrame(raw);
     switch (frame.kind) {
       case 'response':
         if (!actions.settle(frame.response)) logger.debug({ echo: frame.response.echo.slice(0, 60) }, 'onebot response to no action of ours');
         return;
       case 'message':
+        observe(link, frame.event.self_id, fields);
         return onMessage(frame.event);
       case 'meta':
+        observe(link, frame.selfId, fields);
         if (frame.metaType === 'lifecycle') logger.info({ selfId: frame.selfId, subType: frame.subType }, 'onebot lifecycle event');
         return;
       case 'quiet':
@@ -157,16 +176,17 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     }
   };
 
-  /** Reads a connection's frames; one that carries actions serves deliveries until it closes. */
-  const attach = (ws: WebSocket, carriesActions: boolean, fields: Record<string, unknown>) => {
+  /** Reads a connection's frames; one that carries actions (see createLinks) serves deliveries until it closes. */
+  const attach = (ws: WebSocket, origin: LinkOrigin, fields: Record<string, unknown>) => {
     const link: ActionLink = { send: (frame) => ws.send(frame) };
-    ws.on('message', (data) => onFrame(data.toString()));
+    ws.on('message', (data) => onFrame(data.toString(), link, fields));
     ws.on('error', (err) => faults.warn(redactedError(err, redact), 'onebot connection error', fields));
-    ws.once('close', () => {
+    ws.once('close', (code) => {
       links.remove(link);
       actions.linkClosed(link);
+      logger.info({ ...fields, code }, 'onebot disconnected');
     });
-    if (carriesActions) links.add(link);
+    links.add(link, origin);
     logger.info(fields, 'onebot connected');
   };
 
@@ -176,12 +196,15 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
       ...reverse,
       token: accessToken,
       pingMs,
-      onConnection: (ws, client) => attach(ws, client.role !== 'event', { via: 'reverse', role: client.role, selfId: client.selfId, remote: client.remote }),
+      onConnection: (ws, { role, selfId, remote }) => {
+        const fields = { via: 'reverse', role, selfId, remote };
+        attach(ws, { via: 'reverse', role, selfId }, fields);
+        if (role !== 'event' && selfId === undefined)
+          faults.warn(new Error('no numeric X-Self-ID header'), 'onebot reverse connection without X-Self-ID gets no actions', fields);
+      },
       onRefused: (remote, status) => faults.warn(new Error(REFUSALS[status]), `onebot reverse connection refused (${status})`, { remote }),
       onError: (err) => faults.warn(redactedError(err, redact), 'onebot reverse server error'),
     });
-    if (!accessToken && !isLoopbackHost(reverse.host))
-      logger.warn({ host: reverse.host }, 'onebot reverse server reachable from the network without ONEBOT_ACCESS_TOKEN');
   }
   if (wsUrl) {
     try {
@@ -190,7 +213,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
         token: accessToken,
         pingMs,
         signal: stopping.signal,
-        onOpen: (ws) => attach(ws, true, { via: 'forward', url: loggableUrl(wsUrl) }),
+        onOpen: (ws) => attach(ws, { via: 'forward' }, { via: 'forward', url: loggableUrl(wsUrl) }),
         onRetry: (err, waitMs) => faults.warn(redactedError(err, redact), 'onebot connection lost, reconnecting', { waitMs }),
         onRefused: (err) => faults.fault(err),
       });

@@ -72,6 +72,12 @@ const problemOf = (error: z.ZodError) => {
   return issue ? `${issue.path.join('.') || '(frame)'}: ${issue.message}` : 'invalid';
 };
 
+/**
+ * The largest WebSocket frame read from the implementation; a larger one closes the connection (1009). Events and the
+ * responses to kuakua's sends are a few KB (a reply is at most QQ_MAX_MESSAGE characters); ws alone allows 100 MiB.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
 /** Reads one WebSocket text frame from the implementation. Problems name the field, never the message text. */
 export function readFrame(raw: string): Frame {
   let value: unknown;

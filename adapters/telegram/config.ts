@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { secureUrl } from '../shared/url.ts';
 
 /** The `telegram:` section of the config. The token is a secret: TELEGRAM_BOT_TOKEN. */
 export const telegramConfig = z.strictObject({
-  apiRoot: z.url(),
+  /** Env: TELEGRAM_API_ROOT. */
+  apiRoot: secureUrl('https'),
   webhook: z.strictObject({
     url: z.union([z.literal(''), z.url()]),
     host: z.string().min(1),

@@ -8,13 +8,14 @@ export const telegramAdapter = {
   config: telegramConfig,
   env: 'TELEGRAM_BOT_TOKEN',
   secretEnv: ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'],
+  configEnv: { TELEGRAM_API_ROOT: 'apiRoot' },
   options(section, env) {
     const token = env.TELEGRAM_BOT_TOKEN?.trim();
     if (!token) return undefined;
     const { webhook } = section;
     return {
       token,
-      apiRoot: env.TELEGRAM_API_ROOT?.trim() || section.apiRoot,
+      apiRoot: section.apiRoot,
       ...(webhook.url ? { webhook: { ...webhook, secretToken: env.TELEGRAM_WEBHOOK_SECRET?.trim() || undefined } } : {}),
     };
   },

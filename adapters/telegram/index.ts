@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Telegraf, TelegramError } from 'telegraf';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
-import { closeServer, listen } from '../shared/httpServer.ts';
+import { closeServer, createHttpServer, listen } from '../shared/httpServer.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
 import { parseCommand, toIncoming } from './translate.ts';
@@ -38,8 +39,8 @@ const isNetworkError = (err: unknown) => err instanceof Error && (err.name === '
 
 export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions): Promise<RunningAdapter> {
   const { core, token, apiRoot, webhook, maxSendAttempts = 5 } = ctx;
-  const secretToken = webhook ? (webhook.secretToken ?? randomBytes(24).toString('hex')) : undefined;
-  const redact = redactor(token, secretToken);
+  const hook = webhook && { ...webhook, secretToken: webhook.secretToken ?? randomBytes(24).toString('hex') };
+  const redact = redactor(token, hook?.secretToken);
   const logger = ctx.logger.child({ adapter: 'telegram' });
   const faults = ctx.faults ?? standaloneFaults(logger);
   const bot = new Telegraf(token, { telegram: { apiRoot }, handlerTimeout: 10_000 });
@@ -59,13 +60,13 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
     }
   };
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('telegram', logger, async (d: Delivery) => {
     const replyTo = Number(d.replyToMessageId);
     const chunks = splitMessage(d.text, TELEGRAM_MAX_MESSAGE);
     for (const [i, chunk] of chunks.entries()) {
-      await sendChunk(d.chatId, chunk, i === 0 && Number.isSafeInteger(replyTo) ? replyTo : undefined);
+      await sendChunk(d.chatId, chunk, i === 0 ? replyTo : undefined);
     }
-  };
+  });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
@@ -118,11 +119,12 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
   };
 
   let webhookServer: Server | undefined;
-  if (webhook) {
-    const callback = bot.webhookCallback(webhook.path, { secretToken });
-    webhookServer = createServer(guardWebhook(callback, (err) => logger.error({ err: describeError(err, redact) }, 'webhook update failed')));
-    await listen(webhookServer, webhook.port, webhook.host, (err) => faults.warn(redactedError(err, redact), 'telegram webhook server error'));
-    await bot.telegram.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] }).catch(async (err: unknown) => {
+  if (hook) {
+    const callback = bot.webhookCallback(hook.path, { secretToken: hook.secretToken });
+    const onError = (err: unknown) => logger.error({ err: describeError(err, redact) }, 'webhook update failed');
+    webhookServer = createHttpServer(guardWebhook(callback, hook, onError));
+    await listen(webhookServer, hook.port, hook.host, (err) => faults.warn(redactedError(err, redact), 'telegram webhook server error'));
+    await bot.telegram.setWebhook(hook.url, { secret_token: hook.secretToken, allowed_updates: ['message'] }).catch(async (err: unknown) => {
       await closeServer(webhookServer!);
       throw new Error(`Telegram setWebhook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
     });

@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Core } from '../../src/adapter.ts';
+import type { Core, CoreStatus } from '../../src/adapter.ts';
 import type { LoginStore } from '../../src/loginState.ts';
+import type { WebTokens } from './auth.ts';
 import type { PendingReplies } from './pending.ts';
 
-export interface WebOptions {
+/** The API token, when set, is required for non-loopback hosts; see WebTokens for what each token opens. */
+export interface WebOptions extends WebTokens {
   host: string;
   port: number;
-  /** When set, /api/* and /metrics need `Authorization: Bearer <token>`; required for non-loopback hosts. */
-  apiToken?: string;
+  /** http.trustProxy: a reverse proxy in front sets X-Forwarded-For (the rate limit's client) and X-Forwarded-Host. */
+  trustProxy?: boolean;
+  /** How long one look-up of the core's status answers /healthz; a second by default. */
+  statusCacheMs?: number;
   bodyLimitBytes: number;
   maxTextChars: number;
   rateLimit: { max: number; windowMs: number };
@@ -23,5 +27,7 @@ export interface WebContext {
   registry: Registry;
   pending: PendingReplies;
   login: LoginStore;
+  /** The core's status, cached for options.statusCacheMs. */
+  status(): Promise<CoreStatus>;
   options: WebOptions;
 }

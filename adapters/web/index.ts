@@ -15,6 +15,8 @@ export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets'> &
     host: config.http.host,
     port: config.http.port,
     apiToken: config.secrets.apiToken,
+    operatorToken: config.secrets.operatorToken,
+    trustProxy: config.http.trustProxy,
     bodyLimitBytes: config.http.bodyLimit,
     maxTextChars: MAX_TEXT_CHARS,
     rateLimit: { max: config.http.rateLimitPerMinute || Number.MAX_SAFE_INTEGER, windowMs: 60_000 },

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IncomingMessage } from '../../src/events.ts';
 import { wellFormed } from '../../src/triggers.ts';
+import type { Credential } from './auth.ts';
 import { HttpError } from './http.ts';
 
 // Control, format (zero-width, RTL marks), separator and whitespace characters: none of them is something to praise.
@@ -40,16 +41,18 @@ export function parsePraiseRequest(body: unknown, maxTextChars: number): PraiseR
 const anonymousId = (ip: string) => `anon-${createHash('sha256').update(ip).digest('hex').slice(0, 12)}`;
 
 /**
- * A web message is a private chat with the bot, so every message triggers. A userId is only the caller's claim;
- * without an API token nobody proved it, so it is namespaced and can never match an id under admins.web.
+ * A web message is a private chat with the bot, so every message triggers. A userId is only the caller's claim, with
+ * a token or without (the API token is shared by every client), so it is namespaced and never matches an admin id:
+ * the web admin is whoever sends the operator token.
  */
-export function toIncomingMessage(req: PraiseRequest, clientIp: string, authenticated: boolean): IncomingMessage {
-  const userId = req.userId ? (authenticated ? req.userId : `unverified:${req.userId}`) : anonymousId(clientIp);
+export function toIncomingMessage(req: PraiseRequest, clientAddress: string, credential: Credential): IncomingMessage {
+  const userId = req.userId ? `unverified:${req.userId}` : anonymousId(clientAddress);
   return {
     platform: 'web',
     chatId: req.chatId ?? userId,
     messageId: `web-${randomUUID()}`,
     userId,
+    adminByCredential: credential === 'operator',
     text: req.text,
     isPrivate: true,
     mentionsBot: false,

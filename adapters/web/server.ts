@@ -1,12 +1,15 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Core, RunningAdapter } from '../../src/adapter.ts';
 import { LoginStore } from '../../src/loginState.ts';
-import { closeServer } from '../shared/httpServer.ts';
-import { assertBindAllowed, hasBearerToken } from './auth.ts';
+import { closeServer, createHttpServer } from '../shared/httpServer.ts';
+import { isLoopbackHost } from '../shared/secrets.ts';
+import { type Access, assertAccess, assertBindAllowed, assertTokensDiffer, credentialOf } from './auth.ts';
+import { clientAddress } from './client.ts';
 import type { WebContext, WebOptions } from './context.ts';
+import { assertLoopbackHost, assertSameOrigin } from './guard.ts';
 import { HttpError, sendError } from './http.ts';
 import { createPendingReplies } from './pending.ts';
 import { createRateLimiter } from './rateLimit.ts';
@@ -15,6 +18,7 @@ import { loginRoute } from './routes/login.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { isPageAsset, pageRoute } from './routes/page.ts';
 import { praiseRoute } from './routes/praise.ts';
+import { cachedStatus } from './statusCache.ts';
 
 export interface RunningWeb extends RunningAdapter {
   url: string;
@@ -31,11 +35,11 @@ export interface StartWebOptions extends WebOptions {
   login?: LoginStore;
 }
 
-const ROUTES: Record<string, string> = {
-  '/api/praise': 'POST',
-  '/api/login': 'GET',
-  '/healthz': 'GET',
-  '/metrics': 'GET',
+const ROUTES: Record<string, { method: string; access: Access }> = {
+  '/api/praise': { method: 'POST', access: 'client' },
+  '/api/login': { method: 'GET', access: 'operator' },
+  '/healthz': { method: 'GET', access: 'open' },
+  '/metrics': { method: 'GET', access: 'client' },
 };
 
 /** The request path; '' when the request target is not a valid URL (such a request gets a 404). */
@@ -87,9 +91,12 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
 export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb> {
   const { core, logger, registry, login = new LoginStore(), ...options } = opts;
   assertBindAllowed(options.host, options.apiToken);
+  assertTokensDiffer(options);
+  const loopback = isLoopbackHost(options.host);
+  const trustProxy = options.trustProxy ?? false;
   const log = logger.child({ adapter: 'web' });
   const pending = createPendingReplies();
-  const ctx: WebContext = { core, logger: log, registry, pending, login, options };
+  const ctx: WebContext = { core, logger: log, registry, pending, login, options, status: cachedStatus(core, options.statusCacheMs ?? 1000) };
   const limiter = createRateLimiter(options.rateLimit);
   const httpRequests = httpRequestCounter(registry);
 
@@ -99,19 +106,21 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
 
   const route = async (req: IncomingMessage, res: ServerResponse, path: string) => {
     const method = req.method ?? 'GET';
+    if (loopback) assertLoopbackHost(req);
     if (isPageAsset(path)) {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET', { allow: 'GET' });
       return pageRoute(res, path);
     }
-    const allowed = ROUTES[path];
-    if (!allowed) throw new HttpError(404, 'not_found', `No route ${path}`);
-    if (method !== allowed) throw new HttpError(405, 'method_not_allowed', `Use ${allowed} ${path}`, { allow: allowed });
-    if (options.apiToken && path !== '/healthz' && !hasBearerToken(req, options.apiToken)) {
-      throw new HttpError(401, 'unauthorized', 'Send Authorization: Bearer <KUAKUA_API_TOKEN>', { 'www-authenticate': 'Bearer' });
-    }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const entry = ROUTES[path];
+    if (!entry) throw new HttpError(404, 'not_found', `No route ${path}`);
+    if (method !== entry.method) throw new HttpError(405, 'method_not_allowed', `Use ${entry.method} ${path}`, { allow: entry.method });
+    if (method === 'POST') assertSameOrigin(req, trustProxy);
+    const credential = credentialOf(req, options);
+    assertAccess(entry.access, credential, options);
+    const address = clientAddress(req, trustProxy);
     if (method === 'POST') {
-      const decision = limiter.check(ip);
+      // One bucket per credential and client: API clients that use up theirs do not lock the operator out.
+      const decision = limiter.check(`${credential} ${address}`);
       if (!decision.ok) {
         throw new HttpError(429, 'rate_limited', `Too many requests from this address; retry in ${decision.retryAfterSec} s`, {
           'retry-after': String(decision.retryAfterSec),
@@ -120,17 +129,17 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     }
     switch (path) {
       case '/api/praise':
-        return praiseRoute(ctx, req, res, ip);
+        return praiseRoute(ctx, req, res, { address, credential });
       case '/api/login':
         return loginRoute(res, ctx.login);
       case '/healthz':
-        return healthRoute(ctx, res);
+        return healthRoute(ctx, res, credential === 'operator');
       case '/metrics':
         return metricsRoute(ctx, res);
     }
   };
 
-  const server = createServer((req, res) => {
+  const server = createHttpServer((req, res) => {
     const path = pathOf(req);
     res.once('finish', () => {
       httpRequests.inc({ route: path in ROUTES || isPageAsset(path) ? path : 'other', status: String(res.statusCode) });
@@ -144,14 +153,13 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
       sendError(res, httpErr);
     });
   });
-  server.requestTimeout = options.replyTimeoutMs + 30_000;
   server.on('clientError', (_err, socket) => socket.destroy());
 
   await listenOn(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/`;
-  log.info({ url, auth: Boolean(options.apiToken) }, 'web: playground and API listening');
+  log.info({ url, auth: Boolean(options.apiToken), operator: Boolean(options.operatorToken) }, 'web: playground and API listening');
 
   return {
     name: 'web',

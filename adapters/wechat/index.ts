@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import qrcodeTerminal from 'qrcode-terminal';
 import { WechatyBuilder, type Contact, type Message, type Room, type Wechaty } from 'wechaty';
 import type * as PUPPET from 'wechaty-puppet';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
+import { mkdirPrivate } from '../../src/privateFiles.ts';
+import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
 import { pause } from '../shared/backoff.ts';
 import { describeError, redactedError, redactor } from '../shared/redact.ts';
@@ -57,7 +58,8 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
       throw new PermanentAdapterError((err as Error).message);
     }
   }
-  mkdirSync(memoryDir, { recursive: true });
+  // The memory card is the login (uin, sid, skey, cookies): whoever reads it is the bot on WeChat, without a scan.
+  mkdirPrivate(memoryDir);
   routeWechatyLogs(ctx.logger);
   patchWechatyResolver();
   // wechat4u registers a process-wide uncaughtException listener that prints to the console and swallows every crash
@@ -76,7 +78,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
   });
   const startedAt = Date.now();
 
-  const deliver = async (d: Delivery) => {
+  const deliver = checkedDeliver('wechat', logger, async (d: Delivery) => {
     const chunks = splitMessage(d.text, WECHAT_MAX_MESSAGE);
     const room: Room | undefined = d.chatId === d.userId ? undefined : await bot.Room.find({ id: d.chatId });
     if (room) {
@@ -88,7 +90,7 @@ export async function startWechatAdapter(ctx: AdapterContext & WechatOptions): P
     const contact = await bot.Contact.find({ id: d.chatId });
     if (!contact) throw new Error(`wechat: no room or contact ${d.chatId}`);
     for (const chunk of chunks) await contact.say(chunk);
-  };
+  });
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
   /** A QR code was shown: the puppet reached its login server, and logging in is up to a person now. */

@@ -4,6 +4,10 @@ import { Command } from 'commander';
 import { PROJECT_ROOT } from '../projectRoot.ts';
 import { loadEnvFile } from './envFile.ts';
 
+// Everything kuakua writes (WeChat logins, the private Redis's data and password) is for its own user alone, from the
+// first file on: bin/kuakua.mjs sets the same before it builds.
+process.umask(0o077);
+
 const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /** Each command's module, loaded on demand: `kuakua praise` needs neither the queue nor the web adapter. */

@@ -4,6 +4,7 @@ import { createLogger } from '../logger.ts';
 import { createProcessGuard, type ProcessGuard } from './processGuard.ts';
 import { ensureRedis } from '../redis.ts';
 import { exitOnSignals, stopAll } from './shutdown.ts';
+import { secureStateDirs } from './stateDirs.ts';
 
 export type Part = { name: string; stop(): Promise<void> };
 
@@ -30,6 +31,7 @@ export async function runRole(
   const guard = createProcessGuard(logger);
   guard.install();
   try {
+    secureStateDirs(config);
     const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
     const { parts, banner } = await start({ config, logger, redisUrl: redis.url, guard });
     if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dingtalkAdapter } from '../../adapters/dingtalk/definition.ts';
 import { DINGTALK_MAX_TEXT } from '../../adapters/dingtalk/index.ts';
@@ -104,17 +105,13 @@ afterAll(async () => {
 });
 
 describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core and the worker', () => {
-  it('is on only with both DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET, and reads the gateway from DINGTALK_GATEWAY_URL', () => {
+  it('is on only with both DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET, and reads the gateway from its config section', () => {
     const section = { gatewayUrl: 'https://api.dingtalk.com/v1.0/gateway/connections/open', webhookOrigins: ['https://oapi.dingtalk.com'] };
     expect(dingtalkAdapter.options(section, {})).toBeUndefined();
     expect(dingtalkAdapter.options(section, { DINGTALK_CLIENT_ID: 'dingabc' })).toBeUndefined();
     expect(dingtalkAdapter.options(section, { DINGTALK_CLIENT_SECRET: 'secret' })).toBeUndefined();
     expect(
-      dingtalkAdapter.options(section, {
-        DINGTALK_CLIENT_ID: ' dingabc ',
-        DINGTALK_CLIENT_SECRET: ' s3cret ',
-        DINGTALK_GATEWAY_URL: 'http://127.0.0.1:1/open',
-      }),
+      dingtalkAdapter.options({ ...section, gatewayUrl: 'http://127.0.0.1:1/open' }, { DINGTALK_CLIENT_ID: ' dingabc ', DINGTALK_CLIENT_SECRET: ' s3cret ' }),
     ).toEqual({
       clientId: 'dingabc',
       clientSecret: 's3cret',
@@ -338,6 +335,49 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     } finally {
       await quiet.stop();
       await other.close();
+    }
+  });
+
+  it('refuses a stream frame over 1 MiB: the connection is closed (1009) and opened again', async () => {
+    const other = await startFakeDingtalk();
+    const quiet = await dingtalkAdapter.start(
+      { core: noDeliveries(), logger: stack.logger },
+      { clientId: other.clientId, clientSecret: other.clientSecret, gatewayUrl: other.gatewayUrl, webhookOrigins: [other.origin] },
+    );
+    try {
+      const data = 'x'.repeat(1024 * 1024);
+      other.push({ specVersion: '1.0', type: 'SYSTEM', headers: { contentType: 'application/json', messageId: 'big', topic: 'ping' }, data });
+      await waitFor(() => other.closeCodes.includes(1009) || undefined, 'the client to close the stream with 1009');
+      await waitFor(() => (other.connections === 2 && other.connected()) || undefined, 'a second connection');
+    } finally {
+      await quiet.stop();
+      await other.close();
+    }
+  });
+
+  it.each([302, 307])('follows no redirect (%i) from the gateway: the secret it posts reaches no other server', async (code) => {
+    const listening = async (server: Server) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    };
+    const elsewhere: string[] = [];
+    const target = createServer((req, res) => {
+      elsewhere.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const targetUrl = await listening(target);
+    const redirector = createServer((req, res) => {
+      req.resume();
+      res.writeHead(code, { location: `${targetUrl}/v1.0/gateway/connections/open` }).end();
+    });
+    const redirectorUrl = await listening(redirector);
+    try {
+      const start = dingtalkAdapter.start({ core: noDeliveries(), logger: stack.logger }, options({ gatewayUrl: `${redirectorUrl}/open` }));
+      await expect(start).rejects.toThrow(/redirect/);
+      expect(elsewhere).toEqual([]);
+    } finally {
+      await Promise.all([target, redirector].map((s) => new Promise((resolve) => s.close(resolve))));
     }
   });
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
     messages: { help: LONG_HELP },
   });
   const recording: Core = recordingCore(stack.core, handed);
-  const options = discordAdapter.options(stack.config.discord, { DISCORD_TOKEN: fake.token, DISCORD_API_ROOT: fake.apiRoot });
+  const options = discordAdapter.options({ ...stack.config.discord, apiRoot: fake.apiRoot }, { DISCORD_TOKEN: fake.token });
   adapter = await startDiscordAdapter({ core: recording, logger: stack.logger, ...options! });
 });
 

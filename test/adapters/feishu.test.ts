@@ -69,8 +69,8 @@ beforeAll(async () => {
   });
   recording = recordingCore(stack.core, handed);
   const options = feishuOptions(
-    { domain: 'feishu', mode: 'websocket', callback: { host: '127.0.0.1', port: 0, path: '/feishu/events' } },
-    { FEISHU_APP_ID: fake.appId, FEISHU_APP_SECRET: fake.appSecret, FEISHU_DOMAIN: fake.domain },
+    { domain: fake.domain, mode: 'websocket', callback: { host: '127.0.0.1', port: 0, path: '/feishu/events' } },
+    { FEISHU_APP_ID: fake.appId, FEISHU_APP_SECRET: fake.appSecret },
   );
   adapter = await startFeishuAdapter({ core: recording, logger: stack.logger, ...options! });
 });
@@ -336,11 +336,10 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}/feishu/events`;
     const options = feishuOptions(
-      { domain: 'feishu', mode: 'callback', callback: { host: '127.0.0.1', port, path: '/feishu/events' } },
+      { domain: fake.domain, mode: 'callback', callback: { host: '127.0.0.1', port, path: '/feishu/events' } },
       {
         FEISHU_APP_ID: fake.appId,
         FEISHU_APP_SECRET: fake.appSecret,
-        FEISHU_DOMAIN: fake.domain,
         FEISHU_VERIFICATION_TOKEN: fake.verificationToken,
         FEISHU_ENCRYPT_KEY: encryptKey,
       },
@@ -382,14 +381,15 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     expect((await fake.postCallback(url, plain, { ...auth(), tamper: 'plain' })).status).toBe(401);
     const tooLarge = () => logged('"feishu callback rejected"').filter((l) => l.includes('"reason":"too-large"')).length;
     const tooLargeBefore = tooLarge();
-    const huge = await fetch(url, { method: 'POST', body: 'x'.repeat(2_000_000) }).then(
+    const json = { 'content-type': 'application/json' };
+    const huge = await fetch(url, { method: 'POST', headers: json, body: 'x'.repeat(2_000_000) }).then(
       (res) => res.status,
       // The listener may close before the client has read its 413: then only its log shows it refused for size.
       (err: unknown) => (tooLarge() > tooLargeBefore ? 413 : err),
     );
     expect(huge).toBe(413);
-    expect((await fetch(url, { method: 'POST', body: '{"encrypt": ' })).status).toBe(400);
-    expect((await fetch(url, { method: 'GET' })).status).toBe(404);
+    expect((await fetch(url, { method: 'POST', headers: json, body: '{"encrypt": ' })).status).toBe(400);
+    expect((await fetch(url, { method: 'GET' })).status).toBe(405);
     // The listener may answer 413 or cut the upload short; either way it says why.
     for (const reason of ['bad-signature', 'bad-token', 'unencrypted', 'malformed', 'too-large']) {
       expect(logged('"feishu callback rejected"').some((l) => l.includes(`"reason":"${reason}"`))).toBe(true);
@@ -398,6 +398,48 @@ describe('feishu adapter in callback mode (HTTP event callbacks)', () => {
     expect((await fake.postCallback(url, after, auth())).status).toBe(200);
     await oneReplyTo(after);
     for (const env of [badSignature, badToken, plain]) expect(handedFor(env)).toBeUndefined();
+  });
+  it('refuses a signed callback whose timestamp is more than 5 minutes off, either way, and takes one inside the window', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const early = fake.envelope({ from: fake.user(), text: '求夸 来自过去', p2p: true });
+    const late = fake.envelope({ from: fake.user(), text: '求夸 来自未来', p2p: true });
+    expect((await fake.postCallback(url, early, { ...auth(), timestamp: String(now - 301) })).status).toBe(401);
+    expect((await fake.postCallback(url, late, { ...auth(), timestamp: String(now + 301) })).status).toBe(401);
+    expect((await fake.postCallback(url, late, { ...auth(), timestamp: 'yesterday' })).status).toBe(401);
+    expect(logged('"feishu callback rejected"').some((l) => l.includes('"reason":"stale"'))).toBe(true);
+    const inside = fake.envelope({ from: fake.user(), text: '求夸 四分钟前', p2p: true });
+    expect((await fake.postCallback(url, inside, { ...auth(), timestamp: String(now - 240) })).status).toBe(200);
+    await oneReplyTo(inside);
+    for (const env of [early, late]) expect(handedFor(env)).toBeUndefined();
+  });
+
+  it('refuses a nonce it has already taken inside the window: a replayed callback, or another event under it', async () => {
+    const nonce = `nonce-${Date.now()}`;
+    const first = fake.envelope({ from: fake.user(), text: '求夸 只算一次', p2p: true });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    expect((await fake.postCallback(url, first, { ...auth(), timestamp, nonce })).status).toBe(200);
+    expect((await fake.postCallback(url, first, { ...auth(), timestamp, nonce })).status).toBe(401);
+    const other = fake.envelope({ from: fake.user(), text: '求夸 借用暗号', p2p: true });
+    expect((await fake.postCallback(url, other, { ...auth(), nonce })).status).toBe(401);
+    expect(logged('"feishu callback rejected"').some((l) => l.includes('"reason":"replayed"'))).toBe(true);
+    await oneReplyTo(first);
+    expect(handedFor(other)).toBeUndefined();
+  });
+
+  it('warns at start without an encrypt key, and refuses callback mode off loopback without one', async () => {
+    const base = { core: quietCore(), logger: stack.logger, appId: fake.appId, appSecret: fake.appSecret, domain: fake.domain };
+    const callback = async (host: string) => ({ host, port: await freePort(), path: '/feishu/events', verificationToken: fake.verificationToken });
+    const refused: unknown = await startFeishuAdapter({ ...base, callback: await callback('0.0.0.0') }).then(
+      (running) => running.stop(),
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(PermanentAdapterError);
+    expect((refused as Error).message).toBe(
+      'feishu callback mode on 0.0.0.0 needs FEISHU_ENCRYPT_KEY: without it callbacks are not signed, and anyone who reaches the port can post events (set an Encrypt Key in the developer console, or listen on 127.0.0.1)',
+    );
+    const local = await startFeishuAdapter({ ...base, callback: await callback('127.0.0.1') });
+    await local.stop();
+    expect(logged('feishu callbacks are not signed: set FEISHU_ENCRYPT_KEY').length).toBe(1);
   });
 });
 
@@ -443,8 +485,8 @@ describe('feishu definition and translation', () => {
     message: { message_id: 'om_1', chat_id: 'oc_1', chat_type: 'group', message_type: 'text', content: '{"text":"hi"}', ...message },
   });
 
-  it('is off without app id and secret, reads the domain and mode from the environment, and needs no secret in the config', () => {
-    const section = { domain: 'feishu' as const, mode: 'websocket' as const, callback: { host: '127.0.0.1', port: 8790, path: '/feishu/events' } };
+  it('is off without app id and secret, takes the domain and mode from its config section, and needs no secret in the config', () => {
+    const section = { domain: 'feishu', mode: 'websocket' as const, callback: { host: '127.0.0.1', port: 8790, path: '/feishu/events' } };
     expect(feishuOptions(section, {})).toBeUndefined();
     expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef' })).toBeUndefined();
     expect(feishuOptions(section, { FEISHU_APP_ID: 'cli_0123456789abcdef', FEISHU_APP_SECRET: 's3cret' })).toEqual({
@@ -452,21 +494,13 @@ describe('feishu definition and translation', () => {
       appSecret: 's3cret',
       domain: 'feishu',
     });
-    const lark = feishuOptions(section, {
-      FEISHU_APP_ID: 'a',
-      FEISHU_APP_SECRET: 'b',
-      FEISHU_DOMAIN: 'lark',
-      FEISHU_MODE: 'callback',
-      FEISHU_VERIFICATION_TOKEN: 'vt',
-    });
+    const lark = feishuOptions(
+      { ...section, domain: 'lark', mode: 'callback' },
+      { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_VERIFICATION_TOKEN: 'vt' },
+    );
     expect(lark).toMatchObject({ domain: 'lark', callback: { port: 8790, path: '/feishu/events', verificationToken: 'vt' } });
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_DOMAIN: 'ftp://x' })).toThrow(
-      'FEISHU_DOMAIN must be feishu, lark or an http(s) base URL, not "ftp://x"',
-    );
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'webhook' })).toThrow(
-      'FEISHU_MODE must be websocket or callback',
-    );
-    expect(() => feishuOptions(section, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b', FEISHU_MODE: 'callback' })).toThrow(
+    expect(feishuAdapter.config.safeParse({ ...section, domain: 'ftp://x' }).success).toBe(false);
+    expect(() => feishuOptions({ ...section, mode: 'callback' }, { FEISHU_APP_ID: 'a', FEISHU_APP_SECRET: 'b' })).toThrow(
       'feishu.mode callback needs FEISHU_VERIFICATION_TOKEN',
     );
     expect(feishuAdapter.config.safeParse(section).success).toBe(true);

@@ -42,6 +42,7 @@ describe('kuakua bot with every platform configured and no network', () => {
       DINGTALK_CLIENT_ID: 'dingoffline',
       DINGTALK_CLIENT_SECRET: 'offline-dingtalk-secret',
       DINGTALK_GATEWAY_URL: `http://127.0.0.1:${dingtalk}/v1.0/gateway/connections/open`,
+      KUAKUA_OPERATOR_TOKEN: 'offline-operator-token',
     });
     const platforms = ['telegram', 'discord', 'wechat', 'qq', 'feishu', 'dingtalk'];
     const url = await waitForBanner(bot, 90_000, /kuakua bot: (http:\/\/\S+)/);
@@ -79,7 +80,8 @@ describe('kuakua bot with every platform configured and no network', () => {
     );
     expect(bot.alive()).toBe(true);
     expect((await fetch(url)).status).toBe(200);
-    const health = await (await fetch(`${url}healthz`)).json();
+    // The adapters' states are the operator's to read.
+    const health = await (await fetch(`${url}healthz`, { headers: { authorization: 'Bearer offline-operator-token' } })).json();
     expect(health.adapters.web.state).toBe('running');
     for (const a of platforms) expect(health.adapters[a], a).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/ECONNREFUSED/) });
     const metrics = await (await fetch(`${url}metrics`)).text();
@@ -103,6 +105,7 @@ describe('kuakua bot with every platform configured and no network', () => {
       'offline-onebot-token',
       'offline-feishu-secret',
       'offline-dingtalk-secret',
+      'offline-operator-token',
     ]) {
       expect(logged).not.toContain(secret);
     }

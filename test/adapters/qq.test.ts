@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OneBotActionError } from '../../adapters/qq/actions.ts';
 import { qqConfig } from '../../adapters/qq/config.ts';
@@ -7,10 +8,13 @@ import { escapeCq, parseCq, textSegment, toCq, unescapeCq, type Segment } from '
 import { qqAdapter } from '../../adapters/qq/definition.ts';
 import { standaloneFaults } from '../../adapters/shared/supervise.ts';
 import { QQ_MAX_MESSAGE, startQqAdapter } from '../../adapters/qq/index.ts';
+import { MAX_REVERSE_CONNECTIONS } from '../../adapters/qq/reverse.ts';
 import { readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from '../../adapters/qq/translate.ts';
 import { PermanentAdapterError, type RunningAdapter } from '../../src/adapter.ts';
 import type { IncomingMessage } from '../../src/events.ts';
+import { idempotencyKey, replyQueueName } from '../../src/queue/contracts.ts';
 import { startFakeOneBot, type FakeEvent, type FakeOneBot, type FakeSegment, type SentMessage, type UserMessage } from '../fakes/onebot.ts';
+import { recordLogs } from '../helpers/logs.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
@@ -223,7 +227,7 @@ describe('qq adapter definition', () => {
     expect(qqAdapter.secretEnv).toEqual(['ONEBOT_ACCESS_TOKEN']);
     expect(qqAdapter.options(section, {})).toBeUndefined();
     expect(qqAdapter.options(section, { ONEBOT_ACCESS_TOKEN: 'secret-token' })).toBeUndefined();
-    expect(qqAdapter.options(section, { ONEBOT_WS_URL: 'ws://127.0.0.1:3001', ONEBOT_ACCESS_TOKEN: ' secret-token ' })).toEqual({
+    expect(qqAdapter.options({ ...section, wsUrl: 'ws://127.0.0.1:3001' }, { ONEBOT_ACCESS_TOKEN: ' secret-token ' })).toEqual({
       wsUrl: 'ws://127.0.0.1:3001',
       accessToken: 'secret-token',
       actionTimeoutMs: 10_000,
@@ -236,7 +240,6 @@ describe('qq adapter definition', () => {
   });
 
   it('refuses settings that cannot work, without echoing a token', () => {
-    expect(() => qqAdapter.options(section, { ONEBOT_WS_URL: 'http://127.0.0.1:3001' })).toThrow('ONEBOT_WS_URL must be a ws:// or wss:// URL');
     expect(() => qqAdapter.options(section, { ONEBOT_REVERSE_PORT: 'eighty' })).toThrow('ONEBOT_REVERSE_PORT must be a port number');
     expect(qqConfig.safeParse({ ...section, wsUrl: 'http://x' }).success).toBe(false);
     expect(qqConfig.safeParse({ ...section, accessToken: 'x' }).success).toBe(false);
@@ -311,11 +314,8 @@ beforeAll(async () => {
   });
   const recording = recordingCore(stack.core, handed);
   const options = qqAdapter.options(
-    { ...stack.config.onebot, actionTimeoutMs: 1000, sendFormat: 'string' },
-    {
-      ONEBOT_WS_URL: fake.url,
-      ONEBOT_ACCESS_TOKEN: fake.token,
-    },
+    { ...stack.config.onebot, wsUrl: fake.url, actionTimeoutMs: 1000, sendFormat: 'string' },
+    { ONEBOT_ACCESS_TOKEN: fake.token },
   );
   adapter = await qqAdapter.start({ core: recording, logger: stack.logger }, options!);
 });
@@ -433,6 +433,45 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(raw[0]).toMatch(/^\[CQ:reply,id=\d+\]\[CQ:at,qq=\d+\] a&amp;b &#91;x&#93; c,d &amp;amp; &amp;#91;/);
   });
 
+  it('drops a reply job whose ids are not QQ ids (an at of "all", a reply id with a CQ parameter in it), sends nothing, logs no text', async () => {
+    const g = group();
+    const replies = new Queue(replyQueueName(stack.config.queue.name, stack.core.instanceId), {
+      connection: { url: stack.config.secrets.redisUrl },
+      prefix: stack.config.redis.prefix,
+    });
+    const forged = (messageId: string, userId: string) => {
+      const addressing = { platform: 'qq' as const, chatId: `group:${g}`, messageId, userId };
+      return {
+        type: 'reply',
+        key: idempotencyKey(addressing),
+        ...addressing,
+        instanceId: stack.core.instanceId,
+        enqueuedAt: Date.now(),
+        text: '伪造的全体通知',
+        kind: 'praise',
+        model: 'forged',
+        queueWaitMs: 0,
+        generationMs: 0,
+      };
+    };
+    const dropped = () => stack.logs.filter((l) => l.includes('"invalid delivery dropped, not sent"'));
+    const before = dropped().length;
+    try {
+      await replies.add('reply', forged('9001', 'all'));
+      await replies.add('reply', forged('9002,qq=all', '10001'));
+      await stack.idle();
+    } finally {
+      await replies.close();
+    }
+    expect(sentTo(g)).toEqual([]);
+    expect(fake.sent.flatMap((s) => s.segments).some((seg) => seg.type === 'at' && seg.data.qq === 'all')).toBe(false);
+    const invalid = dropped()
+      .slice(before)
+      .map((l) => (JSON.parse(l) as { invalid: string[] }).invalid.join());
+    expect(invalid.sort()).toEqual(['replyToMessageId', 'userId']);
+    expect(stack.logs.join('\n')).not.toContain('伪造的全体通知');
+  });
+
   it('retries a send that failed with a retcode that may pass, and logs it', async () => {
     const g = group();
     fake.failNext('send_group_msg', 1, { retcode: 1200 });
@@ -513,6 +552,15 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(stack.logs.some((l) => l.includes('onebot connection lost, reconnecting'))).toBe(true);
   });
 
+  it('closes the connection on a frame over 1 MiB (1009), reconnects and keeps answering', async () => {
+    const closed = () => fake.closeCodes.filter((c) => c === 1009).length;
+    const [closedBefore, acceptedBefore] = [closed(), fake.accepted()];
+    fake.emitRaw(oversized());
+    await waitFor(() => closed() > closedBefore || undefined, 'the adapter to close the connection with 1009');
+    await waitFor(() => (fake.accepted() > acceptedBefore && fake.open() > 0) || undefined, 'the adapter to reconnect');
+    await oneReplyTo(ask(group(), { message: [at(), text(' 大帧之后')] }));
+  });
+
   it('refuses to start with a wrong token, with a clear error', async () => {
     const refusedBefore = fake.refused();
     const start = startQqAdapter({ core: stack.core, logger: stack.logger, wsUrl: fake.url, accessToken: 'wrong-token-0123456789' });
@@ -570,6 +618,9 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(all).not.toContain(fake.token);
   });
 });
+
+/** A frame just over 1 MiB: a notice no real implementation would send. */
+const oversized = () => JSON.stringify({ post_type: 'notice', notice_type: 'padding', pad: 'x'.repeat(1024 * 1024) });
 
 /** Sends `request` as it is on a new TCP connection to 127.0.0.1:`port`; resolves with all that came back before it closed. */
 function rawRequest(port: number, request: string): Promise<string> {
@@ -668,5 +719,92 @@ describe('qq adapter over a reverse WebSocket (the implementation connects to ku
 
   it('never logs the access token', () => {
     expect(stack.logs.join('\n')).not.toContain(fake.token);
+  });
+});
+
+describe('qq adapter over a reverse WebSocket without a token: who may connect, and which connection sends', () => {
+  const PATH = '/onebot/v11/ws';
+  const own = recordLogs();
+  let url: string;
+  const count = (msg: string) => own.entries(msg).length;
+  /** Waits until the server has seen every connection close, so none of them counts against the limit. */
+  const allClosed = () => waitFor(() => count('onebot connected') === count('onebot disconnected') || undefined, 'every reverse connection to close');
+
+  beforeAll(async () => {
+    await adapter.stop();
+    fake.dropConnections();
+    const port = await freePort();
+    url = `ws://127.0.0.1:${port}${PATH}`;
+    adapter = await startQqAdapter({ core: stack.core, logger: own.logger, reverse: { host: '127.0.0.1', port, path: PATH } });
+  });
+
+  it('refuses to start on a non-loopback host without ONEBOT_ACCESS_TOKEN, with a one-line error', async () => {
+    for (const host of ['0.0.0.0', '::']) {
+      const outcome = await startQqAdapter({ core: stack.core, logger: stack.logger, reverse: { host, port: await freePort(), path: PATH } }).then(
+        async (started) => {
+          await started.stop();
+          return 'started';
+        },
+        (err: unknown) => err,
+      );
+      expect(outcome).toBeInstanceOf(PermanentAdapterError);
+      expect(String(outcome)).toContain(`Refusing to serve the OneBot reverse WebSocket on ${host} without ONEBOT_ACCESS_TOKEN`);
+      expect(String(outcome)).not.toContain('\n');
+    }
+  });
+
+  it('on 127.0.0.1 accepts a client without a token, as before, and answers over it', async () => {
+    await fake.connectReverse(url);
+    await oneReplyTo(ask(group(), { message: [at(), text(' 本机无令牌')] }));
+  });
+
+  it('sends only on a connection that named its account in X-Self-ID and whose events agree, never simply the newest', async () => {
+    const intruder = await startFakeOneBot({ selfId: 1_234_567 });
+    try {
+      // Newest, but no X-Self-ID.
+      await intruder.connectReverse(url, { role: 'API', selfIdHeader: null });
+      await oneReplyTo(ask(group(), { message: [at(), text(' 没有 X-Self-ID')] }));
+      // Newest, claiming the bot's account, but its own events come from another one.
+      await intruder.connectReverse(url, { selfIdHeader: String(fake.selfId) });
+      await waitFor(() => count('onebot connection reports another account than its X-Self-ID; it gets no actions') > 0 || undefined, 'the mismatch');
+      await oneReplyTo(ask(group(), { message: [at(), text(' 冒名的账号')] }));
+      // Newest, an API connection for an account no event has shown.
+      await intruder.connectReverse(url, { role: 'API' });
+      await oneReplyTo(ask(group(), { message: [at(), text(' 陌生的账号')] }));
+      expect(intruder.actions).toEqual([]);
+      expect(count('onebot reverse connection without X-Self-ID gets no actions')).toBe(1);
+    } finally {
+      await intruder.close();
+    }
+  });
+
+  it('sends on the API connection of an Event + API pair, whose account the Event connection shows', async () => {
+    fake.dropConnections();
+    await allClosed();
+    await fake.connectReverse(url, { role: 'Event' });
+    await fake.connectReverse(url, { role: 'API' });
+    await oneReplyTo(ask(group(), { message: [at(), text(' 分开的连接')] }));
+  });
+
+  it('closes a connection that sends a frame over 1 MiB (1009), and a new one takes over', async () => {
+    fake.dropConnections();
+    await allClosed();
+    await fake.connectReverse(url);
+    const closed = () => fake.closeCodes.filter((c) => c === 1009).length;
+    const before = closed();
+    fake.emitRaw(oversized());
+    await waitFor(() => closed() > before || undefined, 'the server to close the connection with 1009');
+    await fake.connectReverse(url);
+    await oneReplyTo(ask(group(), { message: [at(), text(' 大帧之后')] }));
+  });
+
+  it(`refuses connections beyond ${MAX_REVERSE_CONNECTIONS} with 503, logged, and keeps serving the others`, async () => {
+    fake.dropConnections();
+    await allClosed();
+    await fake.connectReverse(url);
+    for (let i = 1; i < MAX_REVERSE_CONNECTIONS; i++) await fake.connectReverse(url, { role: 'Event' });
+    await expect(fake.connectReverse(url, { role: 'Event' })).rejects.toMatchObject({ status: 503 });
+    expect(count('onebot reverse connection refused (503)')).toBe(1);
+    await oneReplyTo(ask(group(), { message: [at(), text(' 连接太多')] }));
   });
 });

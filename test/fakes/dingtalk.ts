@@ -66,6 +66,8 @@ export interface FakeDingtalk {
   opens: { clientId?: string; clientSecret?: string; subscriptions?: { type: string; topic: string }[] }[];
   /** Stream connections accepted so far. */
   connections: number;
+  /** The close code of each stream connection that ended, in order (1009: the client refused a frame as too big). */
+  closeCodes: number[];
   connected(): boolean;
   /** Frames the client sent up the stream, parsed. */
   received: FakeAck[];
@@ -110,6 +112,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   const tickets = new Set<string>();
   const opens: FakeDingtalk['opens'] = [];
   const received: FakeAck[] = [];
+  const closeCodes: number[] = [];
   const replies: FakeReply[] = [];
   const backlog: string[] = [];
   const sockets = new Set<Socket>();
@@ -186,7 +189,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       ws.on('ping', (data) => {
         if (!silenced.has(ws)) ws.pong(data);
       });
-      ws.on('close', () => {
+      ws.on('close', (code) => {
+        closeCodes.push(code);
         if (current === ws) current = undefined;
       });
       for (const frame of backlog.splice(0)) ws.send(frame);
@@ -218,6 +222,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
       return connections;
     },
     connected: () => current !== undefined && current.readyState === current.OPEN,
+    closeCodes,
     received,
     replies,
     robotMessage({ text = '求夸', group = true, conversationId, staffId, over = {} }) {

@@ -83,11 +83,11 @@ export interface FakeFeishu {
   pushEvent(payload: unknown): string;
   /** Pushes a frame built by the test (bytes as given, e.g. garbage). */
   pushRaw(bytes: Buffer): void;
-  /** Posts an envelope to a callback URL as Feishu does; `tamper` breaks one part of it. */
+  /** Posts an envelope to a callback URL as Feishu does; `tamper` breaks one part of it; `timestamp` and `nonce` replace the fresh ones. */
   postCallback(
     url: string,
     payload: unknown,
-    auth: { verificationToken: string; encryptKey?: string; tamper?: 'signature' | 'plain' },
+    auth: { verificationToken: string; encryptKey?: string; tamper?: 'signature' | 'plain'; timestamp?: string; nonce?: string },
   ): Promise<{ status: number; body: string }>;
   /**
    * Whether a client holds the long connection and has pinged on it. The SDK attaches its frame listener a few
@@ -462,8 +462,8 @@ export async function startFakeFeishu(
       const plain = JSON.stringify(payload);
       const encrypted = auth.encryptKey && auth.tamper !== 'plain';
       const body = encrypted ? JSON.stringify({ encrypt: encryptCallback(auth.encryptKey!, plain) }) : plain;
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const nonce = randomBytes(8).toString('hex');
+      const timestamp = auth.timestamp ?? String(Math.floor(Date.now() / 1000));
+      const nonce = auth.nonce ?? randomBytes(8).toString('hex');
       const signature = createHash('sha256')
         .update(timestamp + nonce + (auth.encryptKey ?? '') + body)
         .digest('hex');

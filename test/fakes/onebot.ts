@@ -67,6 +67,8 @@ export interface ReverseConnectOptions {
   /** How the token is presented: `Authorization: Bearer` (default) or `?access_token=`. */
   tokenIn?: 'header' | 'query';
   role?: 'Universal' | 'Event' | 'API';
+  /** The X-Self-ID header: its own QQ number by default, another one, or none (null). */
+  selfIdHeader?: string | null;
   /** False: a half-open link, which never answers kuakua's pings. */
   answerPings?: boolean;
 }
@@ -89,9 +91,11 @@ export interface FakeOneBot {
   refused(): number;
   /** Connections open now, both directions. */
   open(): number;
+  /** The close code of every connection that closed, both directions, in order. */
+  closeCodes: number[];
   groupMessage(groupId: number, m: UserMessage): FakeEvent;
   privateMessage(m: UserMessage): FakeEvent;
-  /** Sends a frame as it is (any JSON value, or raw text) on every open connection (or the next one to open). */
+  /** Sends a frame as it is (any JSON value, or raw text) on every open connection that carries events (or the next one to open). */
   emit(frame: unknown): void;
   emitRaw(text: string): void;
   /** The next `count` calls of `action` fail with the retcode, or get no answer at all. */
@@ -149,6 +153,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   const actions: ActionCall[] = [];
   const sent: SentMessage[] = [];
   const authorizations: (string | undefined)[] = [];
+  const closeCodes: number[] = [];
   const failures = new Map<string, { count: number; failure: Failure }>();
   let accepted = 0;
   let refused = 0;
@@ -157,8 +162,10 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   const now = () => Math.floor(Date.now() / 1000);
   /** Frames emitted while no connection was open: sent the moment the next one opens, right behind the handshake. */
   const backlog: string[] = [];
+  /** Connections that carry events: not the reverse API-role ones. */
+  const eventSockets = new Set<WebSocket>();
   const broadcast = (text: string) => {
-    const open = [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN);
+    const open = [...eventSockets].filter((ws) => ws.readyState === WebSocket.OPEN);
     if (open.length === 0) backlog.push(text);
     for (const ws of open) ws.send(text);
   };
@@ -190,9 +197,15 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     reply({ status: 'failed', retcode: 1404, data: null, message: 'unsupported action' });
   };
 
-  const serve = (ws: WebSocket) => {
+  /** Serves a connection; one that carries only actions (reverse role API) gets no events, as in real implementations. */
+  const serve = (ws: WebSocket, events = true) => {
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    if (events) eventSockets.add(ws);
+    ws.on('close', (code) => {
+      sockets.delete(ws);
+      eventSockets.delete(ws);
+      closeCodes.push(code);
+    });
     ws.on('error', () => {});
     ws.on('message', (data) => {
       let frame: { action?: unknown; params?: unknown; echo?: unknown };
@@ -205,6 +218,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
       actions.push(call);
       answer(ws, call);
     });
+    if (!events) return;
     ws.send(JSON.stringify({ time: now(), self_id: selfId, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
     for (const text of backlog.splice(0)) ws.send(text);
   };
@@ -219,7 +233,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
       return;
     }
     accepted++;
-    wss.handleUpgrade(req, socket, head, serve);
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -260,6 +274,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     accepted: () => accepted,
     refused: () => refused,
     open: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
+    closeCodes,
     groupMessage: (groupId, m) => message('group', groupId, m),
     privateMessage: (m) => message('private', undefined, m),
     emit: (frame) => broadcast(JSON.stringify(frame)),
@@ -270,9 +285,10 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     dropConnections() {
       for (const ws of sockets) ws.terminate();
     },
-    connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal', answerPings = true } = {}) {
+    connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal', selfIdHeader = String(selfId), answerPings = true } = {}) {
       const target = presented && tokenIn === 'query' ? `${url}?access_token=${encodeURIComponent(presented)}` : url;
-      const headers: Record<string, string> = { 'X-Self-ID': String(selfId), 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
+      const headers: Record<string, string> = { 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
+      if (selfIdHeader !== null) headers['X-Self-ID'] = selfIdHeader;
       if (presented && tokenIn === 'header') headers.Authorization = `Bearer ${presented}`;
       const ws = new WebSocket(target, { headers, autoPong: answerPings });
       return new Promise<void>((resolve, reject) => {
@@ -282,7 +298,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
         });
         ws.once('error', reject);
         ws.once('open', () => {
-          serve(ws);
+          serve(ws, role !== 'API');
           resolve();
         });
       });

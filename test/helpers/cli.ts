@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { REPO_ROOT } from './model.ts';
 import { waitFor } from './wait.ts';
 
@@ -20,13 +21,14 @@ export interface KuakuaProcess {
 }
 
 /**
- * `npx kuakua <args>` as a user runs it (`node bin/kuakua.mjs` in the repository root), with only `env`
- * on top of the environment minus kuakua's own variables, logging at info; stdout and stderr captured together.
+ * `npx kuakua <args>` as a user runs it (`node bin/kuakua.mjs`, in the repository root unless `cwd` names another
+ * folder), with only `env` on top of the environment minus kuakua's own variables, logging at info; stdout and stderr
+ * captured together.
  */
-export function spawnKuakua(args: string[], env: Record<string, string | undefined>): KuakuaProcess {
+export function spawnKuakua(args: string[], env: Record<string, string | undefined>, cwd = REPO_ROOT): KuakuaProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_OFF.test(k)));
-  const proc = spawn(process.execPath, ['bin/kuakua.mjs', ...args], {
-    cwd: REPO_ROOT,
+  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bin/kuakua.mjs'), ...args], {
+    cwd,
     // KUAKUA_ENV_FILE '': a developer's .env in the repository root must not change what a test runs.
     env: { ...base, KUAKUA_LOG_LEVEL: 'info', KUAKUA_ENV_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

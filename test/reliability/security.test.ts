@@ -31,6 +31,7 @@ describe('secrets never reach the logs', () => {
     const discord = await startFakeDiscord({ token: `MTIz.dc-secret-${tag}` });
     cleanups.push(() => discord.close());
     const apiToken = `api-secret-${tag}`;
+    const operatorToken = `operator-secret-${tag}`;
     const puppetToken = `puppet-secret-${tag}`;
     const port = await freePort();
     const modelDir = await makeRandomModel();
@@ -48,6 +49,7 @@ describe('secrets never reach the logs', () => {
       KUAKUA_CONFIG: path,
       KUAKUA_LOG_LEVEL: 'debug',
       KUAKUA_API_TOKEN: apiToken,
+      KUAKUA_OPERATOR_TOKEN: operatorToken,
       TELEGRAM_BOT_TOKEN: telegram.token,
       TELEGRAM_API_ROOT: telegram.apiRoot,
       DISCORD_TOKEN: discord.token,
@@ -69,6 +71,8 @@ describe('secrets never reach the logs', () => {
     expect((await post({ authorization: `Bearer ${apiToken}` })).status).toBe(200);
     expect((await post({})).status).toBe(401);
     expect((await post({ authorization: `Bearer ${apiToken}x` })).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${operatorToken}` })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { authorization: `Bearer ${operatorToken}` } })).status).toBe(200);
     const tg: FakeMessage = telegram.userMessage({ chat: { id: -77, type: 'supergroup' }, from: { id: 9, is_bot: false, first_name: 'a' }, text: '求夸 秘密' });
     await waitFor(() => telegram.sent.some((s) => s.reply_parameters?.message_id === tg.message_id), 'the Telegram reply', 30_000);
     const dc: FakeDiscordMessage = discord.userMessage({ author: discord.user('b'), content: '求夸 秘密' });
@@ -86,7 +90,17 @@ describe('secrets never reach the logs', () => {
     expect(logs).toContain('"level":20');
     for (const line of ['telegram adapter started', 'discord adapter started', 'wechat adapter started', 'worker ready', 'praise generated'])
       expect(logs).toContain(line);
-    const secrets = [redisPassword, apiToken, puppetToken, telegram.token, telegram.token.split(':')[1]!, discord.token, `dc-secret-${tag}`, redis.url];
+    const secrets = [
+      redisPassword,
+      apiToken,
+      operatorToken,
+      puppetToken,
+      telegram.token,
+      telegram.token.split(':')[1]!,
+      discord.token,
+      `dc-secret-${tag}`,
+      redis.url,
+    ];
     for (const secret of secrets) expect(logs, `a log line contains ${secret}`).not.toContain(secret);
     expect(logs).not.toContain(tag);
   }, 180_000);

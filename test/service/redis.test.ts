@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,8 +41,8 @@ describe('ensureRedis', () => {
     const logger = createLogger({ destination: { write: (l: string) => void lines.push(l) } });
     const ensured = await ensureRedis({ url, logger, autoStart: true, dataDir });
     try {
-      expect(await pingRedis(url)).toBe(true);
-      const client = createRedis(url);
+      expect(await pingRedis(ensured.url)).toBe(true);
+      const client = createRedis(ensured.url);
       await client.set('k', 'v');
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       client.disconnect();
@@ -52,6 +52,71 @@ describe('ensureRedis', () => {
       await ensured.stop?.();
     }
     expect(await pingRedis(url)).toBe(false);
+  });
+
+  it('gives the private server a generated password in a 0600 file beside its data, which a second process from the folder uses', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const dataDir = join(tempDir(), 'data');
+    const first = await ensureRedis({ url, logger: silentLogger, autoStart: true, dataDir });
+    try {
+      const file = join(dataDir, 'password');
+      const password = readFileSync(file, 'utf8').trim();
+      expect(password).toMatch(/^[0-9a-f]{48}$/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(first.url).toBe(`redis://:${password}@127.0.0.1:${port}`);
+      const anonymous = createRedis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      await expect(anonymous.set('k', 'v')).rejects.toThrow(/NOAUTH/);
+      anonymous.disconnect();
+
+      const client = createRedis(first.url);
+      const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+      client.disconnect();
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(password);
+
+      const second = await ensureRedis({ url, logger: silentLogger, autoStart: true, dataDir });
+      expect(second).toEqual({ url: first.url });
+      expect(await pingRedis(second.url)).toBe(true);
+
+      const lines: string[] = [];
+      createLogger({ destination: { write: (l: string) => void lines.push(l) } }).warn({ err: `AUTH ${password} failed` }, `no ${password}`);
+      expect(lines.join('')).not.toContain(password);
+    } finally {
+      await first.stop?.();
+    }
+  });
+
+  it('uses a Redis on this machine that needs no password as it is', async () => {
+    const server = await startRedis();
+    try {
+      const dataDir = join(tempDir(), 'data');
+      expect(await ensureRedis({ url: server.url, logger: silentLogger, autoStart: true, dataDir })).toEqual({ url: server.url });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a Redis that wants a password found neither in the URL nor in the password file is a one-line error', async () => {
+    const server = await startRedis({ password: 'not-in-the-url' });
+    try {
+      const dataDir = tempDir();
+      const ensure = () => ensureRedis({ url: server.url.replace(/:[^:@/]*@/, ''), logger: silentLogger, autoStart: true, dataDir }).catch((e: unknown) => e);
+      const missing = await ensure();
+      expect(missing).toBeInstanceOf(RedisUnavailableError);
+      expect((missing as Error).message).toBe(
+        `the Redis at redis://127.0.0.1:${server.port} requires a password and ${join(dataDir, 'password')} does not exist: put it in REDIS_URL (redis://:PASSWORD@host:port)`,
+      );
+      writeFileSync(join(dataDir, 'password'), 'wrong-password\n', { mode: 0o600 });
+      const wrong = await ensure();
+      expect(wrong).toBeInstanceOf(RedisUnavailableError);
+      expect((wrong as Error).message).toBe(
+        `the Redis at redis://127.0.0.1:${server.port} refused the password in ${join(dataDir, 'password')}: put the right one in REDIS_URL (redis://:PASSWORD@host:port)`,
+      );
+      expect((wrong as Error).message).not.toContain('wrong-password');
+    } finally {
+      await server.close();
+    }
   });
 
   it('starts the private server with the password from the URL, and the password is not on its command line', async () => {
@@ -87,7 +152,7 @@ describe('ensureRedis', () => {
     const message = (err as Error).message;
     expect(message).toMatch(reason);
     expect(message).toContain('apt-get install redis-server');
-    expect(message).toContain('docker compose up -d redis');
+    expect(message).toContain('point REDIS_URL at a running Redis');
     expect(message).not.toContain('hunter2');
   });
 

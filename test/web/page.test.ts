@@ -10,6 +10,9 @@ import { startRedis } from '../helpers/redis.ts';
 import { testConfig } from '../service/support.ts';
 import { HAN, startWeb, type WebFixture } from './support.ts';
 
+// The operator's token opens the status details and the WeChat login QR on the page.
+const OPERATOR_TOKEN = 'page-operator-token-4c2e';
+
 describe('web playground page in headless Chromium', () => {
   let stack: Stack;
   let web: WebFixture;
@@ -20,7 +23,7 @@ describe('web playground page in headless Chromium', () => {
 
   beforeAll(async () => {
     stack = await startStack({ rateLimit: { chatPerMinute: 0 } });
-    web = await startWeb(stack.core, stack.config);
+    web = await startWeb(stack.core, stack.config, { operatorToken: OPERATOR_TOKEN });
     browser = await chromium.launch({
       executablePath: chromiumPath(),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -57,6 +60,14 @@ describe('web playground page in headless Chromium', () => {
   afterEach(async () => {
     await page?.close();
   });
+
+  /** Enters a token with the ··· button, as the operator does. */
+  async function enterToken(token: string) {
+    await page.click('#more');
+    await page.fill('#token', token);
+    await page.press('#token', 'Enter');
+    expect(await page.locator('#auth').isHidden()).toBe(true);
+  }
 
   async function send(text: string) {
     const before = await page.locator('.msg.bot .bubble:not(.pending)').count();
@@ -200,6 +211,7 @@ describe('web playground page in headless Chromium', () => {
     setAdapterStatus('qq', { state: 'retrying', lastError: 'ECONNREFUSED 127.0.0.1:3001' });
     try {
       await openPage();
+      await enterToken(OPERATOR_TOKEN);
       await page.locator('#status').waitFor({ state: 'visible', timeout: 10_000 });
       const lines = await page.locator('#status .status-line').allTextContents();
       expect(lines).toHaveLength(3);
@@ -221,13 +233,16 @@ describe('web playground page in headless Chromium', () => {
   it('says "no worker online" when no worker runs on its Redis, and answers at once', async () => {
     const redis = await startRedis();
     const core = await createCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
-    const lonely = await startWeb(core, stack.config);
+    const lonely = await startWeb(core, stack.config, { operatorToken: OPERATOR_TOKEN });
     const original = web;
     web = lonely;
     try {
       await openPage();
+      // Anyone sees that the bot is not ready; why is the operator's to know.
       await page.locator('#status').waitFor({ state: 'visible', timeout: 10_000 });
-      expect(await page.locator('#status').textContent()).toContain('no worker online');
+      expect(await page.locator('#status').textContent()).toContain('not ready');
+      await enterToken(OPERATOR_TOKEN);
+      await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('no worker online'), undefined, { timeout: 10_000 });
       expect(await send('求夸 我一个人也很好')).toMatch(HAN);
     } finally {
       web = original;
@@ -237,11 +252,20 @@ describe('web playground page in headless Chromium', () => {
     }
   });
 
-  it('shows the WeChat login QR code while the wechat adapter waits for a scan', async () => {
+  it('shows the operator the WeChat login QR code while the wechat adapter waits for a scan, and nobody else', async () => {
     await openPage();
     expect(await page.locator('#login').isHidden()).toBe(true);
     web.login.set('wechat', { status: 'scan', qrcode: 'https://login.weixin.qq.com/l/kuakua-test' });
     try {
+      // Without the operator token the QR is neither asked for nor shown: by the second poll from now, the first
+      // poll's look-up (if it made one) has long been answered.
+      const asked: string[] = [];
+      page.on('request', (r) => void asked.push(new URL(r.url()).pathname));
+      for (let i = 0; i < 2; i++) await page.waitForResponse((r) => r.url().endsWith('/healthz'), { timeout: 10_000 });
+      expect(asked).not.toContain('/api/login');
+      expect(await page.locator('#login').isHidden()).toBe(true);
+
+      await enterToken(OPERATOR_TOKEN);
       await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
       const dark = await page.evaluate(() => {
         const canvas = document.getElementById('login-qr') as HTMLCanvasElement;

@@ -79,7 +79,7 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     });
   });
 
-  it('starts a private redis-server when none answers, and stops it on SIGTERM', async () => {
+  it('starts a private redis-server with a password when none answers, serves the page, and stops it on SIGINT', async () => {
     const redisPort = await freePort();
     const dataDir = join(dir, 'redis');
     const config = join(dir, 'autostart.yaml');
@@ -94,7 +94,10 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     });
     const url = await waitForBanner(running);
     expect(running.output()).toContain('started a private redis-server');
-    expect(await pingRedis(redisUrl)).toBe(true);
+    await expect(pingRedis(redisUrl)).rejects.toThrow(/NOAUTH/);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('夸夸群');
     const res = await fetch(`${url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"夸我"}' });
     expect(res.status).toBe(200);
     running.proc.kill('SIGINT');
@@ -109,7 +112,7 @@ describe('npm start (one process: Redis check, worker, web, adapters)', () => {
     expect(await running.exited).toBe(1);
     expect(running.output()).toMatch(/kuakua start: no Redis answers/);
     expect(running.output()).toMatch(/apt-get install redis-server/);
-    expect(running.output()).toMatch(/docker compose up -d redis/);
+    expect(running.output()).toMatch(/point REDIS_URL at a running Redis/);
   });
 
   it('exits 1 naming the model directory when the model is missing', async () => {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { Core } from '../../src/adapter.ts';
 import type { AppConfig } from '../../src/app/config.ts';
 import { recordLogs } from '../helpers/logs.ts';
@@ -41,3 +42,39 @@ export async function startWeb(core: Core, config: AppConfig, over: Partial<WebO
 }
 
 export const HAN = /[\u4e00-\u9fff]/;
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: Record<string, unknown>;
+}
+
+/**
+ * One request through node:http, which sends headers such as Host and X-Forwarded-For exactly as given (fetch does not
+ * let a caller choose the Host header).
+ */
+export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let json: Record<string, unknown>;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = { unparsed: text };
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** `rawRequest` of POST /api/praise with a JSON body. */
+export function rawPraise(web: RunningWeb, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return rawRequest(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}

@@ -127,6 +127,7 @@ $('auth').addEventListener('submit', (event) => {
   sessionStorage.setItem('kuakua-token', token);
   $('auth').hidden = true;
   addSystem('已保存 token，请重新发送。');
+  poll();
 });
 
 function drawQr(rows) {
@@ -156,7 +157,8 @@ async function pollLogin() {
   }
 }
 
-// For the operator: no worker, no Redis, platforms that are not running; from /healthz (which needs no token).
+// For the operator: no worker, no Redis, platforms that are not running; from /healthz, which tells them only to
+// KUAKUA_OPERATOR_TOKEN (entered with the ··· button) and everyone else just whether the bot is ready.
 function adapterLine(name, s) {
   if (s.state === 'retrying') {
     if (s.nextTryAt === undefined) return `${name}：连接失败（${s.lastError}），正在重试…`;
@@ -168,26 +170,37 @@ function adapterLine(name, s) {
   return '';
 }
 
+/** Shows the status lines; true when the answer was the operator's (with details). */
 async function pollHealth() {
   try {
-    const health = await (await fetch('/healthz')).json();
+    const health = await (await api('/healthz')).json();
+    const operator = health.adapters !== undefined;
     const lines = Object.entries(health.adapters || {})
       .map(([name, s]) => adapterLine(name, s))
       .filter(Boolean);
     if (health.redis === false) lines.unshift('Redis 无法连接（redis unreachable），暂时无法回复');
     else if (health.workers === 0) lines.unshift('没有在线的 worker（no worker online），暂时不能生成新的夸奖');
+    else if (!operator && health.ok === false) lines.unshift('夸夸机器人还没有准备好（not ready），暂时不能生成新的夸奖');
     const box = $('status');
     box.replaceChildren(...lines.map((line) => el('div', 'status-line', line)));
     box.hidden = lines.length === 0;
+    return operator;
   } catch {
     // The server is restarting; try again on the next tick.
+    return false;
   }
 }
 
-function poll() {
-  pollLogin();
-  pollHealth();
+// The WeChat login QR is the operator's too: asked for only with the operator token.
+async function poll() {
+  if (await pollHealth()) await pollLogin();
+  else $('login').hidden = true;
 }
+
+$('more').addEventListener('click', () => {
+  $('auth').hidden = !$('auth').hidden;
+  if (!$('auth').hidden) $('token').focus();
+});
 
 poll();
 setInterval(poll, 3000);

@@ -4,12 +4,13 @@ import type { WebContext } from '../context.ts';
 import { sendJson } from '../http.ts';
 
 /**
- * GET /healthz: 200 when Redis answers, a worker is online and a model is loaded; 503 otherwise, with the reason.
- * `adapters` gives each adapter's state in this process; one that is not running is listed under `warnings` but does
- * not make the answer 503: restarting the bot would not bring a platform's network or a rejected token back.
+ * GET /healthz: 200 when Redis answers, a worker is online and a model is loaded; 503 otherwise. Anyone gets `{ok}`;
+ * the operator (`detailed`) also gets the reasons and each adapter's state in this process. An adapter that is not
+ * running is listed under `warnings` but does not make the answer 503: restarting the bot would not bring a
+ * platform's network or a rejected token back.
  */
-export async function healthRoute(ctx: WebContext, res: ServerResponse) {
-  const status = await ctx.core.status().catch((err) => {
+export async function healthRoute(ctx: WebContext, res: ServerResponse, detailed: boolean) {
+  const status = await ctx.status().catch((err) => {
     ctx.logger.warn({ err }, 'web: status check failed');
     return { redis: false, queueDepth: 0, workers: 0, model: null };
   });
@@ -18,6 +19,7 @@ export async function healthRoute(ctx: WebContext, res: ServerResponse) {
   if (status.workers < 1) problems.push('no worker online');
   if (!status.model) problems.push('no model loaded');
   const ok = problems.length === 0;
+  if (!detailed) return sendJson(res, ok ? 200 : 503, { ok });
   const adapters = adapterStatuses();
   const warnings = Object.entries(adapters)
     .filter(([, s]) => s.state !== 'running')

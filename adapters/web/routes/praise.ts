@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HandleResult, IgnoredReason } from '../../../src/adapter.ts';
 import type { Delivery, DeliveryKind } from '../../../src/events.ts';
 import { withTimeout } from '../../../src/timeout.ts';
+import type { Credential } from '../auth.ts';
 import type { WebContext } from '../context.ts';
 import { HttpError, readJsonBody, sendJson } from '../http.ts';
 import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
@@ -10,10 +11,10 @@ import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
  * POST /api/praise: the web message goes through the same core and queue as every platform;
  * the request stays open until the delivery for its message id comes back.
  */
-export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: ServerResponse, clientIp: string) {
+export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: ServerResponse, client: { address: string; credential: Credential }) {
   const started = performance.now();
   const body = parsePraiseRequest(await readJsonBody(req, ctx.options.bodyLimitBytes), ctx.options.maxTextChars);
-  const msg = toIncomingMessage(body, clientIp, Boolean(ctx.options.apiToken));
+  const msg = toIncomingMessage(body, client.address, client.credential);
   const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
 
   let result: HandleResult;
