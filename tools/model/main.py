@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """kuakua model tools: build-data, dev-set, train, convert, upgrade, unpack, random, judge-data, judge-train, judge-random,
-judge-reference, fit-score, tokenize, reference, unittest.
+judge-reference, fit-score, reader-train, reader-random, reader-reference, tokenize, reference, unittest.
 
 Run with Debian's python3 (python3-torch, python3-onnx, python3-numpy, libopenblas0-pthread).
 """
@@ -118,6 +118,31 @@ def cmd_judge_reference(a):
 def cmd_fit_score(a):
     import fit_score
     print(json.dumps(fit_score.fit(a.labeled), indent=1))
+
+
+def cmd_reader_train(a):
+    import reader
+    reader.train(a)
+
+
+def cmd_reader_random(a):
+    import reader
+    with open(a.labels, encoding='utf-8') as f:
+        labels = json.load(f)
+    reader.random_reader_dir(a.out, a.vocab, labels, a.layers, a.heads, a.hidden, a.seed)
+    print(json.dumps({'out': a.out}))
+
+
+def cmd_reader_reference(a):
+    """PyTorch reader outputs for ["post", ...] on stdin, with the token ids it read, for parity tests of the export."""
+    import reader
+    model, tok, config = reader.load_reader(a.dir, a.state or os.path.join(a.dir, 'reader_state.pt'))
+    posts = json.load(sys.stdin)
+    pad = tok.special_id('[PAD]')
+    ids, mask = reader.batch_tensors([reader.encode_post(tok, t) for t in posts], pad)
+    with torch.no_grad():
+        intent, distress = model(ids, mask)
+    json.dump({'intent_logits': intent.tolist(), 'distress_logit': distress.tolist(), 'input_ids': ids.tolist()}, sys.stdout)
 
 
 def cmd_tokenize(a):
@@ -253,6 +278,38 @@ def main(argv=None):
     s.add_argument('--hidden', type=int, default=64)
     s.add_argument('--seed', type=int, default=0)
     s.set_defaults(fn=cmd_judge_random)
+
+    s = sub.add_parser('reader-train', help='train the post reader (intent + distress) on tools/reader/prepare.ts output')
+    s.add_argument('--data', required=True, help='prepared directory: train.jsonl, test.jsonl, labels.json')
+    s.add_argument('--init-dir', help='model directory (ONNX) whose weights and tokenizer it starts from')
+    s.add_argument('--init', help='or a generator checkpoint directory')
+    s.add_argument('--out', required=True, help='training state directory (reader_state.pt, resumable)')
+    s.add_argument('--out-dir', required=True, help='reader directory to write (ONNX, tokenizer, config, metrics)')
+    s.add_argument('--resume', action='store_true')
+    s.add_argument('--steps', type=int, default=900)
+    s.add_argument('--batch', type=int, default=32)
+    s.add_argument('--lr', type=float, default=3e-4)
+    s.add_argument('--warmup', type=int, default=60)
+    s.add_argument('--distress-weight', type=float, default=3.0, help='weight of a distress row in the distress loss')
+    s.add_argument('--min-recall', type=float, default=0.97, help='distress recall on the dev rows that sets the threshold')
+    s.add_argument('--save-every', type=int, default=100)
+    s.add_argument('--seed', type=int, default=1234)
+    s.set_defaults(fn=cmd_reader_train)
+
+    s = sub.add_parser('reader-random', help='a reader directory with random weights (tests), with reader_state.pt')
+    s.add_argument('--out', required=True)
+    s.add_argument('--labels', required=True, help='JSON array of intent labels')
+    s.add_argument('--vocab', default=default_vocab)
+    s.add_argument('--layers', type=int, default=2)
+    s.add_argument('--heads', type=int, default=2)
+    s.add_argument('--hidden', type=int, default=64)
+    s.add_argument('--seed', type=int, default=0)
+    s.set_defaults(fn=cmd_reader_random)
+
+    s = sub.add_parser('reader-reference', help='PyTorch reader outputs for ["post", ...] on stdin')
+    s.add_argument('--dir', required=True, help='reader directory')
+    s.add_argument('--state', help='reader_state.pt (default: DIR/reader_state.pt)')
+    s.set_defaults(fn=cmd_reader_reference)
 
     s = sub.add_parser('judge-reference', help='PyTorch judge scores for [[post, reply], ...] on stdin')
     s.add_argument('--dir', required=True, help='judge directory')

@@ -1,0 +1,283 @@
+"""The post reader: reads a post and says what it calls for (one intent, with probabilities) and whether it signals
+self-harm or suicidal thoughts (its own logit and threshold, tuned for recall).
+
+It reads `<post>[SEP]` with the generator's architecture and tokenizer, initialised from kuakua-mini's weights (so it
+starts out knowing the group's language), and maps the final hidden state at [SEP] and the mean of all states to
+two heads. Long posts keep their start and their end. Trained on the labelled posts that `tools/reader/prepare.ts`
+checks and splits (data/reader); the test split is never trained on nor used to pick the threshold: a dev share of
+the training rows, chosen by hash, picks it.
+"""
+import json
+import math
+import os
+import random
+import sys
+import time
+import zlib
+
+import onnx
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from arch import GPT3, GPT3Config, attention_bias
+from train import optimize, progress
+
+HEAD_TOKENS = 40
+TAIL_TOKENS = 24
+ONNX_FILE = 'onnx/reader.onnx'
+ONNX_INT8_FILE = 'onnx/reader_int8.onnx'
+DEV_SHARE = 0.12
+# The gentle intents: a reply to them must comfort or calm, never laugh or celebrate.
+GENTLE = ('setback', 'sad', 'tired_wronged', 'anxious')
+
+
+class Reader(nn.Module):
+    def __init__(self, cfg: GPT3Config, intents: int):
+        super().__init__()
+        self.config = cfg
+        self.backbone = GPT3(cfg)
+        self.intent = nn.Linear(2 * cfg.hidden_size, intents)
+        self.distress = nn.Linear(2 * cfg.hidden_size, 1)
+
+    def forward(self, input_ids, attention_mask):
+        """input_ids, attention_mask: [b, s], right-padded. Returns intent logits [b, intents] and distress logits [b]."""
+        lm = self.backbone.language_model
+        s = input_ids.shape[1]
+        positions = torch.arange(s, dtype=torch.long).unsqueeze(0).expand_as(input_ids)
+        x = lm.word_embeddings(input_ids) + lm.position_embeddings(positions)
+        bias = attention_bias(attention_mask, s)
+        for layer in lm.transformer.layers:
+            x, _, _ = layer(x, bias)
+        x = lm.transformer.final_layernorm(x)
+        last = (attention_mask.sum(dim=1) - 1).clamp(min=0)
+        m = attention_mask.unsqueeze(-1).to(x.dtype)
+        features = torch.cat([x[torch.arange(x.shape[0]), last], (x * m).sum(1) / m.sum(1).clamp(min=1)], dim=-1)
+        return self.intent(features), self.distress(features).squeeze(-1)
+
+
+def encode_post(tok, text):
+    """The post's first HEAD_TOKENS and last TAIL_TOKENS tokens (all of a shorter one), then [SEP]."""
+    ids = tok.encode(text)
+    if len(ids) > HEAD_TOKENS + TAIL_TOKENS:
+        ids = ids[:HEAD_TOKENS] + ids[-TAIL_TOKENS:]
+    return ids + [tok.special_id('[SEP]')]
+
+
+def batch_tensors(rows, pad):
+    n = max(len(r) for r in rows)
+    ids = torch.full((len(rows), n), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
+def read_rows(path):
+    with open(path, encoding='utf-8') as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def is_dev(row):
+    return zlib.crc32(row['id'].encode()) % 1000 < DEV_SHARE * 1000
+
+
+@torch.no_grad()
+def predict(model, tok, texts, batch=64):
+    """Intent probabilities [n, intents] and distress probabilities [n] for each text."""
+    model.eval()
+    pad = tok.special_id('[PAD]')
+    probs, risk = [], []
+    for i in range(0, len(texts), batch):
+        ids, mask = batch_tensors([encode_post(tok, t) for t in texts[i:i + batch]], pad)
+        intent, distress = model(ids, mask)
+        probs.append(F.softmax(intent, dim=-1))
+        risk.append(torch.sigmoid(distress))
+    return torch.cat(probs), torch.cat(risk)
+
+
+def pick_threshold(risk, truth, min_recall):
+    """The highest threshold whose recall on these rows is at least min_recall."""
+    positives = sorted((float(r) for r, t in zip(risk, truth) if t), reverse=True)
+    if not positives:
+        return 0.5
+    k = max(1, math.ceil(min_recall * len(positives)))
+    return max(min(positives[k - 1], 0.5), 1e-4)
+
+
+def report(rows, probs, risk, threshold, labels):
+    """Per-class precision and recall, distress recall and precision, look-alikes flagged, gentle-vs-rest accuracy."""
+    pred = probs.argmax(dim=-1).tolist()
+    truth = [r['intent'] for r in rows]
+    per_class = {}
+    for c, name in enumerate(labels):
+        tp = sum(1 for p, t in zip(pred, truth) if p == c and t == c)
+        predicted = sum(1 for p in pred if p == c)
+        actual = sum(1 for t in truth if t == c)
+        per_class[name] = {'precision': round(tp / predicted, 3) if predicted else None,
+                           'recall': round(tp / actual, 3) if actual else None, 'support': actual}
+    gentle = {labels.index(g) for g in GENTLE}
+    flagged = [float(r) >= threshold for r in risk]
+    dpos = [r['distress'] == 1 for r in rows]
+    tp = sum(1 for f, d in zip(flagged, dpos) if f and d)
+    lookalikes = [f for f, r in zip(flagged, rows) if r['lookalike']]
+    indirect = [f for f, r in zip(flagged, rows) if r['indirect']]
+    return {
+        'rows': len(rows),
+        'intent_accuracy': round(sum(1 for p, t in zip(pred, truth) if p == t) / len(rows), 3),
+        'gentle_vs_rest_accuracy': round(sum(1 for p, t in zip(pred, truth) if (p in gentle) == (t in gentle)) / len(rows), 3),
+        'trap_gentle_vs_rest_accuracy': _share([(p in gentle) == (t in gentle) for p, t, r in zip(pred, truth, rows) if r['trap']]),
+        'per_class': per_class,
+        'distress': {'threshold': round(threshold, 4), 'support': sum(dpos), 'recall': round(tp / max(sum(dpos), 1), 3),
+                     'precision': round(tp / max(sum(flagged), 1), 3),
+                     'indirect_support': len(indirect), 'indirect_recall': round(sum(indirect) / max(len(indirect), 1), 3),
+                     'lookalikes': len(lookalikes), 'lookalikes_flagged': round(sum(lookalikes) / max(len(lookalikes), 1), 3)},
+    }
+
+
+def _share(flags):
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+def mistakes(rows, probs, risk, threshold, labels, limit=40):
+    """Rows the reader gets wrong, for the model card's "what it gets wrong"."""
+    out = []
+    for r, p, k in zip(rows, probs, risk):
+        guess = int(p.argmax())
+        flagged = float(k) >= threshold
+        if guess != r['intent'] or flagged != bool(r['distress']):
+            out.append({'id': r['id'], 'text': r['text'] if r['source'] == 'written' else None,
+                        'label': labels[r['intent']], 'read': labels[guess], 'distress': r['distress'],
+                        'risk': round(float(k), 3)})
+    return out[:limit]
+
+
+def train(args):
+    import checkpoint
+    import export
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    with open(os.path.join(args.data, 'labels.json'), encoding='utf-8') as f:
+        labels = json.load(f)
+    rows = read_rows(os.path.join(args.data, 'train.jsonl'))
+    train_rows = [r for r in rows if not is_dev(r)]
+    dev_rows = [r for r in rows if is_dev(r)]
+    if args.init_dir:
+        generator, _ = export.load_model_dir(args.init_dir)
+        tok = _tokenizer(args.init_dir)
+    else:
+        generator, tok, _ = checkpoint.load(args.init)
+    model = Reader(generator.config, len(labels))
+    model.backbone.load_state_dict(generator.state_dict())
+    pad = tok.special_id('[PAD]')
+    encoded = [(encode_post(tok, r['input']), r['intent'], r['distress']) for r in train_rows]
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    os.makedirs(args.out, exist_ok=True)
+    state_path = os.path.join(args.out, 'reader_state.pt')
+    step = 0
+    if args.resume and os.path.isfile(state_path):
+        step = checkpoint.resume(state_path, model, opt)['step']
+
+    def save():
+        torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step}, state_path)
+
+    print(f'{len(train_rows)} train rows, {len(dev_rows)} dev rows', file=sys.stderr)
+    pos_weight = torch.tensor(args.distress_weight)
+    started = time.time()
+    ema = None
+    first_step = step
+    model.train()
+    while step < args.steps:
+        for g in opt.param_groups:
+            g['lr'] = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        batch = rng.sample(encoded, min(args.batch, len(encoded)))
+        ids, mask = batch_tensors([b[0] for b in batch], pad)
+        intent, distress = model(ids, mask)
+        loss = F.cross_entropy(intent, torch.tensor([b[1] for b in batch]), label_smoothing=0.05) + \
+            F.binary_cross_entropy_with_logits(distress, torch.tensor([float(b[2]) for b in batch]), pos_weight=pos_weight)
+        optimize(model, opt, loss)
+        model.train()
+        step += 1
+        ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
+        if step % 10 == 0 or step == args.steps:
+            progress(step - first_step, args.steps - first_step, ema, started)
+        if step % args.save_every == 0:
+            save()
+    save()
+    minutes = round((time.time() - started) / 60, 1)
+    dev_probs, dev_risk = predict(model, tok, [r['input'] for r in dev_rows])
+    threshold = pick_threshold(dev_risk, [r['distress'] for r in dev_rows], args.min_recall)
+    metrics = {'steps': step, 'minutes': minutes, 'train_rows': len(train_rows), 'train_loss_ema': ema,
+               'dev': report(dev_rows, dev_probs, dev_risk, threshold, labels)}
+    test_path = os.path.join(args.data, 'test.jsonl')
+    if os.path.isfile(test_path):
+        test_rows = read_rows(test_path)
+        probs, risk = predict(model, tok, [r['input'] for r in test_rows])
+        metrics['test'] = report(test_rows, probs, risk, threshold, labels)
+        metrics['test_mistakes'] = mistakes(test_rows, probs, risk, threshold, labels)
+    write_reader_dir(model.eval(), tok, args.out_dir, labels, threshold, metrics)
+    print('\n' + json.dumps({k: metrics[k] for k in metrics if k != 'test_mistakes'}, ensure_ascii=False), file=sys.stderr)
+    return metrics
+
+
+def _tokenizer(model_dir):
+    from wordpiece import WordPiece
+    return WordPiece.from_file(os.path.join(model_dir, 'vocab.txt'))
+
+
+def export_onnx(model, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ids = torch.ones(2, 5, dtype=torch.long)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    torch.onnx.export(model, (ids, mask), path, input_names=['input_ids', 'attention_mask'],
+                      output_names=['intent_logits', 'distress_logit'],
+                      dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'},
+                                    'intent_logits': {0: 'batch'}, 'distress_logit': {0: 'batch'}}, opset_version=17)
+    onnx.checker.check_model(onnx.load(path))
+
+
+def write_reader_dir(model, tok, out, labels, threshold, metrics):
+    """A reader directory: onnx/reader.onnx (fp32, the reference), onnx/reader_int8.onnx (what runs), tokenizer files,
+    config.json with the labels, the input shape and the distress threshold."""
+    import quantize
+    from wordpiece import write_tokenizer_files
+    os.makedirs(out, exist_ok=True)
+    export_onnx(model, os.path.join(out, ONNX_FILE))
+    onnx.save(quantize.int8(onnx.load(os.path.join(out, ONNX_FILE))), os.path.join(out, ONNX_INT8_FILE))
+    config = {'model_type': 'kuakua-reader', 'backbone': model.config.to_dict(), 'onnx': ONNX_FILE,
+              'onnx_int8': ONNX_INT8_FILE, 'labels': labels, 'distress_threshold': threshold,
+              'input': '"<post>[SEP]": the first head_tokens and last tail_tokens tokens of a longer post',
+              'head_tokens': HEAD_TOKENS, 'tail_tokens': TAIL_TOKENS,
+              'eos_token_id': tok.special_id('[SEP]'), 'pad_token_id': tok.special_id('[PAD]')}
+    with open(os.path.join(out, 'config.json'), 'w', encoding='utf-8') as f:
+        json.dump(config, f, ensure_ascii=False, indent=2)
+    write_tokenizer_files(tok, out)
+    with open(os.path.join(out, 'train_metrics.json'), 'w', encoding='utf-8') as f:
+        json.dump(metrics, f, ensure_ascii=False, indent=2)
+
+
+def load_reader(reader_dir, state_path):
+    """The PyTorch reader of a training run (its reader_state.pt) with its directory's tokenizer and labels."""
+    with open(os.path.join(reader_dir, 'config.json'), encoding='utf-8') as f:
+        config = json.load(f)
+    model = Reader(GPT3Config.from_dict(config['backbone']), len(config['labels']))
+    model.load_state_dict(torch.load(state_path, map_location='cpu')['model'])
+    return model.eval(), _tokenizer(reader_dir), config
+
+
+def random_reader_dir(out, vocab, labels, layers=2, heads=2, hidden=64, seed=0):
+    """A reader directory with random weights (for tests), and its reader_state.pt beside the ONNX file."""
+    from arch import init_weights
+    from wordpiece import WordPiece
+    tok = WordPiece.from_file(vocab)
+    cfg = GPT3Config(vocab_size=len(tok.vocab), hidden_size=hidden, num_layers=layers, num_attention_heads=heads,
+                     max_position_embeddings=128, eod_id=tok.special_id('[SEP]'))
+    model = Reader(cfg, len(labels))
+    init_weights(model.backbone, std=0.2, seed=seed)
+    torch.manual_seed(seed)
+    nn.init.normal_(model.intent.weight, std=0.5)
+    nn.init.normal_(model.distress.weight, std=0.5)
+    os.makedirs(out, exist_ok=True)
+    torch.save({'model': model.state_dict(), 'step': 0}, os.path.join(out, 'reader_state.pt'))
+    write_reader_dir(model.eval(), tok, out, labels, 0.5, {'random': True})
