@@ -5,7 +5,8 @@
  * JSONL file for reading and blind judging (QUALITY.md).
  *
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
- * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --variant, --candidates N, --seed N,
+ * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --reader DIR (the post reader; "" for none: the
+ * distress patterns and the word-list tones alone), --variant, --candidates N, --seed N,
  * --out FILE (default eval/results/latest.jsonl), --concurrent C (then also: the same posts from C clients at once,
  * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count),
  * --web URL (instead of the local pipeline: each post, one at a time, through a running bot's POST /api/praise, each
@@ -19,9 +20,11 @@ import { z } from 'zod';
 import { candidateCount } from '../src/candidateCount.ts';
 import { loadConfig, type AppConfig } from '../src/app/config.ts';
 import { PROJECT_ROOT } from '../src/projectRoot.ts';
-import { matchDistress } from '../src/distress.ts';
 import { policyRules } from '../src/policy.ts';
+import { type PostReader, readPost } from '../src/reading.ts';
+import { inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
+import { startPostReader } from '../worker/engine/postReader.ts';
 import { praiseStep } from '../worker/praise.ts';
 
 const postSchema = z.union([
@@ -29,9 +32,9 @@ const postSchema = z.union([
     .string()
     .min(1)
     .transform((post) => ({ post })),
-  z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional() }),
+  z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional(), tone: z.string().optional() }),
 ]);
-type DevPost = { post: string; category?: string; human?: string };
+type DevPost = { post: string; category?: string; human?: string; tone?: string };
 
 export interface EvalRow extends DevPost {
   reply: string;
@@ -39,7 +42,10 @@ export interface EvalRow extends DevPost {
   /** The judge's logit for the sent reply (generated replies with a judge only). */
   judge?: number;
   reason?: string;
+  /** The tone reply's tone (fallback), or the tone a good reply needs (from the posts file). */
   tone?: string;
+  /** The post reader's intent, when a reader read the post. */
+  intent?: string;
   ms: number;
 }
 
@@ -125,26 +131,32 @@ function writeRows(file: string, rows: EvalRow[]): void {
   writeFileSync(resolve(file), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }
 
-/** Each post, one at a time, as the bot answers it: the core's distress check, then the worker's praise step. */
-async function viaPipeline(engine: Engine, config: AppConfig, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
+/**
+ * Each post, one at a time, as the bot answers it: the core's reading (distress patterns, and the post reader when
+ * there is one), then the worker's praise step, the reply in the post's script.
+ */
+async function viaPipeline(engine: Engine, reader: PostReader | undefined, config: AppConfig, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
   const rules = policyRules(config.policy);
   const rows: EvalRow[] = [];
   for (const [i, p] of posts.entries()) {
     const started = performance.now();
-    if (matchDistress(p.post, config.distress.patterns, config.distress.exceptions)) {
-      rows.push({ ...p, reply: config.distress.reply, kind: 'care', ms: Math.round(performance.now() - started) });
+    const reading = await readPost(p.post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
+    const intent = reading.intent && { intent: reading.intent };
+    if (reading.distress) {
+      rows.push({ ...p, ...intent, reply: await inScript(config.distress.reply, reading.script), kind: 'care', ms: Math.round(performance.now() - started) });
       continue;
     }
     const out = await praiseStep(
       engine,
-      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101 },
+      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent },
       { rules, resampleAttempts: config.policy.resampleAttempts },
     );
     const ms = Math.round(performance.now() - started);
+    const reply = await inScript(out.text, reading.script);
     rows.push(
       out.kind === 'praise'
-        ? { ...p, reply: out.text, kind: 'praise', judge: out.judge, ms }
-        : { ...p, reply: out.text, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
+        ? { ...p, ...intent, reply, kind: 'praise', judge: out.judge, ms }
+        : { ...p, ...intent, reply, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
     );
   }
   return rows;
@@ -174,6 +186,7 @@ async function main(): Promise<void> {
       posts: { type: 'string', multiple: true },
       model: { type: 'string' },
       judge: { type: 'string' },
+      reader: { type: 'string' },
       variant: { type: 'string' },
       candidates: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -199,9 +212,11 @@ async function main(): Promise<void> {
     logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   const n = args.candidates ? Number(args.candidates) : config.model.candidates;
+  const readerDir = args.reader ?? config.reader.dir;
+  const reader = readerDir ? await startPostReader(resolve(readerDir)) : undefined;
   let rows: EvalRow[];
   try {
-    rows = await viaPipeline(engine, config, posts, n, Number(args.seed));
+    rows = await viaPipeline(engine, reader, config, posts, n, Number(args.seed));
     if (args.concurrent) {
       const clients = Number(args.concurrent);
       // At C concurrent requests a worker runs worker.concurrency of them and C - concurrency wait.
@@ -215,12 +230,12 @@ async function main(): Promise<void> {
       for (const count of new Set([shrunk, n])) console.log(JSON.stringify({ throughput: await throughput(engine, config, many, clients, count) }));
     }
   } finally {
-    await engine.close();
+    await Promise.all([engine.close(), reader?.close()]);
   }
   writeRows(args.out!, rows);
   const summary = summarize(rows);
   console.table(summary);
-  console.log(JSON.stringify({ model: engine.modelName, judge: judgeDir || null, candidates: n, out: args.out, ...summary }));
+  console.log(JSON.stringify({ model: engine.modelName, judge: judgeDir || null, reader: readerDir || null, candidates: n, out: args.out, ...summary }));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

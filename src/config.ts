@@ -41,9 +41,11 @@ export const coreConfigSchema = z.strictObject({
   }),
   rateLimit: z.strictObject({ chatPerMinute: count }),
   distress: distressSchema,
+  reader: z.strictObject({ dir: z.string(), timeoutMs: positive }),
   queue: z.strictObject({
     name: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'),
     maxDepth: positive,
+    shareByPlatform: z.partialRecord(z.enum(PLATFORMS), z.number().gt(0).max(1)),
     onFull: z.enum(['busy', 'silent']),
     timeoutMs: positive,
     onTimeout: z.enum(['fallback', 'busy', 'silent']),
@@ -94,8 +96,10 @@ export const coreConfigSchema = z.strictObject({
 /** The core's secrets; each adapter reads its own from the environment (`secretEnv` of its definition). */
 export interface Secrets {
   redisUrl: string;
-  /** KUAKUA_API_TOKEN: guards the HTTP API; a userId sent with it may count as an admin id. */
+  /** KUAKUA_API_TOKEN: guards the HTTP API. */
   apiToken?: string;
+  /** KUAKUA_OPERATOR_TOKEN: a web request carrying it is the web admin, and may read the full /healthz and /api/login. */
+  operatorToken?: string;
 }
 
 /** What the core sees of the config. */
@@ -114,6 +118,7 @@ export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' 
   KUAKUA_HTTP_PORT: { path: 'http.port', kind: 'number' },
   KUAKUA_MODEL_DIR: { path: 'model.dir', kind: 'string' },
   KUAKUA_JUDGE_DIR: { path: 'model.judgeDir', kind: 'string' },
+  KUAKUA_READER_DIR: { path: 'reader.dir', kind: 'string' },
   KUAKUA_MODEL_VARIANT: { path: 'model.variant', kind: 'string' },
   KUAKUA_MODEL_THREADS: { path: 'model.threads', kind: 'number' },
   KUAKUA_MODEL_REPLICAS: { path: 'model.replicas', kind: 'number' },
@@ -126,6 +131,7 @@ export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' 
 const SECRET_ENV: Record<keyof Secrets, string> = {
   redisUrl: 'REDIS_URL',
   apiToken: 'KUAKUA_API_TOKEN',
+  operatorToken: 'KUAKUA_OPERATOR_TOKEN',
 };
 
 /** Keys that look like secrets; a config file containing them is refused so tokens live only in the environment. */
@@ -147,6 +153,8 @@ export interface ReadConfigOptions<Schema extends typeof coreConfigSchema> exten
   schema: Schema;
   /** Environment variables that hold the adapters' secrets, named when a config file tries to set one. */
   secretEnv: readonly string[];
+  /** Environment variables that set the adapters' keys, beside ENV_KEYS. */
+  envKeys?: Readonly<Record<string, { path: string; kind: 'string' | 'number' }>>;
 }
 
 type Tree = Record<string, unknown>;
@@ -277,8 +285,8 @@ export function readConfig<Schema extends typeof coreConfigSchema>(opts: ReadCon
     tree = merge(tree, over, sources, label);
   }
 
-  for (const [name, { path, kind }] of Object.entries(ENV_KEYS)) {
-    const raw = env[name];
+  for (const [name, { path, kind }] of Object.entries({ ...ENV_KEYS, ...opts.envKeys })) {
+    const raw = env[name]?.trim();
     if (raw === undefined || raw === '') continue;
     const value = kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
     setPath(tree, path, value);

@@ -6,8 +6,7 @@ import type { Core, CoreStatus, HandleResult } from './adapter.ts';
 import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
-import { Limits } from './limits.ts';
-import { matchDistress } from './distress.ts';
+import { Limits, queueLimit } from './limits.ts';
 import type { Delivery, DeliveryKind, IncomingMessage, Platform } from './events.ts';
 import { fallbackPraise } from './fallback.ts';
 import { liveWorkers } from './heartbeat.ts';
@@ -27,8 +26,10 @@ import {
   type ReplyJob,
 } from './queue/contracts.ts';
 import { createRedis } from './redis.ts';
+import { type DistressSignal, type PostReader, type Reading, readWithModel, readWords } from './reading.ts';
 import { startJanitor, type Janitor } from './retention.ts';
 import { withTimeout } from './timeout.ts';
+import { inScript, type Script, toSimplified } from './script.ts';
 import { evaluateTrigger } from './triggers.ts';
 
 export interface CoreOptions {
@@ -38,6 +39,8 @@ export interface CoreOptions {
   redisUrl?: string;
   /** Defaults to config.instance.id, else "<hostname>-<pid>". */
   instanceId?: string;
+  /** The post reader (worker/engine/postReader.ts); without one, distress.patterns alone and tones from the words. */
+  reader?: PostReader;
 }
 
 type Deliver = (d: Delivery) => Promise<void>;
@@ -68,6 +71,7 @@ class QueueCore implements Core {
     private readonly redis: Redis,
     readonly instanceId: string,
     ephemeral: boolean,
+    private readonly reader?: PostReader,
   ) {
     const prefix = config.redis.prefix;
     const q = config.queue;
@@ -113,7 +117,8 @@ class QueueCore implements Core {
    */
   private async decideWithin(msg: IncomingMessage): Promise<HandleResult> {
     const abandoned = { value: false };
-    const decision = this.decide(msg, abandoned);
+    const words = await this.readWords(msg);
+    const decision = this.decide(msg, words, abandoned);
     decision.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.queue.redisWaitMs)));
@@ -127,19 +132,44 @@ class QueueCore implements Core {
         () => 'failed',
       )
       .then((action) => this.log.debug({ platform: msg.platform, chatId: msg.chatId, messageId: msg.messageId, action }, 'given-up decision ended'));
-    return this.unavailable(msg);
+    return this.unavailable(msg, words);
+  }
+
+  /** The script and a distress.patterns match, for every message: needs no Redis and no model. */
+  private readWords(msg: IncomingMessage): Promise<Reading> {
+    if (msg.fromBot || typeof msg.text !== 'string') return Promise.resolve({ script: 'simplified' });
+    return readWords(msg.text, this.config.distress);
+  }
+
+  /**
+   * The post reader's reading, for a message addressed to the bot (a trigger, a mention, a private chat): untriggered
+   * group chatter is left to the patterns, so a misreading never answers a conversation the bot was not part of.
+   * Waits at most reader.timeoutMs.
+   */
+  private readModel(msg: IncomingMessage, words: Reading): Promise<Reading> {
+    return readWithModel(msg.text, words, {
+      reader: this.reader,
+      distress: this.config.distress,
+      timeoutMs: this.config.reader.timeoutMs,
+      onMiss: (why, err) => {
+        metrics.readerMisses.inc({ why });
+        this.log.warn(
+          { platform: msg.platform, chatId: msg.chatId, why, err: err?.message },
+          'the post reader did not read a post: decided by the patterns alone',
+        );
+      },
+    });
   }
 
   /** The answer to a message taken while Redis does not respond, decided from the config alone. */
-  private unavailable(msg: IncomingMessage): HandleResult {
+  private async unavailable(msg: IncomingMessage, words: Reading): Promise<HandleResult> {
     // The repeat window cannot be checked without Redis: a distress post gets the care reply anyway, never the busy one.
-    const distress = this.distressPattern(msg);
-    if (distress) {
-      this.noteDistress(msg, distress, 'answered');
-      return this.reply(msg, this.config.distress.reply, 'care');
-    }
-    const triggered = parseAdminCommand(msg.text) !== null || evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, {})).triggered;
+    if (words.distress) return this.careNow(msg, words.distress, words.script);
+    const command = parseAdminCommand(msg.text) !== null;
+    const triggered = command || evaluateTrigger(inSimplified(msg, words), resolveTriggerSettings(this.config, msg.platform, msg.chatId, {})).triggered;
     if (!triggered) return { action: 'ignored', reason: 'unavailable' };
+    const reading = command ? words : await this.readModel(msg, words);
+    if (reading.distress) return this.careNow(msg, reading.distress, reading.script);
     metrics.errors.inc({ component: 'redis' });
     this.log.warn({ platform: msg.platform, chatId: msg.chatId, waitedMs: this.config.queue.redisWaitMs }, 'Redis did not respond in time: answering busy');
     // A request already on its way into the queue when we gave up is answered by nobody else: the busy reply is the one answer.
@@ -149,7 +179,23 @@ class QueueCore implements Core {
     return this.config.queue.onFull === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'busy' };
   }
 
-  private async decide(msg: IncomingMessage, abandoned: { value: boolean }): Promise<HandleResult> {
+  /** The care reply with no repeat window (Redis does not answer). */
+  private async careNow(msg: IncomingMessage, signal: DistressSignal, script: Script): Promise<HandleResult> {
+    this.noteDistress(msg, signal, 'answered');
+    return this.reply(msg, await inScript(this.config.distress.reply, script), 'care');
+  }
+
+  /** The care reply for a distress post, at most once per distress.repeatSeconds to a user in a group; undefined for a repeat. */
+  private async careFor(msg: IncomingMessage, signal: DistressSignal, script: Script, abandoned: { value: boolean }): Promise<HandleResult | undefined> {
+    const fresh = await this.limits.takeCareWindow(msg.platform, msg.chatId, msg.userId, this.config.distress.repeatSeconds);
+    if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
+    // The window keeps a group from being flooded; one to one, the person always gets the reply again.
+    const answer = fresh || msg.isPrivate;
+    this.noteDistress(msg, signal, answer ? 'answered' : 'repeat');
+    return answer ? this.reply(msg, await inScript(this.config.distress.reply, script), 'care') : undefined;
+  }
+
+  private async decide(msg: IncomingMessage, words: Reading, abandoned: { value: boolean }): Promise<HandleResult> {
     // The one bot check, before admin commands and distress: a bot gets no answer (its own replies would loop) and costs nothing.
     if (msg.fromBot) return { action: 'ignored', reason: 'from-bot' };
     if (!msg.chatId || !msg.messageId || !msg.userId || typeof msg.text !== 'string') return { action: 'ignored', reason: 'invalid' };
@@ -166,22 +212,20 @@ class QueueCore implements Core {
     }
 
     // Before the chat's switch, triggers and limits: whoever speaks of self-harm or suicide gets care, never praise.
-    const distress = this.distressPattern(msg);
-    if (distress) {
+    if (words.distress) {
       if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
-      const fresh = await this.limits.takeCareWindow(msg.platform, msg.chatId, msg.userId, this.config.distress.repeatSeconds);
-      if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
-      // The window keeps a group from being flooded; one to one, the person always gets the reply again.
-      const answer = fresh || msg.isPrivate;
-      this.noteDistress(msg, distress, answer ? 'answered' : 'repeat');
-      if (answer) return this.reply(msg, this.config.distress.reply, 'care');
+      const care = await this.careFor(msg, words.distress, words.script, abandoned);
+      if (care) return care;
     }
 
     const stored = await this.settings.get(msg.platform, msg.chatId);
-    const decision = evaluateTrigger(msg, resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored));
+    // Trigger words are matched in Simplified, so 求誇 asks as 求夸 does; the post the models read is Simplified too.
+    const decision = evaluateTrigger(inSimplified(msg, words), resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored));
     if (!decision.triggered) return { action: 'ignored', reason: decision.reason };
-    if (distress) return { action: 'ignored', reason: 'distress-repeat' };
+    if (words.distress) return { action: 'ignored', reason: 'distress-repeat' };
+    const reading = await this.readModel(msg, words);
     if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
+    if (reading.distress) return (await this.careFor(msg, reading.distress, reading.script, abandoned)) ?? { action: 'ignored', reason: 'distress-repeat' };
 
     const cooldown = this.config.cooldown.byPlatform[msg.platform] ?? this.config.cooldown.userSeconds;
     if (!(await this.limits.takeCooldown(msg.platform, msg.userId, cooldown))) {
@@ -193,15 +237,16 @@ class QueueCore implements Core {
     }
     const depth = await this.requests.count();
     metrics.queueDepth.set(depth);
-    if (depth >= this.config.queue.maxDepth) {
+    const limit = queueLimit(this.config.queue, msg.platform);
+    if (depth >= limit) {
       await this.limits.releaseCooldown(msg.platform, msg.userId);
-      this.log.warn({ depth, maxDepth: this.config.queue.maxDepth }, 'request queue full');
+      this.log.warn({ depth, limit, maxDepth: this.config.queue.maxDepth, platform: msg.platform }, 'request queue full');
       return this.config.queue.onFull === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'busy' };
     }
 
     if (msg.noWorker === 'answer' && !(await this.workerOnline())) {
       if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
-      return this.answerWithoutWorker(msg, decision.post);
+      return this.answerWithoutWorker(msg, decision.post, reading);
     }
 
     const job: PraiseJob = praiseJobSchema.parse({
@@ -213,7 +258,10 @@ class QueueCore implements Core {
       userName: msg.userName,
       instanceId: this.instanceId,
       enqueuedAt: Date.now(),
+      // In Simplified, as the models read it; the reply goes back in the post's script (onReplyJob).
       post: decision.post,
+      intent: reading.intent,
+      script: reading.script,
     });
     const timeout: ReplyJob = { type: 'timeout', ...job };
     if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
@@ -239,26 +287,22 @@ class QueueCore implements Core {
   }
 
   /** queue.onTimeout, applied at once to a request nobody would generate for: the fallback praise, busy, or silence. */
-  private async answerWithoutWorker(msg: IncomingMessage, post: string): Promise<HandleResult> {
+  private async answerWithoutWorker(msg: IncomingMessage, post: string, reading: Reading): Promise<HandleResult> {
     const onTimeout = this.config.queue.onTimeout;
     if (onTimeout === 'fallback') {
-      const text = fallbackPraise(post, await this.history.recent(msg.platform, msg.chatId)).text;
+      const text = fallbackPraise(post, await this.history.recent(msg.platform, msg.chatId), Math.random, reading.intent).text;
       await this.history.add(msg.platform, msg.chatId, text);
-      return this.reply(msg, text, 'fallback');
+      return this.reply(msg, await inScript(text, reading.script), 'fallback');
     }
     await this.limits.releaseCooldown(msg.platform, msg.userId);
     return onTimeout === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'no-worker' };
   }
 
-  private distressPattern(msg: IncomingMessage): string | undefined {
-    return matchDistress(msg.text, this.config.distress.patterns, this.config.distress.exceptions);
-  }
-
-  /** Counts and logs a distress post by the pattern it matched; the user's text is never logged. */
-  private noteDistress(msg: IncomingMessage, pattern: string, outcome: 'answered' | 'repeat'): void {
-    metrics.distress.inc({ platform: msg.platform, outcome });
+  /** Counts and logs a distress post by what caught it (the pattern, or the reader's score); the user's text is never logged. */
+  private noteDistress(msg: IncomingMessage, signal: DistressSignal, outcome: 'answered' | 'repeat'): void {
+    metrics.distress.inc({ platform: msg.platform, outcome, by: signal.by });
     const what = outcome === 'answered' ? 'distress post: care reply' : 'distress post inside distress.repeatSeconds: no second care reply';
-    this.log.info({ platform: msg.platform, chatId: msg.chatId, pattern, outcome }, what);
+    this.log.info({ platform: msg.platform, chatId: msg.chatId, ...signal, outcome }, what);
   }
 
   private reply(msg: IncomingMessage, text: string, kind: DeliveryKind): HandleResult {
@@ -279,9 +323,11 @@ class QueueCore implements Core {
     if (claimed !== 'OK') return 'already answered';
 
     let delivery: Delivery | undefined;
+    /** A tone reply sent for a timeout, as the chat's history keeps it (in Simplified, like every reply there). */
+    let fallbackText: string | undefined;
     if (r.type === 'reply') {
       await this.replies.remove(jobIdFor(r.key, 'timeout')).catch(() => 0);
-      delivery = { ...toDelivery(r, r.text, r.kind), model: r.model };
+      delivery = { ...toDelivery(r, await inScript(r.text, r.script ?? 'simplified'), r.kind), model: r.model };
     } else {
       // Nobody answered in time: take the request back if no worker holds it yet (a late answer would be dropped anyway).
       await this.requests.remove(jobIdFor(r.key, 'req')).catch(() => 0);
@@ -289,7 +335,8 @@ class QueueCore implements Core {
       const onTimeout = this.config.queue.onTimeout;
       if (onTimeout === 'fallback') {
         const recent = await this.history.recent(r.platform, r.chatId);
-        delivery = toDelivery(r, fallbackPraise(r.post, recent).text, 'fallback');
+        fallbackText = fallbackPraise(r.post, recent, Math.random, r.intent).text;
+        delivery = toDelivery(r, await inScript(fallbackText, r.script ?? 'simplified'), 'fallback');
       } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy');
     }
     if (!delivery) return 'silent';
@@ -302,7 +349,7 @@ class QueueCore implements Core {
       await this.redis.del(answered);
       throw err;
     }
-    if (r.type === 'timeout' && delivery.kind === 'fallback') await this.history.add(r.platform, r.chatId, delivery.text);
+    if (fallbackText !== undefined) await this.history.add(r.platform, r.chatId, fallbackText);
     metrics.replies.inc({ platform: r.platform, kind: delivery.kind });
     metrics.endToEndLatency.observe({ kind: delivery.kind }, (Date.now() - r.enqueuedAt) / 1000);
     return delivery.kind;
@@ -331,6 +378,11 @@ class QueueCore implements Core {
   }
 }
 
+/** The message with its text in Simplified when it was written in Traditional. */
+function inSimplified(msg: IncomingMessage, words: Reading): IncomingMessage {
+  return words.script === 'traditional' ? { ...msg, text: toSimplified(msg.text) } : msg;
+}
+
 function toDelivery(
   to: { platform: Platform; chatId: string; messageId: string; userId: string; userName?: string },
   text: string,
@@ -343,7 +395,7 @@ function toDelivery(
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl, { logger: opts.logger.child({ component: 'redis' }) });
   const ephemeral = !opts.instanceId && !opts.config.instance.id;
-  const bot = new QueueCore(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral);
+  const bot = new QueueCore(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral, opts.reader);
   await redis.ping();
   await bot.sweep();
   return bot;

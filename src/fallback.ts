@@ -1,5 +1,6 @@
 import { textKey } from '../common/textKey.ts';
-import { detectTone, type Tone } from './tone.ts';
+import type { Intent } from './intents.ts';
+import { type Tone, toneOf } from './tone.ts';
 
 /**
  * Replies for when no generated reply is good enough or no worker answered in time. They fit the post's tone
@@ -69,8 +70,8 @@ const BY_TONE: Record<Tone, readonly string[]> = {
 };
 
 /** A reply that fits the post's tone, not one of `avoid` (the chat's recent replies) while another is left. */
-export function fallbackPraise(post: string, avoid: string[] = [], random: () => number = Math.random): { text: string; tone: Tone } {
-  const tone = detectTone(post);
+export function fallbackPraise(post: string, avoid: string[] = [], random: () => number = Math.random, intent?: Intent): { text: string; tone: Tone } {
+  const tone = toneOf(post, intent);
   const recent = new Set(avoid.map(textKey));
   const all = BY_TONE[tone];
   const fresh = all.filter((t) => !recent.has(textKey(t)));

@@ -16,11 +16,21 @@ export const metrics = {
   }),
   /** Answers delivered to a chat, by kind (praise, fallback, busy, admin, refusal, help, care). */
   replies: new Counter({ name: 'kuakua_replies_total', help: 'Answers delivered to chats', labelNames: ['platform', 'kind'], registers: [registry] }),
-  /** Messages matching distress.patterns: answered with the care reply, or a repeat inside distress.repeatSeconds. */
+  /**
+   * Messages that spoke of self-harm or suicide, by what caught them (`pattern`: distress.patterns, `reader`: the post
+   * reader alone): answered with the care reply, or a repeat inside distress.repeatSeconds.
+   */
   distress: new Counter({
     name: 'kuakua_distress_total',
     help: 'Messages that spoke of self-harm or suicide',
-    labelNames: ['platform', 'outcome'],
+    labelNames: ['platform', 'outcome', 'by'],
+    registers: [registry],
+  }),
+  /** Posts decided without the post reader because it failed or was slower than reader.timeoutMs. */
+  readerMisses: new Counter({
+    name: 'kuakua_reader_misses_total',
+    help: 'Posts the post reader did not read in time',
+    labelNames: ['why'],
     registers: [registry],
   }),
   /** Tone replies sent because no generated candidate was good enough, by why and by the post's tone. */

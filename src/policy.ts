@@ -3,7 +3,8 @@ import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
 import { textKey } from '../common/textKey.ts';
-import { clashesWithTone, detectTone } from './tone.ts';
+import type { Intent } from './intents.ts';
+import { clashesWithTone, toneOf } from './tone.ts';
 import { escapeRegExp, normalizeText } from './triggers.ts';
 
 export interface PolicyRules {
@@ -128,9 +129,11 @@ export function choosePraise(
   avoid: string[],
   post: string,
   rules: PolicyRules,
+  /** The post reader's intent; without one the tone comes from the post's words. */
+  intent?: Intent,
 ): { reply?: string; score?: number; judge?: number; rejected: { text: string; reason: Rejection }[] } {
   const recent = new Set(avoid.map(textKey));
-  const tone = detectTone(post);
+  const tone = toneOf(post, intent);
   const rejected: { text: string; reason: Rejection }[] = [];
   for (const { c, text, score } of rankCandidates(candidates, rules)) {
     let reason: Rejection | undefined;

@@ -1,4 +1,5 @@
 import { textKey } from '../common/textKey.ts';
+import type { Intent } from './intents.ts';
 
 /**
  * What a post calls for when no generated reply is good enough: comfort, calm, encouragement before an event,
@@ -22,9 +23,31 @@ const CUES: readonly [Tone, RegExp][] = [
   ['encourage', /求鼓励|求打气|求加油|明天|马上要|即将|下周|要去|准备|面试|答辩|考试|比赛|演讲|第一天|入职|开学|出发/],
 ];
 
+/** The tone from the post's words alone: what decides when no post reader has read it. */
 export function detectTone(post: string): Tone {
   const text = textKey(post);
   return CUES.find(([, cue]) => cue.test(text))?.[0] ?? 'neutral';
+}
+
+const BY_INTENT: Record<Intent, Tone> = {
+  achievement: 'achievement',
+  effort: 'neutral',
+  daily_win: 'neutral',
+  made_shown: 'neutral',
+  kindness: 'neutral',
+  courage: 'achievement',
+  celebration: 'achievement',
+  setback: 'sad',
+  sad: 'sad',
+  tired_wronged: 'sad',
+  anxious: 'anxious',
+  joke: 'neutral',
+};
+
+/** The tone a reply must meet: from the reader's intent when there is one (a celebration is a birthday only if it says so). */
+export function toneOf(post: string, intent?: Intent): Tone {
+  if (!intent) return detectTone(post);
+  return intent === 'celebration' && /生日|生辰|birthday/i.test(post) ? 'birthday' : BY_INTENT[intent];
 }
 
 // Laughter and celebration: never in a reply to a sad or anxious post.

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ function project(text: string): string {
   for (const dir of ['src/app', 'adapters', 'worker/engine', 'common']) mkdirSync(join(root, dir), { recursive: true });
   writeFileSync(join(root, 'package.json'), '{"type": "module"}\n');
   writeFileSync(join(root, 'tsconfig.json'), '{}\n');
-  writeFileSync(join(root, 'worker/engine/thread.ts'), 'export {};\n');
+  for (const thread of ['thread.ts', 'readerThread.ts']) writeFileSync(join(root, 'worker/engine', thread), 'export {};\n');
   writeCli(root, text);
   return root;
 }
@@ -26,6 +26,22 @@ function writeCli(root: string, text: string, mtime = new Date()) {
   const file = join(root, 'src/app/cli.ts');
   writeFileSync(file, `const text: string = ${JSON.stringify(text)};\nconsole.log(text);\n`);
   utimesSync(file, mtime, mtime);
+}
+
+/** Makes `node bin/kuakua.mjs` run in the project as it does in the repository. */
+function runnable(root: string) {
+  mkdirSync(join(root, 'bin'));
+  for (const f of ['kuakua.mjs', 'bundle.mjs']) copyFileSync(join(REPO_ROOT, 'bin', f), join(root, 'bin', f));
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+}
+
+/** Every folder and file under dir, with its permission bits. */
+function modes(dir: string): { path: string; mode: number; folder: boolean }[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    const entry = { path, mode: statSync(path).mode & 0o777, folder: e.isDirectory() };
+    return e.isDirectory() ? [entry, ...modes(path)] : [entry];
+  });
 }
 
 const run = async (dir: string) => (await exec(process.execPath, [join(dir, 'cli.mjs')])).stdout;
@@ -41,7 +57,7 @@ describe("the CLI's bundle", () => {
     const root = project('one');
     const first = await bundle(root);
     expect(await run(first)).toBe('one\n');
-    expect(readdirSync(first)).toContain('thread.mjs');
+    expect(readdirSync(first)).toEqual(expect.arrayContaining(['cli.mjs', 'thread.mjs', 'readerThread.mjs']));
     expect(await bundle(root)).toBe(first);
 
     writeCli(root, 'two', new Date(Date.now() + 5_000));
@@ -78,9 +94,7 @@ describe("the CLI's bundle", () => {
 
   it('a source that does not build is one line from `kuakua`, and leaves no build behind', async () => {
     const root = project('one');
-    mkdirSync(join(root, 'bin'));
-    for (const f of ['kuakua.mjs', 'bundle.mjs']) copyFileSync(join(REPO_ROOT, 'bin', f), join(root, 'bin', f));
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+    runnable(root);
     writeFileSync(join(root, 'src/app/cli.ts'), 'const x: number = ;\n');
     const err = await exec(process.execPath, [join(root, 'bin/kuakua.mjs')]).then(
       () => ({ code: 0, stderr: '' }),
@@ -90,5 +104,43 @@ describe("the CLI's bundle", () => {
     expect(err.stderr).toMatch(/^kuakua: cannot build the CLI from its sources: Build failed with 1 error:\nsrc\/app\/cli\.ts:\d+:\d+: ERROR: [^\n]+\n$/);
     const left = join(root, '.kuakua/build');
     expect(existsSync(left) ? readdirSync(left) : []).toEqual([]);
+  });
+
+  it('`kuakua` keeps its builds to its own user: .kuakua and every build folder 0700, every file 0600', async () => {
+    const root = project('private');
+    runnable(root);
+    expect((await exec(process.execPath, [join(root, 'bin/kuakua.mjs')])).stdout).toBe('private\n');
+    const entries = modes(join(root, '.kuakua'));
+    expect(entries.some((e) => e.path.endsWith('cli.mjs'))).toBe(true);
+    expect(statSync(join(root, '.kuakua')).mode & 0o777).toBe(0o700);
+    expect(entries.filter((e) => e.mode !== (e.folder ? 0o700 : 0o600))).toEqual([]);
+  });
+
+  it('`node bin/bundle.mjs DIR` builds into DIR, and `kuakua` runs that build as it is when KUAKUA_BUNDLE_DIR names it', async () => {
+    const root = project('prebuilt');
+    runnable(root);
+    const dir = join(root, '.build');
+    await exec(process.execPath, [join(root, 'bin/bundle.mjs'), dir]);
+    expect(await run(dir)).toBe('prebuilt\n');
+    // As in the image: the build belongs to root and the runtime user cannot write to it, and the sources it was made
+    // from have changed since (a newer mtime), which would make a build in .kuakua stale.
+    const readOnly = [{ path: dir, folder: true }, ...modes(dir)];
+    for (const e of readOnly) chmodSync(e.path, e.folder ? 0o555 : 0o444);
+    writeCli(root, 'changed', new Date(Date.now() + 5_000));
+    try {
+      const env = { ...process.env, KUAKUA_BUNDLE_DIR: dir };
+      expect((await exec(process.execPath, [join(root, 'bin/kuakua.mjs')], { env })).stdout).toBe('prebuilt\n');
+      expect(existsSync(join(root, '.kuakua'))).toBe(false);
+
+      const missing = join(root, 'nowhere');
+      const err = await exec(process.execPath, [join(root, 'bin/kuakua.mjs')], { env: { ...env, KUAKUA_BUNDLE_DIR: missing } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(err.code).toBe(1);
+      expect(err.stderr).toBe(`kuakua: KUAKUA_BUNDLE_DIR names ${missing}, which holds no cli.mjs (build one with \`node bin/bundle.mjs ${missing}\`)\n`);
+    } finally {
+      for (const e of readOnly) chmodSync(e.path, e.folder ? 0o755 : 0o644);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { fallbackPraise } from '../src/fallback.ts';
 import { choosePraise, type PolicyRules, type Rejection } from '../src/policy.ts';
+import type { Intent } from '../src/intents.ts';
 import type { Tone } from '../src/tone.ts';
 import type { Engine } from './engine/index.ts';
 import { createRng } from './engine/sampling.ts';
@@ -16,6 +17,8 @@ export interface PraiseRequest {
   maxNewTokens?: number;
   /** Makes the samples, and the tone reply if it comes to that, reproducible. */
   seed?: number;
+  /** The post reader's intent: the tone a reply must meet. */
+  intent?: Intent;
 }
 
 export type PraiseOutcome = {
@@ -49,12 +52,12 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
     generationMs += Date.now() - started;
     if (!result) throw new Error('the engine returned no result');
     newTokens += result.newTokens;
-    const choice = choosePraise(result.scored, req.avoid, req.post, opts.rules);
+    const choice = choosePraise(result.scored, req.avoid, req.post, opts.rules, req.intent);
     if (choice.reply !== undefined) return { kind: 'praise', text: choice.reply, score: choice.score!, judge: choice.judge, newTokens, generationMs };
     rejected = choice.rejected.map((r) => r.reason);
     opts.onRejected?.(rejected, attempt);
   }
   const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
-  const { text, tone } = fallbackPraise(req.post, req.avoid, req.seed === undefined ? Math.random : createRng(req.seed));
+  const { text, tone } = fallbackPraise(req.post, req.avoid, req.seed === undefined ? Math.random : createRng(req.seed), req.intent);
   return { kind: 'fallback', reason, tone, text, newTokens, generationMs };
 }

@@ -85,7 +85,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     });
     const out = await praiseStep(
       engine,
-      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens },
+      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent },
       {
         rules,
         resampleAttempts: config.policy.resampleAttempts,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PLATFORMS } from '../events.ts';
+import { INTENTS } from '../intents.ts';
 
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
@@ -23,6 +24,10 @@ const addressing = {
   instanceId: z.string().min(1),
   /** Milliseconds since epoch when the bot queued the request. */
   enqueuedAt: z.number().int(),
+  /** The post reader's intent (absent when no reader read the post): it decides the reply's tone. */
+  intent: z.enum(INTENTS).optional(),
+  /** The script the post was written in: the reply is delivered in it. */
+  script: z.enum(['simplified', 'traditional']).optional(),
 };
 
 /** Request queue job: one praise to generate. */

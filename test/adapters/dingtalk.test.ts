@@ -10,6 +10,7 @@ import { startFakeDingtalk, type FakeDingtalk, type FakeFrame, type FakeReply } 
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { gatedCore, recordingCore, startStack, type GatedCore, type Stack } from './stack.ts';
 
 const ADMIN = 'manager4242';
@@ -140,6 +141,13 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(reply.body.at).toEqual({ atUserIds: ['alice01'] });
     expect(reply.body.text?.content).toMatch(/^@alice01 \S/);
     expect(handedFor(s)).toMatchObject({ chatId: s.message.conversationId, userId: 'alice01', mentionsBot: true, isPrivate: false, text: '我今天跑完了全马' });
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    const simplified = await oneReplyTo(fake.robotMessage({ text: ` ${INDIRECT_DISTRESS}`, staffId: 'quiet01' }));
+    expect(simplified.body.text?.content).toContain(stack.config.distress.reply);
+    const traditional = await oneReplyTo(fake.robotMessage({ text: ` ${INDIRECT_DISTRESS_TRADITIONAL}`, staffId: 'quiet02' }));
+    expect(traditional.body.text?.content).toContain(await traditionalCareReply(stack.config.distress));
   });
 
   it('answers a private chat', async () => {

@@ -6,6 +6,7 @@ import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordMessage, type FakeDiscordUser } from '../fakes/discord.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: three Discord messages
@@ -119,6 +120,12 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
   it('answers a distress post in a channel with the care reply, without trigger word or mention', async () => {
     const reply = await oneReplyTo(fake.userMessage({ author: fake.user('sad'), content: 'I want to kill myself' }));
     expect(reply.content).toBe(stack.config.distress.reply);
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    expect((await oneReplyTo(fake.userMessage({ author: fake.user('quiet'), content: INDIRECT_DISTRESS }))).content).toBe(stack.config.distress.reply);
+    const traditional = await oneReplyTo(fake.userMessage({ author: fake.user('quiet-tw'), content: INDIRECT_DISTRESS_TRADITIONAL }));
+    expect(traditional.content).toBe(await traditionalCareReply(stack.config.distress));
   });
 
   it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {

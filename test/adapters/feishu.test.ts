@@ -16,6 +16,7 @@ import { encodeFrame, startFakeFeishu, type FakeEnvelope, type FakeFeishu, type 
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { recordingCore, startStack, type Stack } from './stack.ts';
 
 const LONG_HELP = '夸夸使用说明。'.repeat(700); // 4900 characters: two Feishu text messages
@@ -108,6 +109,11 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     expect(off.text).toContain(stack.config.messages.disabled);
     await ignored(say({ text: '@_user_1 求夸 没人理我', chatId, mentions: [fake.bot] }));
     expect((await oneReplyTo(say({ text: '/kuakua_on', chatId, from: admin }))).text).toContain(stack.config.messages.enabled);
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    expect((await oneReplyTo(say({ text: INDIRECT_DISTRESS }))).text).toBe(stack.config.distress.reply);
+    expect((await oneReplyTo(say({ text: INDIRECT_DISTRESS_TRADITIONAL }))).text).toBe(await traditionalCareReply(stack.config.distress));
   });
 
   it('ignores a group message without a mention or trigger word', async () => {

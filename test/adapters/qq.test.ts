@@ -18,6 +18,7 @@ import { recordLogs } from '../helpers/logs.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { recordingCore, startStack, type Stack } from './stack.ts';
 
 /** Every HTTP server created in this file, so that a test can reach the adapter's reverse server. */
@@ -371,6 +372,12 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     const e = ask(group(), { message: [text('求夸 我学会了游泳')] });
     await oneReplyTo(e);
     expect(handedFor(e)).toMatchObject({ mentionsBot: false });
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    expect(textOf(await oneReplyTo(ask(group(), { message: [text(INDIRECT_DISTRESS)] })))).toContain(stack.config.distress.reply);
+    const traditional = await oneReplyTo(ask(group(), { message: [text(INDIRECT_DISTRESS_TRADITIONAL)] }));
+    expect(textOf(traditional)).toContain(await traditionalCareReply(stack.config.distress));
   });
 
   it('answers a reply to one of its messages, but not a reply to somebody else', async () => {

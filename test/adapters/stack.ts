@@ -1,10 +1,13 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Core } from '../../src/adapter.ts';
 import { createCore } from '../../src/core.ts';
 import type { AppConfig } from '../../src/app/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
+import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { createEngine } from '../../worker/engine/index.ts';
 import type { Engine } from '../../worker/engine/types.ts';
+import { startPostReader } from '../../worker/engine/postReader.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
 import { recordLogs } from '../helpers/logs.ts';
 import { makeRandomModel } from '../helpers/model.ts';
@@ -12,7 +15,10 @@ import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { testConfig, waitFor } from '../service/support.ts';
 
-/** Everything behind an adapter, all real: a private redis-server, the Core, and a worker running a tiny random model. */
+/**
+ * Everything behind an adapter, all real: a private redis-server, the Core with the bundled post reader, and a worker
+ * running a tiny random model.
+ */
 export interface Stack {
   config: AppConfig;
   core: Core;
@@ -38,7 +44,8 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
   const { logger, lines: logs, entries } = recordLogs();
   const engine: Engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger });
   const worker: RunningWorker = await startWorker({ config, logger, engine });
-  const core = await createCore({ config, logger });
+  const reader = await startPostReader(resolve(PROJECT_ROOT, config.reader.dir));
+  const core = await createCore({ config, logger, reader });
   const queues = praiseQueues(config, redis.url, [core.instanceId]);
   return {
     config,
@@ -55,6 +62,7 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
     async close() {
       await Promise.all(queues.map((q) => q.close()));
       await core.close();
+      await reader.close();
       await worker.close();
       await engine.close();
       await redis.close();

@@ -6,6 +6,7 @@ import { startFakeTelegram, type FakeChat, type FakeEntity, type FakeMessage, ty
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { startStack, type Stack } from './stack.ts';
 
 const ADMIN_ID = 4242;
@@ -125,6 +126,12 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(reply.text).toBe(stack.config.distress.reply);
     expect(reply.reply_parameters).toMatchObject({ message_id: m.message_id });
     expect(stack.logs.join('\n')).not.toContain('不想活了');
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    expect((await oneReplyTo(fake.userMessage({ chat: group(), from: user(), text: INDIRECT_DISTRESS }))).text).toBe(stack.config.distress.reply);
+    const traditional = await oneReplyTo(fake.userMessage({ chat: group(), from: user(), text: INDIRECT_DISTRESS_TRADITIONAL }));
+    expect(traditional.text).toBe(await traditionalCareReply(stack.config.distress));
   });
 
   it('ignores other bots, even with a trigger word: the adapter hands them over and the core drops them', async () => {

@@ -12,6 +12,7 @@ import type { RunningAdapter } from '../../src/adapter.ts';
 import { LoginStore } from '../../src/loginState.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { startStack, type Stack } from './stack.ts';
 
 type ContactMock = ReturnType<mock.Mocker['createContact']>;
@@ -164,6 +165,11 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     const answer = await oneAnswer(person('kim'), '活着真的没意思，不 想 活 了');
     expect(answer.startsWith('@kim')).toBe(true);
     expect(answer).toContain(stack.config.distress.reply);
+  });
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, in the script it was written in', async () => {
+    expect(await oneAnswer(person('lin'), INDIRECT_DISTRESS)).toContain(stack.config.distress.reply);
+    expect(await oneAnswer(person('lam'), INDIRECT_DISTRESS_TRADITIONAL)).toContain(await traditionalCareReply(stack.config.distress));
   });
 
   it('skips messages sent before the bot started (message.age())', async () => {

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { defaultDistressConfig } from '../../src/config.ts';
+import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
 
 const exec = promisify(execFile);
@@ -69,7 +71,24 @@ describe('kuakua praise', () => {
       expect(r.stdout).toBe(`${reply}\n`);
       expect(r.stderr).toBe('');
     }
-    expect(JSON.parse(json.stdout)).toEqual({ post: 'I want to die', kind: 'care', reply });
+    expect(JSON.parse(json.stdout)).toMatchObject({ post: 'I want to die', kind: 'care', reply, script: 'simplified' });
+  });
+
+  it('reads the post first: a distress post in words no pattern lists gets the care reply, in the script it was written in', async () => {
+    const distress = defaultDistressConfig();
+    const [simplified, traditional, noReader] = await Promise.all([
+      kuakua('praise', INDIRECT_DISTRESS, '--model', join(broken, 'missing'), '--json'),
+      kuakua('praise', INDIRECT_DISTRESS_TRADITIONAL, '--model', join(broken, 'missing')),
+      kuakua('praise', '今天终于拿到驾照了', '--model', dir, '--no-reader', '--json'),
+    ]);
+    const care = JSON.parse(simplified.stdout);
+    expect(care).toMatchObject({ post: INDIRECT_DISTRESS, kind: 'care', reply: distress.reply, script: 'simplified' });
+    expect(GENTLE_INTENTS).toContain(care.intent);
+    expect(traditional.stdout).toBe(`${await traditionalCareReply(distress)}\n`);
+    expect(traditional.stderr).toBe('');
+    // Without the reader the intent is unknown and the word lists decide; the praise is generated as before.
+    expect(JSON.parse(noReader.stdout)).toMatchObject({ post: '今天终于拿到驾照了', kind: expect.stringMatching(/^(praise|fallback)$/), script: 'simplified' });
+    expect(JSON.parse(noReader.stdout).intent).toBeUndefined();
   });
 
   it('fails with a one-line error on bad input', async () => {

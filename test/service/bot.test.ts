@@ -1,10 +1,15 @@
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { metrics } from '../../src/metrics.ts';
+import { PROJECT_ROOT } from '../../src/projectRoot.ts';
+import type { PostReader } from '../../src/reading.ts';
+import { type PostReaderHandle, startPostReader } from '../../worker/engine/postReader.ts';
+import { INDIRECT_DISTRESS } from '../helpers/distressPosts.ts';
 import { idempotencyKey, jobIdFor, redisKeys, replyJobOptions, replyQueueName } from '../../src/queue/contracts.ts';
-import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
+import { collect, message, silentLogger, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // The bot side alone: no worker runs in this file, so every request stays queued until its timeout.
 const fx = useServiceFixture();
@@ -264,12 +269,58 @@ describe('admin commands', () => {
   });
 });
 
+describe('people in distress, read by the post reader', () => {
+  let reader: PostReaderHandle;
+  beforeAll(async () => {
+    reader = await startPostReader(join(PROJECT_ROOT, 'models/kuakua-reader'));
+  });
+  afterAll(() => reader.close());
+
+  const count = async (by: 'pattern' | 'reader') =>
+    (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === 'answered' && v.labels.by === by)?.value ?? 0;
+
+  it('answers a 求夸 that hides distress in words no pattern lists with the care reply, once per window in a group, logged by score', async () => {
+    const config = testConfig(fx.redis.url);
+    const logs: string[] = [];
+    const c = await fx.core(config, 'bot-a', createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } }), reader);
+    const before = await count('reader');
+    const first = await c.handle(message({ text: INDIRECT_DISTRESS, userId: 'quiet' }));
+    expect(first).toMatchObject({ action: 'replied', delivery: { text: config.distress.reply, kind: 'care' } });
+    expect(await c.handle(message({ text: INDIRECT_DISTRESS, userId: 'quiet' }))).toEqual({ action: 'ignored', reason: 'distress-repeat' });
+    expect(await count('reader')).toBe(before + 1);
+    expect(await queueDepth(config)).toBe(0);
+    const line = JSON.parse(logs.find((l) => l.includes('distress post'))!);
+    expect(line).toMatchObject({ by: 'reader', outcome: 'answered' });
+    expect(line.score).toBeGreaterThanOrEqual(reader.threshold);
+    expect(logs.join('\n')).not.toContain('麻烦大家');
+  });
+
+  it('leaves group chatter not addressed to the bot to the patterns: the reader does not read it', async () => {
+    const c = await fx.core(testConfig(fx.redis.url), 'bot-a', silentLogger, reader);
+    const chatter = INDIRECT_DISTRESS.replace('求夸，', '');
+    expect(await c.handle(message({ text: chatter }))).toEqual({ action: 'ignored', reason: 'no-trigger' });
+    // The same words in a private chat are addressed to the bot.
+    expect(await c.handle(message({ text: chatter, isPrivate: true, chatId: 'dm-quiet' }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
+  });
+
+  it('decides by the patterns alone when the reader does not answer in time, and counts the miss', async () => {
+    const config = testConfig(fx.redis.url, { reader: { timeoutMs: 20 } });
+    const stuck: PostReader = { labels: reader.labels, threshold: reader.threshold, read: () => new Promise(() => {}) };
+    const c = await fx.core(config, 'bot-a', silentLogger, stuck);
+    const misses = async () => (await metrics.readerMisses.get()).values.find((v) => v.labels.why === 'timeout')?.value ?? 0;
+    const before = await misses();
+    expect(await c.handle(message({ text: '求夸 我真的不想活了', userId: 'floor' }))).toMatchObject({ delivery: { kind: 'care' } });
+    expect(await c.handle(message({ text: INDIRECT_DISTRESS, userId: 'missed' }))).toMatchObject({ action: 'queued' });
+    expect(await misses()).toBe(before + 1);
+  });
+});
+
 describe('people in distress', () => {
   const DISTRESS = '我真的不想活了';
   const admins = { telegram: ['boss'], discord: [], wechat: [], web: [] };
 
   async function distressCount(outcome: 'answered' | 'repeat'): Promise<number> {
-    return (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === outcome)?.value ?? 0;
+    return (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === outcome && v.labels.by === 'pattern')?.value ?? 0;
   }
 
   it('a group message without trigger word or mention gets the care reply at once; nothing is queued, it is counted, the log has the pattern and never the text', async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { appConfigSchema, loadConfig, type AppConfig } from '../../src/app/config.ts';
 import type { Delivery, IncomingMessage, Platform } from '../../src/events.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import type { PostReader } from '../../src/reading.ts';
 import type { Engine } from '../../worker/engine/index.ts';
 import { startWorker, type RunningWorker } from '../../worker/service.ts';
 import { praiseQueues, queuesIdle } from '../helpers/queues.ts';
@@ -74,8 +75,8 @@ export interface ServiceFixture {
   redis: TestRedis;
   /** A plain client for looking at keys. */
   admin: Redis;
-  /** A bot core that is closed after the test (logging nowhere unless given a logger). */
-  core(config: AppConfig, instanceId?: string, logger?: Logger): Promise<Core>;
+  /** A bot core that is closed after the test (logging nowhere unless given a logger), with the given post reader. */
+  core(config: AppConfig, instanceId?: string, logger?: Logger, reader?: PostReader): Promise<Core>;
   /** A worker that is closed (before the cores) after the test. */
   worker(config: AppConfig, engine: Engine): Promise<RunningWorker>;
   /** Resolves once the request queue and these bots' reply queues have nothing waiting, delayed or running. */
@@ -87,8 +88,8 @@ export function useServiceFixture(): ServiceFixture {
   const cores: Core[] = [];
   const workers: RunningWorker[] = [];
   const f = {
-    async core(config: AppConfig, instanceId = 'bot-a', logger: Logger = silentLogger) {
-      const c = await createCore({ config, logger, instanceId });
+    async core(config: AppConfig, instanceId = 'bot-a', logger: Logger = silentLogger, reader?: PostReader) {
+      const c = await createCore({ config, logger, instanceId, reader });
       cores.push(c);
       return c;
     },

@@ -7,7 +7,6 @@ loss, without the generator's samples, that keeps the logit's scale meaningful f
 replies over other replies of the same topic.
 """
 import json
-import math
 import os
 import random
 import sys
@@ -21,7 +20,7 @@ from torch import nn
 import checkpoint
 from arch import GPT3, GPT3Config, attention_bias
 from judge_data import NEGATIVE_KINDS
-from train import optimize, progress
+from train import optimize, progress, warmup_cosine_lr
 
 SEP = ' | '
 MAX_POST_TOKENS = 48
@@ -39,17 +38,22 @@ class Judge(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         """input_ids, attention_mask: [b, s], right-padded. Returns one logit per row, read at its last real token."""
-        lm = self.backbone.language_model
-        s = input_ids.shape[1]
-        positions = torch.arange(s, dtype=torch.long).unsqueeze(0).expand_as(input_ids)
-        x = lm.word_embeddings(input_ids) + lm.position_embeddings(positions)
-        bias = attention_bias(attention_mask, s)
-        for layer in lm.transformer.layers:
-            x, _, _ = layer(x, bias)
-        x = lm.transformer.final_layernorm(x)
+        x = final_hidden(self.backbone, input_ids, attention_mask)
         last = (attention_mask.sum(dim=1) - 1).clamp(min=0)
         picked = x[torch.arange(x.shape[0]), last]
         return self.score(picked).squeeze(-1)
+
+
+def final_hidden(backbone, input_ids, attention_mask):
+    """The backbone's final hidden states [b, s, h] for right-padded rows, without the LM head or a cache."""
+    lm = backbone.language_model
+    s = input_ids.shape[1]
+    positions = torch.arange(s, dtype=torch.long).unsqueeze(0).expand_as(input_ids)
+    x = lm.word_embeddings(input_ids) + lm.position_embeddings(positions)
+    bias = attention_bias(attention_mask, s)
+    for layer in lm.transformer.layers:
+        x, _, _ = layer(x, bias)
+    return lm.transformer.final_layernorm(x)
 
 
 def encode_pair(tok, post, reply):
@@ -159,7 +163,7 @@ def train(args):
     model.train()
     while step < args.steps:
         for g in opt.param_groups:
-            g['lr'] = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+            g['lr'] = warmup_cosine_lr(step, args.steps, args.lr, args.warmup)
         loss = group_loss(model, tok, rng.sample(groups, args.batch), pad)
         optimize(model, opt, loss)
         step += 1

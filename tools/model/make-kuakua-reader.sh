@@ -11,4 +11,4 @@ export OMP_WAIT_POLICY=PASSIVE
 
 node --import tsx tools/reader/prepare.ts --data-dir "$DATA_DIR" --out "$WORK/reader-data"
 python3 tools/model/main.py reader-train --data "$WORK/reader-data" --init-dir models/kuakua-mini \
-  --out "$WORK/reader-state" --out-dir models/kuakua-reader --resume --steps 900
+  --out "$WORK/reader-state" --out-dir models/kuakua-reader --resume --steps 1000

@@ -49,13 +49,17 @@ def _rewrite(graph, make):
 
 def _half_lookups(g):
     inits = {t.name: t for t in g.graph.initializer}
-    for idx, node in enumerate(list(g.graph.node)):
+    halves = {}
+    for node in list(g.graph.node):
         table = inits.get(node.input[0]) if node.op_type == 'Gather' else None
         if table is None or table.data_type != TensorProto.FLOAT:
             continue
-        half = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), f'{table.name}.fp16')
-        g.graph.initializer.remove(table)
-        g.graph.initializer.append(half)
+        # One fp16 copy per table, however many lookups read it (the reader's n-gram table has three).
+        if table.name not in halves:
+            halves[table.name] = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), f'{table.name}.fp16')
+            g.graph.initializer.remove(table)
+            g.graph.initializer.append(halves[table.name])
+        half = halves[table.name]
         out = node.output[0]
         node.input[0] = half.name
         node.output[0] = f'{out}.fp16'

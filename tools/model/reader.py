@@ -2,8 +2,8 @@
 self-harm or suicidal thoughts (its own logit and threshold, tuned for recall).
 
 It reads `<post>[SEP]` with the generator's architecture and tokenizer, initialised from kuakua-mini's weights (so it
-starts out knowing the group's language), and maps the final hidden state at [SEP] and the mean of all states to
-two heads. Long posts keep their start and their end. Trained on the labelled posts that `tools/reader/prepare.ts`
+starts out knowing the group's language), and maps the final hidden state at [SEP], the mean of all states and a bag
+of the post's hashed token n-grams to two heads. Long posts keep their start and their end. Trained on the labelled posts that `tools/reader/prepare.ts`
 checks and splits (data/reader); the test split is never trained on nor used to pick the threshold: a dev share of
 the training rows, chosen by hash, picks it.
 """
@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arch import GPT3, GPT3Config, attention_bias
-from train import optimize, progress
+from arch import GPT3, GPT3Config
+from judge import batch_tensors, final_hidden
+from train import optimize, progress, warmup_cosine_lr
 
 HEAD_TOKENS = 40
 TAIL_TOKENS = 24
@@ -32,27 +33,43 @@ DEV_SHARE = 0.12
 GENTLE = ('setback', 'sad', 'tired_wronged', 'anxious')
 
 
+# The bag-of-n-grams branch: token uni-, bi- and trigrams hashed into NGRAM_BUCKETS rows of a table, in the graph itself
+# (so the runtime feeds token ids only). With a few thousand labelled posts it carries most of the distress signal,
+# which the transformer's states alone separated poorly at high recall (models/kuakua-reader/README.md).
+NGRAM_BUCKETS = 1 << 16
+NGRAM_DIM = 32
+BIGRAM_MUL = 7919
+TRIGRAM_MUL = 104729
+NGRAM_LR_SCALE = 20
+
+
 class Reader(nn.Module):
     def __init__(self, cfg: GPT3Config, intents: int):
         super().__init__()
         self.config = cfg
         self.backbone = GPT3(cfg)
-        self.intent = nn.Linear(2 * cfg.hidden_size, intents)
-        self.distress = nn.Linear(2 * cfg.hidden_size, 1)
+        self.ngrams = nn.Embedding(NGRAM_BUCKETS, NGRAM_DIM)
+        width = 2 * cfg.hidden_size + NGRAM_DIM
+        self.intent = nn.Linear(width, intents)
+        self.distress = nn.Linear(width, 1)
+
+    def ngram_mean(self, ids, mask):
+        """The mean embedding of the post's hashed token 1-, 2- and 3-grams (padding left out)."""
+        grams = [(ids, mask),
+                 ((ids[:, :-1] * BIGRAM_MUL + ids[:, 1:]) % NGRAM_BUCKETS, mask[:, :-1] * mask[:, 1:]),
+                 ((ids[:, :-2] * TRIGRAM_MUL + ids[:, 1:-1] * BIGRAM_MUL + ids[:, 2:]) % NGRAM_BUCKETS,
+                  mask[:, :-2] * mask[:, 1:-1] * mask[:, 2:])]
+        total = sum((self.ngrams(g % NGRAM_BUCKETS) * m.unsqueeze(-1).to(torch.float32)).sum(1) for g, m in grams)
+        count = sum(m.sum(1, keepdim=True) for _, m in grams).to(torch.float32)
+        return total / count.clamp(min=1)
 
     def forward(self, input_ids, attention_mask):
         """input_ids, attention_mask: [b, s], right-padded. Returns intent logits [b, intents] and distress logits [b]."""
-        lm = self.backbone.language_model
-        s = input_ids.shape[1]
-        positions = torch.arange(s, dtype=torch.long).unsqueeze(0).expand_as(input_ids)
-        x = lm.word_embeddings(input_ids) + lm.position_embeddings(positions)
-        bias = attention_bias(attention_mask, s)
-        for layer in lm.transformer.layers:
-            x, _, _ = layer(x, bias)
-        x = lm.transformer.final_layernorm(x)
+        x = final_hidden(self.backbone, input_ids, attention_mask)
         last = (attention_mask.sum(dim=1) - 1).clamp(min=0)
         m = attention_mask.unsqueeze(-1).to(x.dtype)
-        features = torch.cat([x[torch.arange(x.shape[0]), last], (x * m).sum(1) / m.sum(1).clamp(min=1)], dim=-1)
+        features = torch.cat([x[torch.arange(x.shape[0]), last], (x * m).sum(1) / m.sum(1).clamp(min=1),
+                              self.ngram_mean(input_ids, attention_mask)], dim=-1)
         return self.intent(features), self.distress(features).squeeze(-1)
 
 
@@ -62,16 +79,6 @@ def encode_post(tok, text):
     if len(ids) > HEAD_TOKENS + TAIL_TOKENS:
         ids = ids[:HEAD_TOKENS] + ids[-TAIL_TOKENS:]
     return ids + [tok.special_id('[SEP]')]
-
-
-def batch_tensors(rows, pad):
-    n = max(len(r) for r in rows)
-    ids = torch.full((len(rows), n), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), n), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
-    return ids, mask
 
 
 def read_rows(path):
@@ -172,7 +179,12 @@ def train(args):
     model.backbone.load_state_dict(generator.state_dict())
     pad = tok.special_id('[PAD]')
     encoded = [(encode_post(tok, r['input']), r['intent'], r['distress']) for r in train_rows]
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    # The n-gram table starts from nothing and each row is seen rarely: it learns at NGRAM_LR_SCALE times the rate.
+    ngram_params = list(model.ngrams.parameters())
+    rest = [p for p in model.parameters() if all(p is not q for q in ngram_params)]
+    opt = torch.optim.AdamW([{'params': rest, 'base_lr': args.lr},
+                             {'params': ngram_params, 'base_lr': args.lr * NGRAM_LR_SCALE, 'weight_decay': 0.0}],
+                            lr=args.lr, weight_decay=0.01)
     os.makedirs(args.out, exist_ok=True)
     state_path = os.path.join(args.out, 'reader_state.pt')
     step = 0
@@ -190,7 +202,7 @@ def train(args):
     model.train()
     while step < args.steps:
         for g in opt.param_groups:
-            g['lr'] = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+            g['lr'] = warmup_cosine_lr(step, args.steps, g['base_lr'], args.warmup)
         batch = rng.sample(encoded, min(args.batch, len(encoded)))
         ids, mask = batch_tensors([b[0] for b in batch], pad)
         intent, distress = model(ids, mask)
@@ -276,6 +288,7 @@ def random_reader_dir(out, vocab, labels, layers=2, heads=2, hidden=64, seed=0):
     model = Reader(cfg, len(labels))
     init_weights(model.backbone, std=0.2, seed=seed)
     torch.manual_seed(seed)
+    nn.init.normal_(model.ngrams.weight, std=0.5)
     nn.init.normal_(model.intent.weight, std=0.5)
     nn.init.normal_(model.distress.weight, std=0.5)
     os.makedirs(out, exist_ok=True)

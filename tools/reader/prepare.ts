@@ -21,11 +21,11 @@ import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { toSimplified } from '../../src/script.ts';
 
 const TEST_SHARE = 0.15;
-/** The id prefix of the distress file (data/reader/README.md): its rows without distress are the look-alikes. */
-const LOOKALIKE_PREFIX = 'wd';
+/** The id prefixes of the distress files (data/reader/README.md): their rows without distress are the look-alikes. */
+const LOOKALIKE_PREFIX = /^wd\d*-/;
 
 const labels = {
-  id: z.string().regex(/^[a-z]+-\d+$/),
+  id: z.string().regex(/^[a-z][a-z0-9]*-\d+$/),
   intent: z.enum(INTENTS),
   distress: z.boolean(),
   subject: z.string().max(12),
@@ -74,7 +74,9 @@ export function prepare(dataDir: string, dir = join(PROJECT_ROOT, 'data/reader')
   const seen = new Map<string, string>();
   const rows: PreparedRow[] = [];
   let titles: string[] | undefined;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     const lines = readFileSync(join(dir, file), 'utf8').split('\n');
     for (const [i, line] of lines.entries()) {
       if (!line.trim()) continue;
@@ -120,7 +122,7 @@ export function prepare(dataDir: string, dir = join(PROJECT_ROOT, 'data/reader')
         script: row.script,
         trap: row.trap,
         indirect: row.distress && matchDistress(text, patterns, exceptions) === undefined,
-        lookalike: row.id.startsWith(`${LOOKALIKE_PREFIX}-`) && !row.distress,
+        lookalike: LOOKALIKE_PREFIX.test(row.id) && !row.distress,
         source: 'ref' in row ? 'douban' : 'written',
       });
     }

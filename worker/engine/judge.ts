@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { readJsonFile } from './config.ts';
+import { paddedBatch } from './paddedBatch.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
 /** The reply judge's config.json (written by `tools/model/main.py judge-train`). */
@@ -63,18 +64,12 @@ export class JudgeSession {
 
   async score(pairs: readonly { post: string; reply: string }[]): Promise<number[]> {
     if (pairs.length === 0) return [];
-    const rows = pairs.map((p) => this.encode(p.post, p.reply));
-    const width = Math.max(...rows.map((r) => r.length));
-    const ids = new BigInt64Array(rows.length * width).fill(BigInt(this.cfg.pad_token_id));
-    const mask = new BigInt64Array(rows.length * width);
-    for (const [i, row] of rows.entries()) {
-      for (const [j, id] of row.entries()) {
-        ids[i * width + j] = BigInt(id);
-        mask[i * width + j] = 1n;
-      }
-    }
-    const dims = [rows.length, width];
-    const out = await this.session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) });
+    const out = await this.session.run(
+      paddedBatch(
+        pairs.map((p) => this.encode(p.post, p.reply)),
+        this.cfg.pad_token_id,
+      ),
+    );
     return Array.from(out.score!.data as Float32Array);
   }
 

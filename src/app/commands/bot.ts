@@ -9,6 +9,7 @@ import { registry } from '../../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 import { stopAll } from '../shutdown.ts';
 import { startPlatformAdapters } from '../platforms.ts';
+import { loadReader } from '../reader.ts';
 import { runRole, type Part } from '../role.ts';
 
 export interface BotRole {
@@ -29,8 +30,12 @@ export async function startBotRole(
   redisUrl: string,
   { env = process.env, guard }: { env?: NodeJS.ProcessEnv; guard?: ProcessGuard } = {},
 ): Promise<BotRole> {
-  const core = await createCore({ config, logger, redisUrl });
-  const corePart: Part = { name: 'core', stop: () => core.close() };
+  const reader = await loadReader(config.reader.dir, logger);
+  const core = await createCore({ config, logger, redisUrl, reader }).catch(async (err: unknown) => {
+    await reader?.close();
+    throw err;
+  });
+  const corePart: Part = { name: 'core', stop: () => core.close().finally(() => reader?.close()) };
   const login = new LoginStore();
   const parts: Part[] = [];
   try {

@@ -4,13 +4,16 @@ import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../../worker/engine/index.ts';
 import { praiseStep } from '../../../worker/praise.ts';
 import { shippedConfig } from '../../config.ts';
-import { matchDistress } from '../../distress.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
+import { readPost } from '../../reading.ts';
+import { inScript, toSimplified } from '../../script.ts';
 import { PROJECT_ROOT } from '../../projectRoot.ts';
 import { MAX_TEXT_CHARS } from '../../queue/contracts.ts';
+import { loadReader } from '../reader.ts';
 
 export const DEFAULT_MODEL_DIR = join(PROJECT_ROOT, 'models/kuakua-mini');
 export const DEFAULT_JUDGE_DIR = join(PROJECT_ROOT, 'models/kuakua-judge');
+export const DEFAULT_READER_DIR = join(PROJECT_ROOT, 'models/kuakua-reader');
 
 interface PraiseOptions {
   n?: string;
@@ -18,6 +21,8 @@ interface PraiseOptions {
   model: string;
   /** false with --no-judge. */
   judge: string | false;
+  /** false with --no-reader. */
+  reader: string | false;
   variant: string;
   json?: boolean;
 }
@@ -35,13 +40,19 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   // The limit also keeps the command line short: onnxruntime-node 1.30 crashes with SIGSEGV while loading a model in a
   // process whose arguments add up to more than about 32 KB.
   if (chars > MAX_TEXT_CHARS) throw new Error(`the text is too long: ${chars} characters (at most ${MAX_TEXT_CHARS})`);
-  // As in the bot: a post that speaks of self-harm or suicide gets the care reply, and the model is not even loaded.
+  // As in the bot: the post is read first, and one that speaks of self-harm or suicide gets the care reply; the
+  // generator is not even loaded.
   const shipped = shippedConfig();
-  const distress = shipped.distress;
-  if (matchDistress(post, distress.patterns, distress.exceptions)) {
-    console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply: distress.reply }) : distress.reply);
+  const warnings = pino({ level: 'warn' }, pino.destination(2));
+  const reader = opts.reader === false ? undefined : await loadReader(opts.reader, warnings);
+  const reading = await readPost(post, { reader, distress: shipped.distress, timeoutMs: shipped.reader.timeoutMs }).finally(() => reader?.close());
+  const read = { ...(reading.intent && { intent: reading.intent }), script: reading.script };
+  if (reading.distress) {
+    const reply = await inScript(shipped.distress.reply, reading.script);
+    console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply, ...read }) : reply);
     return;
   }
+  const input = reading.script === 'traditional' ? toSimplified(post) : post;
   const count = opts.n === undefined ? undefined : parseInteger('n', opts.n, 1, 16);
   const seed = opts.seed === undefined ? undefined : parseInteger('seed', opts.seed, 0, 2 ** 31 - 1);
   const modelDir = resolve(opts.model);
@@ -51,15 +62,17 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const rules = policyRules(shipped.policy);
 
   // One request: a second replica would only double the load time.
-  const engine = await createEngine({ modelDir, judgeDir, variant, replicas: 1, logger: pino({ level: 'warn' }, pino.destination(2)) });
+  const engine = await createEngine({ modelDir, judgeDir, variant, replicas: 1, logger: warnings });
   try {
     if (count) {
       // Every candidate, best first by the policy's score; more than asked for, so that de-duplication leaves enough.
-      const [result] = await engine.generate([{ post, n: Math.max(count + 2, shipped.model.candidates), seed }]);
-      const praises = rankCandidates(result!.scored, rules)
-        .slice(0, count)
-        .map(({ c, text }) => ({ ...c, text }));
-      if (opts.json) console.log(JSON.stringify({ post, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
+      const [result] = await engine.generate([{ post: input, n: Math.max(count + 2, shipped.model.candidates), seed }]);
+      const praises = await Promise.all(
+        rankCandidates(result!.scored, rules)
+          .slice(0, count)
+          .map(async ({ c, text }) => ({ ...c, text: await inScript(text, reading.script) })),
+      );
+      if (opts.json) console.log(JSON.stringify({ post, ...read, model: engine.modelName, variant, praises, newTokens: result!.newTokens, ms: result!.ms }));
       else for (const p of praises) console.log(p.text);
       return;
     }
@@ -67,16 +80,17 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     const started = performance.now();
     const out = await praiseStep(
       engine,
-      { post, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed },
+      { post: input, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed, intent: reading.intent },
       {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
       },
     );
+    const reply = await inScript(out.text, reading.script);
     if (opts.json) {
-      const { newTokens, generationMs, ...rest } = out;
-      console.log(JSON.stringify({ post, model: engine.modelName, variant, ...rest, reply: out.text, newTokens, ms: Math.round(performance.now() - started) }));
-    } else console.log(out.text);
+      const { newTokens, generationMs, text, ...rest } = out;
+      console.log(JSON.stringify({ post, ...read, model: engine.modelName, variant, ...rest, reply, newTokens, ms: Math.round(performance.now() - started) }));
+    } else console.log(reply);
   } finally {
     await engine.close();
   }
@@ -92,6 +106,8 @@ export function registerPraise(program: Command): void {
     .option('--model <dir>', 'model directory', DEFAULT_MODEL_DIR)
     .option('--judge <dir>', 'reply judge directory', DEFAULT_JUDGE_DIR)
     .option('--no-judge', 'rank candidates by the generator alone')
+    .option('--reader <dir>', 'post reader directory: intent and distress of the post', DEFAULT_READER_DIR)
+    .option('--no-reader', 'read the post with distress.patterns and the word-list tones alone')
     .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
     .option('--json', 'print one JSON object')
     .action(async (text: string, opts: PraiseOptions) => {
