@@ -32,9 +32,9 @@ const postSchema = z.union([
     .string()
     .min(1)
     .transform((post) => ({ post })),
-  z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional(), tone: z.string().optional() }),
+  z.object({ post: z.string().min(1), category: z.string().optional(), human: z.string().optional(), needs: z.string().optional() }),
 ]);
-type DevPost = { post: string; category?: string; human?: string; tone?: string };
+type DevPost = { post: string; category?: string; human?: string; needs?: string };
 
 export interface EvalRow extends DevPost {
   reply: string;
@@ -42,7 +42,7 @@ export interface EvalRow extends DevPost {
   /** The judge's logit for the sent reply (generated replies with a judge only). */
   judge?: number;
   reason?: string;
-  /** The tone reply's tone (fallback), or the tone a good reply needs (from the posts file). */
+  /** The tone reply's tone (fallback). */
   tone?: string;
   /** The post reader's intent, when a reader read the post. */
   intent?: string;

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/projectRoot.ts';
 import { prepare } from '../tools/reader/prepare.ts';
 import { startPostReader } from '../worker/engine/postReader.ts';
-import { ReaderSession } from '../worker/engine/reader.ts';
+import { type ReaderOutput, ReaderSession } from '../worker/engine/reader.ts';
 import { subjectOf } from '../worker/engine/subject.ts';
 
 const DIR = join(PROJECT_ROOT, 'models/kuakua-reader');
@@ -41,11 +41,20 @@ async function main() {
   const { test } = prepare(values['data-dir']);
   const posts = test.map((r) => r.input);
   const timings: Record<string, Awaited<ReturnType<typeof timeEach>>> = {};
+  const outputs: Record<string, ReaderOutput[]> = {};
   for (const weights of ['int8', 'fp32'] as const) {
     const session = await ReaderSession.load(DIR, weights);
     timings[`session ${weights}`] = await timeEach(posts, (p) => session.read([p]));
+    outputs[weights] = await session.read(posts);
     await session.close();
   }
+  const argmax = (probs: number[]) => probs.indexOf(Math.max(...probs));
+  const [int8, fp32] = [outputs.int8!, outputs.fp32!];
+  const int8VsFp32 = {
+    sameIntent: +(int8.filter((o, i) => argmax(o.probs) === argmax(fp32[i]!.probs)).length / posts.length).toFixed(3),
+    maxDistressDiff: +Math.max(...int8.map((o, i) => Math.abs(o.distress - fp32[i]!.distress))).toFixed(4),
+    meanDistressDiff: +(int8.reduce((sum, o, i) => sum + Math.abs(o.distress - fp32[i]!.distress), 0) / posts.length).toFixed(4),
+  };
   const reader = await startPostReader(DIR);
   timings['thread int8 + subject'] = await timeEach(posts, (p) => reader.read(p));
   await reader.close();
@@ -57,8 +66,9 @@ async function main() {
     exact: +(found.filter((f) => f.got === f.label).length / found.length).toFixed(3),
     overlap: +(found.filter((f) => f.got && (f.got.includes(f.label) || f.label.includes(f.got))).length / found.length).toFixed(3),
   };
-  const result = { cpu: cpus()[0]?.model, timings, subject };
+  const result = { cpu: cpus()[0]?.model, timings, int8VsFp32, subject };
   console.table(timings);
+  console.log('int8 against fp32:', int8VsFp32);
   console.log('subject on the test split:', subject);
   mkdirSync(join(PROJECT_ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(PROJECT_ROOT, 'bench/results/reader.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -35,7 +35,7 @@ const BY_INTENT: Record<Intent, Tone> = {
   daily_win: 'neutral',
   made_shown: 'neutral',
   kindness: 'neutral',
-  courage: 'achievement',
+  courage: 'neutral',
   celebration: 'achievement',
   setback: 'sad',
   sad: 'sad',

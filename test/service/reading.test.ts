@@ -87,6 +87,16 @@ describe('readPost', () => {
     expect(misses).toEqual(['failed', 'timeout']);
   });
 
+  it('takes the likeliest gentle intent when the gentle ones together are likely enough, even if another one is likelier', async () => {
+    const reader = (probs: Partial<Record<Intent, number>>): PostReader => ({
+      labels: INTENTS,
+      threshold: 0.5,
+      read: async () => ({ probs: INTENTS.map((i) => probs[i] ?? 0), distress: 0 }),
+    });
+    expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.45, sad: 0.2, setback: 0.15, joke: 0.2 })))).intent).toBe('sad');
+    expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.75, sad: 0.1, joke: 0.15 })))).intent).toBe('courage');
+  });
+
   it('does not ask the reader about a post with nothing to read', async () => {
     const reader = saying('joke');
     expect(await readPost('   ', opts(reader))).toEqual({ script: 'simplified' });
