@@ -320,7 +320,10 @@ describe('people in distress', () => {
   const admins = { telegram: ['boss'], discord: [], wechat: [], web: [] };
 
   async function distressCount(outcome: 'answered' | 'repeat'): Promise<number> {
-    return (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === outcome && v.labels.by === 'pattern')?.value ?? 0;
+    return (
+      (await metrics.distress.get()).values.find((v) => v.labels.platform === 'telegram' && v.labels.outcome === outcome && v.labels.by === 'pattern')?.value ??
+      0
+    );
   }
 
   it('a group message without trigger word or mention gets the care reply at once; nothing is queued, it is counted, the log has the pattern and never the text', async () => {
