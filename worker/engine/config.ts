@@ -100,6 +100,21 @@ export function readJsonFile<T>(path: string, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
+/**
+ * The config.json of a side model's directory (the judge's, the reader's), checked up front: the directory, its
+ * config, tokenizer.json and the ONNX files the config names must exist; a one-line error names what is missing.
+ */
+export function loadSideModelConfig<T extends { onnx: string; onnx_int8?: string }>(kind: string, dir: string, schema: z.ZodType<T>): T {
+  if (!existsSync(dir)) throw new Error(`${kind} directory not found: ${dir}`);
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new Error(`${kind} directory ${dir} is missing config.json`);
+  const cfg = readJsonFile(path, schema);
+  for (const file of ['tokenizer.json', cfg.onnx, ...(cfg.onnx_int8 ? [cfg.onnx_int8] : [])]) {
+    if (!existsSync(join(dir, file))) throw new Error(`${kind} directory ${dir} is missing ${file}`);
+  }
+  return cfg;
+}
+
 export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
   const c = readJsonFile(path, configSchema);

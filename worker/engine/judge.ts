@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { readJsonFile } from './config.ts';
+import { loadSideModelConfig } from './config.ts';
 import { paddedBatch } from './paddedBatch.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
@@ -22,14 +21,7 @@ export type JudgeConfig = z.infer<typeof judgeConfigSchema>;
 
 /** Validates a judge directory up front; throws a one-line error naming what is missing or wrong. */
 export function loadJudgeConfig(dir: string): JudgeConfig {
-  if (!existsSync(dir)) throw new Error(`judge directory not found: ${dir}`);
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new Error(`judge directory ${dir} is missing config.json`);
-  const cfg = readJsonFile(path, judgeConfigSchema);
-  for (const file of ['tokenizer.json', cfg.onnx, ...(cfg.onnx_int8 ? [cfg.onnx_int8] : [])]) {
-    if (!existsSync(join(dir, file))) throw new Error(`judge directory ${dir} is missing ${file}`);
-  }
-  return cfg;
+  return loadSideModelConfig('judge', dir, judgeConfigSchema);
 }
 
 /**

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { readJsonFile } from './config.ts';
+import { loadSideModelConfig } from './config.ts';
 import { paddedBatch } from './paddedBatch.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
@@ -30,14 +29,7 @@ export interface ReaderOutput {
 
 /** Validates a reader directory up front; throws a one-line error naming what is missing or wrong. */
 export function loadReaderConfig(dir: string): ReaderConfig {
-  if (!existsSync(dir)) throw new Error(`reader directory not found: ${dir}`);
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new Error(`reader directory ${dir} is missing config.json`);
-  const cfg = readJsonFile(path, readerConfigSchema);
-  for (const file of ['tokenizer.json', cfg.onnx, ...(cfg.onnx_int8 ? [cfg.onnx_int8] : [])]) {
-    if (!existsSync(join(dir, file))) throw new Error(`reader directory ${dir} is missing ${file}`);
-  }
-  return cfg;
+  return loadSideModelConfig('reader', dir, readerConfigSchema);
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
