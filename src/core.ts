@@ -29,7 +29,7 @@ import { createRedis } from './redis.ts';
 import { type DistressSignal, type PostReader, type Reading, readWithModel, readWords } from './reading.ts';
 import { startJanitor, type Janitor } from './retention.ts';
 import { withTimeout } from './timeout.ts';
-import { inScript, type Script, toSimplified } from './script.ts';
+import { asRead, inScript, type Script } from './script.ts';
 import { evaluateTrigger } from './triggers.ts';
 
 export interface CoreOptions {
@@ -380,7 +380,7 @@ class QueueCore implements Core {
 
 /** The message with its text in Simplified when it was written in Traditional. */
 function inSimplified(msg: IncomingMessage, words: Reading): IncomingMessage {
-  return words.script === 'traditional' ? { ...msg, text: toSimplified(msg.text) } : msg;
+  return { ...msg, text: asRead(msg.text, words.script) };
 }
 
 function toDelivery(

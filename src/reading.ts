@@ -1,7 +1,7 @@
 import type { DistressConfig } from './config.ts';
 import { matchDistress } from './distress.ts';
 import { GENTLE_INTENTS, INTENTS, type Intent } from './intents.ts';
-import { type Script, scriptOf, toSimplified } from './script.ts';
+import { asRead, type Script, scriptOf } from './script.ts';
 import { TimeoutError, withTimeout } from './timeout.ts';
 
 /**
@@ -21,8 +21,6 @@ export type DistressSignal = { by: 'pattern'; pattern: string } | { by: 'reader'
 export interface Reading {
   /** The reader's intent, undefined when no reader answered (none loaded, failed, or too slow). */
   intent?: Intent;
-  /** Its probability. */
-  confidence?: number;
   /** What the post is about, a short span of it (in Simplified), for the praise step. */
   subject?: string;
   distress?: DistressSignal;
@@ -57,12 +55,12 @@ function clip(text: string): string {
  */
 const GENTLE_FLOOR = 0.3;
 
-/** The intent to act on, and its probability. */
-function bestIntent(labels: readonly string[], probs: number[]): { label: string; p: number } | undefined {
+/** The intent label to act on. */
+function bestIntent(labels: readonly string[], probs: number[]): string | undefined {
   const ranked = probs.map((p, i) => ({ label: labels[i]!, p })).sort((a, b) => b.p - a.p);
   const gentle = ranked.filter((r) => (GENTLE_INTENTS as readonly string[]).includes(r.label));
   const gentleMass = gentle.reduce((sum, r) => sum + r.p, 0);
-  return gentleMass >= GENTLE_FLOOR ? gentle[0] : ranked[0];
+  return (gentleMass >= GENTLE_FLOOR ? gentle[0] : ranked[0])?.label;
 }
 
 /**
@@ -81,7 +79,7 @@ export async function readWords(text: string, distress: ReadOptions['distress'])
  * or is slower than `timeoutMs`, the words' reading stands.
  */
 export async function readWithModel(text: string, words: Reading, o: ReadOptions): Promise<Reading> {
-  const input = clip(words.script === 'traditional' ? toSimplified(text) : text).trim();
+  const input = clip(asRead(text, words.script)).trim();
   if (!o.reader || !input) return words;
   let out: Awaited<ReturnType<PostReader['read']>>;
   try {
@@ -92,10 +90,10 @@ export async function readWithModel(text: string, words: Reading, o: ReadOptions
     return words;
   }
   const best = bestIntent(o.reader.labels, out.probs);
-  const intent = best && INTENTS.find((i) => i === best.label);
+  const intent = INTENTS.find((i) => i === best);
   return {
     ...words,
-    ...(intent && { intent, confidence: best.p }),
+    ...(intent && { intent }),
     ...(out.subject && { subject: out.subject }),
     ...(!words.distress && out.distress >= o.reader.threshold && { distress: { by: 'reader', score: out.distress } }),
   };

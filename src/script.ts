@@ -5,13 +5,19 @@ import { Converter as fromTraditional } from 'opencc-js/t2cn';
  * wrote in Traditional is answered in Traditional. The Simplified-to-Traditional tables are large (about 0.3 s to
  * load), so they load the first time a Traditional post is answered.
  */
-export type Script = 'simplified' | 'traditional';
+export const SCRIPTS = ['simplified', 'traditional'] as const;
+export type Script = (typeof SCRIPTS)[number];
 
 const toCn = fromTraditional({ from: 't', to: 'cn' });
 let toTw: Promise<(text: string) => string> | undefined;
 
 export function toSimplified(text: string): string {
   return toCn(text);
+}
+
+/** The text as the models read it: in Simplified, converted when it was written in Traditional. */
+export function asRead(text: string, script: Script): string {
+  return script === 'traditional' ? toCn(text) : text;
 }
 
 function traditionalConverter(): Promise<(text: string) => string> {

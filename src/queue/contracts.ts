@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PLATFORMS } from '../events.ts';
 import { INTENTS } from '../intents.ts';
+import { SCRIPTS } from '../script.ts';
 
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
@@ -27,7 +28,7 @@ const addressing = {
   /** The post reader's intent (absent when no reader read the post): it decides the reply's tone. */
   intent: z.enum(INTENTS).optional(),
   /** The script the post was written in: the reply is delivered in it. */
-  script: z.enum(['simplified', 'traditional']).optional(),
+  script: z.enum(SCRIPTS).optional(),
 };
 
 /** Request queue job: one praise to generate. */

@@ -49,7 +49,6 @@ describe('readPost', () => {
     expect(await readPost('今天终于拿到驾照了', opts(saying('achievement')))).toEqual({
       script: 'simplified',
       intent: 'achievement',
-      confidence: 0.9,
       subject: '驾照',
     });
     const r = await readPost('以后不会再麻烦大家了', opts(saying('sad', 0.8)));

@@ -18,7 +18,7 @@ import { defaultDistressConfig } from '../../src/config.ts';
 import { matchDistress } from '../../src/distress.ts';
 import { INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { toSimplified } from '../../src/script.ts';
+import { SCRIPTS, toSimplified } from '../../src/script.ts';
 
 const TEST_SHARE = 0.15;
 /** The id prefixes of the distress files (data/reader/README.md): their rows without distress are the look-alikes. */
@@ -29,7 +29,7 @@ const labels = {
   intent: z.enum(INTENTS),
   distress: z.boolean(),
   subject: z.string().max(12),
-  script: z.enum(['simplified', 'traditional']),
+  script: z.enum(SCRIPTS),
   trap: z.boolean(),
 };
 const writtenRow = z.strictObject({ ...labels, text: z.string().min(1).max(400) });

@@ -6,7 +6,7 @@ import { praiseStep } from '../../../worker/praise.ts';
 import { shippedConfig } from '../../config.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
 import { readPost } from '../../reading.ts';
-import { inScript, toSimplified } from '../../script.ts';
+import { asRead, inScript } from '../../script.ts';
 import { PROJECT_ROOT } from '../../projectRoot.ts';
 import { MAX_TEXT_CHARS } from '../../queue/contracts.ts';
 import { loadReader } from '../reader.ts';
@@ -52,7 +52,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply, ...read }) : reply);
     return;
   }
-  const input = reading.script === 'traditional' ? toSimplified(post) : post;
+  const input = asRead(post, reading.script);
   const count = opts.n === undefined ? undefined : parseInteger('n', opts.n, 1, 16);
   const seed = opts.seed === undefined ? undefined : parseInteger('seed', opts.seed, 0, 2 ** 31 - 1);
   const modelDir = resolve(opts.model);
