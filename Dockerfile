@@ -7,19 +7,19 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # Its glibc must not be older than the Node image's (node_modules are installed there and copied over).
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
-# Production dependencies. ONNXRUNTIME_NODE_INSTALL=skip leaves out onnxruntime's CUDA provider download,
-# cuda12 fetches it (onnxruntime-node postinstall).
+# Production dependencies, installed as the README says: the .npmrc leaves out onnxruntime-node's CUDA provider
+# download, and the GPU stage then fetches it with the README's CUDA 12 command.
 FROM ${NODE_IMAGE} AS deps-base
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 
 FROM deps-base AS deps-cpu
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM deps-base AS deps-gpu
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund && ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js
 
 # The application source, once, for both images.
 FROM scratch AS app
@@ -30,6 +30,8 @@ COPY common /app/common
 COPY src /app/src
 COPY adapters /app/adapters
 COPY worker /app/worker
+# The praise corpus the worker retrieves from (retrieval.dir).
+COPY data/praise /app/data/praise
 
 FROM ${NODE_IMAGE} AS bot
 # bin/kuakua.mjs runs the prebuilt bundle in KUAKUA_BUNDLE_DIR and never builds one.

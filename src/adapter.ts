@@ -28,6 +28,8 @@ export type HandleResult =
 
 export interface CoreStatus {
   redis: boolean;
+  /** Which Redis the core uses (or waits for): the URL without its password, or the sentinels and the master's group. */
+  redisAt: string;
   queueDepth: number;
   workers: number;
   model: string | null;
@@ -80,11 +82,17 @@ export interface AdapterDefinition<Section = unknown, Options = unknown, Key ext
   config: z.ZodType<Section>;
   /** The environment variables that switch it on, for "adapter off (set … to enable)". */
   env: string;
+  /**
+   * Environment variables its `options` reads that are neither secrets nor in `configEnv` (ids, switches). With those
+   * two, every variable it reads: docker-compose.yml passes each to the bot, and .env.example lists each.
+   */
+  optionEnv: readonly string[];
   /** Environment variables that hold its secrets: a config file may not set them. */
   secretEnv: readonly string[];
   /**
-   * Environment variables that set keys of its section (variable → key, e.g. TELEGRAM_API_ROOT → apiRoot): validated with
-   * the config, so a bad value is a config error naming the variable. `options` reads those keys from its section.
+   * Environment variables that set keys of its section (variable → key, e.g. TELEGRAM_API_ROOT → apiRoot, or a dotted
+   * path, ONEBOT_REVERSE_HOST → reverse.host): validated with the config, so a bad value is a config error naming the
+   * variable. `options` reads those keys from its section.
    */
   configEnv?: Readonly<Record<string, string>>;
   /** Its options from its section and the environment, or undefined when it is not configured (it stays off). */

@@ -64,6 +64,13 @@ export const metrics = {
     labelNames: ['adapter', 'state'],
     registers: [registry],
   }),
+  /** 1 while the bot's Redis connection is ready, 0 while it waits; `target` says which Redis (password removed). */
+  redisUp: new Gauge({
+    name: 'kuakua_redis_up',
+    help: "Whether the bot's Redis connection is ready, by target (URL without its password, or Sentinel group and addresses)",
+    labelNames: ['target'],
+    registers: [registry],
+  }),
   /** Adapter restarts after a start-up failure or a crash, by adapter. */
   adapterRestarts: new Counter({
     name: 'kuakua_adapter_restarts_total',

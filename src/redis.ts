@@ -7,21 +7,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { addSecret, redactUrl } from './logger.ts';
 import { mkdirPrivate, PRIVATE_FILE_MODE } from './privateFiles.ts';
+import { describeRedis, redisConnectionOptions, type RedisTarget } from './redisTarget.ts';
 
-/**
- * TLS settings for a rediss:// URL: REDIS_TLS_CA names a PEM file of the CA that signed the server's certificate
- * (a private CA; without it the system's CAs are used, as for any TLS client).
- */
-export function redisTlsOptions(url: string, env: NodeJS.ProcessEnv = process.env): RedisOptions {
-  const caFile = env.REDIS_TLS_CA?.trim();
-  if (!url.startsWith('rediss://') || !caFile) return {};
-  try {
-    return { tls: { ca: readFileSync(caFile) } };
-  } catch (err) {
-    throw new RedisUnavailableError(
-      `REDIS_TLS_CA = ${caFile}: cannot read the CA certificate (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
+/** A client for the target (a string is a URL), with its TLS and Sentinel settings, then `options` on top. */
+function newRedis(target: RedisTarget | string, options: RedisOptions, env: NodeJS.ProcessEnv = process.env): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { kind: 'url', url: target } : target;
+  const merged = { ...redisConnectionOptions(t, env), ...options };
+  return t.kind === 'url' ? new Redis(t.url, merged) : new Redis(merged);
 }
 
 export interface CreateRedisOptions extends RedisOptions {
@@ -33,18 +25,15 @@ export interface CreateRedisOptions extends RedisOptions {
 const MAX_DISTINCT_ERRORS = 50;
 
 /**
- * A connection for BullMQ and our own keys. maxRetriesPerRequest null: commands wait through a Redis
- * restart instead of failing (BullMQ requires it for workers). rediss:// URLs get TLS from ioredis.
+ * A connection for BullMQ and our own keys. maxRetriesPerRequest null: commands wait through a Redis restart or a
+ * Sentinel failover instead of failing (BullMQ requires it for workers). rediss:// URLs get TLS from ioredis.
  */
-export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
+export function createRedis(target: RedisTarget | string, opts: CreateRedisOptions = {}): Redis {
   const { logger, ...redisOptions } = opts;
-  const client = new Redis(url, {
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-    ...redisTlsOptions(url),
-    ...redisOptions,
-  });
-  // ioredis retries connection errors itself, and emits one per attempt: say each kind once, not every 2 s.
+  // A try a second at most, once it has failed a few times: each one asks the sentinels again, so a promoted replica is
+  // found within a second of its promotion.
+  const client = newRedis(target, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1000), ...redisOptions });
+  // ioredis retries connection errors itself, and emits one per attempt: say each kind once, not every second.
   const seen = new Set<string>();
   client.on('error', (err: NodeJS.ErrnoException) => {
     const what = err.code ?? err.message;
@@ -58,15 +47,13 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
 
 const AUTH_ERROR = /NOAUTH|WRONGPASS|invalid password/i;
 
-/** True when a Redis server answers PING at url within timeoutMs; throws when one answers but wants another password. */
-export async function pingRedis(url: string, timeoutMs = 1500, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: timeoutMs,
-    ...redisTlsOptions(url, env),
-  });
+/** True when a Redis server answers PING at the target within timeoutMs; throws when one answers but wants another password. */
+export async function pingRedis(target: RedisTarget | string, timeoutMs = 1500, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const client = newRedis(
+    target,
+    { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, sentinelRetryStrategy: () => null, connectTimeout: timeoutMs },
+    env,
+  );
   // A refused handshake reaches connect() only as "Connection is closed."; the reason comes as an error event.
   let authError: Error | undefined;
   client.on('error', (err: Error) => {
@@ -230,4 +217,31 @@ export async function ensureRedis(opts: EnsureRedisOptions): Promise<EnsuredRedi
   }
   proc.kill('SIGKILL');
   throw new RedisUnavailableError(`started ${bin} on port ${port} but it did not answer (is the port taken?): ${howTo}`);
+}
+
+export interface EnsuredTarget {
+  /** The target to connect to: a URL with the private server's password when it had none. */
+  target: RedisTarget;
+  /** Set when we started a private server: stops it. */
+  stop?: () => Promise<void>;
+}
+
+/**
+ * ensureRedis for a URL. Through Sentinel a master must answer already: its servers are elsewhere, so nothing is
+ * started here.
+ */
+export async function ensureRedisTarget(target: RedisTarget, opts: Omit<EnsureRedisOptions, 'url'>): Promise<EnsuredTarget> {
+  if (target.kind === 'url') {
+    const { url, stop } = await ensureRedis({ ...opts, url: target.url });
+    return { target: { kind: 'url', url }, stop };
+  }
+  const answers = await pingRedis(target, 3000, opts.env).catch((err: unknown) => {
+    throw new RedisUnavailableError(`${describeRedis(target)}: ${(err as Error).message} (check REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD)`);
+  });
+  if (!answers) {
+    throw new RedisUnavailableError(
+      `no Redis master answers through ${describeRedis(target)}: are the sentinels up, and do they watch a group named ${target.name} (REDIS_SENTINEL_NAME)?`,
+    );
+  }
+  return { target };
 }

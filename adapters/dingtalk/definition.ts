@@ -7,6 +7,7 @@ export const dingtalkAdapter = {
   section: 'dingtalk',
   config: dingtalkConfig,
   env: 'DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET',
+  optionEnv: ['DINGTALK_CLIENT_ID'],
   secretEnv: ['DINGTALK_CLIENT_SECRET'],
   configEnv: { DINGTALK_GATEWAY_URL: 'gatewayUrl' },
   options(section, env) {

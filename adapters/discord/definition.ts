@@ -7,6 +7,7 @@ export const discordAdapter = {
   section: 'discord',
   config: discordConfig,
   env: 'DISCORD_TOKEN',
+  optionEnv: [],
   secretEnv: ['DISCORD_TOKEN'],
   configEnv: { DISCORD_API_ROOT: 'apiRoot' },
   options(section, env) {

@@ -50,6 +50,7 @@ export const feishuAdapter = {
   config: feishuConfig,
   configEnv: { FEISHU_DOMAIN: 'domain', FEISHU_MODE: 'mode' },
   env: 'FEISHU_APP_ID and FEISHU_APP_SECRET',
+  optionEnv: ['FEISHU_APP_ID'],
   secretEnv: SECRET_ENV,
   options: feishuOptions,
   sdk: /node_modules[\\/](@larksuiteoapi[\\/]node-sdk|axios|follow-redirects|form-data|ws|protobufjs|@protobufjs|qs)[\\/]/,

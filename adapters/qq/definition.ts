@@ -12,8 +12,9 @@ export const qqAdapter = {
   section: 'onebot',
   config: qqConfig,
   env: 'ONEBOT_WS_URL or ONEBOT_REVERSE_PORT',
+  optionEnv: ['ONEBOT_REVERSE_PORT'],
   secretEnv: ['ONEBOT_ACCESS_TOKEN'],
-  configEnv: { ONEBOT_WS_URL: 'wsUrl' },
+  configEnv: { ONEBOT_WS_URL: 'wsUrl', ONEBOT_REVERSE_HOST: 'reverse.host' },
   options(section, env) {
     const { wsUrl } = section;
     const portText = env.ONEBOT_REVERSE_PORT?.trim();

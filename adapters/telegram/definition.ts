@@ -7,6 +7,7 @@ export const telegramAdapter = {
   section: 'telegram',
   config: telegramConfig,
   env: 'TELEGRAM_BOT_TOKEN',
+  optionEnv: [],
   secretEnv: ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'],
   configEnv: { TELEGRAM_API_ROOT: 'apiRoot' },
   options(section, env) {

@@ -9,6 +9,7 @@ export const wechatAdapter = {
   section: 'wechat',
   config: wechatConfig,
   env: 'WECHATY_PUPPET (or wechat.puppet) or WECHATY_PUPPET_SERVICE_TOKEN',
+  optionEnv: ['WECHATY_PUPPET'],
   secretEnv: ['WECHATY_PUPPET_SERVICE_TOKEN'],
   /** WECHATY_PUPPET wins over wechat.puppet, and a service token alone selects the service puppet. */
   options(section, env) {

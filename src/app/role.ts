@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { loadConfigOrExit, type AppConfig } from './config.ts';
 import { createLogger } from '../logger.ts';
 import { createProcessGuard, type ProcessGuard } from './processGuard.ts';
-import { ensureRedis } from '../redis.ts';
+import { moveLegacyKeys } from '../legacyKeys.ts';
+import { createRedis, ensureRedisTarget } from '../redis.ts';
+import { redisTarget, type RedisTarget } from '../redisTarget.ts';
 import { exitOnSignals, stopAll } from './shutdown.ts';
 import { secureStateDirs } from './stateDirs.ts';
 
@@ -11,7 +13,8 @@ export type Part = { name: string; stop(): Promise<void> };
 export interface RoleContext {
   config: AppConfig;
   logger: Logger;
-  redisUrl: string;
+  /** The Redis every connection of the role goes to: REDIS_URL (the private server's, with its password), or Sentinel. */
+  redis: RedisTarget;
   /** Installed for the whole run: uncaught errors from an adapter's SDK restart that adapter instead of ending the process. */
   guard: ProcessGuard;
 }
@@ -32,8 +35,10 @@ export async function runRole(
   guard.install();
   try {
     secureStateDirs(config);
-    const redis = await ensureRedis({ url: config.secrets.redisUrl, logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
-    const { parts, banner } = await start({ config, logger, redisUrl: redis.url, guard });
+    const redis = await ensureRedisTarget(redisTarget(config), { logger, autoStart: config.redis.autoStart, dataDir: config.redis.dataDir });
+    const client = createRedis(redis.target, { logger });
+    await moveLegacyKeys(client, config.redis.prefix, config.queue.name, logger).finally(() => client.disconnect());
+    const { parts, banner } = await start({ config, logger, redis: redis.target, guard });
     if (redis.stop) parts.push({ name: 'redis', stop: redis.stop });
     // Before the banner: whoever waits for it may signal at once, and under load this process can be descheduled
     // between the two.

@@ -25,7 +25,7 @@ const core: Core = {
   instanceId: 'listeners',
   handle: async () => ({ action: 'ignored', reason: 'invalid' }),
   onDelivery: () => {},
-  status: async () => ({ redis: true, queueDepth: 0, workers: 0, model: null }),
+  status: async () => ({ redis: true, redisAt: 'redis://127.0.0.1:6379', queueDepth: 0, workers: 0, model: null }),
   close: async () => {},
 };
 

@@ -4,7 +4,7 @@ import { REPO_ROOT } from './model.ts';
 import { waitFor } from './wait.ts';
 
 // Variables a developer's shell may carry that would change what the spawned command does.
-const INHERITED_OFF = /^(KUAKUA_|TELEGRAM_|DISCORD_|WECHATY_)|^REDIS_URL$/;
+const INHERITED_OFF = /^(KUAKUA_|TELEGRAM_|DISCORD_|WECHATY_|REDIS_)/;
 
 export interface KuakuaProcess {
   proc: ChildProcess;

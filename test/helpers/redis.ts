@@ -24,6 +24,8 @@ export interface TestRedis {
   dir: string;
   /** Stop the server (SIGTERM; with AOF on, data written so far survives). */
   stop(): Promise<void>;
+  /** Kill the server at once (SIGKILL): nothing more is written or sent to its replicas. */
+  kill(): Promise<void>;
   /** Start it again on the same port and data directory. */
   start(): Promise<void>;
   /** Stop and delete its data directory. */
@@ -31,7 +33,7 @@ export interface TestRedis {
 }
 
 /** A private redis-server on a free loopback port, so tests never touch a shared Redis. */
-export async function startRedis(opts: { aof?: boolean; password?: string } = {}): Promise<TestRedis> {
+export async function startRedis(opts: { aof?: boolean; password?: string; args?: string[] } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kuakua-redis-'));
   let proc: ChildProcess | undefined;
@@ -40,6 +42,7 @@ export async function startRedis(opts: { aof?: boolean; password?: string } = {}
   const start = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.aof ? 'yes' : 'no'];
     if (opts.password) args.push('--requirepass', opts.password);
+    if (opts.args) args.push(...opts.args);
     proc = spawn('redis-server', args, { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -57,13 +60,13 @@ export async function startRedis(opts: { aof?: boolean; password?: string } = {}
     throw new Error(`redis-server did not start on port ${port}`);
   };
 
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const p = proc;
     proc = undefined;
     if (!p || p.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
-      p.kill('SIGTERM');
+      p.kill(signal);
     });
   };
 
@@ -73,7 +76,8 @@ export async function startRedis(opts: { aof?: boolean; password?: string } = {}
     port,
     dir,
     start,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     close: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });

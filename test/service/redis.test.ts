@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { beat, liveWorkers, removeBeat } from '../../src/heartbeat.ts';
 import { redisKeys } from '../../src/queue/contracts.ts';
 import { createLogger, redactUrl } from '../../src/logger.ts';
-import { createRedis, ensureRedis, pingRedis, RedisUnavailableError } from '../../src/redis.ts';
+import { createRedis, ensureRedis, ensureRedisTarget, pingRedis, RedisUnavailableError } from '../../src/redis.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { silentLogger } from './support.ts';
@@ -159,6 +159,22 @@ describe('ensureRedis', () => {
   it('does not try to start a server for a Redis on another machine', async () => {
     const err = await ensureRedis({ url: 'redis://redis.invalid:6379', logger: silentLogger, autoStart: true, dataDir: tempDir() }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/it is on another machine/);
+  });
+
+  it('through Sentinel starts nothing: with no sentinel answering, it names them, the group and what to check', async () => {
+    const ports = [await freePort(), await freePort()];
+    const target = {
+      kind: 'sentinel' as const,
+      sentinels: ports.map((port) => ({ host: '127.0.0.1', port })),
+      name: 'kuakua-group',
+      password: 'sentinel-data-pw-1',
+      tls: false,
+    };
+    const err = await ensureRedisTarget(target, { logger: silentLogger, autoStart: true, dataDir: tempDir() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect((err as Error).message).toBe(
+      `no Redis master answers through sentinel master kuakua-group via 127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}: are the sentinels up, and do they watch a group named kuakua-group (REDIS_SENTINEL_NAME)?`,
+    );
   });
 });
 

@@ -117,3 +117,54 @@ describe('GET /healthz', () => {
     }, 'a fresh status look-up');
   });
 });
+
+describe('while Redis stays down', () => {
+  it("the operator's /healthz and /metrics name the Redis the bot waits for, without its password, and the adapters stay up", async () => {
+    const password = 'health-down-pw-5d1e';
+    const redis = await startRedis({ password });
+    const config = testConfig(redis.url);
+    const core = await createCore({ config, logger: silentLogger, instanceId: 'web-health-down' });
+    const web = await startWeb(core, config, { apiToken: API, operatorToken: OPERATOR });
+    setAdapterStatus('telegram', { state: 'running' });
+    const at = `redis://:***@127.0.0.1:${redis.port}`;
+    const health = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(`${web.url}healthz`, { headers });
+      return { status: res.status, text: await res.text() };
+    };
+    const redisUp = async () => {
+      const text = await (await fetch(`${web.url}metrics`, { headers: bearer(API) })).text();
+      expect(text).not.toContain(password);
+      return new RegExp(`^kuakua_redis_up\\{target="${at.replace(/[.*]/g, '\\$&')}"\\} (\\d)$`, 'm').exec(text)?.[1];
+    };
+    try {
+      expect(await redisUp()).toBe('1');
+      expect(JSON.parse((await health(bearer(OPERATOR))).text)).toMatchObject({ redis: true, redisAt: at });
+
+      await redis.stop();
+      expect(await waitFor(async () => (await redisUp()) === '0', 'kuakua_redis_up to say 0')).toBe(true);
+      const down = await waitFor(async () => {
+        const h = await health(bearer(OPERATOR));
+        return JSON.parse(h.text).redis === false && h;
+      }, 'the operator /healthz to say Redis is down');
+      expect(down.status).toBe(503);
+      expect(JSON.parse(down.text)).toMatchObject({
+        ok: false,
+        redis: false,
+        redisAt: at,
+        problems: expect.arrayContaining(['redis unreachable']),
+        adapters: { telegram: { state: 'running' } },
+      });
+      expect(down.text).not.toContain(password);
+      // Everyone else learns only that the bot is not ready.
+      expect(await health(bearer(API))).toEqual({ status: 503, text: JSON.stringify({ ok: false }) });
+
+      await redis.start();
+      expect(await waitFor(async () => (await redisUp()) === '1', 'kuakua_redis_up to say 1 again', 30_000)).toBe(true);
+    } finally {
+      clearAdapterStatus('telegram');
+      await web.stop();
+      await core.close();
+      await redis.close();
+    }
+  });
+});

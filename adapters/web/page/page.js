@@ -178,7 +178,7 @@ async function pollHealth() {
     const lines = Object.entries(health.adapters || {})
       .map(([name, s]) => adapterLine(name, s))
       .filter(Boolean);
-    if (health.redis === false) lines.unshift('Redis 无法连接（redis unreachable），暂时无法回复');
+    if (health.redis === false) lines.unshift(`Redis 无法连接（redis unreachable: ${health.redisAt}），暂时无法回复`);
     else if (health.workers === 0) lines.unshift('没有在线的 worker（no worker online），暂时不能生成新的夸奖');
     else if (!operator && health.ok === false) lines.unshift('夸夸机器人还没有准备好（not ready），暂时不能生成新的夸奖');
     const box = $('status');

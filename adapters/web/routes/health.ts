@@ -5,14 +5,15 @@ import { sendJson } from '../http.ts';
 
 /**
  * GET /healthz: 200 when Redis answers, a worker is online and a model is loaded; 503 otherwise. Anyone gets `{ok}`;
- * the operator (`detailed`) also gets the reasons and each adapter's state in this process. An adapter that is not
+ * the operator (`detailed`) also gets the reasons, which Redis the bot uses or waits for (`redisAt`, without its
+ * password) and each adapter's state in this process. An adapter that is not
  * running is listed under `warnings` but does not make the answer 503: restarting the bot would not bring a
  * platform's network or a rejected token back.
  */
 export async function healthRoute(ctx: WebContext, res: ServerResponse, detailed: boolean) {
   const status = await ctx.status().catch((err) => {
     ctx.logger.warn({ err }, 'web: status check failed');
-    return { redis: false, queueDepth: 0, workers: 0, model: null };
+    return { redis: false, redisAt: 'unknown (the status check failed)', queueDepth: 0, workers: 0, model: null };
   });
   const problems: string[] = [];
   if (!status.redis) problems.push('redis unreachable');

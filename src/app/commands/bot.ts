@@ -5,6 +5,7 @@ import { describeAdapterStatus, setAdapterStatus } from '../../adapterStatus.ts'
 import { createCore } from '../../core.ts';
 import type { AppConfig } from '../config.ts';
 import { LoginStore } from '../../loginState.ts';
+import type { RedisTarget } from '../../redisTarget.ts';
 import { registry } from '../../metrics.ts';
 import type { ProcessGuard } from '../processGuard.ts';
 import { stopAll } from '../shutdown.ts';
@@ -27,11 +28,11 @@ export interface BotRole {
 export async function startBotRole(
   config: AppConfig,
   logger: Logger,
-  redisUrl: string,
+  redis: RedisTarget,
   { env = process.env, guard }: { env?: NodeJS.ProcessEnv; guard?: ProcessGuard } = {},
 ): Promise<BotRole> {
   const reader = await loadReader(config.reader.dir, logger);
-  const core = await createCore({ config, logger, redisUrl, reader }).catch(async (err: unknown) => {
+  const core = await createCore({ config, logger, redis, reader }).catch(async (err: unknown) => {
     await reader?.close();
     throw err;
   });
@@ -69,8 +70,8 @@ export function registerBot(program: Command): void {
     .command('bot')
     .description('run the bot role: web playground/API and the platform adapters configured in the environment (needs a worker on the same Redis)')
     .action(() =>
-      runRole('bot', async ({ config, logger, redisUrl, guard }) => {
-        const bot = await startBotRole(config, logger, redisUrl, { guard });
+      runRole('bot', async ({ config, logger, redis, guard }) => {
+        const bot = await startBotRole(config, logger, redis, { guard });
         return { parts: [...bot.front, bot.core], banner: bannerWithNotes(`kuakua bot: ${bot.url}  (adapters: ${bot.adapters.join(', ')})`, bot.notes) };
       }),
     );

@@ -10,12 +10,12 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run everything in one process: Redis if none answers, a worker with the model, the web playground and the configured platform adapters')
     .action(() =>
-      runRole('start', async ({ config, logger, redisUrl, guard }) => {
+      runRole('start', async ({ config, logger, redis, guard }) => {
         // Fail before the slow model load when the web server could not start anyway.
         assertBindAllowed(config.http.host, config.secrets.apiToken);
         await assertPortFree(config.http.host, config.http.port);
-        const worker = await startWorkerRole(config, logger, redisUrl);
-        const bot = await startBotRole(config, logger, redisUrl, { guard }).catch(async (err: unknown) => {
+        const worker = await startWorkerRole(config, logger, redis);
+        const bot = await startBotRole(config, logger, redis, { guard }).catch(async (err: unknown) => {
           await stopAll(logger, worker);
           throw err;
         });
