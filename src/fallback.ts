@@ -6,7 +6,7 @@ import { type Tone, toneOf } from './tone.ts';
  * Replies for when no generated reply is good enough or no worker answered in time. They fit the post's tone
  * (comfort for a sad post, never a congratulation) and never quote the post back.
  */
-const BY_TONE: Record<Tone, readonly string[]> = {
+export const BY_TONE: Record<Tone, readonly string[]> = {
   sad: [
     '抱抱你，难过的时候不用硬撑，你已经很努力了。',
     '先抱一下。这段日子辛苦你了，慢慢来，我们都在。',

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { PermanentAdapterError } from '../../src/adapter.ts';
-import { backoffDelay, pause } from '../shared/backoff.ts';
+import { backoffDelay, type Clock } from '../shared/backoff.ts';
 import { heartbeat } from '../shared/heartbeat.ts';
 import { MAX_FRAME_BYTES } from './translate.ts';
 
@@ -14,6 +14,8 @@ export interface ForwardOptions {
   token?: string;
   /** How often the connection is pinged; one that misses a pong is dropped. */
   pingMs: number;
+  /** What the reconnect backoff waits on. */
+  clock: Clock;
   signal: AbortSignal;
   /** A connection is open: its frames and its end are the caller's to handle. */
   onOpen(ws: WebSocket): void;
@@ -91,20 +93,20 @@ export function connectForward(o: ForwardOptions): Promise<void> {
           if (refused) return o.onRefused(refused);
           const waitMs = backoffDelay(attempt++);
           o.onRetry(err instanceof Error ? err : new Error(String(err)), waitMs);
-          await pause(waitMs, o.signal);
+          await o.clock.pause(waitMs, o.signal);
           continue;
         }
         if (first) {
           first = false;
           resolveFirst();
         }
-        const openedAt = Date.now();
+        const openedAt = o.clock.now();
         const how = await untilClosed(ws, o.pingMs, o.signal);
         if (o.signal.aborted) return;
-        if (Date.now() - openedAt > STABLE_MS) attempt = 0;
+        if (o.clock.now() - openedAt > STABLE_MS) attempt = 0;
         const waitMs = backoffDelay(attempt++);
         o.onRetry(new Error(`connection lost (${how})`), waitMs);
-        await pause(waitMs, o.signal);
+        await o.clock.pause(waitMs, o.signal);
       }
     };
     void loop();

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
-import { backoffDelay, pause } from '../shared/backoff.ts';
+import { backoffDelay, realClock, type Clock } from '../shared/backoff.ts';
 import { recentKeys } from '../shared/dedupe.ts';
 import { checkedDeliver } from '../shared/deliveryIds.ts';
 import { createDispatcher } from '../shared/dispatch.ts';
@@ -42,6 +42,8 @@ export interface QqOptions {
   sendFormat?: 'array' | 'string';
   /** How often each connection is pinged; one that misses a pong is dropped as dead (half-open TCP). */
   pingMs?: number;
+  /** What the reconnect and send backoffs wait on; the real clock unless a test passes a virtual one. */
+  clock?: Clock;
 }
 
 const REFUSALS: Record<RefusalStatus, string> = {
@@ -76,7 +78,7 @@ function loggableUrl(url: string): string {
 }
 
 export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<RunningAdapter> {
-  const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array', pingMs = 30_000 } = ctx;
+  const { core, wsUrl, reverse, accessToken, actionTimeoutMs = 10_000, sendAttempts = 3, sendFormat = 'array', pingMs = 30_000, clock = realClock } = ctx;
   if (!wsUrl && !reverse) throw new Error('QQ adapter: set ONEBOT_WS_URL (forward) or onebot.reverse.port (reverse)');
   if (reverse && !accessToken && !isLoopbackHost(reverse.host))
     throw new PermanentAdapterError(
@@ -106,7 +108,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
         if (!mayPass || attempt >= sendAttempts || stopping.signal.aborted) throw err;
         const waitMs = backoffDelay(attempt - 1);
         logger.warn({ action, attempt, retcode, waitMs, err: describeError(err, redact) }, 'onebot action failed, retrying');
-        await pause(waitMs, stopping.signal);
+        await clock.pause(waitMs, stopping.signal);
       }
     }
   };
@@ -212,6 +214,7 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
         url: wsUrl,
         token: accessToken,
         pingMs,
+        clock,
         signal: stopping.signal,
         onOpen: (ws) => attach(ws, { via: 'forward' }, { via: 'forward', url: loggableUrl(wsUrl) }),
         onRetry: (err, waitMs) => faults.warn(redactedError(err, redact), 'onebot connection lost, reconnecting', { waitMs }),

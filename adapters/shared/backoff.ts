@@ -15,3 +15,12 @@ export function backoffDelay(attempt: number, { initialMs = 500, maxMs = 30_000 
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
   await sleep(ms, undefined, { signal }).catch(() => {});
 }
+
+/** Time as a retry loop sees it: the real clock, or a test's virtual one that shows every wait the loop asks for. */
+export interface Clock {
+  now(): number;
+  /** Waits `ms`, or less when `signal` aborts; never throws. */
+  pause(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = { now: () => Date.now(), pause };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PermanentAdapterError, type FaultReporter, type RunningAdapter } from '../../src/adapter.ts';
 import { getAdapterStatus, setAdapterStatus, type AdapterStatus } from '../../src/adapterStatus.ts';
 import { metrics } from '../../src/metrics.ts';
-import { backoffDelay, pause, type BackoffOptions } from './backoff.ts';
+import { backoffDelay, realClock, type BackoffOptions, type Clock } from './backoff.ts';
 import { describeError } from './redact.ts';
 import { repeatLog } from './repeatLog.ts';
 
@@ -40,6 +40,8 @@ export interface SuperviseOptions {
   stableMs?: number;
   /** How long stop() waits for a start in progress or a stop that hangs. */
   stopTimeoutMs?: number;
+  /** What the backoff waits on; the real clock unless a test passes a virtual one. */
+  clock?: Clock;
 }
 
 export interface SupervisedAdapter extends RunningAdapter {
@@ -56,7 +58,7 @@ export interface SupervisedAdapter extends RunningAdapter {
  * failed. Every change is published with setAdapterStatus and logged once per distinct error, with a repeat count.
  */
 export function supervise(opts: SuperviseOptions): SupervisedAdapter {
-  const { name, stableMs = 60_000, stopTimeoutMs = 10_000 } = opts;
+  const { name, stableMs = 60_000, stopTimeoutMs = 10_000, clock = realClock } = opts;
   const backoff = opts.backoff ?? { initialMs: 1000, maxMs: 60_000 };
   const logger = opts.logger.child({ adapter: name });
   const log = repeatLog(logger);
@@ -102,7 +104,7 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
         };
       });
       publish(lastError === undefined ? { state: 'starting' } : { state: 'retrying', lastError });
-      const startedAt = Date.now();
+      const startedAt = clock.now();
       let phase = 'start';
       try {
         const instance = await opts.start(reporterFor(gen));
@@ -130,7 +132,7 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
           logger.error(fields, `${name}: failed, not retrying (${lastError})`);
           return;
         }
-        if (Date.now() - startedAt > stableMs) failures = 0;
+        if (clock.now() - startedAt > stableMs) failures = 0;
         const waitMs = backoffDelay(failures++, backoff);
         publish({ state: 'retrying', lastError, nextTryAt: Date.now() + waitMs });
         metrics.adapterRestarts.inc({ adapter: name });
@@ -141,7 +143,7 @@ export function supervise(opts: SuperviseOptions): SupervisedAdapter {
           { ...fields, retryInMs: waitMs },
           `${name}: ${what} (${lastError}), next try in ${Math.ceil(waitMs / 1000)} s`,
         );
-        await pause(waitMs, stopping.signal);
+        await clock.pause(waitMs, stopping.signal);
       }
     }
   };

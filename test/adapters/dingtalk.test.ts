@@ -9,7 +9,7 @@ import type { IncomingMessage } from '../../src/events.ts';
 import { startFakeDingtalk, type FakeDingtalk, type FakeFrame, type FakeReply } from '../fakes/dingtalk.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { BAD_INPUTS } from './badInput.ts';
+import { askedPost, BAD_INPUTS, expectedPost } from './badInput.ts';
 import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
 import { gatedCore, recordingCore, startStack, type GatedCore, type Stack } from './stack.ts';
 
@@ -307,8 +307,10 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     expect(stack.logs.some((l) => l.includes('dingtalk stream reconnect failed') && l.includes('503'))).toBe(true);
   });
 
-  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, content) => {
-    await oneReplyTo(fake.robotMessage({ text: content, group: false }));
+  it.each(BAD_INPUTS)('answers bad input in a private chat, asking the models for the post the core makes of it: %s', async (_name, content, facts) => {
+    const s = fake.robotMessage({ text: content, group: false });
+    await oneReplyTo(s);
+    expect(await askedPost(stack, s.message.msgId)).toBe(expectedPost(facts, stack.config));
     await oneReplyTo(fake.robotMessage({ text: '求夸', group: false }));
   });
 

@@ -1,25 +1,26 @@
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OneBotActionError } from '../../adapters/qq/actions.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ActionNotSentError, OneBotActionError } from '../../adapters/qq/actions.ts';
 import { qqConfig } from '../../adapters/qq/config.ts';
 import { escapeCq, parseCq, textSegment, toCq, unescapeCq, type Segment } from '../../adapters/qq/cq.ts';
 import { qqAdapter } from '../../adapters/qq/definition.ts';
 import { standaloneFaults } from '../../adapters/shared/supervise.ts';
-import { QQ_MAX_MESSAGE, startQqAdapter } from '../../adapters/qq/index.ts';
+import { QQ_MAX_MESSAGE, startQqAdapter, type QqOptions } from '../../adapters/qq/index.ts';
 import { MAX_REVERSE_CONNECTIONS } from '../../adapters/qq/reverse.ts';
 import { readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from '../../adapters/qq/translate.ts';
 import { PermanentAdapterError, type RunningAdapter } from '../../src/adapter.ts';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Delivery, IncomingMessage } from '../../src/events.ts';
 import { idempotencyKey, replyQueueName } from '../../src/queue/contracts.ts';
 import { startFakeOneBot, type FakeEvent, type FakeOneBot, type FakeSegment, type SentMessage, type UserMessage } from '../fakes/onebot.ts';
-import { recordLogs } from '../helpers/logs.ts';
+import { virtualClock } from '../helpers/clock.ts';
+import { recordLogs, type RecordedLogs } from '../helpers/logs.ts';
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { BAD_INPUTS } from './badInput.ts';
+import { askedPost, BAD_INPUTS, expectedPost } from './badInput.ts';
 import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
-import { recordingCore, startStack, type Stack } from './stack.ts';
+import { gatedCore, recordingCore, startStack, type GatedCore, type Stack } from './stack.ts';
 
 /** Every HTTP server created in this file, so that a test can reach the adapter's reverse server. */
 const httpServers = vi.hoisted((): Server[] => []);
@@ -533,16 +534,19 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(logs).not.toContain('秘密的坏消息');
   });
 
-  it.each(BAD_INPUTS)('survives bad input: %s', async (_name, input) => {
-    // Private chats always trigger: every case is answered (praise, or fallback praise for a generic post).
-    await oneReplyTo(fake.privateMessage({ userId: user(), message: [text(input)] }));
+  it.each(BAD_INPUTS)('answers bad input in a private chat, asking the models for the post the core makes of it: %s', async (_name, input, facts) => {
+    // Private chats always trigger: every case is answered.
+    const e = fake.privateMessage({ userId: user(), message: [text(input)] });
+    await oneReplyTo(e);
+    expect(await askedPost(stack, String(e.message_id))).toBe(expectedPost(facts, stack.config));
     await oneReplyTo(fake.privateMessage({ userId: user(), message: [text('求夸')] }));
   });
 
-  it('survives bad input sent as CQ strings in a group', async () => {
-    const g = group();
-    for (const [, input] of BAD_INPUTS) await stack.handled(String(ask(g, { message: [text(input)], format: 'string' }).message_id));
-    await oneReplyTo(ask(g, { message: [at(), text(' 还活着吗')], format: 'string' }));
+  it.each(BAD_INPUTS)('reads bad input sent as a CQ string in a group as written, and answers it only if it asks: %s', async (_name, input, facts) => {
+    const e = ask(group(), { message: [text(input)], format: 'string' });
+    if (facts.asks) await oneReplyTo(e);
+    else await ignored(e);
+    expect(handedFor(e)).toMatchObject({ text: input, mentionsBot: false, isPrivate: false });
   });
 
   it('reconnects with backoff after the implementation drops the connection', async () => {
@@ -813,5 +817,149 @@ describe('qq adapter over a reverse WebSocket without a token: who may connect, 
     await expect(fake.connectReverse(url, { role: 'Event' })).rejects.toMatchObject({ status: 503 });
     expect(count('onebot reverse connection refused (503)')).toBe(1);
     await oneReplyTo(ask(group(), { message: [at(), text(' 连接太多')] }));
+  });
+});
+
+describe('qq adapter over a forward WebSocket: finding a dead connection, waiting for one, and the reconnect backoff', () => {
+  let onebot: FakeOneBot;
+  /** This test's log lines. */
+  let own: RecordedLogs;
+  const running: RunningAdapter[] = [];
+  const reply = (chat: number, text: string): Delivery => ({
+    platform: 'qq',
+    chatId: `group:${chat}`,
+    replyToMessageId: '9001',
+    userId: '10001',
+    text,
+    kind: 'praise',
+  });
+  const sentIn = (chat: number) => onebot.sent.filter((s) => s.groupId === chat);
+
+  /** An adapter on its own fake implementation; the test hands it replies itself, as one attempt of the core would. */
+  async function forwardAdapter(opts: Partial<QqOptions>): Promise<GatedCore> {
+    const gated = gatedCore(stack.core);
+    running.push(await startQqAdapter({ core: gated.core, logger: own.logger, wsUrl: onebot.url, accessToken: onebot.token, ...opts }));
+    return gated;
+  }
+
+  beforeAll(async () => {
+    onebot = await startFakeOneBot();
+  });
+  beforeEach(() => {
+    own = recordLogs();
+  });
+  afterEach(async () => {
+    for (const a of running.splice(0)) await a.stop();
+    onebot.answerPings(true);
+    onebot.refuseConnections(undefined);
+    onebot.dropConnections();
+  });
+  afterAll(() => onebot?.close());
+
+  it('finds a dead connection by ping: one that stops answering is closed within two ping intervals, and a new one opened after the backoff', async () => {
+    const pingMs = 200;
+    await forwardAdapter({ pingMs });
+    await waitFor(() => onebot.open() === 1 || undefined, 'the connection');
+    // Answered pings keep a connection open.
+    const pingsBefore = onebot.pings();
+    await waitFor(() => onebot.pings() >= pingsBefore + 3 || undefined, 'three pings');
+    expect(onebot.open()).toBe(1);
+    expect(own.entries('onebot disconnected')).toEqual([]);
+
+    onebot.answerPings(false);
+    const silentFrom = performance.now();
+    await waitFor(() => own.entries('onebot disconnected').length === 1 || undefined, 'the adapter to drop the silent connection', 10_000);
+    const closedAfter = performance.now() - silentFrom;
+    onebot.answerPings(true);
+    // The next ping goes unanswered, and the one after finds it so: at most two intervals (a loaded machine may be later).
+    expect(closedAfter).toBeLessThan(2 * pingMs + 2000);
+    const [lost] = own.entries('onebot connection lost, reconnecting');
+    expect(lost).toMatchObject({ err: { message: 'connection lost (no answer to a ping)' } });
+
+    const [, again] = await waitFor(() => (own.entries('onebot connected').length === 2 ? own.entries('onebot connected') : undefined), 'a new connection');
+    // The real time between the loss and the new connection: the backoff's wait (0.25–0.5 s), not at once.
+    expect(lost!.waitMs as number).toBeGreaterThanOrEqual(250);
+    expect((again!.time as number) - (lost!.time as number)).toBeGreaterThanOrEqual((lost!.waitMs as number) - 1);
+  });
+
+  it('a reply made while the connection is down waits for the next one, through refused tries, and goes out once, not retried', async () => {
+    const clock = virtualClock();
+    const chat = 515_151;
+    const gated = await forwardAdapter({ clock, actionTimeoutMs: 10_000 });
+    onebot.refuseConnections(503);
+    onebot.dropConnections();
+    const lost = await clock.next();
+    const delivered = gated.deliver(reply(chat, '断线时写好的夸奖'));
+    // Two tries refused (as by an implementation still starting), then one accepted.
+    for (let refused = 0; refused < 2; refused++) {
+      const tries = onebot.authorizations.length;
+      (refused === 0 ? lost : await clock.next()).release();
+      await waitFor(() => onebot.authorizations.length > tries || undefined, `refused try ${refused + 1}`);
+    }
+    onebot.refuseConnections(undefined);
+    (await clock.next()).release();
+    await delivered;
+    expect(sentIn(chat).map(textOf)).toEqual([' 断线时写好的夸奖']);
+    expect(own.entries('onebot action failed, retrying')).toEqual([]);
+  });
+
+  it('with no connection within onebot.actionTimeoutMs, a send gives up and is tried again after a backoff, then fails for the core to retry', async () => {
+    const clock = virtualClock();
+    const chat = 525_252;
+    const actionTimeoutMs = 500;
+    const gated = await forwardAdapter({ clock, actionTimeoutMs, sendAttempts: 2 });
+    onebot.refuseConnections(503);
+    onebot.dropConnections();
+    // Held: no new connection while the reply waits.
+    const reconnect = await clock.next();
+    const askedAt = performance.now();
+    const delivered = gated.deliver(reply(chat, '等不到连接的夸奖'));
+    const failed = delivered.then(
+      () => 'sent',
+      (err: unknown) => err,
+    );
+    const retry = await clock.next();
+    const firstWait = performance.now() - askedAt;
+    expect(firstWait).toBeGreaterThanOrEqual(actionTimeoutMs - 1);
+    expect(firstWait).toBeLessThan(actionTimeoutMs + 2000);
+    expect(own.entries('onebot action failed, retrying')).toMatchObject([{ attempt: 1, err: { name: 'ActionNotSentError' } }]);
+    // The send's own backoff: 0.25–0.5 s before attempt 2.
+    expect(retry.ms).toBeGreaterThanOrEqual(250);
+    expect(retry.ms).toBeLessThanOrEqual(500);
+    retry.release();
+    const err = await failed;
+    expect(err).toBeInstanceOf(ActionNotSentError);
+    expect(String(err)).toContain(`no OneBot connection that may send within ${actionTimeoutMs} ms`);
+    expect(performance.now() - askedAt).toBeGreaterThanOrEqual(2 * actionTimeoutMs - 1);
+    expect(sentIn(chat)).toEqual([]);
+    reconnect.release();
+  });
+
+  it('reconnects 0.5 s doubling to 30 s apart while the implementation is down, and starts over after a minute connected', async () => {
+    const clock = virtualClock();
+    await forwardAdapter({ clock });
+    onebot.refuseConnections(503);
+    onebot.dropConnections();
+    const ceilings = [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000];
+    let wait = await clock.next();
+    for (const [n, ceiling] of ceilings.entries()) {
+      expect(wait.ms, `wait ${n}`).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(wait.ms, `wait ${n}`).toBeLessThanOrEqual(ceiling);
+      const tries = onebot.authorizations.length;
+      if (n === ceilings.length - 1) onebot.refuseConnections(undefined);
+      wait.release();
+      if (n === ceilings.length - 1) break;
+      wait = await clock.next();
+      // One try per wait, made once the wait was over.
+      expect(onebot.authorizations.length, `tries after wait ${n}`).toBe(tries + 1);
+    }
+    await waitFor(() => onebot.open() === 1 || undefined, 'the connection once the implementation is up');
+    expect(clock.now()).toBeGreaterThanOrEqual(ceilings.reduce((sum, c) => sum + c / 2, 0));
+
+    clock.advance(61_000);
+    onebot.dropConnections();
+    const afterStable = await clock.next();
+    expect(afterStable.ms).toBeGreaterThanOrEqual(250);
+    expect(afterStable.ms).toBeLessThanOrEqual(500);
   });
 });

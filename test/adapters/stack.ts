@@ -17,7 +17,7 @@ import { testConfig, waitFor } from '../service/support.ts';
 
 /**
  * Everything behind an adapter, all real: a private redis-server, the Core with the bundled post reader, and a worker
- * running a tiny random model.
+ * running a tiny random model (or the bundled generator and judge, `StackOptions.bundledSeed`).
  */
 export interface Stack {
   config: AppConfig;
@@ -25,6 +25,8 @@ export interface Stack {
   logger: Logger;
   /** Every log line written by the core, the worker and the adapter under test. */
   logs: string[];
+  /** Those log lines with message `msg`, parsed. */
+  entries(msg: string): Record<string, unknown>[];
   /**
    * Resolves once no praise job and no reply job is waiting, delayed or running: every message the core has queued
    * so far has been answered and delivered. Call it after the message was handed to the core (see `handled`).
@@ -32,18 +34,43 @@ export interface Stack {
   idle(): Promise<void>;
   /** Resolves with the core's action once the adapter's dispatcher has handed message `messageId` to the core. */
   handled(messageId: string): Promise<string>;
+  /** Every candidate the engine sampled for `post` so far, as it sampled them (before the policy tidies them). */
+  sampled(post: string): string[];
   close(): Promise<void>;
 }
 
-export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): Promise<Stack> {
+export interface StackOptions {
+  /**
+   * Run the bundled generator and judge (config.model: dir, judgeDir, variant, candidates, maxNewTokens) with every
+   * request's seed fixed at this (the worker sets none), instead of a tiny random model sampling one short candidate.
+   */
+  bundledSeed?: number;
+}
+
+export async function startStack(patch: Parameters<typeof testConfig>[1] = {}, opts: StackOptions = {}): Promise<Stack> {
   const redis: TestRedis = await startRedis();
+  const bundled = opts.bundledSeed !== undefined;
   const config = testConfig(redis.url, {
-    model: { candidates: 1, maxNewTokens: 8, threads: 1 },
+    model: bundled ? { threads: 1 } : { candidates: 1, maxNewTokens: 8, threads: 1 },
+    // With the bundled model the tests require a generated praise: retrieved ones would compete with it.
+    ...(bundled && { retrieval: { dir: '' } }),
     ...patch,
   });
   const { logger, lines: logs, entries } = recordLogs();
-  const engine: Engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger });
-  const worker: RunningWorker = await startWorker({ config, logger, engine });
+  const engine = recordingEngine(
+    bundled
+      ? await createEngine({
+          modelDir: resolve(PROJECT_ROOT, config.model.dir),
+          judgeDir: resolve(PROJECT_ROOT, config.model.judgeDir),
+          variant: config.model.variant,
+          threads: 1,
+          replicas: 1,
+          logger,
+        })
+      : await createEngine({ modelDir: await makeRandomModel(), threads: 1, logger }),
+    opts.bundledSeed,
+  );
+  const worker: RunningWorker = await startWorker({ config, logger, engine: engine.engine });
   const reader = await startPostReader(resolve(PROJECT_ROOT, config.reader.dir));
   const core = await createCore({ config, logger, reader });
   const queues = praiseQueues(config, redis.url, [core.instanceId]);
@@ -52,6 +79,7 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
     core,
     logger,
     logs,
+    entries,
     idle: () => queuesIdle(queues),
     handled(messageId) {
       return waitFor(
@@ -59,15 +87,32 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}): 
         `message ${messageId} handled by the core`,
       );
     },
+    sampled: (post) => engine.sampled.get(post) ?? [],
     async close() {
       await Promise.all(queues.map((q) => q.close()));
       await core.close();
       await reader.close();
       await worker.close();
-      await engine.close();
+      await engine.engine.close();
       await redis.close();
     },
   };
+}
+
+/** `inner`, keeping every candidate it samples by post, and with every request's seed set to `seed` when one is given. */
+function recordingEngine(inner: Engine, seed?: number): { engine: Engine; sampled: Map<string, string[]> } {
+  const sampled = new Map<string, string[]>();
+  const engine: Engine = {
+    modelName: inner.modelName,
+    async generate(reqs) {
+      const results = await inner.generate(seed === undefined ? reqs : reqs.map((r) => ({ ...r, seed })));
+      for (const [i, r] of reqs.entries()) sampled.set(r.post, [...(sampled.get(r.post) ?? []), ...results[i]!.candidates]);
+      return results;
+    },
+    close: () => inner.close(),
+    on: inner.on && ((event, listener) => inner.on!(event, listener)),
+  };
+  return { engine, sampled };
 }
 
 /** `core`, also keeping every message an adapter hands to it in `handed`, in order. */

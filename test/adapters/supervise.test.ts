@@ -3,6 +3,7 @@ import { supervise } from '../../adapters/shared/supervise.ts';
 import { PermanentAdapterError } from '../../src/adapter.ts';
 import { describeAdapterStatus } from '../../src/adapterStatus.ts';
 import { createLogger } from '../../src/logger.ts';
+import { virtualClock } from '../helpers/clock.ts';
 import { waitFor } from '../service/support.ts';
 
 function logs() {
@@ -14,29 +15,74 @@ function logs() {
 describe('supervise: the fault boundary around one adapter', () => {
   it('an adapter that comes up and fails at once, again and again, is restarted with a growing backoff, not every moment', async () => {
     const { lines, logger } = logs();
-    let starts = 0;
+    const startedAt: number[] = [];
     const adapter = supervise({
       name: 'flaky',
       logger,
       backoff: { initialMs: 100, maxMs: 400 },
       start: async (faults) => {
-        starts++;
+        startedAt.push(performance.now());
         setImmediate(() => faults.fault(new Error('getaddrinfo ENOTFOUND login.example.com')));
         return { stop: async () => {} };
       },
     });
     try {
-      await waitFor(() => starts >= 6 || undefined, 'six starts', 20_000);
+      await waitFor(() => startedAt.length >= 6 || undefined, 'six starts', 20_000);
     } finally {
       await adapter.stop();
     }
+    // The real time between tries, not what was logged: the wait before try n+1 has a ceiling of min(400, 100 * 2^n)
+    // ms, and with jitter it lasts at least half of that (1 ms less for the timer's rounding).
+    const gaps = startedAt.slice(1, 6).map((t, i) => t - startedAt[i]!);
+    for (const [n, gap] of gaps.entries()) expect(gap, `wait ${n}`).toBeGreaterThanOrEqual(Math.min(400, 100 * 2 ** n) / 2 - 1);
     const retries = lines.filter((l) => String(l.msg).startsWith('flaky: stopped working (ENOTFOUND login.example.com)'));
     // Logged at the 1st, 2nd and 4th failure, with the count.
     expect(retries.map((l) => l.repeats ?? 1)).toEqual([1, 2, 4].slice(0, retries.length));
     expect(retries.length).toBeGreaterThanOrEqual(3);
-    // The 4th wait's ceiling is 400 ms: with jitter it is at least half of that; without the backoff it would be 50–100 ms.
-    expect(retries[2]!.retryInMs as number).toBeGreaterThanOrEqual(200);
     expect(lines.filter((l) => l.msg === 'flaky: running again').length).toBeLessThanOrEqual(3);
+  });
+
+  it('waits 1 s doubling to 60 s between tries by default, and starts over after a run of stableMs', async () => {
+    const { logger } = logs();
+    const clock = virtualClock();
+    const triedAt: number[] = [];
+    let stayUp = false;
+    const adapter = supervise({
+      name: 'unreachable',
+      logger,
+      clock,
+      start: async () => {
+        triedAt.push(clock.now());
+        if (!stayUp) throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+        return { stop: async () => {} };
+      },
+    });
+    const ceilings = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000];
+    const asked: number[] = [];
+    try {
+      for (const [n, ceiling] of ceilings.entries()) {
+        const wait = await clock.next();
+        asked.push(wait.ms);
+        expect(triedAt, 'no try before the wait is over').toHaveLength(n + 1);
+        expect(wait.ms, `wait ${n}`).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(wait.ms, `wait ${n}`).toBeLessThanOrEqual(ceiling);
+        if (n === ceilings.length - 1) stayUp = true;
+        wait.release();
+      }
+      await waitFor(() => adapter.status().state === 'running' || undefined, 'the last try to come up');
+      // Virtual time between tries: each try came exactly the wait the backoff asked for after the one before.
+      expect(triedAt.slice(1).map((t, i) => t - triedAt[i]!)).toEqual(asked);
+
+      // After a minute up, a fault is met with the shortest wait again.
+      clock.advance(61_000);
+      stayUp = false;
+      adapter.fault(new Error('read ECONNRESET'));
+      const again = await clock.next();
+      expect(again.ms).toBeGreaterThanOrEqual(500);
+      expect(again.ms).toBeLessThanOrEqual(1000);
+    } finally {
+      await adapter.stop();
+    }
   });
 
   it('a try after a failure is shown as retrying, now, until it settles: the state does not flap back to starting', async () => {

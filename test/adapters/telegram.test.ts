@@ -7,6 +7,7 @@ import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../service/support.ts';
 import { BAD_INPUTS } from './badInput.ts';
 import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
+import { PRAISE_SEED, PRAISED_POSTS, expectGeneratedReply } from '../helpers/praise.ts';
 import { startStack, type Stack } from './stack.ts';
 
 const ADMIN_ID = 4242;
@@ -44,11 +45,14 @@ const mention = (text: string, username = fake.bot.username!): FakeEntity => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({
-    admins: { telegram: [String(ADMIN_ID)], discord: [], wechat: [], web: [] },
-    rateLimit: { chatPerMinute: 0 },
-    messages: { help: LONG_HELP },
-  });
+  stack = await startStack(
+    {
+      admins: { telegram: [String(ADMIN_ID)], discord: [], wechat: [], web: [] },
+      rateLimit: { chatPerMinute: 0 },
+      messages: { help: LONG_HELP },
+    },
+    { bundledSeed: PRAISE_SEED },
+  );
   fake = await startFakeTelegram();
   const options = telegramAdapter.options({ ...stack.config.telegram, apiRoot: fake.apiRoot }, { TELEGRAM_BOT_TOKEN: fake.token });
   adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
@@ -72,6 +76,16 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     await expect(startTelegramAdapter({ core: stack.core, logger: stack.logger, token: '999:wrong-token', apiRoot: fake.apiRoot })).rejects.toThrow(
       'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)',
     );
+  });
+
+  it('answers posts the bundled model handles well with a praise it generated, not a tone reply (seed fixed)', async () => {
+    for (const post of PRAISED_POSTS) {
+      const asker = user('praised');
+      const reply = await oneReplyTo(fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text: post }));
+      const done = stack.entries('praise generated').filter((e) => e.chatId === String(asker.id));
+      expect(done).toMatchObject([{ kind: 'praise' }]);
+      expectGeneratedReply(reply.text, stack.sampled(post), stack.config.policy.maxReplyChars);
+    }
   });
 
   it('answers a group mention once, quoting the asker, with emoji before the mention (UTF-16 offsets)', async () => {

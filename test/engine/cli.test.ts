@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INDIRECT_DISTRESS, INDIRECT_DISTRESS_TRADITIONAL, traditionalCareReply } from '../helpers/distressPosts.ts';
-import { defaultDistressConfig } from '../../src/config.ts';
+import { defaultDistressConfig, shippedConfig } from '../../src/config.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { makeRandomModel, REPO_ROOT } from '../helpers/model.ts';
+import { PRAISE_SEED, PRAISED_POSTS, TONE_REPLIES } from '../helpers/praise.ts';
 
 const exec = promisify(execFile);
 
@@ -45,6 +46,19 @@ describe('kuakua praise', () => {
     expect(a.stdout.trim().length).toBeGreaterThan(0);
     const b = await kuakua('praise', '今天终于拿到驾照了', '--model', dir, '--seed', '7');
     expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('prints a praise the bundled model generated for posts it handles well, not a tone reply (seed fixed)', async () => {
+    const { policy } = shippedConfig();
+    // Without the corpus, so that only the model's own samples compete.
+    const runs = await Promise.all(PRAISED_POSTS.map((post) => kuakua('praise', post, '--seed', String(PRAISE_SEED), '--json', '--no-corpus')));
+    for (const [i, r] of runs.entries()) {
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out).toMatchObject({ post: PRAISED_POSTS[i], model: 'kuakua-mini', kind: 'praise', source: 'generated', reply: expect.any(String) });
+      expect(out.score).toBeGreaterThanOrEqual(policy.minScore);
+      expect(TONE_REPLIES.has(out.reply), `"${out.reply}" is a tone reply`).toBe(false);
+    }
   });
 
   it('prints --n different praises, and JSON with --json on each variant', async () => {

@@ -9,8 +9,24 @@ import { waitFor } from '../helpers/wait.ts';
  * checks clientId/clientSecret (401 authFailed otherwise) and answers `{ endpoint, ticket }`; the WebSocket at
  * `endpoint?ticket=` (each ticket good once) pushes `{ specVersion, type, headers, data }` frames and records what the
  * client sends back (acks `{ code, headers: { messageId }, message, data }`, ping echoes). Session webhooks
- * (`POST /robot/sendBySession?session=…`) record each reply and answer `{ errcode: 0 }`.
+ * (`POST /robot/sendBySession?session=…`) record each reply and answer `{ errcode: 0 }`, refusing (HTTP 200 with an
+ * errcode, as DingTalk answers) what DingTalk refuses: a session it did not issue or that has expired (300001), a body
+ * that is not JSON in `application/json` (40035, 43004), a `msgtype` other than text or markdown (400105), and a text
+ * or markdown message without its content (40035). DingTalk publishes no code for text over its length limit (20 000
+ * bytes, see adapters/dingtalk/index.ts): the fake refuses it with 40035 too. Where DingTalk's errmsg is not known, the
+ * fake's own names the problem.
  */
+
+/** The most UTF-8 bytes a text message's content may have. */
+export const DINGTALK_TEXT_LIMIT_BYTES = 20_000;
+/** How long DingTalk keeps a session webhook (about 1.5 hours). */
+const SESSION_MS = 90 * 60_000;
+
+/** What a session webhook answers: `{ errcode: 0, errmsg: 'ok' }` or a refusal. */
+export interface FakeWebhookAnswer {
+  errcode: number;
+  errmsg: string;
+}
 
 export interface FakeRobotMessage {
   msgId: string;
@@ -44,7 +60,7 @@ export interface FakeFrame {
 /** A reply posted to a session webhook. */
 export interface FakeReply {
   session: string;
-  body: { msgtype?: string; text?: { content?: string }; at?: { atUserIds?: string[] } };
+  body: { msgtype?: string; text?: { content?: string }; markdown?: { title?: string; text?: string }; at?: { atUserIds?: string[] } };
 }
 
 export interface FakeAck {
@@ -87,8 +103,8 @@ export interface FakeDingtalk {
   ping(): Promise<FakeAck>;
   acksFor(messageId: string): FakeAck[];
   repliesTo(session: string): FakeReply[];
-  /** A new session webhook URL (as DingTalk makes one per conversation). */
-  webhook(): { url: string; session: string };
+  /** A new session webhook URL (as DingTalk makes one per conversation), good until `expiresAt`. */
+  webhook(expiresAt?: number): { url: string; session: string };
   /** Cuts the stream connection without a close frame. */
   drop(): void;
   /** The current connection stops answering pings, as a half-open TCP connection would. */
@@ -123,6 +139,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
   let revoked = false;
   let openGate: Promise<void> | undefined;
   const refusals = new Map<string, number>();
+  /** The sessions issued, with when each expires. */
+  const sessions = new Map<string, number>();
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -131,6 +149,30 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString('utf8');
+  };
+
+  /** Why DingTalk would refuse to post `raw` to `session`, or undefined when it would post it. */
+  const refusal = (session: string, contentType: string | undefined, raw: string): FakeWebhookAnswer | undefined => {
+    const expiresAt = sessions.get(session);
+    if (expiresAt === undefined || expiresAt <= Date.now()) return { errcode: 300001, errmsg: 'session 不存在' };
+    if (!/^application\/json\b/i.test(contentType ?? '')) return { errcode: 43004, errmsg: '无效的HTTP HEADER Content-Type' };
+    let body: FakeReply['body'];
+    try {
+      body = JSON.parse(raw) as FakeReply['body'];
+    } catch {
+      return { errcode: 40035, errmsg: '缺少参数 json' };
+    }
+    const filled = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+    if (body?.msgtype === 'text') {
+      const content = body.text?.content;
+      if (!filled(content)) return { errcode: 40035, errmsg: '缺少参数 text.content' };
+      if (Buffer.byteLength(content) > DINGTALK_TEXT_LIMIT_BYTES) return { errcode: 40035, errmsg: `text.content 超过 ${DINGTALK_TEXT_LIMIT_BYTES} 字节` };
+      return undefined;
+    }
+    if (body?.msgtype === 'markdown') {
+      return filled(body.markdown?.title) && filled(body.markdown?.text) ? undefined : { errcode: 40035, errmsg: '缺少参数 markdown' };
+    }
+    return { errcode: 400105, errmsg: '不支持的消息类型' };
   };
 
   const server = createServer(async (req, res) => {
@@ -153,6 +195,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     }
     if (req.method === 'POST' && url.pathname === '/robot/sendBySession') {
       const session = url.searchParams.get('session') ?? '';
+      const refused = refusal(session, req.headers['content-type'], body);
+      if (refused) return json(res, 200, refused);
       if (refusals.get(session) === replies.filter((r) => r.session === session).length) {
         refusals.delete(session);
         return json(res, 200, { errcode: 130101, errmsg: 'send too fast' });
@@ -206,8 +250,9 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     if (current && current.readyState === current.OPEN) current.send(raw);
     else backlog.push(raw);
   };
-  const webhook = () => {
+  const webhook = (expiresAt = Date.now() + SESSION_MS) => {
     const session = randomBytes(12).toString('hex');
+    sessions.set(session, expiresAt);
     return { url: `${origin}/robot/sendBySession?session=${session}`, session };
   };
 
@@ -227,7 +272,8 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
     replies,
     robotMessage({ text = '求夸', group = true, conversationId, staffId, over = {} }) {
       const n = ++counter;
-      const hook = webhook();
+      const expiresAt = over.sessionWebhookExpiredTime ?? Date.now() + SESSION_MS;
+      const hook = webhook(expiresAt);
       const message: FakeRobotMessage = {
         msgId: `msg${n}${randomBytes(6).toString('hex')}`,
         msgtype: 'text',
@@ -242,7 +288,7 @@ export async function startFakeDingtalk(): Promise<FakeDingtalk> {
         robotCode: clientId,
         isAdmin: false,
         sessionWebhook: hook.url,
-        sessionWebhookExpiredTime: Date.now() + 90 * 60_000,
+        sessionWebhookExpiredTime: expiresAt,
         createAt: Date.now(),
         senderCorpId: corpId,
         text: { content: text },

@@ -7,6 +7,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * A fake Discord on 127.0.0.1: the REST routes discord.js uses (gateway/bot, users/@me, command registration, channel
  * messages, interaction callbacks and webhook edits) and a gateway WebSocket speaking v10 JSON (HELLO, IDENTIFY → READY +
  * GUILD_CREATE, heartbeat ACK, RESUME → RESUMED with replay, dispatch injection). Everything the bot sends is recorded.
+ *
+ * It refuses what Discord refuses: a session gets guild messages only with the GUILD_MESSAGES intent, DMs only with
+ * DIRECT_MESSAGES, and without MESSAGE_CONTENT an empty `content` unless the message is a DM, mentions the bot or is
+ * the bot's own. An interaction is answered once, with the id and token it was created with, and its token (for the
+ * webhook routes, under the app's own application id) is good for 15 minutes of the fake's clock.
  */
 
 export interface FakeDiscordUser {
@@ -79,8 +84,11 @@ export interface FakeDiscord {
   slashCommand(m: { author: FakeDiscordUser; text: string; channelId?: string }): string;
   /** Whether a gateway session is identified and open. */
   ready(): boolean;
-  /** Cut the gateway TCP connection without a close frame (the client should RESUME); refuse new ones for `ms`. */
-  dropGateway(ms?: number): void;
+  /**
+   * Cut the gateway TCP connection without a close frame (the client should RESUME), and refuse the next `refuse`
+   * connection attempts (after which a client identifies anew).
+   */
+  dropGateway(refuse?: number): void;
   /** Answer the next `count` message creations with 429 and Retry-After (seconds). */
   rateLimitMessages(count: number, retryAfter: number): void;
   close(): Promise<void>;
@@ -88,13 +96,29 @@ export interface FakeDiscord {
 
 const DISCORD_EPOCH = 1420070400000n;
 
-/** Privileged intent that must be switched on in the Developer Portal; Discord closes with 4014 otherwise. */
-const MESSAGE_CONTENT_INTENT = 1 << 15;
+/** Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents). */
+export const INTENTS = {
+  GUILD_MESSAGES: 1 << 9,
+  DIRECT_MESSAGES: 1 << 12,
+  /** Privileged: it must be switched on in the Developer Portal, or Discord closes with 4014. */
+  MESSAGE_CONTENT: 1 << 15,
+} as const;
+
+/** How long an interaction token can be used. */
+export const INTERACTION_TOKEN_MS = 15 * 60_000;
 
 export async function startFakeDiscord(
-  opts: { token?: string; heartbeatMs?: number; messageContentAllowed?: boolean; port?: number } = {},
+  opts: {
+    token?: string;
+    heartbeatMs?: number;
+    messageContentAllowed?: boolean;
+    port?: number;
+    /** The clock interaction tokens expire by. */
+    now?: () => number;
+  } = {},
 ): Promise<FakeDiscord> {
   const token = opts.token ?? `MTIz.fake-discord.${randomBytes(12).toString('hex')}`;
+  const now = opts.now ?? Date.now;
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   let counter = 0n;
   const snowflake = () => String(((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | (counter++ & 0xfffn));
@@ -122,19 +146,31 @@ export async function startFakeDiscord(
   const registeredCommands: unknown[] = [];
   const interactionResponses: { interactionId: string; body: unknown }[] = [];
   const webhookMessages: { method: string; body: Record<string, unknown> }[] = [];
-  const interactions = new Map<string, { channelId: string; token: string }>();
+  /** `original`: whether the interaction's first response exists (acknowledged, not deleted). */
+  const interactions = new Map<string, { channelId: string; token: string; createdAt: number; acknowledged: boolean; original: boolean }>();
+  const live = (it: { createdAt: number }) => now() - it.createdAt < INTERACTION_TOKEN_MS;
 
   // One session at a time is enough for a single-shard bot.
-  let session: { id: string; seq: number; log: { s: number; t: string; d: unknown }[]; socket?: WebSocket } | undefined;
+  let session: { id: string; intents: number; seq: number; log: { s: number; t: string; d: unknown }[]; socket?: WebSocket } | undefined;
   const sockets = new Set<Socket>();
-  let gatewayDownUntil = 0;
+  /** Gateway connections still to refuse. */
+  let refusing = 0;
   let messageLimit = { count: 0, retryAfter: 0 };
 
   const send = (ws: WebSocket, payload: unknown) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
   };
-  const dispatch = (t: string, d: unknown) => {
+  /** A message as a session with `intents` gets it; undefined when that session gets no such message. */
+  const messageFor = (intents: number, m: FakeDiscordMessage): FakeDiscordMessage | undefined => {
+    const inGuild = m.guild_id !== undefined;
+    if ((intents & (inGuild ? INTENTS.GUILD_MESSAGES : INTENTS.DIRECT_MESSAGES)) === 0) return undefined;
+    const readable = (intents & INTENTS.MESSAGE_CONTENT) !== 0 || !inGuild || m.author.id === bot.id || m.mentions.some((u) => u.id === bot.id);
+    return readable ? m : { ...m, content: '', embeds: [], attachments: [] };
+  };
+  const dispatch = (t: string, payload: unknown) => {
     if (!session) return;
+    const d = t === 'MESSAGE_CREATE' ? messageFor(session.intents, payload as FakeDiscordMessage) : payload;
+    if (d === undefined) return;
     const s = ++session.seq;
     session.log.push({ s, t, d });
     if (session.socket) send(session.socket, { op: 0, t, s, d });
@@ -201,8 +237,9 @@ export async function startFakeDiscord(
       if (msg.op === 1) send(ws, { op: 11 });
       else if (msg.op === 2) {
         if (d.token !== token) return ws.close(4004, 'Authentication failed');
-        if (opts.messageContentAllowed === false && (Number(d.intents) & MESSAGE_CONTENT_INTENT) !== 0) return ws.close(4014, 'Disallowed intent(s).');
-        session = { id: randomBytes(8).toString('hex'), seq: 0, log: [], socket: ws };
+        const intents = Number(d.intents);
+        if (opts.messageContentAllowed === false && (intents & INTENTS.MESSAGE_CONTENT) !== 0) return ws.close(4014, 'Disallowed intent(s).');
+        session = { id: randomBytes(8).toString('hex'), intents, seq: 0, log: [], socket: ws };
         dispatch('READY', {
           v: 10,
           user: bot,
@@ -263,6 +300,33 @@ export async function startFakeDiscord(
     return msg;
   };
 
+  /** Whether `body.content` is 1 to 2000 characters (or, for an edit, absent); answers 400 as Discord does when not. */
+  const validContent = (body: Record<string, unknown>, res: ServerResponse, edit = false): boolean => {
+    if (edit && body.content === undefined) return true;
+    const content = typeof body.content === 'string' ? body.content : '';
+    if (content.length > 0 && content.length <= 2000) return true;
+    json(res, 400, {
+      code: 50035,
+      message: 'Invalid Form Body',
+      errors: { content: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 2000 in length.' }] } },
+    });
+    return false;
+  };
+
+  /** The interaction whose webhook `/webhooks/<application id>/<token>` names, or undefined once refused as Discord does. */
+  const webhookInteraction = (m: RegExpExecArray, res: ServerResponse) => {
+    if (m[1] !== applicationId) return void json(res, 404, { code: 10015, message: 'Unknown Webhook' });
+    const it = [...interactions.values()].find((i) => i.token === m[2]);
+    if (!it || !live(it)) return void json(res, 401, { code: 50027, message: 'Invalid Webhook Token' });
+    return it;
+  };
+  /** As webhookInteraction, for the routes on its first response, which exists only once acknowledged and until deleted. */
+  const original = (m: RegExpExecArray, res: ServerResponse) => {
+    const it = webhookInteraction(m, res);
+    if (it && !it.original) return void json(res, 404, { code: 10008, message: 'Unknown Message' });
+    return it;
+  };
+
   const routes: [string, RegExp, (m: RegExpExecArray, body: Record<string, unknown>, res: ServerResponse) => void][] = [
     [
       'GET',
@@ -305,14 +369,7 @@ export async function startFakeDiscord(
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(messageLimit.retryAfter), 'x-ratelimit-scope': 'user' });
           return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: messageLimit.retryAfter, global: false }));
         }
-        const content = typeof body.content === 'string' ? body.content : '';
-        if (content.length === 0 || content.length > 2000) {
-          return json(res, 400, {
-            code: 50035,
-            message: 'Invalid Form Body',
-            errors: { content: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 2000 in length.' }] } },
-          });
-        }
+        if (!validContent(body, res)) return;
         const msg = createMessage(channel, bot, body);
         posted.push(msg);
         json(res, 200, msg);
@@ -323,6 +380,10 @@ export async function startFakeDiscord(
       'POST',
       /^\/api\/v10\/interactions\/(\d+)\/([^/]+)\/callback$/,
       (m, body, res) => {
+        const it = interactions.get(m[1]!);
+        if (!it || it.token !== m[2] || !live(it)) return json(res, 404, { code: 10062, message: 'Unknown interaction' });
+        if (it.acknowledged) return json(res, 400, { code: 40060, message: 'Interaction has already been acknowledged.' });
+        it.acknowledged = it.original = true;
         interactionResponses.push({ interactionId: m[1]!, body });
         json(res, 204, null);
       },
@@ -331,24 +392,29 @@ export async function startFakeDiscord(
       'PATCH',
       /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/,
       (m, body, res) => {
-        const it = [...interactions.values()].find((i) => i.token === m[2]);
+        const it = original(m, res);
+        if (!it || !validContent(body, res, true)) return;
         webhookMessages.push({ method: 'PATCH', body });
-        json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
+        json(res, 200, createMessage(it.channelId, bot, body));
       },
     ],
     [
       'POST',
       /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)$/,
       (m, body, res) => {
-        const it = [...interactions.values()].find((i) => i.token === m[2]);
+        const it = webhookInteraction(m, res);
+        if (!it || !validContent(body, res)) return;
         webhookMessages.push({ method: 'POST', body });
-        json(res, 200, createMessage(it?.channelId ?? channelId, bot, body));
+        json(res, 200, createMessage(it.channelId, bot, body));
       },
     ],
     [
       'DELETE',
       /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/,
-      (_m, body, res) => {
+      (m, body, res) => {
+        const it = original(m, res);
+        if (!it) return;
+        it.original = false;
         webhookMessages.push({ method: 'DELETE', body });
         json(res, 204, null);
       },
@@ -380,7 +446,10 @@ export async function startFakeDiscord(
     });
   });
   server.on('upgrade', (req, socket, head) => {
-    if (Date.now() < gatewayDownUntil) return socket.destroy();
+    if (refusing > 0) {
+      refusing--;
+      return socket.destroy();
+    }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   server.on('connection', (s: Socket) => {
@@ -437,7 +506,7 @@ export async function startFakeDiscord(
       const id = snowflake();
       const itToken = randomBytes(16).toString('hex');
       const target = channel ?? channelId;
-      interactions.set(id, { channelId: target, token: itToken });
+      interactions.set(id, { channelId: target, token: itToken, createdAt: now(), acknowledged: false, original: false });
       dispatch('INTERACTION_CREATE', {
         id,
         application_id: applicationId,
@@ -459,8 +528,8 @@ export async function startFakeDiscord(
       return id;
     },
     ready: () => session?.socket !== undefined,
-    dropGateway(ms = 0) {
-      gatewayDownUntil = Date.now() + ms;
+    dropGateway(refuse = 0) {
+      refusing = refuse;
       session?.socket?.terminate();
       if (session) session.socket = undefined;
     },

@@ -102,6 +102,12 @@ export interface FakeOneBot {
   failNext(action: string, count: number, failure: Failure): void;
   /** Closes every connection abruptly, as a crashing implementation would. */
   dropConnections(): void;
+  /** Whether forward connections answer kuakua's pings (true at first); false makes every one of them half-open. */
+  answerPings(on: boolean): void;
+  /** Pings received on forward connections so far, answered or not. */
+  pings(): number;
+  /** Answers forward connection requests with this HTTP status while set (e.g. 503, as an implementation still starting); undefined accepts them again. */
+  refuseConnections(status: number | undefined): void;
   /** Connects to kuakua's reverse server; rejects with the HTTP status when refused. */
   connectReverse(url: string, opts?: ReverseConnectOptions): Promise<void>;
   close(): Promise<void>;
@@ -157,6 +163,9 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   const failures = new Map<string, { count: number; failure: Failure }>();
   let accepted = 0;
   let refused = 0;
+  let pongs = true;
+  let pings = 0;
+  let unavailable: number | undefined;
   let nextMessageId = 10_000;
 
   const now = () => Math.floor(Date.now() / 1000);
@@ -223,17 +232,28 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     for (const text of backlog.splice(0)) ws.send(text);
   };
 
-  const wss = new WebSocketServer({ noServer: true });
+  // Pongs by hand, so that a test can stop them.
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     authorizations.push(req.headers.authorization);
+    if (unavailable !== undefined) {
+      socket.end(`HTTP/1.1 ${unavailable} Unavailable\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     if (tokenOf(req) !== token) {
       refused++;
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     accepted++;
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('ping', (data) => {
+        pings++;
+        if (pongs) ws.pong(data);
+      });
+      serve(ws);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -284,6 +304,13 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     },
     dropConnections() {
       for (const ws of sockets) ws.terminate();
+    },
+    answerPings(on) {
+      pongs = on;
+    },
+    pings: () => pings,
+    refuseConnections(status) {
+      unavailable = status;
     },
     connectReverse(url, { token: presented, tokenIn = 'header', role = 'Universal', selfIdHeader = String(selfId), answerPings = true } = {}) {
       const target = presented && tokenIn === 'query' ? `${url}?access_token=${encodeURIComponent(presented)}` : url;

@@ -79,13 +79,27 @@ describe('a worker killed in the middle of a generation', () => {
     // Active: the job is in the worker's hands (its generation takes seconds), and it dies with it.
     await waitFor(async () => (await requests.getActiveCount()) === 1, 'the first worker to take the job');
     first.proc.kill('SIGKILL');
+    const killedAt = Date.now();
     expect(await first.exited).toBe('SIGKILL');
     expect(first.output()).not.toContain('praise generated');
     expect(got).toEqual([]);
 
     const second = await workerProcess(redis.url, path);
+    const secondReadyAt = Date.now();
     await waitFor(() => got.length === 1, 'the answer from the second worker', config.queue.timeoutMs + 10_000);
+    const answeredAt = Date.now();
     const key = idempotencyKey(msg);
+    // Measured from the kill: the dead worker's lock runs out within lockDurationMs, and the next stall check (every
+    // stalledIntervalMs) of a running worker hands the job on, so it is taken within 15 s of the kill, or of the second
+    // worker's start if that came later. processedOn is when the second worker took it. The 2 s over that bound are
+    // for a loaded machine; the answer (the generation on top) comes before queue.timeoutMs.
+    const takenAt = (await requests.getJob(jobIdFor(key, 'req')))!.processedOn!;
+    const { lockDurationMs, stalledIntervalMs, timeoutMs } = config.queue;
+    expect(takenAt, 'taken again after the kill').toBeGreaterThan(killedAt);
+    expect(takenAt - killedAt, 'ms from the kill to the take-over').toBeLessThanOrEqual(
+      Math.max(lockDurationMs, secondReadyAt - killedAt) + stalledIntervalMs + 2000,
+    );
+    expect(answeredAt - killedAt, 'ms from the kill to the answer').toBeLessThan(timeoutMs);
     expect(await answeredBy(redis.url, config.redis.prefix, key)).toBe('reply:rel-kill');
     expect(got[0]).toMatchObject({ replyToMessageId: msg.messageId, chatId: msg.chatId });
     expect(['praise', 'fallback']).toContain(got[0]!.kind);

@@ -150,7 +150,7 @@ describe('timeout policies with no worker running', () => {
     await waitFor(() => got.length === 1, 'the fallback');
     expect(got[0]).toMatchObject({ kind: 'fallback', chatId: msg.chatId, replyToMessageId: msg.messageId, userId: msg.userId, platform: 'telegram' });
     expect(got[0]!.text.match(/[\u4e00-\u9fff]/g)?.length ?? 0).toBeGreaterThanOrEqual(6);
-    expect(await fx.admin.lrange('kuakua:history:telegram:group-1', 0, -1)).toEqual([got[0]!.text]);
+    expect(await fx.admin.lrange('{kuakua}:history:telegram:group-1', 0, -1)).toEqual([got[0]!.text]);
     // The request was taken back: a worker starting later would not answer it a second time.
     expect(await queueDepth(config)).toBe(0);
   });
@@ -170,7 +170,7 @@ describe('timeout policies with no worker running', () => {
     const got = collect(c);
     const msg = message();
     await c.handle(msg);
-    await waitFor(async () => (await fx.admin.get(`kuakua:answered:telegram:${msg.chatId}:${msg.messageId}`)) !== null, 'the timeout');
+    await waitFor(async () => (await fx.admin.get(`{kuakua}:answered:telegram:${msg.chatId}:${msg.messageId}`)) !== null, 'the timeout');
     await fx.idle(config);
     expect(got).toEqual([]);
     expect(await queueDepth(config)).toBe(0);
@@ -383,7 +383,7 @@ describe('people in distress', () => {
     expect(await c.handle(message({ userId: 'u1', chatId: 'group-2', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
     expect(await queueDepth(config)).toBe(0);
     expect(await c.handle(message({ userId: 'u1' }))).toMatchObject({ action: 'queued' });
-    await waitFor(async () => (await fx.admin.exists('kuakua:care:telegram:group-1:u1')) === 0, 'the care window to end');
+    await waitFor(async () => (await fx.admin.exists('{kuakua}:care:telegram:group-1:u1')) === 0, 'the care window to end');
     expect(await c.handle(message({ userId: 'u1', text: DISTRESS }))).toMatchObject({ action: 'replied', delivery: { kind: 'care' } });
     expect(await queueDepth(config)).toBe(1);
   });

@@ -44,7 +44,7 @@ describe('bot, queue and worker with the real engine', () => {
     expect(['praise', 'fallback']).toContain(d.kind);
     expect(Array.from(d.text).length).toBeGreaterThanOrEqual(c.policy.minReplyChars);
     expect(Array.from(d.text).length).toBeLessThanOrEqual(c.policy.maxReplyChars);
-    expect(await fx.admin.lrange(`kuakua:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
+    expect(await fx.admin.lrange(`{kuakua}:history:telegram:${msg.chatId}`, 0, -1)).toEqual([d.text]);
     expect(await bot.status()).toMatchObject({ redis: true, workers: 1, model: engine.modelName, queueDepth: 0 });
     // The worker queues its reply with the options the bot gives its own timeout job.
     const replies = new Queue(replyQueueName(c.queue.name, bot.instanceId), { connection: { url: fx.redis.url }, prefix: c.redis.prefix });
@@ -113,7 +113,7 @@ describe('bot, queue and worker with the real engine', () => {
     const { bot, got } = await start(c);
     for (let i = 0; i < 8; i++) await bot.handle(message({ chatId: 'history-chat' }));
     await waitFor(() => got.length === 8, 'eight replies', 60_000);
-    const history = await fx.admin.lrange('kuakua:history:telegram:history-chat', 0, -1);
+    const history = await fx.admin.lrange('{kuakua}:history:telegram:history-chat', 0, -1);
     expect(history).toHaveLength(5);
     const texts = got.map((d) => d.text);
     texts.forEach((t, i) => {

@@ -3,11 +3,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createCore } from '../../src/core.ts';
 import { createLogger } from '../../src/logger.ts';
-import { BAD_INPUTS } from '../adapters/badInput.ts';
+import { BAD_INPUTS, type BadInputName } from '../adapters/badInput.ts';
 import { startStack, type Stack } from '../adapters/stack.ts';
 import { chromiumPath } from '../helpers/chromium.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { testConfig } from '../service/support.ts';
+import { testConfig, waitFor } from '../service/support.ts';
 import { HAN, startWeb, type WebFixture } from './support.ts';
 
 // The operator's token opens the status details and the WeChat login QR on the page.
@@ -69,12 +69,17 @@ describe('web playground page in headless Chromium', () => {
     expect(await page.locator('#auth').isHidden()).toBe(true);
   }
 
+  /** Sends `text` and returns the reply bubble it brings, which must show the reply the API answered with. */
   async function send(text: string) {
     const before = await page.locator('.msg.bot .bubble:not(.pending)').count();
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/praise') && r.request().method() === 'POST', { timeout: 60_000 });
     await page.fill('#input', text);
     await page.press('#input', 'Enter');
+    const { reply } = (await (await answered).json()) as { reply: string };
     await page.waitForFunction((n) => document.querySelectorAll('.msg.bot .bubble:not(.pending)').length > n, before, { timeout: 60_000 });
-    return (await page.locator('.msg.bot .bubble:not(.pending)').last().textContent()) ?? '';
+    const shown = (await page.locator('.msg.bot .bubble:not(.pending)').last().textContent()) ?? '';
+    expect(shown).toBe(reply);
+    return shown;
   }
 
   it('looks like a group chat: type 求夸, see 对方正在输入… and a pending bubble, then a Chinese praise', async () => {
@@ -119,20 +124,39 @@ describe('web playground page in headless Chromium', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
-  it('handles the bad-input table: a reply or a clear error line, nothing executed, no page error', async () => {
+  const typed = (name: BadInputName) => BAD_INPUTS.find(([n]) => n === name)![1];
+  // What the page sends for each input of the shared table (and shows in the asker's bubble): nothing for blank text;
+  // otherwise what the text box holds, which is cut to its maxlength and normalized by the browser.
+  const PAGE_SENDS: Record<BadInputName, string | null> = {
+    empty: null,
+    'whitespace only': null,
+    '100 000 characters': '夸'.repeat(2000),
+    'only emoji': typed('only emoji'),
+    'zero-width and RTL marks': typed('zero-width and RTL marks'),
+    // The text box turns CR LF into LF.
+    'control characters': '\u0000\u0001\u0007\u001b[31m\u007f求夸\n',
+    'lone UTF-16 surrogates': '\ufffd求\ufffd夸\ufffd',
+    'HTML and script': typed('HTML and script'),
+    'all trigger words': typed('all trigger words'),
+  };
+
+  it('handles each input of the bad-input table as expected, nothing executed, no page error', async () => {
     await openPage();
+    const count = (selector: string) => page.locator(selector).count();
     for (const [name, text] of BAD_INPUTS) {
-      const before = await page.locator('.msg.bot .bubble:not(.pending), .system.error').count();
-      await page.fill('#input', text);
-      await page.press('#input', 'Enter');
-      if (!text.trim()) {
-        // Nothing to send: the page does not post blank text.
-        expect(await page.locator('.bubble.pending').count(), name).toBe(0);
+      const before = { mine: await count('.msg.me'), errors: await count('.system.error') };
+      const sent = PAGE_SENDS[name];
+      if (sent === null) {
+        await page.fill('#input', text);
+        await page.press('#input', 'Enter');
+        expect(await count('.bubble.pending'), name).toBe(0);
+        expect(await count('.msg.me'), name).toBe(before.mine);
+        expect(await page.inputValue('#input'), name).toBe(text);
         continue;
       }
-      await page.waitForFunction((n) => document.querySelectorAll('.msg.bot .bubble:not(.pending), .system.error').length > n, before, { timeout: 60_000 });
-      const last = await page.locator('.msg.bot .bubble:not(.pending), .system.error').last().textContent();
-      expect(last, name).toBeTruthy();
+      expect(await send(text), name).toMatch(HAN);
+      expect(await page.locator('.msg.me .bubble').last().textContent(), name).toBe(sent);
+      expect(await count('.system.error'), name).toBe(before.errors);
     }
     expect(await page.locator('#messages img, #messages script').count()).toBe(0);
     expect(dialogs).toEqual([]);
@@ -149,7 +173,7 @@ describe('web playground page in headless Chromium', () => {
       await page.fill('#input', '求夸 我带了伞');
       await page.press('#input', 'Enter');
       await page.locator('#auth').waitFor({ state: 'visible', timeout: 10_000 });
-      expect(await page.locator('.system.error').last().textContent()).toMatch(/token/);
+      expect(await page.locator('.system.error').last().textContent()).toBe('需要 API token 才能发送。');
       await page.fill('#token', token);
       await page.press('#token', 'Enter');
       expect(await page.locator('#auth').isHidden()).toBe(true);
@@ -232,7 +256,8 @@ describe('web playground page in headless Chromium', () => {
 
   it('says "no worker online" when no worker runs on its Redis, and answers at once', async () => {
     const redis = await startRedis();
-    const core = await createCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
+    const config = testConfig(redis.url);
+    const core = await createCore({ config, logger: createLogger({ level: 'silent' }), instanceId: 'page-no-worker' });
     const lonely = await startWeb(core, stack.config, { operatorToken: OPERATOR_TOKEN });
     const original = web;
     web = lonely;
@@ -243,10 +268,39 @@ describe('web playground page in headless Chromium', () => {
       expect(await page.locator('#status').textContent()).toContain('not ready');
       await enterToken(OPERATOR_TOKEN);
       await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('no worker online'), undefined, { timeout: 10_000 });
+      const askedAt = performance.now();
       expect(await send('求夸 我一个人也很好')).toMatch(HAN);
+      // Measured from Enter to the bubble: well before queue.timeoutMs (20 s), whose fallback would also be Chinese.
+      expect(performance.now() - askedAt).toBeLessThan(config.queue.timeoutMs / 4);
     } finally {
       web = original;
       await lonely.stop();
+      await core.close();
+      await redis.close();
+    }
+  });
+
+  it('tells the operator which Redis it waits for while Redis is down, without its password', async () => {
+    const password = 'page-redis-pw-8a3f';
+    const redis = await startRedis({ password });
+    const core = await createCore({ config: testConfig(redis.url), logger: createLogger({ level: 'silent' }), instanceId: 'page-redis-down' });
+    const cut = await startWeb(core, stack.config, { operatorToken: OPERATOR_TOKEN });
+    const original = web;
+    web = cut;
+    try {
+      await redis.stop();
+      await openPage();
+      await enterToken(OPERATOR_TOKEN);
+      const line = `redis unreachable: redis://:***@127.0.0.1:${redis.port}`;
+      await page.waitForFunction((l) => document.getElementById('status')!.textContent!.includes(l), line, { timeout: 15_000 });
+      expect(await page.content()).not.toContain(password);
+    } finally {
+      web = original;
+      // Back, and reconnected: a core closed while its connections wait to reconnect never finishes closing (ioredis
+      // leaves such a connection neither reconnecting nor ended, and BullMQ waits for its end).
+      await redis.start();
+      await waitFor(async () => (await core.status()).redis, 'the core to reconnect', 20_000);
+      await cut.stop();
       await core.close();
       await redis.close();
     }

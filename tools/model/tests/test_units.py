@@ -27,7 +27,7 @@ class WordPieceTest(unittest.TestCase):
         self.assertEqual(TOK.encode('a' * 101), [unk])
 
     def test_control_and_zero_width_characters_are_dropped(self):
-        self.assertEqual(TOK.encode('太\u200b棒\x07'), TOK.encode('太棒'))
+        self.assertEqual([TOK.vocab[i] for i in TOK.encode('太\u200b棒\x07')], ['太', '棒'])
 
     def test_decode_joins_pieces(self):
         self.assertEqual(TOK.decode(TOK.encode('太棒 hi')), '太 棒 hi')
@@ -35,20 +35,28 @@ class WordPieceTest(unittest.TestCase):
 
 class TrainTest(unittest.TestCase):
     def test_loss_is_only_on_the_praise_part(self):
-        ids, labels = train.encode_row(TOK, '今天 | 太棒了', 32, 3)
-        post = TOK.encode('今天 | ')
-        self.assertEqual(ids[:len(post)], post)
-        self.assertTrue(all(x == train.IGNORE for x in labels[:len(post)]))
-        self.assertEqual(labels[len(post):], TOK.encode('太棒了') + [3])
+        sep = TOK.special_id('[SEP]')
+        ids, labels = train.encode_row(TOK, '今天 | 太棒了', 32, sep)
+        self.assertEqual([TOK.vocab[i] for i in ids], ['今', '天', '|', '太', '棒', '了', '[SEP]'])
+        self.assertEqual(labels, [train.IGNORE] * 3 + ids[3:])
 
     def test_rows_without_separator_train_in_full(self):
         ids, labels = train.encode_row(TOK, '今天太棒了', 32, 3)
-        self.assertEqual(ids, labels)
+        self.assertEqual([TOK.vocab[i] for i in ids], ['今', '天', '太', '棒', '了'])
+        self.assertEqual(labels, ids)
+
+    def test_rows_without_separator_are_cut_to_the_window(self):
+        ids, labels = train.encode_row(TOK, '今天太棒了' * 10, 8, 3)
+        self.assertEqual([TOK.vocab[i] for i in ids], list('今天太棒了今天太'))
+        self.assertEqual(labels, ids)
 
     def test_long_posts_are_cut_from_the_left(self):
-        ids, labels = train.encode_row(TOK, '今' * 100 + ' | 太棒了', 16, 3)
+        # The post's start and its end differ, so only a cut from the left keeps what comes right before the reply.
+        post = '今天终于拿到驾照了' * 5 + '求夸'
+        ids, labels = train.encode_row(TOK, post + ' | 太棒了', 16, 3)
         self.assertEqual(len(ids), 16)
-        self.assertEqual(labels[-4:], TOK.encode('太棒了') + [3])
+        self.assertEqual([TOK.vocab[i] for i in ids[:12]], list('今天终于拿到驾照了求夸') + ['|'])
+        self.assertEqual(labels, [train.IGNORE] * 12 + TOK.encode('太棒了') + [3])
 
     def test_noam_warmup_then_decay(self):
         self.assertLess(train.noam_lr(10, 3e-4, 100), train.noam_lr(100, 3e-4, 100))
