@@ -74,8 +74,11 @@ class Reader(nn.Module):
 
 
 def encode_post(tok, text):
-    """The post's first HEAD_TOKENS and last TAIL_TOKENS tokens (all of a shorter one), then [SEP]."""
-    ids = tok.encode(text)
+    """The post's first HEAD_TOKENS and last TAIL_TOKENS tokens (all of a shorter one), then [SEP]. Unknown tokens
+    (emoji, rare characters) are dropped: as one shared [UNK] they told posts apart by chance, and a reader trained
+    with them took a post of emoji alone for distress."""
+    unk = tok.special_id('[UNK]')
+    ids = [i for i in tok.encode(text) if i != unk]
     if len(ids) > HEAD_TOKENS + TAIL_TOKENS:
         ids = ids[:HEAD_TOKENS] + ids[-TAIL_TOKENS:]
     return ids + [tok.special_id('[SEP]')]
@@ -260,7 +263,7 @@ def write_reader_dir(model, tok, out, labels, threshold, metrics):
     config = {'model_type': 'kuakua-reader', 'backbone': model.config.to_dict(), 'onnx': ONNX_FILE,
               'onnx_int8': ONNX_INT8_FILE, 'labels': labels, 'distress_threshold': threshold,
               'input': '"<post>[SEP]": the first head_tokens and last tail_tokens tokens of a longer post',
-              'head_tokens': HEAD_TOKENS, 'tail_tokens': TAIL_TOKENS,
+              'head_tokens': HEAD_TOKENS, 'tail_tokens': TAIL_TOKENS, 'drop_token_ids': [tok.special_id('[UNK]')],
               'eos_token_id': tok.special_id('[SEP]'), 'pad_token_id': tok.special_id('[PAD]')}
     with open(os.path.join(out, 'config.json'), 'w', encoding='utf-8') as f:
         json.dump(config, f, ensure_ascii=False, indent=2)

@@ -13,6 +13,8 @@ const readerConfigSchema = z.object({
   distress_threshold: z.number().min(0).max(1),
   head_tokens: z.number().int().positive(),
   tail_tokens: z.number().int().positive(),
+  /** Tokens left out before reading, as the trainer left them out ([UNK]); absent in readers trained with them. */
+  drop_token_ids: z.array(z.number().int()).default([]),
   eos_token_id: z.number().int(),
   pad_token_id: z.number().int(),
 });
@@ -64,7 +66,7 @@ export class ReaderSession {
 
   /** The post's first head_tokens and last tail_tokens tokens (all of a shorter one), then [SEP], as the trainer reads it. */
   encode(post: string): number[] {
-    const ids = this.tok.encode(post);
+    const ids = this.tok.encode(post).filter((id) => !this.cfg.drop_token_ids.includes(id));
     const { head_tokens: head, tail_tokens: tail } = this.cfg;
     const kept = ids.length > head + tail ? [...ids.slice(0, head), ...ids.slice(-tail)] : ids;
     return [...kept, this.cfg.eos_token_id];
