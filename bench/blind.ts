@@ -10,9 +10,10 @@
  *       in key.json, so that a judge who has seen an earlier key cannot guess the order.
  *
  *   npm run blind -- score --key eval/run1/key.json --scores eval/run1/scores.jsonl --out eval/run1/report.md [--partial]
- *       The scores file (JSONL or a JSON array) holds {post: <index>, scores: {A: 4, B: 2, …}, prefer: "A" | "tie"} per
- *       post; labels in either case. Every post of the key must be scored unless --partial. Writes and prints the report:
- *       per system mean, share good (4–5) and bad (1–2), preference counts, and head-to-head counts per pair.
+ *       The scores file (JSONL or a JSON array) holds {post: <index>, scores: {A: 4, B: 2, …}, specific: {A: true, …},
+ *       prefer: "A" | "tie"} per post; labels in either case; `specific` (JUDGING.md's mark) may be left out, but covers
+ *       every reply of a post when given. Every post of the key must be scored unless --partial. Writes and prints the
+ *       report: per system mean, share good (4–5), bad (1–2) and specific, preference counts, and head-to-head counts.
  *
  * Plain exported functions (tested in test/eval/blind.test.ts) plus the commander wiring at the end.
  */
@@ -149,11 +150,11 @@ export function makeSheet(matched: Matched, seed: number): { sheet: string; key:
     '# Blind judging sheet',
     '',
     `${matched.posts.length} posts, ${n} ${n === 1 ? 'reply' : 'replies'} each, in random order.`,
-    'Score every reply from 1 to 5 with the rubric you were given, and say which reply of each post you prefer',
-    '(or "tie"). Answer with one JSON line per post:',
+    'Score every reply from 1 to 5 with the rubric you were given, mark whether it is specific to its post, and say',
+    'which reply of each post you prefer (or "tie"). Answer with one JSON line per post:',
     '',
     '```',
-    `{"post": 1, "scores": {${labels.map((l) => `"${l}": <1-5>`).join(', ')}}, "prefer": "<${n === 1 ? 'A' : `${labels[0]}…${labels[n - 1]}`} or tie>"}`,
+    `{"post": 1, "scores": {${labels.map((l) => `"${l}": <1-5>`).join(', ')}}, "specific": {${labels.map((l) => `"${l}": <true|false>`).join(', ')}}, "prefer": "<${n === 1 ? 'A' : `${labels[0]}…${labels[n - 1]}`} or tie>"}`,
     '```',
     '',
   ];
@@ -189,6 +190,8 @@ export interface Judgement {
   post: number;
   /** Upper-case label → score 1..5. */
   scores: Record<string, number>;
+  /** Upper-case label → whether the reply is specific to its post; absent when the judge did not mark it. */
+  specific?: Record<string, boolean>;
   /** Upper-case label, or "tie". */
   prefer: string;
 }
@@ -196,6 +199,7 @@ export interface Judgement {
 const judgementSchema = z.object({
   post: z.number().int().positive(),
   scores: z.record(z.string(), z.unknown()),
+  specific: z.record(z.string(), z.boolean()).optional(),
   prefer: z.string(),
 });
 
@@ -272,11 +276,23 @@ export function parseScores(text: string, key: Key, opts: { source?: string; par
     const missing = labels.filter((l) => !(l in scores));
     if (missing.length) throw new Error(`post ${post}: no score for label ${missing.join(', ')}`);
 
+    let specific: Record<string, boolean> | undefined;
+    if (base.data.specific) {
+      specific = {};
+      for (const [label, value] of Object.entries(base.data.specific)) {
+        const l = label.trim().toUpperCase();
+        if (!entry.labels[l]) throw new Error(`post ${post}: unknown label "${label}" in specific, the sheet has ${labels.join(', ')}`);
+        specific[l] = value;
+      }
+      const unmarked = labels.filter((l) => !(l in specific!));
+      if (unmarked.length) throw new Error(`post ${post}: no specific mark for label ${unmarked.join(', ')}`);
+    }
+
     const prefer = base.data.prefer.trim().toUpperCase() === 'TIE' ? 'tie' : base.data.prefer.trim().toUpperCase();
     if (prefer !== 'tie' && !entry.labels[prefer]) {
       throw new Error(`post ${post}: prefer is "${base.data.prefer}", it must be one of ${labels.join(', ')} or "tie"`);
     }
-    out.push({ post, scores, prefer });
+    out.push({ post, scores, ...(specific && { specific }), prefer });
   }
   if (!opts.partial) {
     const unjudged = Object.keys(key.posts)
@@ -300,6 +316,9 @@ export interface SystemStats {
   /** Count of each score 1..5, index 0 = score 1. */
   histogram: number[];
   preferred: number;
+  /** Replies marked specific, of `marked` that carry a mark. */
+  specific: number;
+  marked: number;
 }
 
 export interface HeadToHead {
@@ -315,8 +334,8 @@ export interface Report {
   systems: SystemStats[];
   ties: number;
   pairs: HeadToHead[];
-  /** Per post: system → score, and the preferred system (or "tie"). */
-  perPost: { post: number; text: string; scores: Record<string, number>; prefer: string }[];
+  /** Per post: system → score (and specific mark), and the preferred system (or "tie"). */
+  perPost: { post: number; text: string; scores: Record<string, number>; specific?: Record<string, boolean>; prefer: string }[];
 }
 
 /** Unblinds the judgements with the key and counts. */
@@ -324,7 +343,14 @@ export function summarize(key: Key, judgements: Judgement[]): Report {
   const perPost = judgements.map((j) => {
     const labels = key.posts[String(j.post)]!.labels;
     const scores = Object.fromEntries(Object.entries(j.scores).map(([l, s]) => [labels[l]!, s]));
-    return { post: j.post, text: key.posts[String(j.post)]!.post, scores, prefer: j.prefer === 'tie' ? 'tie' : labels[j.prefer]! };
+    const specific = j.specific && Object.fromEntries(Object.entries(j.specific).map(([l, s]) => [labels[l]!, s]));
+    return {
+      post: j.post,
+      text: key.posts[String(j.post)]!.post,
+      scores,
+      ...(specific && { specific }),
+      prefer: j.prefer === 'tie' ? 'tie' : labels[j.prefer]!,
+    };
   });
   const systems = key.systems.map((system): SystemStats => {
     const scores = perPost.map((p) => p.scores[system]!);
@@ -337,6 +363,8 @@ export function summarize(key: Key, judgements: Judgement[]): Report {
       bad: histogram[0]! + histogram[1]!,
       histogram,
       preferred: perPost.filter((p) => p.prefer === system).length,
+      specific: perPost.filter((p) => p.specific?.[system] === true).length,
+      marked: perPost.filter((p) => p.specific?.[system] !== undefined).length,
     };
   });
   const pairs: HeadToHead[] = [];
@@ -372,11 +400,11 @@ export function renderReport(report: Report, title = 'Blind judging'): string {
     '',
     `${n} posts judged blind; rubric in JUDGING.md. Good = 4 or 5, bad = 1 or 2. Compare systems within this run only.`,
     '',
-    '| system | posts | mean | good (4–5) | bad (1–2) | scores 1/2/3/4/5 |',
-    '|---|---|---|---|---|---|',
+    '| system | posts | mean | good (4–5) | bad (1–2) | specific | scores 1/2/3/4/5 |',
+    '|---|---|---|---|---|---|---|',
     ...report.systems.map(
       (s) =>
-        `| ${s.system} | ${s.posts} | ${Number.isNaN(s.mean) ? '–' : s.mean.toFixed(2)} | ${share(s.good, s.posts)} | ${share(s.bad, s.posts)} | ${s.histogram.join('/')} |`,
+        `| ${s.system} | ${s.posts} | ${Number.isNaN(s.mean) ? '–' : s.mean.toFixed(2)} | ${share(s.good, s.posts)} | ${share(s.bad, s.posts)} | ${share(s.specific, s.marked)} | ${s.histogram.join('/')} |`,
     ),
     '',
     '## Preferred',

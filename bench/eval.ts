@@ -6,9 +6,11 @@
  *
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
  * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --reader DIR (the post reader; "" for none: the
- * distress patterns and the word-list tones alone), --variant, --candidates N, --seed N,
+ * distress patterns and the word-list tones alone), --corpus DIR (the praise corpus for retrieval; "" for none), --variant, --candidates N, --seed N,
  * --out FILE (default eval/results/latest.jsonl), --concurrent C (then also: the same posts from C clients at once,
  * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count),
+ * --repeat N (then also: each of the first 10 posts asked N times in one chat, the chat's earlier replies avoided as
+ * the worker avoids them: how many distinct replies came back, written beside --out as *.repeat.jsonl),
  * --web URL (instead of the local pipeline: each post, one at a time, through a running bot's POST /api/praise, each
  * in its own chat; KUAKUA_API_TOKEN is sent when set).
  */
@@ -25,7 +27,8 @@ import { type PostReader, readPost } from '../src/reading.ts';
 import { inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
 import { startPostReader } from '../worker/engine/postReader.ts';
-import { praiseStep } from '../worker/praise.ts';
+import { type PraiseSource, praiseStep } from '../worker/praise.ts';
+import { PraiseIndex } from '../worker/retrieval.ts';
 
 const postSchema = z.union([
   z
@@ -39,6 +42,8 @@ type DevPost = { post: string; category?: string; human?: string; needs?: string
 export interface EvalRow extends DevPost {
   reply: string;
   kind: 'praise' | 'fallback' | 'care';
+  /** Where a praise came from (the local pipeline only). */
+  source?: PraiseSource;
   /** The judge's logit for the sent reply (generated replies with a judge only). */
   judge?: number;
   reason?: string;
@@ -78,12 +83,15 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
   const judged = rows.filter((r) => r.judge !== undefined).map((r) => r.judge!);
   const answered = rows.filter((r) => r.kind !== 'care');
   const f = (x: number) => Math.round(x * 100) / 100;
+  const templates = answered.filter((r) => r.kind === 'fallback').length;
   return {
     posts: rows.length,
-    generated: rows.filter((r) => r.kind === 'praise').length,
-    fallback: rows.filter((r) => r.kind === 'fallback').length,
+    praise: rows.filter((r) => r.kind === 'praise').length,
+    generated: rows.filter((r) => r.source === 'generated').length,
+    retrieved: rows.filter((r) => r.source === 'retrieved').length,
+    fallback: templates,
     care: rows.filter((r) => r.kind === 'care').length,
-    fallbackRate: f(answered.length ? answered.filter((r) => r.kind === 'fallback').length / answered.length : 0),
+    fallbackRate: f(answered.length ? templates / answered.length : 0),
     distinctReplies: f(new Set(rows.map((r) => r.reply)).size / Math.max(1, rows.length)),
     meanChars: f(rows.reduce((s, r) => s + Array.from(r.reply).length, 0) / Math.max(1, rows.length)),
     judgeP10: f(quantile(judged, 0.1)),
@@ -126,7 +134,7 @@ async function throughput(engine: Engine, config: AppConfig, posts: DevPost[], c
   };
 }
 
-function writeRows(file: string, rows: EvalRow[]): void {
+function writeRows(file: string, rows: readonly object[]): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(resolve(file), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }
@@ -135,7 +143,15 @@ function writeRows(file: string, rows: EvalRow[]): void {
  * Each post, one at a time, as the bot answers it: the core's reading (distress patterns, and the post reader when
  * there is one), then the worker's praise step, the reply in the post's script.
  */
-async function viaPipeline(engine: Engine, reader: PostReader | undefined, config: AppConfig, posts: DevPost[], n: number, seed: number): Promise<EvalRow[]> {
+async function viaPipeline(
+  engine: Engine,
+  reader: PostReader | undefined,
+  index: PraiseIndex | undefined,
+  config: AppConfig,
+  posts: DevPost[],
+  n: number,
+  seed: number,
+): Promise<EvalRow[]> {
   const rules = policyRules(config.policy);
   const rows: EvalRow[] = [];
   for (const [i, p] of posts.entries()) {
@@ -148,18 +164,38 @@ async function viaPipeline(engine: Engine, reader: PostReader | undefined, confi
     }
     const out = await praiseStep(
       engine,
-      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent },
-      { rules, resampleAttempts: config.policy.resampleAttempts },
+      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent, subject: reading.subject },
+      { rules, resampleAttempts: config.policy.resampleAttempts, retrieval: index && { index, options: config.retrieval } },
     );
     const ms = Math.round(performance.now() - started);
     const reply = await inScript(out.text, reading.script);
     rows.push(
       out.kind === 'praise'
-        ? { ...p, ...intent, reply, kind: 'praise', judge: out.judge, ms }
+        ? { ...p, ...intent, reply, kind: 'praise', source: out.source, judge: out.judge, ms }
         : { ...p, ...intent, reply, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
     );
   }
   return rows;
+}
+
+/** Each post asked `times` times in one chat, as the worker answers it there (its earlier replies avoided). */
+async function repeated(engine: Engine, index: PraiseIndex | undefined, config: AppConfig, posts: DevPost[], times: number, seed: number) {
+  const rules = policyRules(config.policy);
+  const chats: { post: string; replies: string[]; distinct: number }[] = [];
+  for (const [i, { post }] of posts.entries()) {
+    const replies: string[] = [];
+    for (let k = 0; k < times; k++) {
+      const avoid = replies.slice(-config.policy.historySize).reverse();
+      const out = await praiseStep(
+        engine,
+        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k },
+        { rules, resampleAttempts: config.policy.resampleAttempts, retrieval: index && { index, options: config.retrieval } },
+      );
+      replies.push(out.text);
+    }
+    chats.push({ post, replies, distinct: new Set(replies).size });
+  }
+  return chats;
 }
 
 /** Each post through a running bot's web API, one at a time: the latency a web user sees. */
@@ -187,11 +223,13 @@ async function main(): Promise<void> {
       model: { type: 'string' },
       judge: { type: 'string' },
       reader: { type: 'string' },
+      corpus: { type: 'string' },
       variant: { type: 'string' },
       candidates: { type: 'string' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: join(PROJECT_ROOT, 'eval/results/latest.jsonl') },
       concurrent: { type: 'string' },
+      repeat: { type: 'string' },
       web: { type: 'string' },
     },
   });
@@ -214,9 +252,26 @@ async function main(): Promise<void> {
   const n = args.candidates ? Number(args.candidates) : config.model.candidates;
   const readerDir = args.reader ?? config.reader.dir;
   const reader = readerDir ? await startPostReader(resolve(readerDir)) : undefined;
+  const corpusDir = args.corpus ?? config.retrieval.dir;
+  const index = corpusDir ? PraiseIndex.load(resolve(corpusDir)) : undefined;
   let rows: EvalRow[];
   try {
-    rows = await viaPipeline(engine, reader, config, posts, n, Number(args.seed));
+    rows = await viaPipeline(engine, reader, index, config, posts, n, Number(args.seed));
+    if (args.repeat) {
+      const chats = await repeated(engine, index, config, posts.slice(0, 10), Number(args.repeat), Number(args.seed));
+      writeRows(args.out!.replace(/\.jsonl$/, '.repeat.jsonl'), chats);
+      const mean = chats.reduce((s, c) => s + c.distinct, 0) / Math.max(1, chats.length);
+      console.log(
+        JSON.stringify({
+          repeat: {
+            times: Number(args.repeat),
+            chats: chats.length,
+            meanDistinct: Math.round(mean * 10) / 10,
+            minDistinct: Math.min(...chats.map((c) => c.distinct)),
+          },
+        }),
+      );
+    }
     if (args.concurrent) {
       const clients = Number(args.concurrent);
       // At C concurrent requests a worker runs worker.concurrency of them and C - concurrency wait.
@@ -235,7 +290,17 @@ async function main(): Promise<void> {
   writeRows(args.out!, rows);
   const summary = summarize(rows);
   console.table(summary);
-  console.log(JSON.stringify({ model: engine.modelName, judge: judgeDir || null, reader: readerDir || null, candidates: n, out: args.out, ...summary }));
+  console.log(
+    JSON.stringify({
+      model: engine.modelName,
+      judge: judgeDir || null,
+      reader: readerDir || null,
+      corpus: corpusDir || null,
+      candidates: n,
+      out: args.out,
+      ...summary,
+    }),
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

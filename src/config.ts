@@ -9,6 +9,15 @@ const strings = z.array(z.string().min(1));
 const count = z.number().int().min(0);
 const positive = z.number().int().min(1);
 
+/** "host:port" or "[v6 address]:port". */
+const hostPort = z
+  .string()
+  .regex(/^(\[[\da-fA-F:.]+\]|[\w.-]+):\d{1,5}$/, { message: 'host:port', abort: true })
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'a port from 1 to 65535');
+
 const chatOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
   extraKeywords: strings.optional(),
@@ -26,7 +35,17 @@ const distressSchema = z.strictObject({
 export const coreConfigSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']) }),
   instance: z.strictObject({ id: z.string().regex(/^[\w.-]*$/, 'letters, digits, "_", "-" or "."') }),
-  redis: z.strictObject({ prefix: z.string().regex(/^[\w-]+$/, 'letters, digits, "_" or "-"'), autoStart: z.boolean(), dataDir: z.string().min(1) }),
+  redis: z.strictObject({
+    // Braced, the prefix is one Redis Cluster hash tag: every key kuakua writes lands in the same slot.
+    prefix: z
+      .string()
+      .regex(/^([\w-]+|\{[\w-]+\})$/, 'letters, digits, "_" or "-"')
+      .transform((name) => (name.startsWith('{') ? name : `{${name}}`)),
+    autoStart: z.boolean(),
+    dataDir: z.string().min(1),
+    sentinels: z.strictObject({ addresses: z.array(hostPort), name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "-" or "."') }),
+    tls: z.boolean(),
+  }),
   triggers: z.strictObject({
     keywords: strings,
     mentionRequiredInGroups: z.boolean(),
@@ -72,13 +91,16 @@ export const coreConfigSchema = z.strictObject({
     maxNewTokens: positive,
     judgeDir: z.string(),
   }),
+  retrieval: z.strictObject({ dir: z.string(), posts: count, minSimilarity: z.number().min(0).max(1) }),
   policy: z.strictObject({
     historySize: count,
     maxReplyChars: positive,
     minReplyChars: count,
     resampleAttempts: count,
     score: z.strictObject({ bias: z.number(), logprob: z.number(), judge: z.number(), chars: z.number() }),
+    retrievedScore: z.strictObject({ bias: z.number(), judge: z.number(), similarity: z.number(), chars: z.number() }),
     minScore: z.number(),
+    maxSendsPerDay: count,
     blocklist: strings,
   }),
   admins: z.partialRecord(z.enum(PLATFORMS), strings),
@@ -96,6 +118,10 @@ export const coreConfigSchema = z.strictObject({
 /** The core's secrets; each adapter reads its own from the environment (`secretEnv` of its definition). */
 export interface Secrets {
   redisUrl: string;
+  /** REDIS_PASSWORD: the data nodes' password when connecting through Sentinel (a URL carries its own). */
+  redisPassword?: string;
+  /** REDIS_SENTINEL_PASSWORD: the sentinels' own password, when they require one. */
+  redisSentinelPassword?: string;
   /** KUAKUA_API_TOKEN: guards the HTTP API. */
   apiToken?: string;
   /** KUAKUA_OPERATOR_TOKEN: a web request carrying it is the web admin, and may read the full /healthz and /api/login. */
@@ -109,8 +135,14 @@ export type DistressConfig = z.infer<typeof distressSchema>;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/** How an environment variable's text becomes a value: `list` splits at commas, `boolean` takes 1/0, true/false, yes/no. */
+export type EnvKind = 'string' | 'number' | 'list' | 'boolean';
+
 /** Environment variables that override config keys (secrets are separate, see SECRET_ENV). */
-export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' }> = {
+export const ENV_KEYS: Record<string, { path: string; kind: EnvKind }> = {
+  REDIS_SENTINELS: { path: 'redis.sentinels.addresses', kind: 'list' },
+  REDIS_SENTINEL_NAME: { path: 'redis.sentinels.name', kind: 'string' },
+  REDIS_TLS: { path: 'redis.tls', kind: 'boolean' },
   KUAKUA_LOG_LEVEL: { path: 'log.level', kind: 'string' },
   KUAKUA_LOG_FORMAT: { path: 'log.format', kind: 'string' },
   KUAKUA_INSTANCE_ID: { path: 'instance.id', kind: 'string' },
@@ -119,6 +151,7 @@ export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' 
   KUAKUA_MODEL_DIR: { path: 'model.dir', kind: 'string' },
   KUAKUA_JUDGE_DIR: { path: 'model.judgeDir', kind: 'string' },
   KUAKUA_READER_DIR: { path: 'reader.dir', kind: 'string' },
+  KUAKUA_RETRIEVAL_DIR: { path: 'retrieval.dir', kind: 'string' },
   KUAKUA_MODEL_VARIANT: { path: 'model.variant', kind: 'string' },
   KUAKUA_MODEL_THREADS: { path: 'model.threads', kind: 'number' },
   KUAKUA_MODEL_REPLICAS: { path: 'model.replicas', kind: 'number' },
@@ -130,6 +163,8 @@ export const ENV_KEYS: Record<string, { path: string; kind: 'string' | 'number' 
 
 const SECRET_ENV: Record<keyof Secrets, string> = {
   redisUrl: 'REDIS_URL',
+  redisPassword: 'REDIS_PASSWORD',
+  redisSentinelPassword: 'REDIS_SENTINEL_PASSWORD',
   apiToken: 'KUAKUA_API_TOKEN',
   operatorToken: 'KUAKUA_OPERATOR_TOKEN',
 };
@@ -154,7 +189,7 @@ export interface ReadConfigOptions<Schema extends typeof coreConfigSchema> exten
   /** Environment variables that hold the adapters' secrets, named when a config file tries to set one. */
   secretEnv: readonly string[];
   /** Environment variables that set the adapters' keys, beside ENV_KEYS. */
-  envKeys?: Readonly<Record<string, { path: string; kind: 'string' | 'number' }>>;
+  envKeys?: Readonly<Record<string, { path: string; kind: EnvKind }>>;
 }
 
 type Tree = Record<string, unknown>;
@@ -258,6 +293,15 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** A variable's text as the kind of value its key takes; text that is no such value is kept, for the schema to name. */
+function envValue(raw: string, kind: EnvKind): unknown {
+  if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (kind === 'list') return raw.split(',').flatMap((item) => item.trim() || []);
+  if (kind === 'boolean' && /^(1|true|yes|on)$/i.test(raw)) return true;
+  if (kind === 'boolean' && /^(0|false|no|off)$/i.test(raw)) return false;
+  return raw;
+}
+
 /**
  * Loads config/default.yaml, config/local.yaml, the KUAKUA_CONFIG file and the environment, merged in that order, and
  * validates them with `schema` (the core's sections and the adapters'); throws ConfigError with a one-line message naming the key.
@@ -288,8 +332,7 @@ export function readConfig<Schema extends typeof coreConfigSchema>(opts: ReadCon
   for (const [name, { path, kind }] of Object.entries({ ...ENV_KEYS, ...opts.envKeys })) {
     const raw = env[name]?.trim();
     if (raw === undefined || raw === '') continue;
-    const value = kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
-    setPath(tree, path, value);
+    setPath(tree, path, envValue(raw, kind));
     sources.set(path, `env ${name}`);
   }
 
@@ -311,6 +354,8 @@ export function readConfig<Schema extends typeof coreConfigSchema>(opts: ReadCon
   if (!/^rediss?:\/\//.test(secrets.redisUrl)) {
     throw new ConfigError('config error: REDIS_URL (from env REDIS_URL): expected a redis:// or rediss:// URL');
   }
+  // redis.tls (REDIS_TLS) asks for TLS to the URL's server too, as rediss:// does.
+  if ((result.data as z.infer<typeof coreConfigSchema>).redis.tls) secrets.redisUrl = secrets.redisUrl.replace(/^redis:\/\//, 'rediss://');
   return { ...(result.data as z.infer<Schema>), secrets };
 }
 

@@ -16,6 +16,7 @@ import {
   finishedJobRetention,
   idempotencyKey,
   jobIdFor,
+  MAX_SUBJECT_CHARS,
   praiseJobSchema,
   redisKeys,
   replyJobOptions,
@@ -26,6 +27,7 @@ import {
   type ReplyJob,
 } from './queue/contracts.ts';
 import { createRedis } from './redis.ts';
+import { describeRedis, redisTarget, type RedisTarget } from './redisTarget.ts';
 import { type DistressSignal, type PostReader, type Reading, readWithModel, readWords } from './reading.ts';
 import { startJanitor, type Janitor } from './retention.ts';
 import { withTimeout } from './timeout.ts';
@@ -35,8 +37,8 @@ import { evaluateTrigger } from './triggers.ts';
 export interface CoreOptions {
   config: Config;
   logger: Logger;
-  /** Defaults to config.secrets.redisUrl. */
-  redisUrl?: string;
+  /** Defaults to the config's (REDIS_URL, or the sentinels). */
+  redis?: RedisTarget;
   /** Defaults to config.instance.id, else "<hostname>-<pid>". */
   instanceId?: string;
   /** The post reader (worker/engine/postReader.ts); without one, distress.patterns alone and tones from the words. */
@@ -69,6 +71,8 @@ class QueueCore implements Core {
     private readonly config: Config,
     logger: Logger,
     private readonly redis: Redis,
+    /** Which Redis, for people: the URL without its password, or the sentinels and the master's group name. */
+    private readonly redisAt: string,
     readonly instanceId: string,
     ephemeral: boolean,
     private readonly reader?: PostReader,
@@ -87,7 +91,15 @@ class QueueCore implements Core {
     });
     const replyName = replyQueueName(q.name, instanceId);
     this.replies = new Queue(replyName, { connection: redis, prefix, defaultJobOptions: replyJobOptions(q.retention) });
-    this.replyWorker = new Worker(replyName, (job) => this.onReplyJob(job), { connection: redis, prefix, concurrency: 16 });
+    // Locks as the request queue's: a reply taken just before a failover, whose lock the new master still holds, is
+    // delivered within lockDurationMs + stalledIntervalMs (BullMQ's defaults would take a minute).
+    this.replyWorker = new Worker(replyName, (job) => this.onReplyJob(job), {
+      connection: redis,
+      prefix,
+      concurrency: 16,
+      lockDuration: q.lockDurationMs,
+      stalledInterval: q.stalledIntervalMs,
+    });
     this.replyWorker.on('failed', (job, err) => {
       metrics.errors.inc({ component: 'delivery' });
       this.log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'delivering a reply failed');
@@ -262,6 +274,7 @@ class QueueCore implements Core {
       post: decision.post,
       intent: reading.intent,
       script: reading.script,
+      subject: reading.subject?.slice(0, MAX_SUBJECT_CHARS),
     });
     const timeout: ReplyJob = { type: 'timeout', ...job };
     if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
@@ -359,9 +372,12 @@ class QueueCore implements Core {
     try {
       const [pong, queueDepth, workers] = await withTimeout(Promise.all([this.redis.ping(), this.requests.count(), liveWorkers(this.redis, this.keys)]), 2000);
       metrics.queueDepth.set(queueDepth);
-      return { redis: pong === 'PONG', queueDepth, workers: workers.length, model: workers[0]?.model ?? null };
+      metrics.redisUp.set({ target: this.redisAt }, 1);
+      return { redis: pong === 'PONG', redisAt: this.redisAt, queueDepth, workers: workers.length, model: workers[0]?.model ?? null };
     } catch {
-      return { redis: false, queueDepth: 0, workers: 0, model: null };
+      // Also when the connection is up but Redis does not answer (hung, or overloaded), which no connection event tells.
+      metrics.redisUp.set({ target: this.redisAt }, 0);
+      return { redis: false, redisAt: this.redisAt, queueDepth: 0, workers: 0, model: null };
     }
   }
 
@@ -391,11 +407,25 @@ function toDelivery(
   return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind };
 }
 
+/**
+ * kuakua_redis_up{target}: 1 while the core's connection is ready, 0 while it waits for Redis (or a new master); a
+ * status look-up (/healthz) sets it too.
+ */
+function watchConnection(redis: Redis, target: string): void {
+  metrics.redisUp.set({ target }, 0);
+  redis.on('ready', () => metrics.redisUp.set({ target }, 1));
+  redis.on('close', () => metrics.redisUp.set({ target }, 0));
+  redis.on('end', () => metrics.redisUp.remove({ target }));
+}
+
 /** The core every adapter talks to; replies for chats it handled come back to this process through its own reply queue. */
 export async function createCore(opts: CoreOptions): Promise<Core> {
-  const redis = createRedis(opts.redisUrl ?? opts.config.secrets.redisUrl, { logger: opts.logger.child({ component: 'redis' }) });
+  const target = opts.redis ?? redisTarget(opts.config);
+  const redis = createRedis(target, { logger: opts.logger.child({ component: 'redis' }) });
+  const redisAt = describeRedis(target);
+  watchConnection(redis, redisAt);
   const ephemeral = !opts.instanceId && !opts.config.instance.id;
-  const bot = new QueueCore(opts.config, opts.logger, redis, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral, opts.reader);
+  const bot = new QueueCore(opts.config, opts.logger, redis, redisAt, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral, opts.reader);
   await redis.ping();
   await bot.sweep();
   return bot;

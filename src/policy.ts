@@ -13,6 +13,8 @@ export interface PolicyRules {
   maxChars: number;
   /** How a candidate's predicted blind score (1–5) is made from what the engine knows of it. */
   weights: ScoreWeights;
+  /** The same prediction for a praise retrieved from the corpus, which has no log-probability but a similarity. */
+  retrievedWeights: RetrievedScoreWeights;
   /** A candidate whose predicted score is below this is never used (absent: no threshold). */
   minScore?: number;
 }
@@ -29,6 +31,17 @@ export interface ScoreWeights {
   chars: number;
 }
 
+/**
+ * A retrieved praise's predicted blind score: bias + judge × the judge's logit + similarity × how close its corpus
+ * post is to this one (0–1) + chars × its length.
+ */
+export interface RetrievedScoreWeights {
+  bias: number;
+  judge: number;
+  similarity: number;
+  chars: number;
+}
+
 /** The policy rules of a config's `policy` section. */
 export function policyRules(policy: Config['policy']): PolicyRules {
   return {
@@ -36,11 +49,12 @@ export function policyRules(policy: Config['policy']): PolicyRules {
     minChars: policy.minReplyChars,
     maxChars: policy.maxReplyChars,
     weights: policy.score,
+    retrievedWeights: policy.retrievedScore,
     minScore: policy.minScore,
   };
 }
 
-export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'echo' | 'off-tone' | 'below-threshold';
+export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'overused' | 'echo' | 'off-tone' | 'below-threshold';
 
 /** A sampled reply and what the engine knows of it. */
 export interface PraiseCandidate {
@@ -49,6 +63,8 @@ export interface PraiseCandidate {
   logprob?: number;
   /** The reply judge's logit for (post, text). */
   judge?: number;
+  /** Set for a praise retrieved from the corpus: its post's similarity to this one. */
+  similarity?: number;
 }
 
 const SENTENCE_END = /[。！!？?～~…]/;
@@ -108,8 +124,13 @@ export function echoesPost(reply: string, post: string): boolean {
 
 /** The candidate's predicted blind score (ScoreWeights). */
 function candidateScore(c: PraiseCandidate, rules: PolicyRules): number {
+  const chars = Array.from(c.text.trim()).length;
+  if (c.similarity !== undefined) {
+    const r = rules.retrievedWeights;
+    return r.bias + r.judge * (c.judge ?? 0) + r.similarity * c.similarity + r.chars * chars;
+  }
   const w = rules.weights;
-  return w.bias + w.logprob * (c.logprob ?? 0) + w.judge * (c.judge ?? 0) + w.chars * Array.from(c.text.trim()).length;
+  return w.bias + w.logprob * (c.logprob ?? 0) + w.judge * (c.judge ?? 0) + w.chars * chars;
 }
 
 /** The candidates as they would be sent (tidied and cut), each with its predicted score, best first. */
@@ -121,8 +142,9 @@ export function rankCandidates(candidates: PraiseCandidate[], rules: PolicyRules
 }
 
 /**
- * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not an echo of the
- * post, not laughing or celebrating at a sad or anxious post, and not predicted to score below `minScore`.
+ * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not sent too often
+ * today across all chats, not an echo of the post, not laughing or celebrating at a sad or anxious post, and not
+ * predicted to score below `minScore`.
  */
 export function choosePraise(
   candidates: PraiseCandidate[],
@@ -131,7 +153,9 @@ export function choosePraise(
   rules: PolicyRules,
   /** The post reader's intent; without one the tone comes from the post's words. */
   intent?: Intent,
-): { reply?: string; score?: number; judge?: number; rejected: { text: string; reason: Rejection }[] } {
+  /** Texts (by textKey) sent their daily maximum already (src/variety.ts). */
+  overused: ReadonlySet<string> = new Set(),
+): { reply?: string; score?: number; judge?: number; retrieved?: boolean; rejected: { text: string; reason: Rejection }[] } {
   const recent = new Set(avoid.map(textKey));
   const tone = toneOf(post, intent);
   const rejected: { text: string; reason: Rejection }[] = [];
@@ -141,10 +165,11 @@ export function choosePraise(
     if (Array.from(textKey(text).replace(/[哈呵嘻嘿]/g, '')).length < Math.max(1, rules.minChars)) reason = 'too-short';
     else if (blockedWord(text, rules.blocklist)) reason = 'blocked';
     else if (recent.has(textKey(text))) reason = 'repeat';
+    else if (overused.has(textKey(text))) reason = 'overused';
     else if (echoesPost(text, post)) reason = 'echo';
     else if (clashesWithTone(text, tone)) reason = 'off-tone';
     else if (rules.minScore !== undefined && score < rules.minScore) reason = 'below-threshold';
-    if (!reason) return { reply: text, score, judge: c.judge, rejected };
+    if (!reason) return { reply: text, score, judge: c.judge, retrieved: c.similarity !== undefined, rejected };
     rejected.push({ text, reason });
   }
   return { rejected };

@@ -1,9 +1,10 @@
 import { fallbackPraise } from '../src/fallback.ts';
-import { choosePraise, type PolicyRules, type Rejection } from '../src/policy.ts';
+import { choosePraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Intent } from '../src/intents.ts';
 import type { Tone } from '../src/tone.ts';
 import type { Engine } from './engine/index.ts';
 import { createRng } from './engine/sampling.ts';
+import type { PraiseIndex, RetrievalOptions } from './retrieval.ts';
 
 /** Why a tone reply was sent instead of a generated one. */
 export type FallbackReason = 'below-threshold' | 'rejected' | 'empty';
@@ -19,13 +20,17 @@ export interface PraiseRequest {
   seed?: number;
   /** The post reader's intent: the tone a reply must meet. */
   intent?: Intent;
+  /** What the post is about (the post reader's span): retrieved praises name it. */
+  subject?: string;
 }
 
 export type PraiseOutcome = {
   text: string;
   newTokens: number;
   generationMs: number;
-} & ({ kind: 'praise'; score: number; judge?: number } | { kind: 'fallback'; reason: FallbackReason; tone: Tone });
+} & ({ kind: 'praise'; source: PraiseSource; score: number; judge?: number } | { kind: 'fallback'; reason: FallbackReason; tone: Tone });
+
+export type PraiseSource = 'generated' | 'retrieved';
 
 export interface PraiseStepOptions {
   rules: PolicyRules;
@@ -34,11 +39,15 @@ export interface PraiseStepOptions {
   /** Wraps each engine call (the worker makes it abortable on shutdown). */
   around?: <T>(p: Promise<T>) => Promise<T>;
   onRejected?: (rejected: Rejection[], attempt: number) => void;
+  /** Praises from the corpus, judged beside the samples of the first attempt. */
+  retrieval?: { index: PraiseIndex; options: RetrievalOptions };
+  /** The texts (by textKey) sent their daily maximum already, never sent again today. */
+  overused?: (texts: string[]) => Promise<ReadonlySet<string>>;
 }
 
 /**
- * Generate, judge, choose: samples `n` candidates (scored by the engine's judge and log-probability), takes the
- * best acceptable one by the policy, and otherwise a reply in the post's tone.
+ * Generate, retrieve, judge, choose: samples `n` candidates and offers the corpus praises of the nearest posts, all
+ * scored by the engine's judge, takes the best acceptable one by the policy, and otherwise a reply in the post's tone.
  */
 export async function praiseStep(engine: Engine, req: PraiseRequest, opts: PraiseStepOptions): Promise<PraiseOutcome> {
   const around = opts.around ?? (<T>(p: Promise<T>) => p);
@@ -48,12 +57,34 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
   for (let attempt = 0; attempt <= opts.resampleAttempts; attempt++) {
     const started = Date.now();
     const seed = req.seed === undefined ? undefined : req.seed + attempt;
-    const [result] = await around(engine.generate([{ post: req.post, n: req.n, avoid: req.avoid, maxNewTokens: req.maxNewTokens, seed }]));
+    const retrieved = attempt === 0 && opts.retrieval ? opts.retrieval.index.candidates(req.post, req, opts.retrieval.options) : [];
+    const [result] = await around(
+      engine.generate([
+        {
+          post: req.post,
+          n: req.n,
+          avoid: req.avoid,
+          maxNewTokens: req.maxNewTokens,
+          seed,
+          intent: req.intent,
+          subject: req.subject,
+          judgeAlso: retrieved.map((r) => r.text),
+        },
+      ]),
+    );
     generationMs += Date.now() - started;
     if (!result) throw new Error('the engine returned no result');
     newTokens += result.newTokens;
-    const choice = choosePraise(result.scored, req.avoid, req.post, opts.rules, req.intent);
-    if (choice.reply !== undefined) return { kind: 'praise', text: choice.reply, score: choice.score!, judge: choice.judge, newTokens, generationMs };
+    const candidates: PraiseCandidate[] = [
+      ...result.scored,
+      ...result.alsoJudged.map((c, i) => ({ text: c.text, judge: c.judge, similarity: retrieved[i]!.similarity })),
+    ];
+    const overused = opts.overused ? await opts.overused(candidates.map((c) => c.text)) : undefined;
+    const choice = choosePraise(candidates, req.avoid, req.post, opts.rules, req.intent, overused);
+    if (choice.reply !== undefined) {
+      const source: PraiseSource = choice.retrieved ? 'retrieved' : 'generated';
+      return { kind: 'praise', source, text: choice.reply, score: choice.score!, judge: choice.judge, newTokens, generationMs };
+    }
     rejected = choice.rejected.map((r) => r.reason);
     opts.onRejected?.(rejected, attempt);
   }

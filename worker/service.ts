@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
@@ -18,16 +19,19 @@ import {
   type PraiseJob,
 } from '../src/queue/contracts.ts';
 import { createRedis } from '../src/redis.ts';
+import { redisTarget, type RedisTarget } from '../src/redisTarget.ts';
 import { keepReplyQueue } from '../src/retention.ts';
+import { SendCounts } from '../src/variety.ts';
 import type { Engine } from './engine/index.ts';
 import { praiseStep, type PraiseOutcome } from './praise.ts';
+import { PraiseIndex } from './retrieval.ts';
 
 export interface StartWorkerOptions {
   config: Config;
   logger: Logger;
   engine: Engine;
-  /** Defaults to config.secrets.redisUrl. */
-  redisUrl?: string;
+  /** Defaults to the config's (REDIS_URL, or the sentinels). */
+  redis?: RedisTarget;
 }
 
 export interface RunningWorker {
@@ -49,6 +53,19 @@ function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
+/** The praise corpus to retrieve from; one that cannot be read leaves generated praise alone, with a warning. */
+function loadIndex(dir: string, log: Logger): PraiseIndex | undefined {
+  if (!dir) return undefined;
+  try {
+    const index = PraiseIndex.load(resolve(dir));
+    log.info({ dir, posts: index.size }, 'praise corpus loaded for retrieval');
+    return index;
+  } catch (err) {
+    log.warn({ dir, err: (err as Error).message }, 'praise corpus not loaded (retrieval.dir / KUAKUA_RETRIEVAL_DIR): generated praise only');
+    return undefined;
+  }
+}
+
 /** Consumes the request queue with the engine, applies the praise policy and sends each answer to the reply queue of the bot that asked. */
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const { config, engine } = opts;
@@ -56,10 +73,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const log = opts.logger.child({ component: 'worker', worker: id });
   const prefix = config.redis.prefix;
   const keys = redisKeys(prefix);
-  const redis = createRedis(opts.redisUrl ?? config.secrets.redisUrl, { logger: log });
+  const redis = createRedis(opts.redis ?? redisTarget(config), { logger: log });
   await redis.ping();
   const history = new PraiseHistory(redis, keys, config.policy.historySize);
+  const sent = new SendCounts(redis, keys, config.policy.maxSendsPerDay);
   const rules = policyRules(config.policy);
+  const index = loadIndex(config.retrieval.dir, log);
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
   // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
   const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue connection problem');
@@ -85,10 +104,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     });
     const out = await praiseStep(
       engine,
-      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent },
+      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent, subject: job.subject },
       {
         rules,
         resampleAttempts: config.policy.resampleAttempts,
+        retrieval: index && { index, options: config.retrieval },
+        overused: (texts) => sent.overused(texts),
         around: (p) => abortable(p, signal),
         onRejected: (rejected, attempt) => log.debug({ rejected, attempt }, 'no acceptable candidate'),
       },
@@ -123,11 +144,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       throw new DelayedError();
     }
     await history.add(p.platform, p.chatId, out.text);
+    await sent.add(out.text);
     const reply = replyJobSchema.parse({
       ...p,
       type: 'reply',
       text: out.text,
       kind: out.kind,
+      ...(out.kind === 'praise' && { source: out.source }),
       model: engine.modelName,
       queueWaitMs,
       generationMs: out.generationMs,
@@ -145,6 +168,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         platform: p.platform,
         chatId: p.chatId,
         kind: out.kind,
+        source: out.kind === 'praise' ? out.source : undefined,
         candidates: out.candidates,
         score: out.kind === 'praise' ? out.score : undefined,
         queueWaitMs,

@@ -7,6 +7,9 @@ import { SCRIPTS } from '../script.ts';
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
 
+/** Longest subject a job carries (the reader's spans are a few characters). */
+export const MAX_SUBJECT_CHARS = 24;
+
 /** Longest text a user may hand in at all (web API, `kuakua praise`): a longer one is refused, not cut. */
 export const MAX_TEXT_CHARS = 2000;
 
@@ -35,6 +38,8 @@ const addressing = {
 export const praiseJobSchema = z.object({
   ...addressing,
   post: z.string().min(1).max(MAX_POST_CHARS),
+  /** What the post is about, a span of it as the post reader found it: retrieved praises name it. */
+  subject: z.string().max(MAX_SUBJECT_CHARS).optional(),
 });
 export type PraiseJob = z.infer<typeof praiseJobSchema>;
 
@@ -45,6 +50,8 @@ export const replyJobSchema = z.discriminatedUnion('type', [
     ...addressing,
     text: z.string().min(1),
     kind: z.enum(['praise', 'fallback']),
+    /** Where a praise came from: sampled by the model, or retrieved from the praise corpus. */
+    source: z.enum(['generated', 'retrieved']).optional(),
     model: z.string(),
     queueWaitMs: z.number().min(0),
     generationMs: z.number().min(0),
@@ -80,6 +87,8 @@ export function redisKeys(prefix: string) {
   return {
     /** Set once per incoming message: drops platform redeliveries. */
     seen: (key: string) => `${prefix}:seen:${key}`,
+    /** Times each reply text (by textKey) was sent on one UTC day, over all chats (src/variety.ts). */
+    sent: (day: string) => `${prefix}:sent:${day}`,
     /** Set by whoever sends the one answer to a message (reply, fallback, busy or silent timeout). */
     answered: (key: string) => `${prefix}:answered:${key}`,
     history: (platform: string, chatId: string) => `${prefix}:history:${platform}:${chatId}`,

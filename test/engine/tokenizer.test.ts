@@ -50,6 +50,17 @@ describe('tokenizer parity with the Python toolchain', () => {
     // asking for more new tokens than the context holds is capped
     expect(buildPrompt('短', cfg, tok, 10_000).maxNewTokens).toBeLessThan(cfg.nPositions);
   });
+
+  it('writes the reader’s intent and subject into a template that asks for them, as its config names them', () => {
+    const plain = loadModelConfig(dir);
+    const cfg = { ...plain, promptTemplate: '{intent}，关于{subject}：{post} | ', promptFields: { intent: { achievement: '成就' }, missing: '无' } };
+    const ids = (text: string) => tok.encode(text);
+    expect(buildPrompt('拿到驾照了', cfg, tok, 8, { intent: 'achievement', subject: '驾照' }).ids).toEqual(ids('成就，关于驾照：拿到驾照了 | '));
+    // What the reader did not give, or an intent the model has no name for, is written as `missing`.
+    expect(buildPrompt('拿到驾照了', cfg, tok, 8, { intent: 'joke' }).ids).toEqual(ids('无，关于无：拿到驾照了 | '));
+    // A plain template (the ModelScope seed's) ignores the reading.
+    expect(buildPrompt('拿到驾照了', plain, tok, 8, { intent: 'achievement', subject: '驾照' }).ids).toEqual(ids('拿到驾照了 | '));
+  });
 });
 
 const MINI = join(REPO_ROOT, 'models/kuakua-mini');

@@ -119,11 +119,31 @@ describe('score', () => {
         { x: 'pipeline_old', y: 'pipeline_new', higher: 0, lower: 3, equal: 1 },
       ]);
       const md = renderReport(report);
-      expect(md).toContain('| human_ref | 4 | 3.50 | 50% (2) | 25% (1) | 0/1/1/1/1 |');
-      expect(md).toContain('| pipeline_old | 4 | 2.00 | 0% (0) | 75% (3) | 1/2/1/0/0 |');
+      expect(md).toContain('| human_ref | 4 | 3.50 | 50% (2) | 25% (1) | – | 0/1/1/1/1 |');
+      expect(md).toContain('| pipeline_old | 4 | 2.00 | 0% (0) | 75% (3) | – | 1/2/1/0/0 |');
       expect(md).toContain('| tie | 50% (2) |');
       expect(md).toContain('| human_ref vs pipeline_old | 3 | 0 | 1 |');
     }
+  });
+
+  it('counts the specific marks per system, when the judge gives them', () => {
+    const { key } = makeSheet(matchSystems(inputs()), 3);
+    const marked = answer(key).map((a) => ({
+      ...a,
+      // human_ref is specific on every post, pipeline_old on none, pipeline_new on posts 1 and 2.
+      specific: Object.fromEntries(
+        Object.entries(key.posts[String(a.post)]!.labels).map(([l, s]) => [l, s === 'human_ref' || (s === 'pipeline_new' && a.post <= 2)]),
+      ),
+    }));
+    const report = summarize(key, parseScores(marked.map((a) => JSON.stringify(a)).join('\n'), key));
+    const stats = Object.fromEntries(report.systems.map((s) => [s.system, s]));
+    expect(stats.human_ref).toMatchObject({ specific: 4, marked: 4 });
+    expect(stats.pipeline_old).toMatchObject({ specific: 0, marked: 4 });
+    expect(stats.pipeline_new).toMatchObject({ specific: 2, marked: 4 });
+    expect(renderReport(report)).toContain('| pipeline_new | 4 | 3.50 | 50% (2) | 25% (1) | 50% (2) |');
+    // A post's marks cover all of its replies or none.
+    const partial = marked.map((a, i) => (i === 1 ? { ...a, specific: { A: true } } : a));
+    expect(() => parseScores(partial.map((a) => JSON.stringify(a)).join('\n'), key)).toThrow(/^post 2: no specific mark for label B, C$/);
   });
 
   describe('bad score files give one-line errors naming the post', () => {

@@ -46,12 +46,16 @@ describe('npm run eval', () => {
     // The distress post gets the care reply, never generated praise.
     expect(rows[2]).toMatchObject({ kind: 'care' });
     expect(rows[2].reply).toMatch(/12356/);
-    // A generated reply carries its judge score; a tone reply its reason and tone.
-    for (const r of rows.filter((x) => x.kind === 'praise')) expect(typeof r.judge).toBe('number');
+    // A praise carries where it came from and its judge score; a tone reply its reason and tone.
+    for (const r of rows.filter((x) => x.kind === 'praise')) {
+      expect(['generated', 'retrieved']).toContain(r.source);
+      expect(typeof r.judge).toBe('number');
+    }
     for (const r of rows.filter((x) => x.kind === 'fallback')) expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String) });
     const summary = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
-    expect(summary.generated + summary.fallback).toBe(3);
+    expect(summary.praise + summary.fallback).toBe(3);
+    expect(summary.generated + summary.retrieved).toBe(summary.praise);
   }, 120_000);
 
   it('with --web, sends each post to a running bot’s web API and records its replies and latency', async () => {
@@ -79,7 +83,7 @@ describe('npm run eval', () => {
         .split('\n')
         .map((l) => JSON.parse(l));
       expect(rows).toMatchObject([{ post: '求夸', reply: '太棒了！', kind: 'praise' }, { post: '今天终于拿到驾照了' }]);
-      expect(JSON.parse(stdout.trim())).toMatchObject({ posts: 2, generated: 2 });
+      expect(JSON.parse(stdout.trim())).toMatchObject({ posts: 2, praise: 2 });
     } finally {
       server.close();
     }

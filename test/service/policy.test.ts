@@ -33,6 +33,26 @@ describe('choosePraise', () => {
     expect(r.rejected).toEqual([{ text: '你真棒！继续加油', reason: 'repeat' }]);
   });
 
+  it('scores a retrieved praise by its own weights (judge, similarity, length) and says it was retrieved', () => {
+    const retrievedWeights = { bias: 2, judge: 0.5, similarity: 2, chars: 0 };
+    const cands = [
+      { text: '五公里跑下来，腿是你的，风也是你的', judge: 1, similarity: 0.6 },
+      { text: '跑完五公里还来求夸，自律又可爱！', judge: 1, logprob: -1 },
+    ];
+    const r = choosePraise(cands, [], POST, { ...rules, retrievedWeights });
+    expect(r).toMatchObject({ reply: '五公里跑下来，腿是你的，风也是你的', retrieved: true });
+    expect(r.score).toBeCloseTo(2 + 0.5 + 1.2);
+    // The same candidate from a corpus post that is barely like this one loses to the generated one.
+    const far = choosePraise([{ ...cands[0]!, similarity: 0 }, cands[1]!], [], POST, { ...rules, retrievedWeights });
+    expect(far).toMatchObject({ reply: '跑完五公里还来求夸，自律又可爱！', retrieved: false });
+  });
+
+  it('skips a text sent its daily maximum already (overused), by the same comparison as repeats', () => {
+    const r = choosePraise(texts(['五公里说跑就跑，佩服！', '配速稳稳的五公里，太自律了']), [], POST, rules, undefined, new Set(['五公里说跑就跑佩服']));
+    expect(r.reply).toBe('配速稳稳的五公里，太自律了');
+    expect(r.rejected).toEqual([{ text: '五公里说跑就跑，佩服！', reason: 'overused' }]);
+  });
+
   it('never sends the post back: an echo is rejected, and when every candidate echoes there is no reply', () => {
     const r = choosePraise(texts(['我今天跑了五公里！', '今天跑了五公里啊', '五公里说跑就跑，佩服！']), [], POST, rules);
     expect(r.reply).toBe('五公里说跑就跑，佩服！');

@@ -1,5 +1,8 @@
 import { Queue } from 'bullmq';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/app/config.ts';
 import { metrics } from '../../src/metrics.ts';
 import type { Engine, GenerateRequest, GenerateResult, ScoredCandidate } from '../../worker/engine/index.ts';
@@ -19,7 +22,14 @@ function scriptedEngine(script: (string | ScoredCandidate)[][], until: Promise<u
       await until;
       const scored = (script.shift() ?? []).map((c) => (typeof c === 'string' ? { text: c, logprob: -1 } : c));
       const candidates = scored.map((c) => c.text);
-      return reqs.map(() => ({ reply: candidates[0] ?? '', candidates, scored, newTokens: 10, ms: 0 }));
+      return reqs.map((r) => ({
+        reply: candidates[0] ?? '',
+        candidates,
+        scored,
+        alsoJudged: (r.judgeAlso ?? []).map((text) => ({ text })),
+        newTokens: 10,
+        ms: 0,
+      }));
     },
     async close() {},
   };
@@ -33,7 +43,8 @@ async function fallbackCount(reason: string, tone: string): Promise<number> {
 const fx = useServiceFixture();
 
 async function setup(engine: Engine, patch: Parameters<typeof testConfig>[1] = {}) {
-  const config: AppConfig = testConfig(fx.redis.url, patch);
+  // Generated candidates only, unless a test offers a corpus.
+  const config: AppConfig = testConfig(fx.redis.url, { retrieval: { dir: '' }, ...patch });
   const bot = await fx.core(config);
   const got = collect(bot);
   const worker = await fx.worker(config, engine);
@@ -42,7 +53,7 @@ async function setup(engine: Engine, patch: Parameters<typeof testConfig>[1] = {
 
 describe('praise policy in the worker', () => {
   it('passes the chat’s recent replies to the engine as avoid, and skips a candidate that repeats one', async () => {
-    await fx.admin.lpush('kuakua:history:telegram:group-1', '你跑步的样子真帅！');
+    await fx.admin.lpush('{kuakua}:history:telegram:group-1', '你跑步的样子真帅！');
     const engine = scriptedEngine([['你跑步的样子真帅！', '五公里都坚持下来了，毅力满分！']]);
     const { bot, got } = await setup(engine);
     await bot.handle(message({ text: '求夸 我今天跑了五公里' }));
@@ -120,6 +131,67 @@ describe('praise policy in the worker', () => {
   });
 });
 
+describe('retrieval and variety', () => {
+  const corpusDir = mkdtempSync(join(tmpdir(), 'kuakua-corpus-'));
+  const corpusRow = {
+    id: 'test-0001',
+    situation: 'fitness.first-5k',
+    post: '求夸：第一次跑完五公里，中间一步没停',
+    intent: 'effort',
+    subject: '五公里',
+    script: 'simplified',
+    praises: [
+      '五公里一步没停，腿和意志力都交了满分卷',
+      '第一次就不停歇地跑完五公里，这份稳劲儿太难得',
+      '一步没停的五公里，跑道都该给你鼓掌',
+      '五公里的风都追不上你',
+    ].map((text) => ({
+      voice: 'detail',
+      text,
+    })),
+  };
+  writeFileSync(join(corpusDir, 'test.jsonl'), `${JSON.stringify(corpusRow)}\n`);
+  afterAll(() => rmSync(corpusDir, { recursive: true, force: true }));
+
+  it('hands the nearest corpus post’s praises to the judge beside the samples, and sends the best of all', async () => {
+    const engine = scriptedEngine([[{ text: '你好棒', logprob: -3, judge: -2 }]]);
+    const { bot, got } = await setup(engine, {
+      retrieval: { dir: corpusDir, posts: 1, minSimilarity: 0.1 },
+      policy: { score: { bias: 3, logprob: 0, judge: 0, chars: 0 }, retrievedScore: { bias: 3, judge: 0, similarity: 1, chars: 0 } },
+    });
+    await bot.handle(message({ text: '求夸 我今天跑了五公里，一步没停' }));
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(engine.calls[0]!.judgeAlso).toEqual(corpusRow.praises.map((p) => p.text));
+    expect(got[0]!.kind).toBe('praise');
+    expect(corpusRow.praises.map((p) => p.text)).toContain(got[0]!.text);
+  });
+
+  it('a corpus directory that cannot be read leaves generated praise alone: the worker starts and answers', async () => {
+    const engine = scriptedEngine([['五公里说跑就跑，执行力满分！']]);
+    const { bot, got } = await setup(engine, { retrieval: { dir: join(corpusDir, 'missing') } });
+    await bot.handle(message());
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(engine.calls[0]!.judgeAlso).toEqual([]);
+    expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里说跑就跑，执行力满分！' });
+  });
+
+  it('sends one text at most policy.maxSendsPerDay times a day over all chats', async () => {
+    const best = { text: '五公里说跑就跑，执行力满分！', logprob: -1, judge: 2 };
+    const next = { text: '跑完五公里还来求夸，自律又可爱！', logprob: -1, judge: 1 };
+    const engine = scriptedEngine([
+      [best, next],
+      [best, next],
+      [best, next],
+    ]);
+    const { bot, got } = await setup(engine, { policy: { maxSendsPerDay: 2, historySize: 0, score: { bias: 3, logprob: 0, judge: 0.1, chars: 0 } } });
+    for (const chatId of ['group-a', 'group-b', 'group-c']) {
+      await bot.handle(message({ chatId }));
+      await waitFor(() => got.some((d) => d.chatId === chatId), `the reply in ${chatId}`);
+    }
+    expect(got.map((d) => d.text)).toEqual([best.text, best.text, next.text]);
+  });
+});
+
 describe('failures and shutdown', () => {
   it('an engine error is retried with backoff and answered once', async () => {
     let calls = 0;
@@ -132,6 +204,7 @@ describe('failures and shutdown', () => {
           reply: '你的努力大家都看得见！',
           candidates: ['你的努力大家都看得见！'],
           scored: [{ text: '你的努力大家都看得见！', logprob: -1 }],
+          alsoJudged: [],
           newTokens: 8,
           ms: 5,
         }));

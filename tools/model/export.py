@@ -322,7 +322,9 @@ def hf_config(model, tok, name, generation):
     }
 
 
-def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4'), temperature=GENERATION['temperature']):
+def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4'), temperature=GENERATION['temperature'], prompt=None):
+    """`prompt`: config.json's prompt_template and prompt_fields for a conditioned model (praise_rows); by default the
+    plain `<post> | ` prompt."""
     from wordpiece import write_tokenizer_files
     unknown = set(variants) - set(VARIANT_FILES)
     if unknown:
@@ -334,6 +336,7 @@ def write_model_dir(model, tok, out, name, variants=('fp32', 'int8', 'q4'), temp
     generation = dict(GENERATION, temperature=temperature)
     config = hf_config(model, tok, name, generation)
     config['kuakua']['variants'] = {v: VARIANT_FILES[v] for v in VARIANT_FILES if v == 'fp32' or v in variants}
+    config['kuakua'].update(prompt or {})
     with open(os.path.join(out, 'config.json'), 'w', encoding='utf-8') as f:
         json.dump(config, f, ensure_ascii=False, indent=2)
     gen = {k: config[k] for k in ('bos_token_id', 'eos_token_id', 'pad_token_id')}

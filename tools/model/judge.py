@@ -140,8 +140,11 @@ def train(args):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     generator, tok, _ = checkpoint.load(args.init)
-    model = Judge(generator.config)
-    model.backbone.load_state_dict(generator.state_dict())
+    if args.init_judge:
+        model = judge_from_dir(args.init_judge)
+    else:
+        model = Judge(generator.config)
+        model.backbone.load_state_dict(generator.state_dict())
     pad = tok.special_id('[PAD]')
     groups = read_groups(os.path.join(args.data, 'train.jsonl'))
     valid = read_groups(os.path.join(args.data, 'valid.jsonl'))
@@ -221,6 +224,24 @@ def load_judge(judge_dir, state_path):
     model = Judge(GPT3Config.from_dict(config['backbone']))
     model.load_state_dict(torch.load(state_path, map_location='cpu')['model'])
     return model.eval(), WordPiece.from_file(os.path.join(judge_dir, 'vocab.txt'))
+
+
+def judge_from_dir(judge_dir):
+    """The PyTorch judge of a judge directory, its weights read back from the fp32 ONNX file (no training state
+    needed): the backbone by export.state_dict_from_onnx, the score head by name."""
+    import export
+    from onnx import numpy_helper
+    with open(os.path.join(judge_dir, 'config.json'), encoding='utf-8') as f:
+        config = json.load(f)
+    cfg = GPT3Config.from_dict(config['backbone'])
+    graph = onnx.load(os.path.join(judge_dir, config['onnx']))
+    state = {'backbone.' + k: v for k, v in export.state_dict_from_onnx(graph, cfg).items()}
+    inits = {t.name: t for t in graph.graph.initializer}
+    for name in ('score.weight', 'score.bias'):
+        state[name] = torch.from_numpy(numpy_helper.to_array(inits[name]).copy())
+    model = Judge(cfg)
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def reference_scores(model, tok, pairs):

@@ -10,6 +10,13 @@ the like signal (a top-liked reply over another reply). Negative kinds:
   repeated     the true reply with a run repeated
   spliced      the true reply's start with another reply's end (a fluent start that turns into nonsense)
   poster       a reply in the poster's voice (thanks to the group)
+
+With the praise corpus written for kuakua (tools/praise/export.ts), each of its praises is a true reply too, beside
+negatives that fit the tone but not the post, which the douban kinds above never ask the judge to tell apart:
+
+  same-tone    a praise written for another corpus post of the same intent
+  template     one of the bot's tone replies (src/fallback.ts): fitting, and could go under any post
+  swapped      a praise of another situation with this post's subject put in for its own (retrieval's worst case)
 """
 import json
 import os
@@ -19,7 +26,8 @@ import torch
 
 import corpus
 
-NEGATIVE_KINDS = ('other-post', 'generated', 'cut', 'shuffled', 'repeated', 'spliced', 'poster')
+NEGATIVE_KINDS = ('other-post', 'generated', 'cut', 'shuffled', 'repeated', 'spliced', 'poster', 'same-tone', 'template',
+                  'swapped')
 POSTER_TEMPLATES = ['谢谢大家', '谢谢大家的夸奖！', '谢谢你们，好开心', '谢谢谢谢！我会继续加油的', '哈哈哈谢谢大家的鼓励',
                     '好的！谢谢！', '谢谢你的表扬', '感谢各位姐妹', '收到大家的夸奖好感动', '谢谢小组的大家']
 
@@ -99,7 +107,47 @@ def reply_to_another_topic(rng, all_replies, topic):
             return r
 
 
-def build(data_dir, generator, out_dir, samples_per_post=3, seed=7, heldout=0.1, max_reply=80):
+def read_corpus(export_dir):
+    """Rows and tone replies written by tools/praise/export.ts."""
+    with open(os.path.join(export_dir, 'corpus.jsonl'), encoding='utf-8') as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    with open(os.path.join(export_dir, 'templates.json'), encoding='utf-8') as f:
+        return rows, json.load(f)
+
+
+def corpus_groups(rows, templates, rng):
+    """{'train': [...], 'valid': [...]}: one group per corpus praise (valid: the held-out situations), its negatives
+    drawn from the same side of the split."""
+    splits = {'train': [], 'valid': []}
+    for split in splits:
+        side = [r for r in rows if r['heldout'] == (split == 'valid')]
+        by_intent = {}
+        for r in side:
+            by_intent.setdefault(r['intent'], []).append(r)
+        naming = [(r, p['text']) for r in side for p in r['praises'] if r['subject'] in p['text']]
+
+        def elsewhere(pool, situation):
+            for _ in range(20):
+                pick = rng.choice(pool)
+                if (pick[0] if isinstance(pick, tuple) else pick)['situation'] != situation:
+                    return pick
+            return None
+
+        for r in side:
+            for p in r['praises']:
+                negs = [{'text': rng.choice(templates), 'kind': 'template'}]
+                same = elsewhere(by_intent[r['intent']], r['situation'])
+                if same:
+                    negs.append({'text': rng.choice(same['praises'])['text'], 'kind': 'same-tone'})
+                named = elsewhere(naming, r['situation']) if naming else None
+                if named:
+                    negs.append({'text': named[1].replace(named[0]['subject'], r['subject']), 'kind': 'swapped'})
+                splits[split].append({'post': r['post'], 'reply': p['text'],
+                                      'negatives': [n for n in negs if n['text'] != p['text']]})
+    return splits
+
+
+def build(data_dir, generator, out_dir, samples_per_post=3, seed=7, heldout=0.1, max_reply=80, corpus_dir=None):
     """Writes train.jsonl / valid.jsonl groups (valid: the corpus builder's held-out topics) and returns counts."""
     import checkpoint
     rng = random.Random(seed)
@@ -139,6 +187,9 @@ def build(data_dir, generator, out_dir, samples_per_post=3, seed=7, heldout=0.1,
             if reply in top and plain:
                 group['over'] = rng.choice(plain)
             splits[split].append(group)
+    if corpus_dir:
+        for name, groups in corpus_groups(*read_corpus(corpus_dir), random.Random(seed + 1)).items():
+            splits[name].extend(groups)
     os.makedirs(out_dir, exist_ok=True)
     for name, groups in splits.items():
         with open(os.path.join(out_dir, f'{name}.jsonl'), 'w', encoding='utf-8') as f:

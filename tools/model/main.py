@@ -49,10 +49,18 @@ def cmd_train(a):
 def cmd_convert(a):
     import checkpoint
     import export
+    import praise_rows
     model, tok, raw = checkpoint.load(a.checkpoint)
+    conditioned = {'prompt_template': praise_rows.TEMPLATE, 'prompt_fields': praise_rows.prompt_fields()}
     export.write_model_dir(model, tok, a.out, name=a.name or os.path.basename(os.path.normpath(a.checkpoint)),
-                           variants=a.variants.split(','), temperature=a.temperature)
+                           variants=a.variants.split(','), temperature=a.temperature,
+                           prompt=conditioned if a.conditioned else None)
     print(f'wrote {a.out}')
+
+
+def cmd_praise_rows(a):
+    import praise_rows
+    print(json.dumps(praise_rows.build(a.corpus, a.douban, a.out, corpus_repeat=a.corpus_repeat)))
 
 
 def cmd_upgrade(a):
@@ -93,7 +101,7 @@ def cmd_random(a):
 
 def cmd_judge_data(a):
     import judge_data
-    print(json.dumps(judge_data.build(a.data_dir, a.generator, a.out, samples_per_post=a.samples)))
+    print(json.dumps(judge_data.build(a.data_dir, a.generator, a.out, samples_per_post=a.samples, corpus_dir=a.corpus)))
 
 
 def cmd_judge_train(a):
@@ -168,7 +176,10 @@ def cmd_reference(a):
 def cmd_unittest(a):
     import unittest
     suite = unittest.defaultTestLoader.discover(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tests'))
-    sys.exit(0 if unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful() else 1)
+    result = unittest.TextTestRunner(verbosity=1).run(suite)
+    if result.testsRun == 0:
+        sys.exit('error: no tests found in tools/model/tests')
+    sys.exit(0 if result.wasSuccessful() else 1)
 
 
 def main(argv=None):
@@ -220,7 +231,16 @@ def main(argv=None):
     s.add_argument('--name')
     s.add_argument('--variants', default='fp32,int8,q4')
     s.add_argument('--temperature', type=float, default=1.0, help='default sampling temperature recorded in config.json')
+    s.add_argument('--conditioned', action='store_true',
+                   help="the prompt names the post reader's intent and subject (a model trained on praise-rows)")
     s.set_defaults(fn=cmd_convert)
+
+    s = sub.add_parser('praise-rows', help='training rows conditioned on the post reader: the praise corpus + douban rows')
+    s.add_argument('--corpus', required=True, help='tools/praise/export.ts output directory')
+    s.add_argument('--douban', required=True, help='build-data output directory (train.jsonl, valid.jsonl)')
+    s.add_argument('--out', required=True)
+    s.add_argument('--corpus-repeat', type=int, default=3, help='times each corpus praise appears in train.jsonl')
+    s.set_defaults(fn=cmd_praise_rows)
 
     s = sub.add_parser('upgrade', help='re-export a model directory in place with the current exporter (weights read from its fp32 file)')
     s.add_argument('dir', help='model directory (config.json + onnx/)')
@@ -253,11 +273,13 @@ def main(argv=None):
     s.add_argument('--generator', required=True, help='checkpoint whose samples serve as the "generated" negatives')
     s.add_argument('--out', required=True)
     s.add_argument('--samples', type=int, default=3, help='generator samples per post')
+    s.add_argument('--corpus', help='tools/praise/export.ts output: the praise corpus as more groups')
     s.set_defaults(fn=cmd_judge_data)
 
     s = sub.add_parser('judge-train', help='train the reply judge (initialised from a generator checkpoint) and write its directory')
     s.add_argument('--data', required=True, help='judge-data output directory')
     s.add_argument('--init', required=True, help='generator checkpoint: its tokenizer and starting weights')
+    s.add_argument('--init-judge', help='judge directory to start from instead (fine-tuning; weights from its fp32 ONNX)')
     s.add_argument('--out', required=True, help='training state directory (judge_state.pt, resumable)')
     s.add_argument('--out-dir', required=True, help='judge directory to write (ONNX, tokenizer, config)')
     s.add_argument('--resume', action='store_true')

@@ -6,34 +6,18 @@
  * Every file is read, because near-duplicates are looked for across the whole corpus; `--only` limits the problems
  * printed to one file. Prints one line per problem and a JSON summary; exits 1 when there is any problem.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { GENTLE_INTENTS, INTENTS } from '../../src/intents.ts';
+import { GENTLE_INTENTS } from '../../src/intents.ts';
+import { type CorpusRow, corpusRowSchema, readCorpusLines, type Voice } from '../../src/praiseCorpus.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { SCRIPTS, scriptOf, toSimplified } from '../../src/script.ts';
+import { scriptOf, toSimplified } from '../../src/script.ts';
 
-export const VOICES = ['rainbow', 'pun', 'detail', 'tease', 'comfort'] as const;
 /** What a post that calls for comfort may be answered with: comfort with a bright spot, or warmth about a detail. */
-const GENTLE_VOICES: readonly string[] = ['comfort', 'detail'];
-const MIN_PRAISES = 4;
+const GENTLE_VOICES: readonly Voice[] = ['comfort', 'detail'];
 /** Two praises whose character trigrams overlap this much (Jaccard) are one praise said twice. */
 const NEAR_DUPLICATE = 0.6;
-
-const praiseRow = z.strictObject({
-  id: z.string().regex(/^[a-z0-9]+-\d{4}$/),
-  situation: z.string().regex(/^[a-z_]+\.[a-z0-9-]+$/),
-  post: z.string().min(4).max(200),
-  intent: z.enum(INTENTS),
-  subject: z.string().min(1).max(12),
-  script: z.enum(SCRIPTS),
-  praises: z
-    .array(z.strictObject({ voice: z.enum(VOICES), text: z.string().min(6).max(80) }))
-    .min(MIN_PRAISES)
-    .max(6),
-});
-export type PraiseRow = z.infer<typeof praiseRow>;
 
 /** Said as a whole reply, these fit any post: the corpus exists to replace them. */
 const STOCK = ['太厉害了', '好厉害', '你好棒', '你真棒', '认真生活的样子真好', '继续保持', '加油', '好优秀', '太优秀了'];
@@ -72,7 +56,7 @@ interface Problem {
   what: string;
 }
 
-export async function checkRow(row: PraiseRow): Promise<string[]> {
+export async function checkRow(row: CorpusRow): Promise<string[]> {
   const problems: string[] = [];
   if (!row.post.includes(row.subject)) problems.push(`subject "${row.subject}" is not in the post`);
   if ((await scriptOf(row.post)) !== row.script) problems.push(`script is not ${row.script}`);
@@ -98,34 +82,15 @@ export async function checkRow(row: PraiseRow): Promise<string[]> {
   return problems;
 }
 
-export function readCorpus(dir: string): { file: string; line: number; raw: unknown }[] {
-  const rows: { file: string; line: number; raw: unknown }[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
-    readFileSync(join(dir, file), 'utf8')
-      .split('\n')
-      .forEach((text, i) => {
-        if (!text.trim()) return;
-        let raw: unknown;
-        try {
-          raw = JSON.parse(text);
-        } catch {
-          raw = { unparsable: text.slice(0, 40) };
-        }
-        rows.push({ file, line: i + 1, raw });
-      });
-  }
-  return rows;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dir: { type: 'string' }, only: { type: 'string' } } });
   const dir = values.dir ?? join(PROJECT_ROOT, 'data/praise');
   const only = values.only ? basename(values.only) : undefined;
   const problems: Problem[] = [];
-  const rows: (PraiseRow & { file: string })[] = [];
+  const rows: (CorpusRow & { file: string })[] = [];
   const ids = new Set<string>();
-  for (const { file, line, raw } of readCorpus(dir)) {
-    const parsed = praiseRow.safeParse(raw);
+  for (const { file, line, raw } of readCorpusLines(dir)) {
+    const parsed = corpusRowSchema.safeParse(raw);
     if (!parsed.success) {
       problems.push({ file, id: `line ${line}`, what: z.prettifyError(parsed.error).replace(/\n/g, ' ') });
       continue;
@@ -162,14 +127,14 @@ async function main(): Promise<void> {
 
   const shown = problems.filter((p) => !only || p.file === only);
   for (const p of shown) console.log(`${p.file} ${p.id}: ${p.what}`);
-  const count = (key: (r: PraiseRow) => string) =>
+  const count = (key: (r: CorpusRow) => string) =>
     Object.fromEntries([...new Set(rows.map(key))].sort().map((k) => [k, rows.filter((r) => key(r) === k).length]));
   console.log(
     JSON.stringify({
       posts: rows.length,
       praises: praises.length,
       situations: new Set(rows.map((r) => r.situation)).size,
-      files: count((r) => (r as PraiseRow & { file: string }).file),
+      files: count((r) => (r as CorpusRow & { file: string }).file),
       intents: count((r) => r.intent),
       traditional: rows.filter((r) => r.script === 'traditional').length,
       problems: shown.length,

@@ -1,8 +1,11 @@
 /**
  * Checks the post reader's labelled data (data/reader/*.jsonl) and prepares it for training.
  *
- *   node --import tsx tools/reader/prepare.ts [--data-dir ../shared/data] [--labels data/reader] [--out .kuakua/reader-data]
+ *   node --import tsx tools/reader/prepare.ts [--data-dir ../shared/data] [--labels data/reader] [--corpus data/praise]
+ *     [--out .kuakua/reader-data]
  *
+ * The praise corpus's posts (data/praise, "" for none) join as more written rows: each has an intent and none is
+ * distress.
  * Written rows carry their text; douban rows carry only a reference to a title in the shared data and its hash, so
  * the scraped text is never committed. Every row is checked (label, subject inside the text, no near-duplicates),
  * split into train and test by a hash of its text (fixed before any training, never tuned), and converted to
@@ -17,6 +20,7 @@ import { textKey } from '../../common/textKey.ts';
 import { defaultDistressConfig } from '../../src/config.ts';
 import { matchDistress } from '../../src/distress.ts';
 import { INTENTS } from '../../src/intents.ts';
+import { type CorpusRow, loadCorpus } from '../../src/praiseCorpus.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { SCRIPTS, toSimplified } from '../../src/script.ts';
 
@@ -53,7 +57,7 @@ export interface PreparedRow {
   indirect: boolean;
   /** Written to look like distress and not be (笑死, 累死了, 跳楼价): the reader must not flag it. */
   lookalike: boolean;
-  source: 'written' | 'douban';
+  source: 'written' | 'douban' | 'corpus';
 }
 
 function sha1(text: string): string {
@@ -68,7 +72,28 @@ function doubanTitles(dataDir: string): string[] {
   return readFileSync(join(dataDir, 'douban_kuakua_forg77/titles.txt'), 'utf8').split('\n');
 }
 
-export function prepare(dataDir: string, dir = join(PROJECT_ROOT, 'data/reader')): { train: PreparedRow[]; test: PreparedRow[]; problems: string[] } {
+/** A corpus post (data/praise) as a labelled row: written for kuakua with its intent, and never distress. */
+function fromCorpus(row: CorpusRow): PreparedRow {
+  return {
+    id: row.id,
+    text: row.post,
+    input: toSimplified(row.post),
+    intent: INTENTS.indexOf(row.intent),
+    distress: 0,
+    subject: row.subject,
+    script: row.script,
+    trap: false,
+    indirect: false,
+    lookalike: false,
+    source: 'corpus',
+  };
+}
+
+export function prepare(
+  dataDir: string,
+  dir = join(PROJECT_ROOT, 'data/reader'),
+  corpusDir?: string,
+): { train: PreparedRow[]; test: PreparedRow[]; problems: string[] } {
   const { patterns, exceptions } = defaultDistressConfig();
   const problems: string[] = [];
   const seen = new Map<string, string>();
@@ -127,6 +152,13 @@ export function prepare(dataDir: string, dir = join(PROJECT_ROOT, 'data/reader')
       });
     }
   }
+  // The praise corpus's posts add intents written as people post them; a post the labelled files already hold is kept once.
+  for (const row of corpusDir ? loadCorpus(corpusDir, { all: true }) : []) {
+    const key = textKey(row.post);
+    if (seen.has(key)) continue;
+    seen.set(key, row.id);
+    rows.push(fromCorpus(row));
+  }
   return { train: rows.filter((r) => !isTest(r.text)), test: rows.filter((r) => isTest(r.text)), problems };
 }
 
@@ -141,6 +173,7 @@ function counts(rows: PreparedRow[]) {
     traps: rows.filter((r) => r.trap).length,
     traditional: rows.filter((r) => r.script === 'traditional').length,
     douban: rows.filter((r) => r.source === 'douban').length,
+    corpus: rows.filter((r) => r.source === 'corpus').length,
   };
 }
 
@@ -149,10 +182,11 @@ function main() {
     options: {
       'data-dir': { type: 'string', default: join(PROJECT_ROOT, '../shared/data') },
       labels: { type: 'string', default: join(PROJECT_ROOT, 'data/reader') },
+      corpus: { type: 'string', default: join(PROJECT_ROOT, 'data/praise') },
       out: { type: 'string' },
     },
   });
-  const { train, test, problems } = prepare(values['data-dir'], values.labels);
+  const { train, test, problems } = prepare(values['data-dir'], values.labels, values.corpus || undefined);
   for (const p of problems) console.error(p);
   if (values.out) {
     mkdirSync(values.out, { recursive: true });

@@ -34,6 +34,11 @@ const configSchema = z.object({
       name: z.string().optional(),
       variants: z.record(z.string(), z.string()).optional(),
       prompt_template: z.string().default('{post} | '),
+      /**
+       * How `{intent}` and `{subject}` in the template are written: the intent's name in the words the model was
+       * trained with, and `missing` for what the reader did not give.
+       */
+      prompt_fields: z.object({ intent: z.record(z.string(), z.string()), missing: z.string() }).optional(),
       separator: z.string().default('|'),
       generation: generationSchema.default(generationSchema.parse({})),
       stop_token_ids: z.array(z.number().int()).default([]),
@@ -54,6 +59,7 @@ export interface ModelConfig {
   padId: number;
   stopIds: number[];
   promptTemplate: string;
+  promptFields?: { intent: Record<string, string>; missing: string };
   separator: string;
   generation: GenerationConfig;
 }
@@ -131,6 +137,7 @@ export function loadModelConfig(dir: string): ModelConfig {
     padId: c.pad_token_id ?? 0,
     stopIds: [...new Set([...(eosId === undefined ? [] : [eosId]), ...c.kuakua.stop_token_ids])],
     promptTemplate: c.kuakua.prompt_template,
+    promptFields: c.kuakua.prompt_fields,
     separator: c.kuakua.separator,
     generation: c.kuakua.generation,
   };

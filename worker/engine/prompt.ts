@@ -6,14 +6,30 @@ export interface Prompt {
   maxNewTokens: number;
 }
 
+/** What the post reader said of the post, for a model whose template conditions on it. */
+export interface PromptReading {
+  intent?: string;
+  subject?: string;
+}
+
+/** The template with `{intent}` and `{subject}` written as the model's config says (a plain template has neither). */
+function fillFields(template: string, cfg: ModelConfig, reading: PromptReading): string {
+  const fields = cfg.promptFields;
+  if (!fields) return template;
+  const intent = (reading.intent && fields.intent[reading.intent]) || fields.missing;
+  return template.replaceAll('{intent}', intent).replaceAll('{subject}', reading.subject?.trim() || fields.missing);
+}
+
 /**
- * Token ids for `prompt_template` with the post filled in. The post is cut from the left (its start is dropped)
- * so the template's fixed parts, the kept post and maxNewTokens fit n_positions.
+ * Token ids for `prompt_template` with the post (and, where the template has them, the reader's intent and subject)
+ * filled in. The post is cut from the left (its start is dropped) so the template's fixed parts, the kept post and
+ * maxNewTokens fit n_positions.
  */
-export function buildPrompt(post: string, cfg: ModelConfig, tok: TextTokenizer, maxNewTokens?: number): Prompt {
-  const at = cfg.promptTemplate.indexOf('{post}');
-  const head = at >= 0 ? tok.encode(cfg.promptTemplate.slice(0, at)) : [];
-  const tail = tok.encode(at >= 0 ? cfg.promptTemplate.slice(at + '{post}'.length) : cfg.promptTemplate);
+export function buildPrompt(post: string, cfg: ModelConfig, tok: TextTokenizer, maxNewTokens?: number, reading: PromptReading = {}): Prompt {
+  const template = fillFields(cfg.promptTemplate, cfg, reading);
+  const at = template.indexOf('{post}');
+  const head = at >= 0 ? tok.encode(template.slice(0, at)) : [];
+  const tail = tok.encode(at >= 0 ? template.slice(at + '{post}'.length) : template);
   const fixed = head.length + tail.length;
   const room = cfg.nPositions - fixed - 1;
   if (room < 1) throw new Error(`prompt template needs ${fixed} tokens but n_positions is ${cfg.nPositions}`);

@@ -50,7 +50,7 @@ export class Scheduler {
 
   private enqueue(req: GenerateRequest): Promise<GenerateResult> {
     return new Promise((resolve, reject) => {
-      const prompt = buildPrompt(req.post, this.cfg, this.tok, req.maxNewTokens);
+      const prompt = buildPrompt(req.post, this.cfg, this.tok, req.maxNewTokens, req);
       const n = Math.max(1, Math.floor(req.n ?? DEFAULT_CANDIDATES)) || 1;
       const seed = req.seed ?? randomInt(2 ** 31);
       const gen = this.cfg.generation;
@@ -122,17 +122,20 @@ export class Scheduler {
   private async answer(jobs: Job[]): Promise<void> {
     if (jobs.length === 0) return;
     const texts = jobs.map((job) => job.done.map((r) => replyFromDecoded(this.tok.decode(r.tokens), this.cfg.separator)));
-    const pairs = jobs.flatMap((job, j) => texts[j]!.map((reply) => ({ post: job.req.post, reply })));
+    const pairs = jobs.flatMap((job, j) => [...texts[j]!, ...(job.req.judgeAlso ?? [])].map((reply) => ({ post: job.req.post, reply })));
     const judged = this.opts.judge ? await this.opts.judge.score(pairs) : undefined;
     let at = 0;
     jobs.forEach((job, j) => {
       const cands = job.done.map((r, c) => ({ text: texts[j]![c]!, logprob: r.meanLogprob, judge: judged?.[at + c] }));
       at += cands.length;
+      const alsoJudged = (job.req.judgeAlso ?? []).map((text, c) => ({ text, judge: judged?.[at + c] }));
+      at += alsoJudged.length;
       const { reply, candidates, scored } = chooseReply(cands, job.req.avoid ?? [], job.req.post);
       job.resolve({
         reply,
         candidates,
         scored,
+        alsoJudged,
         newTokens: job.done.reduce((s, r) => s + r.tokens.length, 0),
         ms: Math.round(performance.now() - job.started),
       });

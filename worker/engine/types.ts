@@ -11,6 +11,11 @@ export interface GenerateRequest {
   avoid?: string[];
   seed?: number;
   maxNewTokens?: number;
+  /** The post reader's intent and subject, for a model whose prompt template conditions on them. */
+  intent?: string;
+  subject?: string;
+  /** Replies from elsewhere (retrieved praises) for the judge to score beside the samples; not sampled, not chosen here. */
+  judgeAlso?: string[];
 }
 
 export interface GenerateResult {
@@ -20,6 +25,8 @@ export interface GenerateResult {
   candidates: string[];
   /** The same candidates with their scores, in the same order. */
   scored: ScoredCandidate[];
+  /** `judgeAlso`, in its order, each with the judge's logit (absent without a judge). */
+  alsoJudged: { text: string; judge?: number }[];
   /** Tokens generated for this request, over all candidates. */
   newTokens: number;
   /** Time in the engine thread, from arrival to answer. */

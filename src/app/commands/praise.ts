@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { checkModelDir, createEngine, type Variant } from '../../../worker/engine/index.ts';
 import { praiseStep } from '../../../worker/praise.ts';
+import { PraiseIndex } from '../../../worker/retrieval.ts';
 import { shippedConfig } from '../../config.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
 import { readPost } from '../../reading.ts';
@@ -14,6 +15,7 @@ import { loadReader } from '../reader.ts';
 export const DEFAULT_MODEL_DIR = join(PROJECT_ROOT, 'models/kuakua-mini');
 export const DEFAULT_JUDGE_DIR = join(PROJECT_ROOT, 'models/kuakua-judge');
 export const DEFAULT_READER_DIR = join(PROJECT_ROOT, 'models/kuakua-reader');
+export const DEFAULT_CORPUS_DIR = join(PROJECT_ROOT, 'data/praise');
 
 interface PraiseOptions {
   n?: string;
@@ -23,6 +25,8 @@ interface PraiseOptions {
   judge: string | false;
   /** false with --no-reader. */
   reader: string | false;
+  /** false with --no-corpus. */
+  corpus: string | false;
   variant: string;
   json?: boolean;
 }
@@ -80,10 +84,11 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     const started = performance.now();
     const out = await praiseStep(
       engine,
-      { post: input, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed, intent: reading.intent },
+      { post: input, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed, intent: reading.intent, subject: reading.subject },
       {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
+        retrieval: opts.corpus === false ? undefined : { index: PraiseIndex.load(resolve(opts.corpus)), options: shipped.retrieval },
       },
     );
     const reply = await inScript(out.text, reading.script);
@@ -108,6 +113,8 @@ export function registerPraise(program: Command): void {
     .option('--no-judge', 'rank candidates by the generator alone')
     .option('--reader <dir>', 'post reader directory: intent and distress of the post', DEFAULT_READER_DIR)
     .option('--no-reader', 'read the post with distress.patterns and the word-list tones alone')
+    .option('--corpus <dir>', 'praise corpus whose praises are judged beside the generated ones', DEFAULT_CORPUS_DIR)
+    .option('--no-corpus', 'generated praise only')
     .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
     .option('--json', 'print one JSON object')
     .action(async (text: string, opts: PraiseOptions) => {
