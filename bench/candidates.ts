@@ -70,7 +70,10 @@ try {
       result!.alsoJudged.map((c) => ({ ...c, similarity: similarity.get(c.text)! })),
       rules,
     ).slice(0, perSource);
-    if (generated.length < perSource || found.length < perSource) continue;
+    if (generated.length < perSource || found.length < perSource) {
+      console.error(`skipped: ${post} (${generated.length} generated, ${found.length} retrieved)`);
+      continue;
+    }
     const tone = fallbackPraise(input, [], createRng(i), reading.intent).text;
     const replies = [
       ...generated.map(({ c, text }) => ({ post, system: 'generated', reply: text, logprob: c.logprob, judge: c.judge })),

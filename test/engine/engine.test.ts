@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -71,6 +71,34 @@ describe('engine (worker thread, real onnxruntime, random model)', () => {
     // the same seeds alone give the same answers as in the shared batch
     const [alone] = await engine.generate([{ post: posts[2]!, n: 2, seed: 2, maxNewTokens: 8 }]);
     expect(alone!.candidates).toEqual(results[2]![0]!.candidates);
+  });
+
+  it('writes the reader’s intent and subject into a template that names them, in the engine thread', async () => {
+    const conditioned = mkdtempSync(join(tmpdir(), 'kuakua-conditioned-'));
+    cpSync(dir, conditioned, { recursive: true });
+    const configPath = join(conditioned, 'config.json');
+    const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
+    cfg.kuakua = {
+      ...cfg.kuakua,
+      prompt_template: '{intent}，关于{subject}：{post} | ',
+      prompt_fields: { intent: { achievement: '成就', sad: '难过' }, missing: '无' },
+    };
+    writeFileSync(configPath, JSON.stringify(cfg));
+    const e = await createEngine({ modelDir: conditioned, threads: 1, replicas: 1, logger: quiet });
+    try {
+      const ask = (intent?: string, subject?: string) => e.generate([{ post: '今天终于拿到驾照了', n: 3, seed: 9, maxNewTokens: 8, intent, subject }]);
+      const [a] = await ask('achievement', '驾照');
+      const [b] = await ask('achievement', '驾照');
+      const [c] = await ask('sad', '驾照');
+      const [d] = await ask('achievement', '科目二');
+      // Same reading, same seed: the same samples. Another intent or subject is another prompt.
+      expect(b!.candidates).toEqual(a!.candidates);
+      expect(c!.candidates).not.toEqual(a!.candidates);
+      expect(d!.candidates).not.toEqual(a!.candidates);
+    } finally {
+      await e.close();
+      rmSync(conditioned, { recursive: true, force: true });
+    }
   });
 
   it('rejects empty posts with a clear error', async () => {

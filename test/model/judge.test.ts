@@ -78,6 +78,27 @@ describe('reply judge', () => {
     }
   });
 
+  it('in the engine thread, scores retrieved praises beside the samples, in their order', async () => {
+    let engine: Engine | undefined;
+    try {
+      engine = await createEngine({ modelDir: await makeRandomModel(), judgeDir: dir, threads: 1, replicas: 1 });
+      const post = '今天终于拿到驾照了';
+      const judgeAlso = ['驾照到手，以后出门靠你了', '科目二一把过，稳', ''];
+      const [result] = await engine.generate([{ post, n: 2, seed: 3, maxNewTokens: 8, judgeAlso }]);
+      const int8 = await JudgeSession.load(dir);
+      const direct = await int8.score(judgeAlso.slice(0, 2).map((reply) => ({ post, reply })));
+      await int8.close();
+      // Blank texts are left out; the rest keep their order and get the judge's logit (int8 activations are quantized
+      // per batch, and the engine's batch also holds the samples: within 0.2).
+      expect(result!.alsoJudged.map((c) => c.text)).toEqual(judgeAlso.slice(0, 2));
+      result!.alsoJudged.forEach((c, i) => {
+        expect(Math.abs(c.judge! - direct[i]!)).toBeLessThan(0.2);
+      });
+    } finally {
+      await engine?.close();
+    }
+  });
+
   it('an engine without a judge leaves the judge score out', async () => {
     const engine = await createEngine({ modelDir: await makeRandomModel(), threads: 1, replicas: 1 });
     try {

@@ -17,6 +17,9 @@ export { loadJudgeConfig } from './judge.ts';
 export type { ScoredCandidate } from './choose.ts';
 
 const MAX_CANDIDATES = 16;
+/** Retrieved praises the judge scores beside one request's samples, and the longest subject a prompt names. */
+const MAX_JUDGED_ALSO = 32;
+const MAX_SUBJECT_CHARS = 24;
 /** More crashes than this within CRASH_WINDOW_MS stops the restarts: the fault is not transient. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
@@ -155,6 +158,9 @@ class ThreadedEngine extends EventEmitter implements Engine {
       avoid: (r.avoid ?? []).filter((a) => typeof a === 'string'),
       seed: Number.isFinite(r.seed) ? r.seed : undefined,
       maxNewTokens: Number.isFinite(r.maxNewTokens) ? Math.max(1, Math.floor(r.maxNewTokens!)) : undefined,
+      intent: typeof r.intent === 'string' ? r.intent : undefined,
+      subject: typeof r.subject === 'string' ? r.subject.slice(0, MAX_SUBJECT_CHARS) : undefined,
+      judgeAlso: (r.judgeAlso ?? []).filter((t) => typeof t === 'string' && t.trim() !== '').slice(0, MAX_JUDGED_ALSO),
     };
   }
 

@@ -70,7 +70,9 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   try {
     if (count) {
       // Every candidate, best first by the policy's score; more than asked for, so that de-duplication leaves enough.
-      const [result] = await engine.generate([{ post: input, n: Math.max(count + 2, shipped.model.candidates), seed }]);
+      const [result] = await engine.generate([
+        { post: input, n: Math.max(count + 2, shipped.model.candidates), seed, intent: reading.intent, subject: reading.subject },
+      ]);
       const praises = await Promise.all(
         rankCandidates(result!.scored, rules)
           .slice(0, count)
