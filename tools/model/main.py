@@ -318,6 +318,7 @@ def main(argv=None):
     s.add_argument('--warmup', type=int, default=60)
     s.add_argument('--distress-weight', type=float, default=3.0, help='weight of a distress row in the distress loss')
     s.add_argument('--min-recall', type=float, default=0.95, help='distress recall on the dev rows that sets the threshold')
+    s.add_argument('--min-precision', type=float, help='instead: the threshold of highest dev recall at this dev precision')
     s.add_argument('--save-every', type=int, default=100)
     s.add_argument('--seed', type=int, default=1234)
     s.set_defaults(fn=cmd_reader_train)

@@ -107,10 +107,18 @@ def predict(model, tok, texts, batch=64):
     return torch.cat(probs), torch.cat(risk)
 
 
-def pick_threshold(risk, truth, min_recall):
-    """The highest threshold whose recall on these rows is at least min_recall."""
+def pick_threshold(risk, truth, min_recall, min_precision=None):
+    """The highest threshold whose recall on these rows is at least min_recall; with min_precision, the one of highest
+    recall whose precision is at least min_precision (a care reply to an ordinary post is a visible failure too)."""
     positives = sorted((float(r) for r, t in zip(risk, truth) if t), reverse=True)
     if not positives:
+        return 0.5
+    if min_precision is not None:
+        scores = [float(r) for r in risk]
+        for t in reversed(positives):
+            flagged = [y for r, y in zip(scores, truth) if r >= t]
+            if sum(flagged) / len(flagged) >= min_precision:
+                return max(min(t, 0.5), 1e-4)
         return 0.5
     k = max(1, math.ceil(min_recall * len(positives)))
     return max(min(positives[k - 1], 0.5), 1e-4)
@@ -222,7 +230,7 @@ def train(args):
     save()
     minutes = round((time.time() - started) / 60, 1)
     dev_probs, dev_risk = predict(model, tok, [r['input'] for r in dev_rows])
-    threshold = pick_threshold(dev_risk, [r['distress'] for r in dev_rows], args.min_recall)
+    threshold = pick_threshold(dev_risk, [r['distress'] for r in dev_rows], args.min_recall, args.min_precision)
     metrics = {'steps': step, 'minutes': minutes, 'train_rows': len(train_rows), 'train_loss_ema': ema,
                'dev': report(dev_rows, dev_probs, dev_risk, threshold, labels)}
     test_path = os.path.join(args.data, 'test.jsonl')
