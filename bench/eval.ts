@@ -22,12 +22,13 @@ import { z } from 'zod';
 import { candidateCount } from '../src/candidateCount.ts';
 import { loadConfig, type AppConfig } from '../src/app/config.ts';
 import { PROJECT_ROOT } from '../src/projectRoot.ts';
+import type { PraiseSource } from '../src/queue/contracts.ts';
 import { policyRules } from '../src/policy.ts';
 import { type PostReader, readPost } from '../src/reading.ts';
 import { inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
 import { startPostReader } from '../worker/engine/postReader.ts';
-import { type PraiseSource, praiseStep } from '../worker/praise.ts';
+import { praiseStep } from '../worker/praise.ts';
 import { PraiseIndex } from '../worker/retrieval.ts';
 
 const postSchema = z.union([

@@ -16,7 +16,6 @@ import {
   finishedJobRetention,
   idempotencyKey,
   jobIdFor,
-  MAX_SUBJECT_CHARS,
   praiseJobSchema,
   redisKeys,
   replyJobOptions,
@@ -26,6 +25,7 @@ import {
   type RedisKeys,
   type ReplyJob,
 } from './queue/contracts.ts';
+import { MAX_SUBJECT_CHARS } from '../common/limits.ts';
 import { createRedis } from './redis.ts';
 import { describeRedis, redisTarget, type RedisTarget } from './redisTarget.ts';
 import { type DistressSignal, type PostReader, type Reading, readWithModel, readWords } from './reading.ts';

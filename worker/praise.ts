@@ -1,6 +1,7 @@
 import { fallbackPraise } from '../src/fallback.ts';
 import { choosePraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Intent } from '../src/intents.ts';
+import type { PraiseSource } from '../src/queue/contracts.ts';
 import type { Tone } from '../src/tone.ts';
 import type { Engine } from './engine/index.ts';
 import { createRng } from './engine/sampling.ts';
@@ -29,8 +30,6 @@ export type PraiseOutcome = {
   newTokens: number;
   generationMs: number;
 } & ({ kind: 'praise'; source: PraiseSource; score: number; judge?: number } | { kind: 'fallback'; reason: FallbackReason; tone: Tone });
-
-export type PraiseSource = 'generated' | 'retrieved';
 
 export interface PraiseStepOptions {
   rules: PolicyRules;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { MAX_SUBJECT_CHARS } from '../../common/limits.ts';
 import { PLATFORMS } from '../events.ts';
 import { INTENTS } from '../intents.ts';
 import { SCRIPTS } from '../script.ts';
@@ -7,13 +8,14 @@ import { SCRIPTS } from '../script.ts';
 /** Longest post handed to the model; longer messages are cut (the model's context is small anyway). */
 export const MAX_POST_CHARS = 300;
 
-/** Longest subject a job carries (the reader's spans are a few characters). */
-export const MAX_SUBJECT_CHARS = 24;
-
 /** Longest text a user may hand in at all (web API, `kuakua praise`): a longer one is refused, not cut. */
 export const MAX_TEXT_CHARS = 2000;
 
 const platform = z.enum(PLATFORMS);
+
+/** Where a praise came from: sampled by the model, or retrieved from the praise corpus. */
+export const PRAISE_SOURCES = ['generated', 'retrieved'] as const;
+export type PraiseSource = (typeof PRAISE_SOURCES)[number];
 
 /** Who asked, and where the answer goes: carried unchanged from the request job to the reply. */
 const addressing = {
@@ -51,7 +53,7 @@ export const replyJobSchema = z.discriminatedUnion('type', [
     text: z.string().min(1),
     kind: z.enum(['praise', 'fallback']),
     /** Where a praise came from: sampled by the model, or retrieved from the praise corpus. */
-    source: z.enum(['generated', 'retrieved']).optional(),
+    source: z.enum(PRAISE_SOURCES).optional(),
     model: z.string(),
     queueWaitMs: z.number().min(0),
     generationMs: z.number().min(0),

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
+import { MAX_SUBJECT_CHARS } from '../../common/limits.ts';
 import { checkModelDir, loadModelConfig, onnxPath, type Variant } from './config.ts';
 import { loadJudgeConfig } from './judge.ts';
 import { BusyReplicas } from './busyReplicas.ts';
@@ -17,9 +18,8 @@ export { loadJudgeConfig } from './judge.ts';
 export type { ScoredCandidate } from './choose.ts';
 
 const MAX_CANDIDATES = 16;
-/** Retrieved praises the judge scores beside one request's samples, and the longest subject a prompt names. */
+/** Retrieved praises the judge scores beside one request's samples. */
 const MAX_JUDGED_ALSO = 32;
-const MAX_SUBJECT_CHARS = 24;
 /** More crashes than this within CRASH_WINDOW_MS stops the restarts: the fault is not transient. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
