@@ -41,16 +41,23 @@ function norm(v: Vector): number {
  */
 export class PraiseIndex {
   private readonly idf = new Map<string, number>();
-  private readonly vectors: { row: CorpusRow; v: Vector; norm: number }[];
+  private readonly docs: { row: CorpusRow; norm: number }[];
+  /** Per term, the posts that have it and its weight there: a query touches only the posts it shares a term with. */
+  private readonly postings = new Map<string, { doc: number; weight: number }[]>();
 
   constructor(rows: CorpusRow[]) {
     const docs = rows.map((row) => ({ row, terms: terms(row.post) }));
     const df = new Map<string, number>();
     for (const d of docs) for (const t of new Set(d.terms)) df.set(t, (df.get(t) ?? 0) + 1);
     for (const [t, n] of df) this.idf.set(t, Math.log((1 + docs.length) / (1 + n)) + 1);
-    this.vectors = docs.map((d) => {
+    this.docs = docs.map((d, doc) => {
       const v = this.vector(d.terms);
-      return { row: d.row, v, norm: norm(v) };
+      for (const [t, weight] of v) {
+        const list = this.postings.get(t);
+        if (list) list.push({ doc, weight });
+        else this.postings.set(t, [{ doc, weight }]);
+      }
+      return { row: d.row, norm: norm(v) };
     });
   }
 
@@ -59,7 +66,7 @@ export class PraiseIndex {
   }
 
   get size(): number {
-    return this.vectors.length;
+    return this.docs.length;
   }
 
   private vector(ts: string[]): Vector {
@@ -74,13 +81,13 @@ export class PraiseIndex {
     const qn = norm(q);
     if (qn === 0) return [];
     const gentle = intent && GENTLE_INTENTS.includes(intent);
+    const dots = new Float64Array(this.docs.length);
+    for (const [t, w] of q) for (const { doc, weight } of this.postings.get(t) ?? []) dots[doc]! += w * weight;
     const scored: { row: CorpusRow; similarity: number }[] = [];
-    for (const d of this.vectors) {
-      if (intent && GENTLE_INTENTS.includes(d.row.intent) !== gentle) continue;
-      let dot = 0;
-      for (const [t, w] of q) dot += w * (d.v.get(t) ?? 0);
-      if (dot > 0) scored.push({ row: d.row, similarity: dot / (qn * d.norm) });
-    }
+    this.docs.forEach((d, i) => {
+      if (dots[i]! <= 0 || (intent && GENTLE_INTENTS.includes(d.row.intent) !== gentle)) return;
+      scored.push({ row: d.row, similarity: dots[i]! / (qn * d.norm) });
+    });
     return scored.sort((a, b) => b.similarity - a.similarity).slice(0, k);
   }
 
