@@ -20,6 +20,7 @@ const unit = [
   'test/fakes/dingtalk.test.ts',
   'test/fakes/discord.test.ts',
   'test/fakes/wechat.test.ts',
+  'test/service/chorus.test.ts',
   'test/service/config.test.ts',
   'test/service/distress.test.ts',
   'test/service/policy.test.ts',

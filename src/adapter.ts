@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Delivery, IncomingMessage, Platform } from './events.ts';
+import type { Delivery, DeliveryOptions, IncomingMessage, Platform } from './events.ts';
 import type { LoginStore } from './loginState.ts';
 import type { TriggerDecision } from './triggers.ts';
 
@@ -42,7 +42,7 @@ export interface Core {
   /** Applies triggers, cooldowns, idempotency and back-pressure, then enqueues. Never waits for the model. */
   handle(msg: IncomingMessage): Promise<HandleResult>;
   /** Registers this process's sender for a platform; replies for chats it owns are routed back to it. */
-  onDelivery(platform: Platform, deliver: (d: Delivery) => Promise<void>): void;
+  onDelivery(platform: Platform, deliver: (d: Delivery) => Promise<void>, options?: DeliveryOptions): void;
   status(): Promise<CoreStatus>;
   close(): Promise<void>;
 }

@@ -1,16 +1,17 @@
+import { MAX_CHORUS } from '../common/limits.ts';
 import type { CoreStatus } from './adapter.ts';
 import type { ChatSettingsStore } from './chatSettings.ts';
 import type { Config } from './config.ts';
 import type { Delivery, DeliveryKind, IncomingMessage } from './events.ts';
 import { normalizeText } from './triggers.ts';
 
-export type AdminCommandName = 'on' | 'off' | 'keywords' | 'status' | 'help';
+export type AdminCommandName = 'on' | 'off' | 'keywords' | 'chorus' | 'status' | 'help' | 'optout' | 'optin';
 export interface AdminCommand {
   name: AdminCommandName;
   args: string[];
 }
 
-const COMMAND = /^\/kuakua_(on|off|keywords|status|help)(?:@\S+)?(?:\s+([\s\S]*))?$/i;
+const COMMAND = /^\/kuakua_(on|off|keywords|chorus|status|help|optout|optin)(?:@\S+)?(?:\s+([\s\S]*))?$/i;
 const MAX_KEYWORDS = 20;
 const MAX_KEYWORD_CHARS = 20;
 
@@ -29,10 +30,15 @@ export function isAdmin(config: Config, msg: IncomingMessage): boolean {
 export interface AdminDeps {
   config: Config;
   settings: ChatSettingsStore;
+  /** Marks the asker as not to be praised by name by others on this platform (true), or as open to it again. */
+  optOut: (out: boolean) => Promise<void>;
   status: () => Promise<CoreStatus>;
 }
 
-/** Runs a chat command; only admins (ids in admins.<platform>, or proved by a credential) may change settings, everybody may ask for help. */
+/**
+ * Runs a chat command; only admins (ids in admins.<platform>, or proved by a credential) may change settings,
+ * everybody may ask for help and opt out of (or back into) being praised by name.
+ */
 export async function runAdminCommand(cmd: AdminCommand, msg: IncomingMessage, deps: AdminDeps): Promise<Delivery> {
   const { config, settings } = deps;
   const reply = (text: string, kind: DeliveryKind = 'admin'): Delivery => ({
@@ -43,9 +49,14 @@ export async function runAdminCommand(cmd: AdminCommand, msg: IncomingMessage, d
     userName: msg.userName,
     text,
     kind,
+    voice: config.chorus.host,
   });
 
   if (cmd.name === 'help') return reply(config.messages.help, 'help');
+  if (cmd.name === 'optout' || cmd.name === 'optin') {
+    await deps.optOut(cmd.name === 'optout');
+    return reply(cmd.name === 'optout' ? config.messages.optedOut : config.messages.optedIn);
+  }
   if (!isAdmin(config, msg)) return reply(config.messages.notAdmin, 'refusal');
 
   switch (cmd.name) {
@@ -59,6 +70,12 @@ export async function runAdminCommand(cmd: AdminCommand, msg: IncomingMessage, d
       const keywords = [...new Set(cmd.args)].slice(0, MAX_KEYWORDS).map((k) => Array.from(k).slice(0, MAX_KEYWORD_CHARS).join(''));
       await settings.setExtraKeywords(msg.platform, msg.chatId, keywords);
       return reply(config.messages.keywordsSet.replace('{keywords}', keywords.length ? keywords.join('、') : '无'));
+    }
+    case 'chorus': {
+      const count = Number(cmd.args[0]);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_CHORUS) return reply(`用法：/kuakua_chorus 1-${MAX_CHORUS}`, 'refusal');
+      await settings.setChorus(msg.platform, msg.chatId, count);
+      return reply(config.messages.chorusSet.replace('{count}', String(count)));
     }
     case 'status': {
       const s = await deps.status();

@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
+import { MAX_CHORUS } from '../common/limits.ts';
 import type { Config } from './config.ts';
 import type { Platform } from './events.ts';
 import type { RedisKeys } from './queue/contracts.ts';
 import type { TriggerSettings } from './triggers.ts';
 
-/** What admins set in a chat with /kuakua_on, /kuakua_off and /kuakua_keywords; stored in Redis, shared by all processes. */
+/** What admins set in a chat with /kuakua_on, /kuakua_off, /kuakua_keywords and /kuakua_chorus; stored in Redis, shared by all processes. */
 export interface StoredChatSettings {
   enabled?: boolean;
   extraKeywords?: string[];
+  /** Replies per ask (src/chorus.ts). */
+  chorus?: number;
 }
 
 export class ChatSettingsStore {
@@ -20,6 +23,8 @@ export class ChatSettingsStore {
     const h = await this.redis.hgetall(this.keys.chatSettings(platform, chatId));
     const out: StoredChatSettings = {};
     if (h.enabled !== undefined) out.enabled = h.enabled === '1';
+    const chorus = Number(h.chorus);
+    if (Number.isInteger(chorus) && chorus >= 1 && chorus <= MAX_CHORUS) out.chorus = chorus;
     if (h.extraKeywords !== undefined) {
       try {
         const parsed: unknown = JSON.parse(h.extraKeywords);
@@ -33,6 +38,10 @@ export class ChatSettingsStore {
 
   async setEnabled(platform: Platform, chatId: string, enabled: boolean): Promise<void> {
     await this.redis.hset(this.keys.chatSettings(platform, chatId), 'enabled', enabled ? '1' : '0');
+  }
+
+  async setChorus(platform: Platform, chatId: string, chorus: number): Promise<void> {
+    await this.redis.hset(this.keys.chatSettings(platform, chatId), 'chorus', String(chorus));
   }
 
   async setExtraKeywords(platform: Platform, chatId: string, keywords: string[]): Promise<void> {

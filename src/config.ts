@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { MAX_CHORUS } from '../common/limits.ts';
 import { PLATFORMS } from './events.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 
@@ -22,7 +23,10 @@ const chatOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
   extraKeywords: strings.optional(),
   mentionRequired: z.boolean().optional(),
+  chorus: z.number().int().min(1).max(MAX_CHORUS).optional(),
 });
+
+const voiceSchema = z.strictObject({ name: z.string().min(1).max(16), avatar: z.string().min(1).max(4) });
 
 const distressSchema = z.strictObject({
   patterns: strings,
@@ -48,6 +52,7 @@ export const coreConfigSchema = z.strictObject({
   }),
   triggers: z.strictObject({
     keywords: strings,
+    friendKeywords: strings,
     mentionRequiredInGroups: z.boolean(),
     privateChats: z.boolean(),
     genericPost: z.string().min(1),
@@ -103,6 +108,15 @@ export const coreConfigSchema = z.strictObject({
     maxSendsPerDay: count,
     blocklist: strings,
   }),
+  chorus: z.strictObject({
+    default: z.number().int().min(1).max(MAX_CHORUS),
+    byPlatform: z.partialRecord(z.enum(PLATFORMS), z.number().int().min(1).max(MAX_CHORUS)),
+    gentleMax: z.number().int().min(1).max(MAX_CHORUS),
+    gapMs: count,
+    voices: z.array(voiceSchema).min(MAX_CHORUS),
+    host: voiceSchema,
+    label: z.string().includes('{voice}').includes('{text}'),
+  }),
   admins: z.partialRecord(z.enum(PLATFORMS), strings),
   messages: z.strictObject({
     busy: z.string().min(1),
@@ -112,6 +126,12 @@ export const coreConfigSchema = z.strictObject({
     enabled: z.string().min(1),
     disabled: z.string().min(1),
     keywordsSet: z.string().min(1),
+    chorusSet: z.string().includes('{count}'),
+    optedOut: z.string().min(1),
+    optedIn: z.string().min(1),
+    friendIsBot: z.string().min(1),
+    friendNotInChat: z.string().min(1),
+    friendOptedOut: z.string().min(1),
   }),
 });
 

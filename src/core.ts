@@ -7,12 +7,15 @@ import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
 import { Limits, queueLimit } from './limits.ts';
-import type { Delivery, DeliveryKind, IncomingMessage, Platform } from './events.ts';
+import type { ChorusReply, Delivery, DeliveryKind, DeliveryOptions, IncomingMessage, Platform, Voice } from './events.ts';
+import { chatChorus, chorusSize, chorusVoices, labelled } from './chorus.ts';
+import { friendAsk, type FriendAsk } from './friend.ts';
 import { fallbackPraise } from './fallback.ts';
 import { liveWorkers } from './heartbeat.ts';
 import { metrics } from './metrics.ts';
 import { PraiseHistory } from './policy.ts';
 import {
+  addressingSchema,
   finishedJobRetention,
   idempotencyKey,
   jobIdFor,
@@ -46,6 +49,10 @@ export interface CoreOptions {
 }
 
 type Deliver = (d: Delivery) => Promise<void>;
+interface Deliverer {
+  deliver: Deliver;
+  options: DeliveryOptions;
+}
 
 export function defaultInstanceId(config: Config): string {
   return config.instance.id || `${hostname()}-${process.pid}`.replace(/[^\w.-]/g, '_');
@@ -62,7 +69,7 @@ class QueueCore implements Core {
   private readonly settings: ChatSettingsStore;
   private readonly limits: Limits;
   private readonly history: PraiseHistory;
-  private readonly deliverers = new Map<Platform, Deliver>();
+  private readonly deliverers = new Map<Platform, Deliverer>();
   private readonly log: Logger;
   private readonly janitor: Janitor;
   private workersSeen = { at: 0, online: true };
@@ -110,8 +117,8 @@ class QueueCore implements Core {
     this.janitor = startJanitor({ redis, keys: this.keys, config, instanceId, ephemeral, requests: this.requests, replies: this.replies, logger: this.log });
   }
 
-  onDelivery(platform: Platform, deliver: Deliver): void {
-    this.deliverers.set(platform, deliver);
+  onDelivery(platform: Platform, deliver: Deliver, options: DeliveryOptions = {}): void {
+    this.deliverers.set(platform, { deliver, options });
   }
 
   async handle(msg: IncomingMessage): Promise<HandleResult> {
@@ -219,7 +226,12 @@ class QueueCore implements Core {
       if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
       return {
         action: 'replied',
-        delivery: await runAdminCommand(command, msg, { config: this.config, settings: this.settings, status: () => this.status() }),
+        delivery: await runAdminCommand(command, msg, {
+          config: this.config,
+          settings: this.settings,
+          optOut: (out) => this.setOptedOut(msg.platform, msg.userId, out),
+          status: () => this.status(),
+        }),
       };
     }
 
@@ -232,12 +244,23 @@ class QueueCore implements Core {
 
     const stored = await this.settings.get(msg.platform, msg.chatId);
     // Trigger words are matched in Simplified, so 求誇 asks as 求夸 does; the post the models read is Simplified too.
-    const decision = evaluateTrigger(inSimplified(msg, words), resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored));
+    const simplified = inSimplified(msg, words);
+    const triggers = resolveTriggerSettings(this.config, msg.platform, msg.chatId, stored);
+    const forFriend = friendAsk(simplified, { ...triggers, friendKeywords: this.config.triggers.friendKeywords });
+    const decision = evaluateTrigger(
+      simplified,
+      forFriend ? { ...triggers, keywords: [...triggers.keywords, ...this.config.triggers.friendKeywords] } : triggers,
+    );
     if (!decision.triggered) return { action: 'ignored', reason: decision.reason };
+    const post = forFriend?.post ?? decision.post;
     if (words.distress) return { action: 'ignored', reason: 'distress-repeat' };
     const reading = await this.readModel(msg, words);
     if (!(await firstTime())) return { action: 'ignored', reason: 'duplicate' };
     if (reading.distress) return (await this.careFor(msg, reading.distress, reading.script, abandoned)) ?? { action: 'ignored', reason: 'distress-repeat' };
+    if (forFriend) {
+      const refusal = await this.friendRefusal(msg, forFriend);
+      if (refusal) return this.reply(msg, refusal, 'refusal');
+    }
 
     const cooldown = this.config.cooldown.byPlatform[msg.platform] ?? this.config.cooldown.userSeconds;
     if (!(await this.limits.takeCooldown(msg.platform, msg.userId, cooldown))) {
@@ -258,23 +281,28 @@ class QueueCore implements Core {
 
     if (msg.noWorker === 'answer' && !(await this.workerOnline())) {
       if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
-      return this.answerWithoutWorker(msg, decision.post, reading);
+      return this.answerWithoutWorker(msg, post, reading, forFriend);
     }
 
+    const chat = chatChorus(this.config, msg.platform, msg.chatId, stored.chorus);
+    const chorus = chorusSize({ chat, requested: msg.chorus, post, intent: reading.intent, depth, limit }, this.config.chorus.gentleMax);
     const job: PraiseJob = praiseJobSchema.parse({
       key,
       platform: msg.platform,
       chatId: msg.chatId,
       messageId: msg.messageId,
-      userId: msg.userId,
-      userName: msg.userName,
+      // A friend's praise is addressed to them: adapters mention the delivery's user.
+      userId: forFriend?.friend.userId ?? msg.userId,
+      userName: forFriend?.friend.name ?? msg.userName,
+      friend: forFriend?.friend.name,
       instanceId: this.instanceId,
       enqueuedAt: Date.now(),
       // In Simplified, as the models read it; the reply goes back in the post's script (onReplyJob).
-      post: decision.post,
+      post,
       intent: reading.intent,
       script: reading.script,
       subject: reading.subject?.slice(0, MAX_SUBJECT_CHARS),
+      chorus,
     });
     const timeout: ReplyJob = { type: 'timeout', ...job };
     if (abandoned.value) return { action: 'ignored', reason: 'unavailable' };
@@ -299,13 +327,28 @@ class QueueCore implements Core {
     return this.workersSeen.online;
   }
 
+  /** Why a friend may not be praised (a bot, not in this chat, opted out), as the answer to the asker; undefined: they may. */
+  private async friendRefusal(msg: IncomingMessage, ask: FriendAsk): Promise<string | undefined> {
+    const m = this.config.messages;
+    if (ask.friend.isBot) return m.friendIsBot;
+    if (!ask.friend.inChat) return m.friendNotInChat;
+    if (await this.redis.sismember(this.keys.optedOut(msg.platform), ask.friend.userId)) return m.friendOptedOut;
+    return undefined;
+  }
+
+  private async setOptedOut(platform: Platform, userId: string, out: boolean): Promise<void> {
+    const key = this.keys.optedOut(platform);
+    await (out ? this.redis.sadd(key, userId) : this.redis.srem(key, userId));
+  }
+
   /** queue.onTimeout, applied at once to a request nobody would generate for: the fallback praise, busy, or silence. */
-  private async answerWithoutWorker(msg: IncomingMessage, post: string, reading: Reading): Promise<HandleResult> {
+  private async answerWithoutWorker(msg: IncomingMessage, post: string, reading: Reading, forFriend?: FriendAsk): Promise<HandleResult> {
     const onTimeout = this.config.queue.onTimeout;
     if (onTimeout === 'fallback') {
       const text = fallbackPraise(post, await this.history.recent(msg.platform, msg.chatId), Math.random, reading.intent).text;
       await this.history.add(msg.platform, msg.chatId, text);
-      return this.reply(msg, await inScript(text, reading.script), 'fallback');
+      const to = forFriend ? { ...msg, userId: forFriend.friend.userId, userName: forFriend.friend.name } : msg;
+      return this.reply(to, addressed(await inScript(text, reading.script), forFriend?.friend.name), 'fallback');
     }
     await this.limits.releaseCooldown(msg.platform, msg.userId);
     return onTimeout === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'no-worker' };
@@ -319,7 +362,7 @@ class QueueCore implements Core {
   }
 
   private reply(msg: IncomingMessage, text: string, kind: DeliveryKind): HandleResult {
-    return { action: 'replied', delivery: toDelivery(msg, text, kind) };
+    return { action: 'replied', delivery: toDelivery(msg, text, kind, this.config.chorus.host) };
   }
 
   /** Both a worker's reply and this bot's timeout land here; whichever claims the "answered" key first is the one answer. */
@@ -335,37 +378,70 @@ class QueueCore implements Core {
     const claimed = await this.redis.set(answered, `${r.type}:${this.instanceId}`, 'EX', this.config.queue.retention.dedupeSeconds, 'NX');
     if (claimed !== 'OK') return 'already answered';
 
+    const to = this.deliverers.get(r.platform);
     let delivery: Delivery | undefined;
     /** A tone reply sent for a timeout, as the chat's history keeps it (in Simplified, like every reply there). */
     let fallbackText: string | undefined;
-    if (r.type === 'reply') {
+    if (r.type === 'chorus') {
+      delivery = { ...toDelivery(r, r.text, 'praise', r.voice), model: r.model };
+    } else if (r.type === 'reply') {
       await this.replies.remove(jobIdFor(r.key, 'timeout')).catch(() => 0);
-      delivery = { ...toDelivery(r, await inScript(r.text, r.script ?? 'simplified'), r.kind), model: r.model };
+      const texts = await Promise.all([r.text, ...(r.also ?? [])].map(async (t) => addressed(await inScript(t, r.script ?? 'simplified'), r.friend)));
+      const voices = chorusVoices(this.config.chorus, texts.length);
+      const chorus: ChorusReply[] = texts.map((text, i) => ({ text, voice: voices[i]! }));
+      const first = chorus[0]!;
+      if (chorus.length > 1 && !to?.options.chorusTogether) await this.queueChorus(r, chorus);
+      delivery = {
+        ...toDelivery(r, chorus.length > 1 && !to?.options.chorusTogether ? labelled(this.config.chorus.label, first) : first.text, r.kind, first.voice),
+        model: r.model,
+        ...(chorus.length > 1 && to?.options.chorusTogether && { chorus }),
+      };
     } else {
       // Nobody answered in time: take the request back if no worker holds it yet (a late answer would be dropped anyway).
       await this.requests.remove(jobIdFor(r.key, 'req')).catch(() => 0);
       this.log.warn({ platform: r.platform, chatId: r.chatId, policy: this.config.queue.onTimeout }, 'no worker answered in time');
       const onTimeout = this.config.queue.onTimeout;
+      const host = this.config.chorus.host;
       if (onTimeout === 'fallback') {
         const recent = await this.history.recent(r.platform, r.chatId);
         fallbackText = fallbackPraise(r.post, recent, Math.random, r.intent).text;
-        delivery = toDelivery(r, await inScript(fallbackText, r.script ?? 'simplified'), 'fallback');
-      } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy');
+        delivery = toDelivery(r, addressed(await inScript(fallbackText, r.script ?? 'simplified'), r.friend), 'fallback', host);
+      } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy', host);
     }
     if (!delivery) return 'silent';
 
-    const deliver = this.deliverers.get(r.platform);
     try {
-      if (!deliver) throw new Error(`no ${r.platform} sender is registered in this process`);
-      await deliver(delivery);
+      if (!to) throw new Error(`no ${r.platform} sender is registered in this process`);
+      await to.deliver(delivery);
     } catch (err) {
       await this.redis.del(answered);
       throw err;
     }
     if (fallbackText !== undefined) await this.history.add(r.platform, r.chatId, fallbackText);
     metrics.replies.inc({ platform: r.platform, kind: delivery.kind });
-    metrics.endToEndLatency.observe({ kind: delivery.kind }, (Date.now() - r.enqueuedAt) / 1000);
+    if (r.type !== 'chorus') metrics.endToEndLatency.observe({ kind: delivery.kind }, (Date.now() - r.enqueuedAt) / 1000);
     return delivery.kind;
+  }
+
+  /**
+   * The later replies of a chorus, each a delayed job of this bot's reply queue, chorus.gapMs apart: delivered (and
+   * retried) like every reply, once each, even when this process restarts in between.
+   */
+  private async queueChorus(r: Extract<ReplyJob, { type: 'reply' }>, chorus: ChorusReply[]): Promise<void> {
+    const addressing = addressingSchema.parse(r);
+    for (const [index, reply] of chorus.entries()) {
+      if (index === 0) continue;
+      const job: ReplyJob = {
+        ...addressing,
+        type: 'chorus',
+        key: `${r.key}#${index}`,
+        index,
+        text: labelled(this.config.chorus.label, reply),
+        voice: reply.voice,
+        model: r.model,
+      };
+      await this.replies.add('chorus', job, { jobId: jobIdFor(job.key, 'chorus'), delay: index * this.config.chorus.gapMs });
+    }
   }
 
   async status(): Promise<CoreStatus> {
@@ -403,8 +479,14 @@ function toDelivery(
   to: { platform: Platform; chatId: string; messageId: string; userId: string; userName?: string },
   text: string,
   kind: DeliveryKind,
+  voice: Voice,
 ): Delivery {
-  return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind };
+  return { platform: to.platform, chatId: to.chatId, replyToMessageId: to.messageId, userId: to.userId, userName: to.userName, text, kind, voice };
+}
+
+/** A reply to a friend's praise starts with their name: "小明，…". */
+function addressed(text: string, friend?: string): string {
+  return friend ? `${friend}，${text}` : text;
 }
 
 /**

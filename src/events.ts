@@ -35,10 +35,40 @@ export interface IncomingMessage {
   /** Milliseconds since epoch when the platform says it was sent. */
   sentAt?: number;
   /**
+   * The other member an ask names, as the adapter resolved its platform's mention (or the author of the message it
+   * replies to): a "praise a friend" request (夸夸他…) praises them, never a bot, never someone who opted out.
+   */
+  friend?: Friend;
+  /** Replies asked for (the web API's `chorus`); never more than the chat's chorus. */
+  chorus?: number;
+  /**
    * When no worker is online: 'wait' (the default) queues the request, and a worker that comes within queue.timeoutMs
    * still answers it; 'answer' applies queue.onTimeout at once (an open HTTP request should not hang for 30 s).
    */
   noWorker?: 'wait' | 'answer';
+}
+
+export interface Friend {
+  userId: string;
+  /** The name the group sees: the reply addresses them by it. */
+  name: string;
+  isBot: boolean;
+  /** The adapter found them a member of this chat. */
+  inChat: boolean;
+  /** The text of the message the ask replies to, when it is theirs: praised when the ask itself says nothing more. */
+  repliedText?: string;
+}
+
+/** Who speaks a reply: a member of the group's chorus, or the bot itself (chorus.voices, chorus.host). */
+export interface Voice {
+  name: string;
+  /** An emoji or one character. */
+  avatar: string;
+}
+
+export interface ChorusReply {
+  text: string;
+  voice: Voice;
 }
 
 /** `care`: the fixed distress.reply to a message that spoke of self-harm or suicide, never praise. */
@@ -55,4 +85,16 @@ export interface Delivery {
   kind: DeliveryKind;
   /** The model that wrote the text: set on a worker's reply, absent on answers the core gives itself. */
   model?: string;
+  /** Who speaks it. */
+  voice: Voice;
+  /**
+   * The whole chorus, in order, when the adapter takes it at once (`DeliveryOptions.chorusTogether`, the web API):
+   * `text` is the first of them. Other adapters get each reply of a chorus as a delivery of its own.
+   */
+  chorus?: ChorusReply[];
+}
+
+export interface DeliveryOptions {
+  /** Take a chorus as one delivery carrying all its replies (`Delivery.chorus`), instead of one message each. */
+  chorusTogether?: boolean;
 }

@@ -54,7 +54,8 @@ export function policyRules(policy: Config['policy']): PolicyRules {
   };
 }
 
-export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'overused' | 'echo' | 'off-tone' | 'below-threshold';
+/** `alike`: mostly the same as a reply already chosen for the same chorus. */
+export type Rejection = 'too-short' | 'blocked' | 'repeat' | 'overused' | 'echo' | 'off-tone' | 'below-threshold' | 'alike';
 
 /** A sampled reply and what the engine knows of it. */
 export interface PraiseCandidate {
@@ -141,10 +142,26 @@ export function rankCandidates(candidates: PraiseCandidate[], rules: PolicyRules
     .sort((a, b) => b.score - a.score || a.i - b.i);
 }
 
+/** A candidate the policy chose, as it is sent. */
+export interface ChosenPraise {
+  text: string;
+  score: number;
+  judge?: number;
+  retrieved: boolean;
+}
+
+/** Two replies of one chorus are alike when one is mostly the other: a shared run of over half the shorter one. */
+export function alike(a: string, b: string): boolean {
+  const x = textKey(a);
+  const y = textKey(b);
+  return longestShared(x, y) > 0.5 * Math.min(Array.from(x).length, Array.from(y).length);
+}
+
 /**
  * The best-scored candidate that is long enough, clean, not one of the chat's recent replies, not sent too often
  * today across all chats, not an echo of the post, not laughing or celebrating at a sad or anxious post, and not
- * predicted to score below `minScore`.
+ * predicted to score below `minScore`; with `count` above 1 (a chorus), up to that many such candidates, best first,
+ * none alike another.
  */
 export function choosePraise(
   candidates: PraiseCandidate[],
@@ -155,11 +172,14 @@ export function choosePraise(
   intent?: Intent,
   /** Texts (by textKey) sent their daily maximum already (src/variety.ts). */
   overused: ReadonlySet<string> = new Set(),
-): { reply?: string; score?: number; judge?: number; retrieved?: boolean; rejected: { text: string; reason: Rejection }[] } {
+  count = 1,
+): { reply?: string; score?: number; judge?: number; retrieved?: boolean; chosen: ChosenPraise[]; rejected: { text: string; reason: Rejection }[] } {
   const recent = new Set(avoid.map(textKey));
   const tone = toneOf(post, intent);
+  const chosen: ChosenPraise[] = [];
   const rejected: { text: string; reason: Rejection }[] = [];
   for (const { c, text, score } of rankCandidates(candidates, rules)) {
+    if (chosen.length >= count) break;
     let reason: Rejection | undefined;
     // Laughter alone (哈哈哈哈) says nothing: it counts as no text.
     if (Array.from(textKey(text).replace(/[哈呵嘻嘿]/g, '')).length < Math.max(1, rules.minChars)) reason = 'too-short';
@@ -169,10 +189,12 @@ export function choosePraise(
     else if (echoesPost(text, post)) reason = 'echo';
     else if (clashesWithTone(text, tone)) reason = 'off-tone';
     else if (rules.minScore !== undefined && score < rules.minScore) reason = 'below-threshold';
-    if (!reason) return { reply: text, score, judge: c.judge, retrieved: c.similarity !== undefined, rejected };
-    rejected.push({ text, reason });
+    else if (chosen.some((x) => alike(x.text, text))) reason = 'alike';
+    if (reason) rejected.push({ text, reason });
+    else chosen.push({ text, score, judge: c.judge, retrieved: c.similarity !== undefined });
   }
-  return { rejected };
+  const [best] = chosen;
+  return best ? { reply: best.text, score: best.score, judge: best.judge, retrieved: best.retrieved, chosen, rejected } : { chosen, rejected };
 }
 
 /** The chat's last N replies, newest first, shared by all workers and bots through Redis. */

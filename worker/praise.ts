@@ -1,5 +1,5 @@
 import { fallbackPraise } from '../src/fallback.ts';
-import { choosePraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
+import { alike, choosePraise, type ChosenPraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Intent } from '../src/intents.ts';
 import type { PraiseSource } from '../src/queue/contracts.ts';
 import type { Tone } from '../src/tone.ts';
@@ -23,13 +23,25 @@ export interface PraiseRequest {
   intent?: Intent;
   /** What the post is about (the post reader's span): retrieved praises name it. */
   subject?: string;
+  /** Replies wanted (a chorus): up to this many acceptable candidates, none alike another. Default 1. */
+  count?: number;
 }
 
 export type PraiseOutcome = {
   text: string;
   newTokens: number;
   generationMs: number;
-} & ({ kind: 'praise'; source: PraiseSource; score: number; judge?: number } | { kind: 'fallback'; reason: FallbackReason; tone: Tone });
+} & (
+  | {
+      kind: 'praise';
+      source: PraiseSource;
+      score: number;
+      judge?: number;
+      /** The rest of a chorus, best first: each acceptable by the policy, none alike another or the first. */
+      also: string[];
+    }
+  | { kind: 'fallback'; reason: FallbackReason; tone: Tone }
+);
 
 export interface PraiseStepOptions {
   rules: PolicyRules;
@@ -50,19 +62,23 @@ export interface PraiseStepOptions {
  */
 export async function praiseStep(engine: Engine, req: PraiseRequest, opts: PraiseStepOptions): Promise<PraiseOutcome> {
   const around = opts.around ?? (<T>(p: Promise<T>) => p);
+  const count = req.count ?? 1;
   let newTokens = 0;
   let generationMs = 0;
   let rejected: Rejection[] = [];
-  for (let attempt = 0; attempt <= opts.resampleAttempts; attempt++) {
+  const chosen: ChosenPraise[] = [];
+  // A chorus that is not full after an attempt samples again; the replies already chosen are avoided like history.
+  for (let attempt = 0; attempt <= opts.resampleAttempts && chosen.length < count; attempt++) {
     const started = Date.now();
     const seed = req.seed === undefined ? undefined : req.seed + attempt;
+    const avoid = [...req.avoid, ...chosen.map((c) => c.text)];
     const retrieved = attempt === 0 && opts.retrieval ? opts.retrieval.index.candidates(req.post, req, opts.retrieval.options) : [];
     const [result] = await around(
       engine.generate([
         {
           post: req.post,
           n: req.n,
-          avoid: req.avoid,
+          avoid,
           maxNewTokens: req.maxNewTokens,
           seed,
           intent: req.intent,
@@ -79,13 +95,16 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
       ...result.alsoJudged.map((c, i) => ({ text: c.text, judge: c.judge, similarity: retrieved[i]!.similarity })),
     ];
     const overused = opts.overused ? await opts.overused(candidates.map((c) => c.text)) : undefined;
-    const choice = choosePraise(candidates, req.avoid, req.post, opts.rules, req.intent, overused);
-    if (choice.reply !== undefined) {
-      const source: PraiseSource = choice.retrieved ? 'retrieved' : 'generated';
-      return { kind: 'praise', source, text: choice.reply, score: choice.score!, judge: choice.judge, newTokens, generationMs };
-    }
+    const choice = choosePraise(candidates, avoid, req.post, opts.rules, req.intent, overused, count - chosen.length);
+    chosen.push(...choice.chosen.filter((c) => !chosen.some((x) => alike(x.text, c.text))));
     rejected = choice.rejected.map((r) => r.reason);
-    opts.onRejected?.(rejected, attempt);
+    if (chosen.length < count) opts.onRejected?.(rejected, attempt);
+  }
+  const [best, ...rest] = chosen;
+  if (best) {
+    const source: PraiseSource = best.retrieved ? 'retrieved' : 'generated';
+    const also = rest.slice(0, count - 1).map((c) => c.text);
+    return { kind: 'praise', source, text: best.text, score: best.score, judge: best.judge, also, newTokens, generationMs };
   }
   const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
   const { text, tone } = fallbackPraise(req.post, req.avoid, req.seed === undefined ? Math.random : createRng(req.seed), req.intent);

@@ -98,13 +98,14 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     const avoid = await history.recent(job.platform, job.chatId);
     const n = candidateCount({
       configured: config.model.candidates,
-      minimum: config.model.minCandidates,
+      // A chorus needs a candidate for each of its replies, even under load.
+      minimum: Math.max(config.model.minCandidates, job.chorus),
       waiting: await requests.getWaitingCount(),
       concurrency: config.worker.concurrency,
     });
     const out = await praiseStep(
       engine,
-      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent, subject: job.subject },
+      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent, subject: job.subject, count: job.chorus },
       {
         rules,
         resampleAttempts: config.policy.resampleAttempts,
@@ -143,14 +144,17 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       await job.moveToDelayed(Date.now(), token);
       throw new DelayedError();
     }
-    await history.add(p.platform, p.chatId, out.text);
-    await sent.add(out.text);
+    const also = out.kind === 'praise' ? out.also : [];
+    for (const text of [out.text, ...also]) {
+      await history.add(p.platform, p.chatId, text);
+      await sent.add(text);
+    }
     const reply = replyJobSchema.parse({
       ...p,
       type: 'reply',
       text: out.text,
       kind: out.kind,
-      ...(out.kind === 'praise' && { source: out.source }),
+      ...(out.kind === 'praise' && { source: out.source, also }),
       model: engine.modelName,
       queueWaitMs,
       generationMs: out.generationMs,
@@ -170,6 +174,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         kind: out.kind,
         source: out.kind === 'praise' ? out.source : undefined,
         candidates: out.candidates,
+        replies: 1 + also.length,
         score: out.kind === 'praise' ? out.score : undefined,
         queueWaitMs,
         generationMs: out.generationMs,

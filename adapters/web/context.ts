@@ -18,6 +18,8 @@ export interface WebOptions extends WebTokens {
   rateLimit: { max: number; windowMs: number };
   /** How long a request waits for its reply; a little above the core's worker timeout so its fallback/busy reply arrives. */
   replyTimeoutMs: number;
+  /** The names the bot speaks under (chorus.host and chorus.voices): "@" one of them names a bot, not a friend. */
+  botNames?: readonly string[];
 }
 
 /** What every route handler gets. */

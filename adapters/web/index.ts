@@ -10,7 +10,7 @@ export type { RunningWeb } from './server.ts';
 export { assertBindAllowed } from './auth.ts';
 export { assertPortFree } from './server.ts';
 
-export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets'> & { http: WebConfig }): WebOptions {
+export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets' | 'chorus'> & { http: WebConfig }): WebOptions {
   return {
     host: config.http.host,
     port: config.http.port,
@@ -22,6 +22,7 @@ export function webOptionsFromConfig(config: Pick<Config, 'queue' | 'secrets'> &
     rateLimit: { max: config.http.rateLimitPerMinute || Number.MAX_SAFE_INTEGER, windowMs: 60_000 },
     // The core answers with its timeout policy (fallback/busy) after queue.timeoutMs; wait a little longer for that reply.
     replyTimeoutMs: config.queue.timeoutMs + 5_000,
+    botNames: [config.chorus.host.name, ...config.chorus.voices.map((v) => v.name)],
   };
 }
 

@@ -100,9 +100,14 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
   const limiter = createRateLimiter(options.rateLimit);
   const httpRequests = httpRequestCounter(registry);
 
-  core.onDelivery('web', async (d) => {
-    if (!pending.deliver(d)) log.debug({ replyTo: d.replyToMessageId }, 'web: reply arrived after its request ended');
-  });
+  // The API answers a chorus at once, in `replies`; the page shows its members typing one after another.
+  core.onDelivery(
+    'web',
+    async (d) => {
+      if (!pending.deliver(d)) log.debug({ replyTo: d.replyToMessageId }, 'web: reply arrived after its request ended');
+    },
+    { chorusTogether: true },
+  );
 
   const route = async (req: IncomingMessage, res: ServerResponse, path: string) => {
     const method = req.method ?? 'GET';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_SUBJECT_CHARS } from '../../common/limits.ts';
+import { MAX_CHORUS, MAX_SUBJECT_CHARS } from '../../common/limits.ts';
 import { PLATFORMS } from '../events.ts';
 import { INTENTS } from '../intents.ts';
 import { SCRIPTS } from '../script.ts';
@@ -34,7 +34,12 @@ const addressing = {
   intent: z.enum(INTENTS).optional(),
   /** The script the post was written in: the reply is delivered in it. */
   script: z.enum(SCRIPTS).optional(),
+  /** Set when the ask praises another member (userId and userName are theirs): every reply addresses them by it. */
+  friend: z.string().min(1).optional(),
 };
+
+/** A job's addressing alone (zod drops every other key). */
+export const addressingSchema = z.object(addressing);
 
 /** Request queue job: one praise to generate. */
 export const praiseJobSchema = z.object({
@@ -42,6 +47,8 @@ export const praiseJobSchema = z.object({
   post: z.string().min(1).max(MAX_POST_CHARS),
   /** What the post is about, a span of it as the post reader found it: retrieved praises name it. */
   subject: z.string().max(MAX_SUBJECT_CHARS).optional(),
+  /** Replies wanted (src/chorus.ts); a job queued by a bot that knows no chorus wants one. */
+  chorus: z.number().int().min(1).max(MAX_CHORUS).default(1),
 });
 export type PraiseJob = z.infer<typeof praiseJobSchema>;
 
@@ -54,11 +61,31 @@ export const replyJobSchema = z.discriminatedUnion('type', [
     kind: z.enum(['praise', 'fallback']),
     /** Where a praise came from: sampled by the model, or retrieved from the praise corpus. */
     source: z.enum(PRAISE_SOURCES).optional(),
+    /** The rest of a chorus, in order, after `text`. */
+    also: z
+      .array(z.string().min(1))
+      .max(MAX_CHORUS - 1)
+      .optional(),
     model: z.string(),
     queueWaitMs: z.number().min(0),
     generationMs: z.number().min(0),
   }),
   z.object({ type: z.literal('timeout'), ...addressing, post: z.string().min(1) }),
+  /** One later reply of a chorus, for a platform that takes each as a message of its own, sent chorus.gapMs apart. */
+  z.object({
+    type: z.literal('chorus'),
+    ...addressing,
+    /** Its place in the chorus, from 1 (the first reply went with the worker's reply job). */
+    index: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CHORUS - 1),
+    /** As sent: in the post's script, with its voice named. */
+    text: z.string().min(1),
+    voice: z.object({ name: z.string().min(1), avatar: z.string().min(1) }),
+    model: z.string(),
+  }),
 ]);
 export type ReplyJob = z.infer<typeof replyJobSchema>;
 
@@ -80,7 +107,7 @@ export function idempotencyKey(p: { platform: string; chatId: string; messageId:
 }
 
 /** BullMQ job ids may not contain ':' and should be short: a hash of the idempotency key. */
-export function jobIdFor(key: string, kind: 'req' | 'reply' | 'timeout'): string {
+export function jobIdFor(key: string, kind: 'req' | 'reply' | 'timeout' | 'chorus'): string {
   return `${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
@@ -93,6 +120,8 @@ export function redisKeys(prefix: string) {
     sent: (day: string) => `${prefix}:sent:${day}`,
     /** Set by whoever sends the one answer to a message (reply, fallback, busy or silent timeout). */
     answered: (key: string) => `${prefix}:answered:${key}`,
+    /** The platform's users who asked not to be praised when someone else names them (/kuakua_optout). */
+    optedOut: (platform: string) => `${prefix}:optout:${platform}`,
     history: (platform: string, chatId: string) => `${prefix}:history:${platform}:${chatId}`,
     cooldown: (platform: string, userId: string) => `${prefix}:cooldown:${platform}:${userId}`,
     /** Set while a user's care reply in a chat is fresh (distress.repeatSeconds). */

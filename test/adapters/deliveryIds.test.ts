@@ -4,6 +4,7 @@ import type { Delivery } from '../../src/events.ts';
 import { recordLogs } from '../helpers/logs.ts';
 
 type Ids = Pick<Delivery, 'chatId' | 'userId' | 'replyToMessageId'>;
+const HOST = { name: '夸夸机器人', avatar: '夸' };
 
 /** Ids as each adapter's translate.ts produces them from real platform events. */
 const VALID: Record<IdPlatform, Ids> = {
@@ -15,7 +16,14 @@ const VALID: Record<IdPlatform, Ids> = {
   wechat: { chatId: '24235375@chatroom', userId: 'wxid_abc123', replyToMessageId: '1234567890123456789' },
 };
 
-const delivery = (platform: IdPlatform, over: Partial<Ids> = {}): Delivery => ({ platform, ...VALID[platform], ...over, text: '真棒', kind: 'praise' });
+const delivery = (platform: IdPlatform, over: Partial<Ids> = {}): Delivery => ({
+  platform,
+  ...VALID[platform],
+  ...over,
+  text: '真棒',
+  kind: 'praise',
+  voice: HOST,
+});
 
 describe('delivery ids, checked at the adapter boundary', () => {
   it.each(Object.keys(VALID) as IdPlatform[])('accepts %s ids as the adapter produces them', (platform) => {

@@ -832,6 +832,7 @@ describe('qq adapter over a forward WebSocket: finding a dead connection, waitin
     userId: '10001',
     text,
     kind: 'praise',
+    voice: stack.config.chorus.host,
   });
   const sentIn = (chat: number) => onebot.sent.filter((s) => s.groupId === chat);
 

@@ -123,7 +123,7 @@ export function recordingCore(core: Core, handed: IncomingMessage[]): Core {
       handed.push(m);
       return core.handle(m);
     },
-    onDelivery: (p, d) => core.onDelivery(p, d),
+    onDelivery: (p, d, o) => core.onDelivery(p, d, o),
     status: () => core.status(),
     close: () => core.close(),
   };
@@ -160,13 +160,17 @@ export function gatedCore(core: Core): GatedCore {
     core: {
       instanceId: core.instanceId,
       handle: (m) => core.handle(m),
-      onDelivery(platform, deliver) {
+      onDelivery(platform, deliver, options) {
         deliverers.set(platform, deliver);
-        core.onDelivery(platform, async (d) => {
-          arrived.push(d);
-          await gate;
-          await deliver(d);
-        });
+        core.onDelivery(
+          platform,
+          async (d) => {
+            arrived.push(d);
+            await gate;
+            await deliver(d);
+          },
+          options,
+        );
       },
       status: () => core.status(),
       close: () => core.close(),

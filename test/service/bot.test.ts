@@ -342,6 +342,7 @@ describe('people in distress', () => {
         userName: msg.userName,
         text: config.distress.reply,
         kind: 'care',
+        voice: config.chorus.host,
       },
     });
     expect(await queueDepth(config)).toBe(0);

@@ -5,35 +5,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/app/config.ts';
 import { metrics } from '../../src/metrics.ts';
-import type { Engine, GenerateRequest, GenerateResult, ScoredCandidate } from '../../worker/engine/index.ts';
+import type { Engine } from '../../worker/engine/index.ts';
+import { scriptedEngine } from '../helpers/scriptedEngine.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
 
 // Queue mechanics of the worker service with a scripted engine, so that the candidates (and how long they take) are known.
 // End-to-end behaviour with the real engine is in queue.test.ts.
-
-/** Answers each generate() call with the next scripted candidate list (texts, or texts with scores), once `until` resolves. */
-function scriptedEngine(script: (string | ScoredCandidate)[][], until: Promise<unknown> = Promise.resolve()): Engine & { calls: GenerateRequest[] } {
-  const calls: GenerateRequest[] = [];
-  return {
-    modelName: 'scripted',
-    calls,
-    async generate(reqs: GenerateRequest[]): Promise<GenerateResult[]> {
-      calls.push(...reqs);
-      await until;
-      const scored = (script.shift() ?? []).map((c) => (typeof c === 'string' ? { text: c, logprob: -1 } : c));
-      const candidates = scored.map((c) => c.text);
-      return reqs.map((r) => ({
-        reply: candidates[0] ?? '',
-        candidates,
-        scored,
-        alsoJudged: (r.judgeAlso ?? []).map((text) => ({ text })),
-        newTokens: 10,
-        ms: 0,
-      }));
-    },
-    async close() {},
-  };
-}
 
 async function fallbackCount(reason: string, tone: string): Promise<number> {
   const metric = await metrics.fallbacks.get();

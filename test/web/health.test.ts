@@ -25,7 +25,7 @@ describe('GET /healthz', () => {
     core = {
       instanceId: real.instanceId,
       handle: (m) => real.handle(m),
-      onDelivery: (p, d) => real.onDelivery(p, d),
+      onDelivery: (p, d, o) => real.onDelivery(p, d, o),
       status: () => {
         statusCalls++;
         return real.status();

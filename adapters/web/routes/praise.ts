@@ -14,7 +14,7 @@ import { parsePraiseRequest, toIncomingMessage } from '../praiseRequest.ts';
 export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: ServerResponse, client: { address: string; credential: Credential }) {
   const started = performance.now();
   const body = parsePraiseRequest(await readJsonBody(req, ctx.options.bodyLimitBytes), ctx.options.maxTextChars);
-  const msg = toIncomingMessage(body, client.address, client.credential);
+  const msg = toIncomingMessage(body, client.address, client.credential, ctx.options.botNames);
   const reply = ctx.pending.expect(msg.messageId, ctx.options.replyTimeoutMs);
 
   let result: HandleResult;
@@ -44,7 +44,8 @@ export async function praiseRoute(ctx: WebContext, req: IncomingMessage, res: Se
     throw new HttpError(503, 'no_reply', `No worker answered within ${ctx.options.replyTimeoutMs} ms`, { 'retry-after': '5' });
   }
   // The worker's reply job names the model that wrote it; answers the core gives itself (fallback, care, commands) have none.
-  const payload = { reply: delivery.text, kind: delivery.kind, latencyMs, model: delivery.model ?? null };
+  const replies = delivery.chorus ?? [{ text: delivery.text, voice: delivery.voice }];
+  const payload = { reply: delivery.text, replies, kind: delivery.kind, latencyMs, model: delivery.model ?? null };
   if (STATUS[delivery.kind] === 503) return sendJson(res, 503, { error: 'busy', ...payload }, { 'retry-after': '5' });
   sendJson(res, 200, payload);
 }
