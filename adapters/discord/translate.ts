@@ -1,5 +1,5 @@
 import { cleanContent, type ChatInputCommandInteraction, type Message } from 'discord.js';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Friend, IncomingMessage } from '../../src/events.ts';
 
 /**
  * Discord's rules for "addressed to the bot": the content itself carries `<@id>` or `<@!id>` for the bot's user.
@@ -10,11 +10,27 @@ export function botMentionMarkup(content: string, botId: string): string[] {
   return content.match(new RegExp(`<@!?${botId}>`, 'g')) ?? [];
 }
 
+/**
+ * The other member a guild message names: the first `<@id>` of someone else (a member when Discord sent their member
+ * data with the mention), else the author of the message it replies to, and the mention's text to strip.
+ */
+export function namedFriend(message: Message, botId: string): { friend: Friend; span?: string } | undefined {
+  if (!message.inGuild()) return undefined;
+  const id = [...message.content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!).find((x) => x !== botId && x !== message.author.id);
+  const replied = message.reference ? message.mentions.repliedUser : null;
+  const user = id ? message.mentions.users.get(id) : replied && replied.id !== botId ? replied : undefined;
+  if (!user) return undefined;
+  const member = message.mentions.members?.get(user.id) ?? undefined;
+  const friend = { userId: user.id, name: member?.displayName || user.displayName, isBot: user.bot, inChat: !id || member !== undefined };
+  return id ? { friend, span: cleanContent(`<@${id}>`, message.channel) } : { friend };
+}
+
 export function messageToIncoming(message: Message, botId: string): IncomingMessage {
   const raw = botMentionMarkup(message.content, botId);
   // Text goes to the core with all markup resolved (`<@id>` → `@name`); the bot's own mention is resolved the same way,
   // so it can be named in mentionTexts for the core to strip.
-  const mentionTexts = [...new Set(raw.map((m) => cleanContent(m, message.channel)))];
+  const named = namedFriend(message, botId);
+  const mentionTexts = [...new Set([...raw.map((m) => cleanContent(m, message.channel)), ...(named?.span ? [named.span] : [])])];
   return {
     platform: 'discord',
     chatId: message.channelId,
@@ -27,6 +43,7 @@ export function messageToIncoming(message: Message, botId: string): IncomingMess
     repliesToBot: message.reference !== null && message.mentions.repliedUser?.id === botId,
     fromBot: message.author.bot || message.author.id === botId || message.webhookId !== null,
     mentionTexts,
+    ...(named && { friend: named.friend }),
     sentAt: message.createdTimestamp,
   };
 }

@@ -14,6 +14,7 @@ import { toCq } from './cq.ts';
 import { connectForward } from './forward.ts';
 import { createLinks, type LinkOrigin } from './links.ts';
 import { listenReverse, MAX_REVERSE_CONNECTIONS, type RefusalStatus, type ReverseServer } from './reverse.ts';
+import { resolveFriend } from './friend.ts';
 import { chatIdOf, readFrame, replySegments, targetOf, toIncoming, type MessageEvent } from './translate.ts';
 
 /**
@@ -113,6 +114,9 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
     }
   };
 
+  /** One look-up, not retried: a failure means no such member or message, or the implementation cannot tell. */
+  const lookUp = async (action: string, params: Record<string, unknown>) => actions.call(await links.next(actionTimeoutMs, stopping.signal), action, params);
+
   const deliver = checkedDeliver('qq', logger, async (d: Delivery) => {
     const target = targetOf(d.chatId);
     if (!target) throw new Error(`not a QQ chat id: ${d.chatId}`);
@@ -141,13 +145,15 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
-  const onMessage = (e: MessageEvent) => {
-    const msg = toIncoming(e, { startedAtSec, sentByBot: (id) => sentByBot.has(id) });
-    if ('dropped' in msg) {
-      logger.debug({ chatId: chatIdOf(e), messageId: e.message_id, reason: msg.dropped }, 'qq message dropped');
+  const onMessage = async (e: MessageEvent) => {
+    const read = toIncoming(e, { startedAtSec, sentByBot: (id) => sentByBot.has(id) });
+    if ('dropped' in read) {
+      logger.debug({ chatId: chatIdOf(e), messageId: e.message_id, reason: read.dropped }, 'qq message dropped');
       return;
     }
-    dispatcher.submit(msg);
+    const { named, ...msg } = read;
+    const found = named && e.group_id !== undefined ? await resolveFriend(named, Number(e.group_id), e.self_id, lookUp) : undefined;
+    dispatcher.submit(found ? { ...msg, friend: found.friend, mentionTexts: found.span ? [found.span] : [] } : msg);
   };
 
   /** An event names the bot's account (self_id): a connection that claimed another in X-Self-ID sends nothing from then on. */
@@ -164,7 +170,9 @@ export async function startQqAdapter(ctx: AdapterContext & QqOptions): Promise<R
         return;
       case 'message':
         observe(link, frame.event.self_id, fields);
-        return onMessage(frame.event);
+        // A named member is looked up with actions first, whose responses arrive through this same function.
+        void onMessage(frame.event).catch((err: unknown) => faults.warn(redactedError(err, redact), 'qq message not handled'));
+        return;
       case 'meta':
         observe(link, frame.selfId, fields);
         if (frame.metaType === 'lifecycle') logger.info({ selfId: frame.selfId, subType: frame.subType }, 'onebot lifecycle event');

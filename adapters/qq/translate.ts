@@ -124,22 +124,33 @@ function readSegments(segments: Segment[], selfId: string) {
   let text = '';
   let mentionsBot = false;
   let replyTo: string | undefined;
+  let atOther: { qq: string; span: string } | undefined;
   for (const s of segments) {
     if (s.type === 'text') text += s.data.text ?? '';
     else if (s.type === 'at') {
       if (s.data.qq === selfId) mentionsBot = true;
-      else text += s.data.qq === 'all' ? '@全体成员' : `@${s.data.name || s.data.qq}`;
+      else {
+        const span = s.data.qq === 'all' ? '@全体成员' : `@${s.data.name || s.data.qq}`;
+        if (s.data.qq !== 'all' && s.data.qq) atOther ??= { qq: s.data.qq, span };
+        text += span;
+      }
     } else if (s.type === 'reply') replyTo ??= s.data.id;
   }
-  return { text, mentionsBot, replyTo };
+  return { text, mentionsBot, replyTo, atOther };
 }
 
+/** The other member a group message names: the first `at` of someone else, else the author of the message it quotes. */
+export type NamedMember = { qq: string; span: string } | { replyTo: string };
+
 /** Translates a OneBot message event into the core's event model, or says why it is not handed to the core. */
-export function toIncoming(e: MessageEvent, ctx: ReadContext): IncomingMessage | { dropped: DropReason } {
+export function toIncoming(e: MessageEvent, ctx: ReadContext): (IncomingMessage & { named?: NamedMember }) | { dropped: DropReason } {
   if (e.sub_type === 'anonymous' || (e.anonymous !== undefined && e.anonymous !== null)) return { dropped: 'anonymous' };
   if (e.time < ctx.startedAtSec) return { dropped: 'old' };
   const segments = typeof e.message === 'string' ? parseCq(e.message) : e.message;
-  const { text, mentionsBot, replyTo } = readSegments(segments, e.self_id);
+  const { text, mentionsBot, replyTo, atOther } = readSegments(segments, e.self_id);
+  const repliesToBot = replyTo !== undefined && ctx.sentByBot(replyTo);
+  const named: NamedMember | undefined =
+    e.message_type !== 'group' ? undefined : (atOther ?? (replyTo !== undefined && !repliesToBot ? { replyTo } : undefined));
   return {
     platform: 'qq',
     chatId: chatIdOf(e),
@@ -149,10 +160,11 @@ export function toIncoming(e: MessageEvent, ctx: ReadContext): IncomingMessage |
     text,
     isPrivate: e.message_type === 'private',
     mentionsBot,
-    repliesToBot: replyTo !== undefined && ctx.sentByBot(replyTo),
+    repliesToBot,
     // The core ignores it: one place decides that a bot's own messages get no answer.
     fromBot: e.user_id === e.self_id,
     sentAt: e.time * 1000,
+    ...(named && { named }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Telegraf, TelegramError } from 'telegraf';
+import type { Message, UserFromGetMe } from 'telegraf/types';
 import { PermanentAdapterError, type AdapterContext, type RunningAdapter } from '../../src/adapter.ts';
 import type { Delivery } from '../../src/events.ts';
 import { backoffDelay, pause } from '../shared/backoff.ts';
@@ -10,7 +11,8 @@ import { describeError, redactedError, redactor } from '../shared/redact.ts';
 import { closeServer, createHttpServer, listen } from '../shared/httpServer.ts';
 import { splitMessage } from '../shared/split.ts';
 import { standaloneFaults } from '../shared/supervise.ts';
-import { parseCommand, toIncoming } from './translate.ts';
+import { seenMembers } from './members.ts';
+import { friendOf, namedMember, parseCommand, toIncoming } from './translate.ts';
 import { guardWebhook } from './webhook.ts';
 
 export const TELEGRAM_MAX_MESSAGE = 4096;
@@ -70,11 +72,33 @@ export async function startTelegramAdapter(ctx: AdapterContext & TelegramOptions
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });
 
-  bot.on('message', (tctx) => {
+  const members = seenMembers();
+  /** The member a message names, as a friend: in this chat if Telegram says so (getChatMember). */
+  const friendNamed = async (message: Message, me: UserFromGetMe) => {
+    let named = namedMember(message, me);
+    if (!named) return undefined;
+    if ('username' in named) {
+      const user = members.find(message.chat.id, named.username);
+      // A username never seen in this chat cannot be looked up by the Bot API: not known to be a member.
+      if (!user)
+        return { friend: { userId: `@${named.username}`, name: named.username, isBot: /bot$/i.test(named.username), inChat: false }, span: named.span };
+      named = { user, span: named.span };
+    }
+    const user = named.user;
+    // The author of a message in this chat is one of its members.
+    if (named.span === undefined) return { friend: friendOf(user, true, named.repliedText) };
+    const member = await bot.telegram.getChatMember(message.chat.id, user.id).catch(() => undefined);
+    const inChat = member !== undefined && !['left', 'kicked'].includes(member.status);
+    return { friend: friendOf(user, inChat), span: named.span };
+  };
+
+  bot.on('message', async (tctx) => {
     const message = tctx.message;
+    if (message.from) members.saw(message.chat.id, message.from);
     const command = parseCommand(message, tctx.botInfo);
     if (command === 'other-bot') return;
-    const msg = toIncoming(message, tctx.botInfo, command);
+    const named = command ? undefined : await friendNamed(message, tctx.botInfo);
+    const msg = toIncoming(message, tctx.botInfo, command, named?.friend, named?.span);
     if (msg) dispatcher.submit(msg);
   });
   // A handler that throws is this one update's problem: logged (once per distinct error), and polling goes on.

@@ -1,5 +1,5 @@
-import type { Message, MessageEntity, UserFromGetMe } from 'telegraf/types';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Message, MessageEntity, User, UserFromGetMe } from 'telegraf/types';
+import type { Friend, IncomingMessage } from '../../src/events.ts';
 
 export type TelegramCommand = { name: string; args: string };
 
@@ -38,8 +38,43 @@ function mentionsOf(text: string, entities: MessageEntity[], me: UserFromGetMe):
   return found;
 }
 
+/** The other member a message names, as far as the message tells: checked against the chat by the adapter. */
+export type NamedMember = { user: User; span?: string; repliedText?: string } | { username: string; span: string };
+
+/**
+ * Whom a message names besides the bot: the first text_mention or @username of someone else, else the author of the
+ * message it replies to (a member: the message is in this chat).
+ */
+export function namedMember(message: Message, me: UserFromGetMe): NamedMember | undefined {
+  const t = textOf(message);
+  if (!t) return undefined;
+  const own = me.username.toLowerCase();
+  for (const e of t.entities) {
+    const span = t.text.slice(e.offset, e.offset + e.length);
+    if (e.type === 'text_mention' && e.user.id !== me.id) return { user: e.user, span };
+    if (e.type === 'mention' && span.slice(1).toLowerCase() !== own) return { username: span.slice(1), span };
+  }
+  const replyTo = 'reply_to_message' in message ? message.reply_to_message : undefined;
+  if (replyTo?.from && replyTo.from.id !== me.id) {
+    const replied = textOf(replyTo);
+    return { user: replyTo.from, ...(replied && { repliedText: replied.text }) };
+  }
+  return undefined;
+}
+
+/** A Telegram user as a friend to praise; `inChat` as the adapter found it. */
+export function friendOf(user: User, inChat: boolean, repliedText?: string): Friend {
+  return {
+    userId: String(user.id),
+    name: user.first_name || user.username || String(user.id),
+    isBot: user.is_bot,
+    inChat,
+    ...(repliedText && { repliedText }),
+  };
+}
+
 /** Translates a Telegram message into the core's event model; null for messages without text. */
-export function toIncoming(message: Message, me: UserFromGetMe, command: TelegramCommand | null): IncomingMessage | null {
+export function toIncoming(message: Message, me: UserFromGetMe, command: TelegramCommand | null, friend?: Friend, friendSpan?: string): IncomingMessage | null {
   const t = textOf(message);
   if (!t || !message.from) return null;
   const mentionTexts = mentionsOf(t.text, t.entities, me);
@@ -61,7 +96,8 @@ export function toIncoming(message: Message, me: UserFromGetMe, command: Telegra
     repliesToBot: replyTo?.from?.id === me.id,
     fromBot: message.from.is_bot || message.from.id === me.id,
     explicit,
-    mentionTexts,
+    mentionTexts: friendSpan ? [...mentionTexts, friendSpan] : mentionTexts,
+    ...(friend && { friend }),
     sentAt: message.date * 1000,
   };
 }

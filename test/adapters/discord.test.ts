@@ -46,6 +46,10 @@ beforeAll(async () => {
     admins: { telegram: [], discord: [admin.id], wechat: [], web: [] },
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
+    // Every candidate of the tiny random model acceptable, so that a chorus has its replies.
+    model: { candidates: 8, maxNewTokens: 8 },
+    policy: { minScore: -100 },
+    chorus: { gapMs: 200 },
   });
   const recording: Core = recordingCore(stack.core, handed);
   const options = discordAdapter.options({ ...stack.config.discord, apiRoot: fake.apiRoot }, { DISCORD_TOKEN: fake.token });
@@ -150,6 +154,43 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_on' }))).content).toBe(stack.config.messages.enabled);
     expect(repliesTo(whileOff)).toHaveLength(0);
     expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_status' }))).content).toMatch(/worker/);
+  });
+
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each replying to the ask in its own voice', async () => {
+    expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_chorus 3' }))).content).toBe('本群每次求夸会有 3 位夸夸员来夸');
+    try {
+      const ask = fake.userMessage({ author: fake.user('runner'), content: '求夸 我今天跑完了五公里' });
+      const replies = await waitFor(() => (repliesTo(ask).length === 3 ? repliesTo(ask) : undefined), 'three replies');
+      await stack.idle();
+      expect(repliesTo(ask)).toHaveLength(3);
+      const voices = stack.config.chorus.voices.map((v) => v.name);
+      const spoken = replies.map((r) => /^【(.+?)】/.exec(r.content)?.[1]);
+      const at = voices.indexOf(spoken[0]!);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(spoken).toEqual([0, 1, 2].map((i) => voices[(at + i) % voices.length]));
+      expect(new Set(replies.map((r) => r.content)).size).toBe(3);
+      expect(replies.every((r) => r.allowed_mentions?.parse?.length === 0)).toBe(true);
+    } finally {
+      await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_chorus 1' }));
+    }
+  });
+
+  it('praises a friend named by <@id> or by a reply to their message, by name; never a bot, a non-member or one who opted out', async () => {
+    const ming = fake.user('小明');
+    const post = fake.userMessage({ author: ming, content: '我今天把驾照考下来了' });
+    const byMention = fake.userMessage({ author: fake.user(), content: `夸夸 <@${ming.id}> 他今天答辩过了` });
+    expect((await oneReplyTo(byMention)).content).toMatch(/^小明，/);
+    expect(handedFor(byMention)).toMatchObject({ friend: { userId: ming.id, name: '小明', isBot: false, inChat: true }, mentionTexts: ['@小明'] });
+    expect((await oneReplyTo(fake.userMessage({ author: fake.user(), content: '夸夸他', replyTo: post }))).content).toMatch(/^小明，/);
+
+    const helper = fake.user('helper', { bot: true });
+    const outsider = fake.user('路人', { outsider: true });
+    const m = stack.config.messages;
+    expect((await oneReplyTo(fake.userMessage({ author: fake.user(), content: `夸夸 <@${helper.id}> 它很勤快` }))).content).toBe(m.friendIsBot);
+    expect((await oneReplyTo(fake.userMessage({ author: fake.user(), content: `夸夸 <@${outsider.id}> 他很棒` }))).content).toBe(m.friendNotInChat);
+    const shy = fake.user('小静');
+    expect((await oneReplyTo(fake.userMessage({ author: shy, content: '/kuakua_optout' }))).content).toBe(m.optedOut);
+    expect((await oneReplyTo(fake.userMessage({ author: fake.user(), content: `夸一下 <@${shy.id}>` }))).content).toBe(m.friendOptedOut);
   });
 
   it('splits a long reply at 2000 characters', async () => {

@@ -125,7 +125,7 @@ describe('reading OneBot frames', () => {
 });
 
 describe('translating QQ messages', () => {
-  it('counts an at segment of the bot as a mention and takes it out of the text; other ats stay as text', () => {
+  it('counts an at segment of the bot as a mention and takes it out of the text; other ats stay as text, the first naming a member', () => {
     const msg = toIncoming(
       event({
         message: [
@@ -152,6 +152,7 @@ describe('translating QQ messages', () => {
       repliesToBot: false,
       fromBot: false,
       sentAt: 2_000_000_000_000,
+      named: { qq: '20002', span: '@小明' },
     });
   });
 
@@ -313,6 +314,10 @@ beforeAll(async () => {
     admins: { qq: [String(ADMIN_QQ)] },
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
+    // Every candidate of the tiny random model acceptable, so that a chorus has its replies.
+    model: { candidates: 8, maxNewTokens: 8 },
+    policy: { minScore: -100 },
+    chorus: { gapMs: 200 },
   });
   const recording = recordingCore(stack.core, handed);
   const options = qqAdapter.options(
@@ -408,6 +413,49 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(textOf(off)).toContain(stack.config.messages.disabled);
     await ignored(ask(g, { message: [at(), text(' 求夸 没人理我')] }));
     expect(textOf(await oneReplyTo(ask(g, { userId: ADMIN_QQ, message: [text('/kuakua_on')] })))).toContain(stack.config.messages.enabled);
+  });
+
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each quoting the ask in its own voice', async () => {
+    const g = group();
+    await oneReplyTo(fake.groupMessage(g, { userId: ADMIN_QQ, message: [text('/kuakua_chorus 3')] }));
+    const e = ask(g, { message: [text('求夸 我今天跑完了五公里')] });
+    const replies = await waitFor(() => (repliesTo(e).length === 3 ? repliesTo(e) : undefined), 'three replies');
+    await stack.idle();
+    expect(repliesTo(e)).toHaveLength(3);
+    const voices = stack.config.chorus.voices.map((v) => v.name);
+    const spoken = replies.map((r) => /^\s*【(.+?)】/.exec(textOf(r))?.[1]);
+    const first = voices.indexOf(spoken[0]!);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(spoken).toEqual([0, 1, 2].map((i) => voices[(first + i) % voices.length]));
+    expect(new Set(replies.map(textOf)).size).toBe(3);
+    expect(replies.every((r) => r.segments[1]?.type === 'at' && r.segments[1].data.qq === String(e.user_id))).toBe(true);
+  });
+
+  it('praises a friend named by an at or by quoting their message, @-mentioning them by their name', async () => {
+    const g = group();
+    const ming = user();
+    const post = fake.groupMessage(g, { userId: ming, nickname: '小明', message: [text('我今天把驾照考下来了')] });
+    const byAt = ask(g, { message: [text('夸夸 '), at(ming), text(' 他今天答辩过了')] });
+    const [praise] = await waitFor(() => (repliesTo(byAt).length > 0 ? repliesTo(byAt) : undefined), 'the praise');
+    expect(praise!.segments[1]).toEqual({ type: 'at', data: { qq: String(ming) } });
+    expect(textOf(praise!).trim()).toMatch(/^小明，/);
+    expect(handedFor(byAt)).toMatchObject({ friend: { userId: String(ming), name: '小明', isBot: false, inChat: true } });
+    const byQuote = ask(g, { message: [{ type: 'reply', data: { id: String(post.message_id) } }, text('夸夸他')] });
+    await waitFor(() => (repliesTo(byQuote).length > 0 ? repliesTo(byQuote) : undefined), 'the praise for a quote');
+    expect(handedFor(byQuote)).toMatchObject({ friend: { userId: String(ming), repliedText: '我今天把驾照考下来了', inChat: true } });
+    await stack.idle();
+  });
+
+  it('praises no bot account, nobody outside the group, and nobody who sent /kuakua_optout', async () => {
+    const g = group();
+    const robot = user();
+    fake.join(g, robot, '小助手', true);
+    const m = stack.config.messages;
+    expect(textOf(await oneReplyTo(ask(g, { message: [text('夸夸 '), at(robot), text(' 它很勤快')] }))).trim()).toBe(m.friendIsBot);
+    expect(textOf(await oneReplyTo(ask(g, { message: [text('夸夸 '), at(user()), text(' 他很棒')] }))).trim()).toBe(m.friendNotInChat);
+    const shy = user();
+    expect(textOf(await oneReplyTo(fake.groupMessage(g, { userId: shy, message: [text('/kuakua_optout')] }))).trim()).toBe(m.optedOut);
+    expect(textOf(await oneReplyTo(ask(g, { message: [text('夸一下 '), at(shy)] }))).trim()).toBe(m.friendOptedOut);
   });
 
   it('ignores its own messages, anonymous messages and messages from before its start', async () => {

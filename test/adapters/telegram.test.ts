@@ -44,18 +44,25 @@ const mention = (text: string, username = fake.bot.username!): FakeEntity => {
   return { type: 'mention', offset: text.indexOf(at), length: at.length };
 };
 
+/** The adapter on a fake Telegram, in front of `stack`. */
+async function startOn(s: Stack): Promise<{ fake: FakeTelegram; adapter: RunningAdapter }> {
+  const f = await startFakeTelegram();
+  const options = telegramAdapter.options({ ...s.config.telegram, apiRoot: f.apiRoot }, { TELEGRAM_BOT_TOKEN: f.token });
+  return { fake: f, adapter: await startTelegramAdapter({ core: s.core, logger: s.logger, ...options! }) };
+}
+
 beforeAll(async () => {
-  stack = await startStack(
-    {
-      admins: { telegram: [String(ADMIN_ID)], discord: [], wechat: [], web: [] },
-      rateLimit: { chatPerMinute: 0 },
-      messages: { help: LONG_HELP },
-    },
-    { bundledSeed: PRAISE_SEED },
-  );
-  fake = await startFakeTelegram();
-  const options = telegramAdapter.options({ ...stack.config.telegram, apiRoot: fake.apiRoot }, { TELEGRAM_BOT_TOKEN: fake.token });
-  adapter = await startTelegramAdapter({ core: stack.core, logger: stack.logger, ...options! });
+  // The tiny random model, every candidate acceptable: what is checked here is the adapter, not the praise (the
+  // bundled model's praise is checked on its own stack below).
+  stack = await startStack({
+    admins: { telegram: [String(ADMIN_ID)], discord: [], wechat: [], web: [] },
+    rateLimit: { chatPerMinute: 0 },
+    messages: { help: LONG_HELP },
+    model: { candidates: 8, maxNewTokens: 8 },
+    policy: { minScore: -100 },
+    chorus: { gapMs: 200 },
+  });
+  ({ fake, adapter } = await startOn(stack));
 });
 
 afterAll(async () => {
@@ -76,16 +83,6 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     await expect(startTelegramAdapter({ core: stack.core, logger: stack.logger, token: '999:wrong-token', apiRoot: fake.apiRoot })).rejects.toThrow(
       'Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)',
     );
-  });
-
-  it('answers posts the bundled model handles well with a praise it generated, not a tone reply (seed fixed)', async () => {
-    for (const post of PRAISED_POSTS) {
-      const asker = user('praised');
-      const reply = await oneReplyTo(fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text: post }));
-      const done = stack.entries('praise generated').filter((e) => e.chatId === String(asker.id));
-      expect(done).toMatchObject([{ kind: 'praise' }]);
-      expectGeneratedReply(reply.text, stack.sampled(post), stack.config.policy.maxReplyChars);
-    }
   });
 
   it('answers a group mention once, quoting the asker, with emoji before the mention (UTF-16 offsets)', async () => {
@@ -187,6 +184,71 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(adminStatus.text).toMatch(/worker/);
   });
 
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each quoting the ask in its own voice', async () => {
+    const chat = group();
+    const admin = user('admin', { id: ADMIN_ID });
+    const text = '/kuakua_chorus 3';
+    await oneReplyTo(fake.userMessage({ chat, from: admin, text, entities: [{ type: 'bot_command', offset: 0, length: 14 }] }));
+    const ask = fake.userMessage({ chat, from: user('runner'), text: '求夸 我今天跑完了五公里' });
+    const replies = await waitFor(() => (repliesTo(ask).length === 3 ? repliesTo(ask) : undefined), 'three replies');
+    await stack.idle();
+    expect(repliesTo(ask)).toHaveLength(3);
+    const voices = stack.config.chorus.voices.map((v) => v.name);
+    const spoken = replies.map((r) => /^【(.+?)】/.exec(r.text!)?.[1]);
+    expect(spoken.every((v) => v !== undefined && voices.includes(v))).toBe(true);
+    expect(new Set(spoken).size).toBe(3);
+    expect(new Set(replies.map((r) => r.text)).size).toBe(3);
+    // In the chorus's order: its voices take turns from a random one.
+    const at = voices.indexOf(spoken[0]!);
+    expect(spoken).toEqual([0, 1, 2].map((i) => voices[(at + i) % voices.length]));
+  });
+
+  it('praises a friend named by a reply to their message, a text_mention or an @username seen in the chat, addressing them by name', async () => {
+    const chat = group();
+    const ming = user('小明', { username: 'xiaoming' });
+    const hong = user('小红');
+    const post = fake.userMessage({ chat, from: ming, text: '我今天终于把驾照考下来了' });
+    fake.join(chat, hong);
+    const byReply = fake.userMessage({ chat, from: user(), text: '夸夸他', replyTo: post });
+    expect((await oneReplyTo(byReply)).text).toMatch(/^小明，/);
+    const textMention = '夸夸 小红 她今天答辩过了';
+    const byTextMention = fake.userMessage({ chat, from: user(), text: textMention, entities: [{ type: 'text_mention', offset: 3, length: 2, user: hong }] });
+    expect((await oneReplyTo(byTextMention)).text).toMatch(/^小红，/);
+    const byUsername = fake.userMessage({
+      chat,
+      from: user(),
+      text: '夸夸 @xiaoming 他学会了游泳',
+      entities: [mention('夸夸 @xiaoming 他学会了游泳', 'xiaoming')],
+    });
+    expect((await oneReplyTo(byUsername)).text).toMatch(/^小明，/);
+  });
+
+  it('praises no bot, nobody outside the chat, and nobody who sent /kuakua_optout', async () => {
+    const chat = group();
+    const bot = user('helper', { username: 'helper_bot', is_bot: true });
+    fake.userMessage({ chat, from: bot, text: '我是一个机器人' });
+    const asBot = '夸夸 @helper_bot 它很勤快';
+    expect((await oneReplyTo(fake.userMessage({ chat, from: user(), text: asBot, entities: [mention(asBot, 'helper_bot')] }))).text).toBe(
+      stack.config.messages.friendIsBot,
+    );
+    const stranger = user('路人');
+    const byStranger = fake.userMessage({
+      chat,
+      from: user(),
+      text: '夸夸 路人 他很棒',
+      entities: [{ type: 'text_mention', offset: 3, length: 2, user: stranger }],
+    });
+    expect((await oneReplyTo(byStranger)).text).toBe(stack.config.messages.friendNotInChat);
+    const unseen = '夸夸 @nobody_here 他很棒';
+    expect((await oneReplyTo(fake.userMessage({ chat, from: user(), text: unseen, entities: [mention(unseen, 'nobody_here')] }))).text).toBe(
+      stack.config.messages.friendNotInChat,
+    );
+    const shy = user('小静');
+    const shyPost = fake.userMessage({ chat, from: shy, text: '/kuakua_optout', entities: [{ type: 'bot_command', offset: 0, length: 14 }] });
+    expect((await oneReplyTo(shyPost)).text).toBe(stack.config.messages.optedOut);
+    expect((await oneReplyTo(fake.userMessage({ chat, from: user(), text: '夸一下', replyTo: shyPost }))).text).toBe(stack.config.messages.friendOptedOut);
+  });
+
   it('answers /start with the help text, split at 4096 characters, the first part quoting the asker', async () => {
     const chat = group();
     const m = fake.userMessage({ chat, from: user(), text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] });
@@ -283,5 +345,29 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(all).toContain('telegram adapter started');
     expect(all).not.toContain(fake.token);
     expect(all).not.toContain(fake.token.split(':')[1]);
+  });
+});
+
+describe('telegram adapter with the bundled generator, judge and post reader', () => {
+  it('answers posts the bundled model handles well with a praise it generated, not a tone reply (seed fixed)', async () => {
+    const bundled = await startStack({}, { bundledSeed: PRAISE_SEED });
+    const on = await startOn(bundled);
+    try {
+      for (const post of PRAISED_POSTS) {
+        const asker = user('praised');
+        const m = on.fake.userMessage({ chat: { id: asker.id, type: 'private' }, from: asker, text: post });
+        const [reply] = await waitFor(() => {
+          const r = on.fake.sent.filter((x) => x.reply_parameters?.message_id === m.message_id);
+          return r.length > 0 ? r : undefined;
+        }, `a reply to ${post}`);
+        const done = bundled.entries('praise generated').filter((e) => e.chatId === String(asker.id));
+        expect(done).toMatchObject([{ kind: 'praise' }]);
+        expectGeneratedReply(reply!.text, bundled.sampled(post), bundled.config.policy.maxReplyChars);
+      }
+    } finally {
+      await on.adapter.stop();
+      await bundled.close();
+      await on.fake.close();
+    }
   });
 });

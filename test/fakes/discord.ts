@@ -69,7 +69,8 @@ export interface FakeDiscord {
   registeredCommands: unknown[];
   interactionResponses: { interactionId: string; body: unknown }[];
   webhookMessages: { method: string; body: Record<string, unknown> }[];
-  user(name?: string, opts?: { bot?: boolean }): FakeDiscordUser;
+  /** A user; a member of the guild unless `outsider` (mentions of members carry their `member`, as Discord's do). */
+  user(name?: string, opts?: { bot?: boolean; outsider?: boolean }): FakeDiscordUser;
   /** Dispatch MESSAGE_CREATE from a user; mentions are derived from `<@id>` markup like Discord does. */
   userMessage(m: {
     author: FakeDiscordUser;
@@ -138,6 +139,7 @@ export async function startFakeDiscord(
   const everyoneRoleId = guildId;
   const botRoleId = snowflake();
   const users = new Map<string, FakeDiscordUser>([[bot.id, bot]]);
+  const outsiders = new Set<string>();
   const messages = new Map<string, FakeDiscordMessage>();
   const dmChannels = new Map<string, FakeDiscordUser>();
   const posted: FakeDiscordMessage[] = [];
@@ -462,7 +464,10 @@ export async function startFakeDiscord(
 
   const mentionsIn = (content: string) => {
     const ids = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!);
-    return [...new Set(ids)].map((id) => users.get(id)).filter((u): u is FakeDiscordUser => u !== undefined);
+    return [...new Set(ids)]
+      .map((id) => users.get(id))
+      .filter((u): u is FakeDiscordUser => u !== undefined)
+      .map((u) => (outsiders.has(u.id) ? u : { ...u, member: { nick: null, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false } }));
   };
 
   return {
@@ -483,6 +488,7 @@ export async function startFakeDiscord(
     user(name = 'someone', o = {}) {
       const u = mkUser(name, o.bot);
       users.set(u.id, u);
+      if (o.outsider) outsiders.add(u.id);
       return u;
     },
     userMessage({ author, content, channelId: channel, dm, replyTo, pingRepliedUser = true }) {

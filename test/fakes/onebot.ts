@@ -94,6 +94,8 @@ export interface FakeOneBot {
   /** The close code of every connection that closed, both directions, in order. */
   closeCodes: number[];
   groupMessage(groupId: number, m: UserMessage): FakeEvent;
+  /** Makes a user a member of a group without a message (get_group_member_info); `robot` marks a bot account. */
+  join(groupId: number, userId: number, nickname?: string, robot?: boolean): void;
   privateMessage(m: UserMessage): FakeEvent;
   /** Sends a frame as it is (any JSON value, or raw text) on every open connection that carries events (or the next one to open). */
   emit(frame: unknown): void;
@@ -203,6 +205,20 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
       return reply({ status: 'ok', retcode: 0, data: { message_id: messageId } });
     }
     if (call.action === 'get_login_info') return reply({ status: 'ok', retcode: 0, data: { user_id: selfId, nickname: 'kuakua' } });
+    if (call.action === 'get_group_member_info') {
+      const member = members.get(Number(call.params.group_id))?.get(Number(call.params.user_id));
+      if (!member) return reply({ status: 'failed', retcode: 100, data: null, message: '群员不存在', wording: '群员不存在' });
+      return reply({ status: 'ok', retcode: 0, data: { group_id: Number(call.params.group_id), ...member, role: 'member' } });
+    }
+    if (call.action === 'get_msg') {
+      const event = received.get(Number(call.params.message_id));
+      if (!event) return reply({ status: 'failed', retcode: 100, data: null, message: '消息不存在', wording: '消息不存在' });
+      return reply({
+        status: 'ok',
+        retcode: 0,
+        data: { message_id: event.message_id, time: event.time, message_type: event.message_type, sender: event.sender, message: event.message },
+      });
+    }
     reply({ status: 'failed', retcode: 1404, data: null, message: 'unsupported action' });
   };
 
@@ -258,7 +274,17 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
 
+  /** group id → its members by QQ number (everyone who wrote in it, and whoever `join` adds). */
+  const members = new Map<number, Map<number, { user_id: number; nickname: string; card: string; is_robot?: boolean }>>();
+  const join = (groupId: number, userId: number, nickname = `user${userId}`, robot = false) => {
+    if (!members.has(groupId)) members.set(groupId, new Map());
+    members.get(groupId)!.set(userId, { user_id: userId, nickname, card: '', ...(robot && { is_robot: true }) });
+  };
+  /** Every message event sent, by id (get_msg). */
+  const received = new Map<number, FakeEvent>();
+
   const message = (type: 'group' | 'private', groupId: number | undefined, m: UserMessage): FakeEvent => {
+    if (groupId !== undefined && !m.anonymous) join(groupId, m.userId, m.nickname);
     const raw = encodeCq(m.message);
     const event: FakeEvent = {
       time: m.time ?? now(),
@@ -275,6 +301,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
       font: 0,
       sender: { user_id: m.userId, nickname: m.nickname ?? `user${m.userId}`, card: '' },
     };
+    received.set(event.message_id as number, event);
     broadcast(JSON.stringify(event));
     return event;
   };
@@ -296,6 +323,7 @@ export async function startFakeOneBot(opts: { token?: string; selfId?: number } 
     open: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
     closeCodes,
     groupMessage: (groupId, m) => message('group', groupId, m),
+    join,
     privateMessage: (m) => message('private', undefined, m),
     emit: (frame) => broadcast(JSON.stringify(frame)),
     emitRaw: broadcast,

@@ -70,6 +70,8 @@ export interface FakeTelegram {
   calls: ApiCall[];
   /** Queue a user message as an update for getUpdates; returns the message (with its id). */
   userMessage(m: UserMessage): FakeMessage;
+  /** Makes `user` a member of `chat` without a message (everyone who sent one in it is a member already). */
+  join(chat: FakeChat, user: FakeUser): void;
   /** The same update without queueing it, for posting to a webhook; the message is `update.message`. */
   makeUpdate(m: UserMessage): { update_id: number; message: FakeMessage };
   /** Answer the next `count` calls of `method` with 429 and the given retry_after (seconds). */
@@ -121,7 +123,19 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     }
   };
 
+  /** chat id → the members' users by id. */
+  const members = new Map<number, Map<number, FakeUser>>();
+  const join = (chat: FakeChat, user: FakeUser) => {
+    if (!members.has(chat.id)) members.set(chat.id, new Map());
+    members.get(chat.id)!.set(user.id, user);
+  };
+
   const methods: Record<string, (p: Record<string, unknown>, res: ServerResponse) => void> = {
+    getChatMember: (p, res) => {
+      const user = members.get(Number(p.chat_id))?.get(Number(p.user_id));
+      if (!user) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: user not found' });
+      json(res, 200, { ok: true, result: { status: 'member', user } });
+    },
     getMe: (_p, res) =>
       json(res, 200, { ok: true, result: { ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } }),
     deleteWebhook: (_p, res) => json(res, 200, { ok: true, result: true }),
@@ -232,7 +246,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     sent,
     calls,
     makeUpdate,
+    join,
     userMessage(m) {
+      join(m.chat, m.from);
       const update = makeUpdate(m);
       updates.push(update);
       flushWaiters();

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
@@ -13,6 +17,23 @@ import { HAN, startWeb, type WebFixture } from './support.ts';
 // The operator's token opens the status details and the WeChat login QR on the page.
 const OPERATOR_TOKEN = 'page-operator-token-4c2e';
 
+/** One reply of POST /api/praise's `replies`: a member of the group and what they said. */
+interface Reply {
+  text: string;
+  voice: { name: string; avatar: string };
+}
+
+/** What a page recorded (see `open`): every line the title bar's typing indicator showed and every pending row's member, in order. */
+interface Seen {
+  typingSeen: string[];
+  pendingSeen: string[];
+}
+
+/** A message row that holds a reply (not a typing placeholder). */
+const SHOWN = '.msg.bot:not(.pending)';
+const said = (replies: Reply[]) => replies.map((r) => r.text).join('\n');
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 describe('web playground page in headless Chromium', () => {
   let stack: Stack;
   let web: WebFixture;
@@ -22,7 +43,9 @@ describe('web playground page in headless Chromium', () => {
   let dialogs: string[];
 
   beforeAll(async () => {
-    stack = await startStack({ rateLimit: { chatPerMinute: 0 } });
+    // The tiny random model's candidates never pass policy.minScore; every praise retrieved from the corpus does, so
+    // that a post like the corpus's gets a chorus of different Chinese replies.
+    stack = await startStack({ rateLimit: { chatPerMinute: 0 }, policy: { retrievedScore: { bias: 4, judge: 0, similarity: 0, chars: 0 } } });
     web = await startWeb(stack.core, stack.config, { operatorToken: OPERATOR_TOKEN });
     browser = await chromium.launch({
       executablePath: chromiumPath(),
@@ -35,27 +58,35 @@ describe('web playground page in headless Chromium', () => {
     await stack?.close();
   });
 
-  async function openPage() {
-    page = await browser.newPage();
-    pageErrors = [];
-    dialogs = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
+  /** A new page on `web`, recording its errors, its dialogs and what its typing indicators showed. */
+  async function open(): Promise<{ page: Page; pageErrors: string[]; dialogs: string[] }> {
+    const opened = { page: await browser.newPage(), pageErrors: [] as string[], dialogs: [] as string[] };
+    opened.page.on('pageerror', (err) => opened.pageErrors.push(err.message));
+    opened.page.on('dialog', (d) => {
+      opened.dialogs.push(d.message());
       void d.dismiss();
     });
-    await page.goto(web.url);
-    // Record every state of the pending indicator: a fast reply must not hide that it was shown.
-    await page.evaluate(() => {
-      const w = window as unknown as { typingSeen: boolean; pendingSeen: boolean };
-      w.typingSeen = false;
-      w.pendingSeen = false;
+    await opened.page.goto(web.url);
+    // Record every state of the typing indicators: a fast reply must not hide that they were shown.
+    await opened.page.evaluate(() => {
+      const w = window as unknown as Seen;
+      w.typingSeen = [];
+      w.pendingSeen = [];
       new MutationObserver(() => {
-        if (!document.getElementById('typing')!.hidden) w.typingSeen = true;
-        if (document.querySelector('.bubble.pending')) w.pendingSeen = true;
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+        const typing = document.getElementById('typing')!;
+        if (!typing.hidden && typing.textContent !== w.typingSeen.at(-1)) w.typingSeen.push(typing.textContent!);
+        const pending = document.querySelector<HTMLElement>('.msg.pending');
+        if (pending && pending.dataset.name !== w.pendingSeen.at(-1)) w.pendingSeen.push(pending.dataset.name!);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
+    return opened;
   }
+
+  async function openPage() {
+    ({ page, pageErrors, dialogs } = await open());
+  }
+
+  const seen = (p: Page = page) => p.evaluate(() => ({ ...(window as unknown as Seen) }));
 
   afterEach(async () => {
     await page?.close();
@@ -69,36 +100,46 @@ describe('web playground page in headless Chromium', () => {
     expect(await page.locator('#auth').isHidden()).toBe(true);
   }
 
-  /** Sends `text` and returns the reply bubble it brings, which must show the reply the API answered with. */
-  async function send(text: string) {
-    const before = await page.locator('.msg.bot .bubble:not(.pending)').count();
-    const answered = page.waitForResponse((r) => r.url().endsWith('/api/praise') && r.request().method() === 'POST', { timeout: 60_000 });
-    await page.fill('#input', text);
-    await page.press('#input', 'Enter');
-    const { reply } = (await (await answered).json()) as { reply: string };
-    await page.waitForFunction((n) => document.querySelectorAll('.msg.bot .bubble:not(.pending)').length > n, before, { timeout: 60_000 });
-    const shown = (await page.locator('.msg.bot .bubble:not(.pending)').last().textContent()) ?? '';
-    expect(shown).toBe(reply);
-    return shown;
+  /**
+   * Sends `text` and returns the replies the API answered with, once the page shows them all: each in a bubble of its
+   * own under its member's name, in the API's order.
+   */
+  async function send(text: string, p: Page = page): Promise<Reply[]> {
+    const before = await p.locator(SHOWN).count();
+    const answered = p.waitForResponse((r) => r.url().endsWith('/api/praise') && r.request().method() === 'POST', { timeout: 60_000 });
+    await p.fill('#input', text);
+    await p.press('#input', 'Enter');
+    const body = (await (await answered).json()) as { replies: Reply[] };
+    expect(body.replies, JSON.stringify(body)).toBeInstanceOf(Array);
+    const { replies } = body;
+    // They come one after another; the send button is back once the last is in.
+    await p.waitForFunction(
+      ([selector, n]) => document.querySelectorAll(selector).length >= n && !(document.getElementById('send') as HTMLButtonElement).disabled,
+      [SHOWN, before + replies.length] as const,
+      { timeout: 60_000 },
+    );
+    const shown = await p
+      .locator(SHOWN)
+      .evaluateAll((rows) => rows.map((row) => ({ name: row.querySelector('.name')?.textContent, text: row.querySelector('.bubble')?.textContent })));
+    expect(shown.slice(before)).toEqual(replies.map((r) => ({ name: r.voice.name, text: r.text })));
+    return replies;
   }
 
-  it('looks like a group chat: type 求夸, see 对方正在输入… and a pending bubble, then a Chinese praise', async () => {
+  it('looks like a group chat: type 求夸, see 大家正在输入… and a pending bubble, then Chinese praise', async () => {
     await openPage();
     await expect(page.title()).resolves.toBe('夸夸群');
-    await expect(page.locator('h1').textContent()).resolves.toMatch(/^夸夸群/);
-    await expect(page.locator('#typing').textContent()).resolves.toBe('对方正在输入…');
+    // You and the four members.
+    await expect(page.locator('h1').textContent()).resolves.toBe('夸夸群(5)');
     expect(await page.locator('#typing').isHidden()).toBe(true);
     expect(await page.locator('#auth').isHidden()).toBe(true);
 
-    const reply = await send('求夸 我今天跑了五公里');
-    expect(reply).toMatch(HAN);
+    const replies = await send('求夸 我今天跑了五公里');
+    expect(said(replies)).toMatch(HAN);
     expect(await page.locator('.msg.me .bubble').last().textContent()).toBe('求夸 我今天跑了五公里');
-    const seen = await page.evaluate(() => {
-      const { typingSeen, pendingSeen } = window as unknown as { typingSeen: boolean; pendingSeen: boolean };
-      return { typingSeen, pendingSeen };
-    });
-    expect(seen.typingSeen).toBe(true);
-    expect(seen.pendingSeen).toBe(true);
+    // While the request was open the group was typing, with a pending bubble.
+    const { typingSeen, pendingSeen } = await seen();
+    expect(typingSeen[0]).toBe('大家正在输入…');
+    expect(pendingSeen[0]).toBe('夸夸群');
     // Once answered the indicator is gone and the input is ready again.
     expect(await page.locator('#typing').isHidden()).toBe(true);
     expect(await page.locator('.bubble.pending').count()).toBe(0);
@@ -154,13 +195,167 @@ describe('web playground page in headless Chromium', () => {
         expect(await page.inputValue('#input'), name).toBe(text);
         continue;
       }
-      expect(await send(text), name).toMatch(HAN);
+      expect(said(await send(text)), name).toMatch(HAN);
       expect(await page.locator('.msg.me .bubble').last().textContent(), name).toBe(sent);
       expect(await count('.system.error'), name).toBe(before.errors);
     }
     expect(await page.locator('#messages img, #messages script').count()).toBe(0);
     expect(dialogs).toEqual([]);
     expect(pageErrors).toEqual([]);
+  });
+
+  // Before the tests that start another web server on the same core: the core delivers to the one registered last.
+  describe('a chorus: 求夸 answered by several members, one after another', () => {
+    let chat: Awaited<ReturnType<typeof open>>;
+    let replies: Reply[];
+
+    // One chorus for these tests, asked at a phone's width.
+    beforeAll(async () => {
+      chat = await open();
+      await chat.page.setViewportSize({ width: 390, height: 844 });
+      replies = await send('求夸：我今天跑完了5公里', chat.page);
+    });
+    afterAll(async () => {
+      await chat?.page.close();
+    });
+
+    it("shows each member's reply in its own bubble, in the API's order, after that member was shown typing", async () => {
+      expect(replies.length).toBeGreaterThanOrEqual(2);
+      expect(said(replies)).toMatch(HAN);
+      // Different members, each with its avatar, hidden from screen readers; the log reads out each name and text.
+      expect(new Set(replies.map((r) => r.voice.name)).size).toBe(replies.length);
+      const rows = chat.page.locator(SHOWN);
+      const avatars = await rows.evaluateAll((all) =>
+        all.map((row) => {
+          const avatar = row.querySelector<HTMLElement>('.avatar')!;
+          return { avatar: avatar.textContent, hidden: avatar.getAttribute('aria-hidden'), colour: avatar.style.backgroundColor };
+        }),
+      );
+      expect(avatars.map((a) => a.avatar)).toEqual(replies.map((r) => r.voice.avatar));
+      for (const a of avatars) {
+        expect(a.hidden).toBe('true');
+        expect(a.colour).not.toBe('');
+      }
+      for (const [i, r] of replies.entries()) {
+        // Read out as "- text: 小夸 {reply}": the name, then the text, and no avatar.
+        const read = await rows.nth(i).ariaSnapshot();
+        expect(read.startsWith(`- text: ${r.voice.name} `), read).toBe(true);
+        expect(read).not.toContain(r.voice.avatar);
+      }
+      const log = chat.page.locator('#messages');
+      expect(await log.getAttribute('role')).toBe('log');
+      expect(await log.getAttribute('aria-live')).toBe('polite');
+
+      // The group typed while the request was open, then each member in turn, each with a pending bubble of theirs.
+      const { typingSeen, pendingSeen } = await seen(chat.page);
+      expect(typingSeen).toEqual(['大家正在输入…', ...replies.map((r) => `${r.voice.name} 正在输入…`)]);
+      expect(pendingSeen).toEqual(['夸夸群', ...replies.map((r) => r.voice.name)]);
+      expect(await chat.page.locator('#typing').isHidden()).toBe(true);
+      expect(await chat.page.locator('.msg.pending').count()).toBe(0);
+      expect(chat.pageErrors).toEqual([]);
+    });
+
+    it('fits a phone and a desktop window: nothing wider than the window, the composer and the last reply in view', async () => {
+      for (const [width, height] of [
+        [390, 844],
+        [1280, 800],
+      ] as const) {
+        await chat.page.setViewportSize({ width, height });
+        const file = join(tmpdir(), `kuakua-page-chorus-${width}x${height}.png`);
+        await chat.page.screenshot({ path: file });
+        console.log(`page screenshot at ${width}×${height}: ${file}`);
+        const png = readFileSync(file);
+        expect(png.subarray(0, 8).equals(PNG_MAGIC), file).toBe(true);
+        expect(png.length, file).toBeGreaterThan(1000);
+
+        const fit = await chat.page.evaluate(() => {
+          const inView = (node: Element) => {
+            const r = node.getBoundingClientRect();
+            return r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
+          };
+          const wide = [...document.querySelectorAll('body *')].filter((node) => node.getBoundingClientRect().right > innerWidth + 0.5);
+          const bubbles = document.querySelectorAll('.msg.bot:not(.pending) .bubble');
+          const last = bubbles[bubbles.length - 1]!.getBoundingClientRect();
+          const log = document.getElementById('messages')!.getBoundingClientRect();
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth,
+            wide: wide.map((node) => node.className || node.tagName),
+            composer: inView(document.getElementById('composer')!),
+            lastBubble: inView(bubbles[bubbles.length - 1]!) && last.top >= log.top && last.bottom <= log.bottom,
+          };
+        });
+        expect(fit.scrollWidth, `${width}px`).toBeLessThanOrEqual(fit.innerWidth);
+        expect(fit.wide, `${width}px`).toEqual([]);
+        expect(fit.composer, `${width}px`).toBe(true);
+        expect(fit.lastBubble, `${width}px`).toBe(true);
+      }
+    });
+
+    it('passes axe: no serious or critical accessibility violation, token form open too', async () => {
+      await chat.page.click('#more');
+      await chat.page.locator('#token').waitFor({ state: 'visible' });
+      // The page's CSP allows no inline script; evaluating the source is not subject to it.
+      await chat.page.evaluate(axe.source);
+      const { violations } = await chat.page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
+      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      const report = (list: typeof violations) =>
+        list.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `  ${n.target.join(' ')}: ${n.failureSummary}`).join('\n')}`);
+      console.log(`axe ${axe.version}: ${violations.length} violations${violations.length ? `\n${report(violations).join('\n')}` : ''}`);
+      expect(report(bad)).toEqual([]);
+    });
+  });
+
+  it('fills the composer from an example, reached by keyboard in a sensible order, and sends nothing', async () => {
+    await openPage();
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/praise') asked.push(r.url());
+    });
+    const chips = await page.locator('#examples .chip').allTextContents();
+    expect(chips).toEqual(['求夸：我今天跑完了5公里', '夸夸 @小明 他今天答辩过了']);
+
+    const focused = () => page.evaluate(() => document.activeElement!.id || document.activeElement!.textContent);
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    expect(order).toEqual(['more', ...chips, 'input', 'send']);
+
+    await page.focus('#examples .chip >> nth=1');
+    await page.keyboard.press('Enter');
+    expect(await page.inputValue('#input')).toBe(chips[1]);
+    expect(await focused()).toBe('input');
+    await page.click('#examples .chip >> nth=0');
+    expect(await page.inputValue('#input')).toBe(chips[0]);
+    // Sending adds the asker's bubble at once: none, and no request.
+    expect(await page.locator('.msg.me').count()).toBe(0);
+    expect(asked).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('answers POST /api/praise with every reply of the chorus in `replies`, each in its own voice, up to what is asked; gentle and care replies fewer', async () => {
+    const post = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${web.url}api/praise`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { reply?: string; replies?: { text: string; voice: { name: string } }[]; kind?: string } };
+    };
+    const three = await post({ text: '我今天跑完了5公里', userId: 'api-chorus-1' });
+    expect(three.status).toBe(200);
+    expect(three.body.replies).toHaveLength(3);
+    expect(three.body.reply).toBe(three.body.replies![0]!.text);
+    expect(new Set(three.body.replies!.map((r) => r.voice.name)).size).toBe(3);
+    expect(new Set(three.body.replies!.map((r) => r.text)).size).toBe(3);
+    expect((await post({ text: '我今天学会了骑车', userId: 'api-chorus-2', chorus: 1 })).body.replies).toHaveLength(1);
+    expect((await post({ text: '我今天学会了骑车', userId: 'api-chorus-3', chorus: 9 })).status).toBe(400);
+    const sad = await post({ text: '考试没过，好难过', userId: 'api-chorus-4' });
+    expect(sad.body.replies!.length).toBeLessThanOrEqual(stack.config.chorus.gentleMax);
+    const care = await post({ text: '我真的不想活了', userId: 'api-chorus-5' });
+    expect(care.body).toMatchObject({ kind: 'care', replies: [{ text: stack.config.distress.reply, voice: stack.config.chorus.host }] });
+    const friend = await post({ text: '夸夸 @小明 他今天答辩过了', userId: 'api-chorus-6', chorus: 1 });
+    expect(friend.body.reply).toMatch(/^小明，/);
+    const bot = await post({ text: `夸夸 @${stack.config.chorus.voices[0]!.name} 它很努力`, userId: 'api-chorus-7' });
+    expect(bot.body).toMatchObject({ kind: 'refusal', reply: stack.config.messages.friendIsBot });
   });
 
   it('asks for the API token after a 401 and sends with it', async () => {
@@ -177,7 +372,7 @@ describe('web playground page in headless Chromium', () => {
       await page.fill('#token', token);
       await page.press('#token', 'Enter');
       expect(await page.locator('#auth').isHidden()).toBe(true);
-      expect(await send('求夸 我带了伞')).toMatch(HAN);
+      expect(said(await send('求夸 我带了伞'))).toMatch(HAN);
     } finally {
       web = original;
       await guarded.stop();
@@ -207,7 +402,7 @@ describe('web playground page in headless Chromium', () => {
     web = limited;
     try {
       await openPage();
-      expect(await send('求夸 第一条')).toMatch(HAN);
+      expect(said(await send('求夸 第一条'))).toMatch(HAN);
       await page.fill('#input', '求夸 第二条');
       await page.press('#input', 'Enter');
       await page.locator('.system.error').waitFor({ timeout: 10_000 });
@@ -269,7 +464,7 @@ describe('web playground page in headless Chromium', () => {
       await enterToken(OPERATOR_TOKEN);
       await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('no worker online'), undefined, { timeout: 10_000 });
       const askedAt = performance.now();
-      expect(await send('求夸 我一个人也很好')).toMatch(HAN);
+      expect(said(await send('求夸 我一个人也很好'))).toMatch(HAN);
       // Measured from Enter to the bubble: well before queue.timeoutMs (20 s), whose fallback would also be Chinese.
       expect(performance.now() - askedAt).toBeLessThan(config.queue.timeoutMs / 4);
     } finally {

@@ -21,13 +21,40 @@ function scrollDown() {
   messages.scrollTop = messages.scrollHeight;
 }
 
-function addMessage(who, text, extraClass) {
-  const row = el('div', `msg ${who}`);
-  row.append(el('div', 'avatar', who === 'me' ? '我' : '夸'));
+// White text reads on each at 4.5:1 or more (WCAG AA), so a member's avatar character does too.
+const AVATAR_COLOURS = ['#4d7c0f', '#b91c1c', '#a21caf', '#6d28d9', '#1d4ed8', '#0e7490', '#047857', '#a16207', '#be185d', '#c2410c'];
+
+/** A member's colour: the same for a name on every visit (FNV-1a over its code points). */
+function colourOf(name) {
+  let hash = 0x811c9dc5;
+  for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619) >>> 0;
+  return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+}
+
+const ME = { name: '我', avatar: '我' };
+// Who shows as typing while the request is open: the group, not yet one member.
+const GROUP = { name: '夸夸群', avatar: '群' };
+
+function avatar(voice, mine) {
+  const node = el('div', 'avatar', voice.avatar);
+  node.setAttribute('aria-hidden', 'true');
+  if (!mine) node.style.background = colourOf(voice.name);
+  return node;
+}
+
+/**
+ * A message row: the avatar and, above the bubble, the member's name (the asker's own for screen readers only, the
+ * group's typing row none). A pending row is hidden from screen readers: the log reads out the message replacing it.
+ */
+function addMessage(voice, text, { mine = false, pending = false } = {}) {
+  const row = el('div', `msg ${mine ? 'me' : 'bot'}${pending ? ' pending' : ''}`);
+  row.dataset.name = voice.name;
+  row.append(avatar(voice, mine));
   const body = el('div', 'body');
-  if (who === 'bot') body.append(el('div', 'name', '夸夸机器人'));
-  body.append(el('div', extraClass ? `bubble ${extraClass}` : 'bubble', text));
+  if (voice !== GROUP) body.append(el('div', mine ? 'name sr-only' : 'name', voice.name));
+  body.append(el('div', pending ? 'bubble pending' : 'bubble', text));
   row.append(body);
+  if (pending) row.setAttribute('aria-hidden', 'true');
   messages.append(row);
   scrollDown();
   return row;
@@ -38,8 +65,26 @@ function addSystem(text, isError) {
   scrollDown();
 }
 
-function setTyping(on) {
-  $('typing').hidden = !on;
+/** The title bar's line under the group's name: who is typing, or nothing. */
+function setTyping(text) {
+  const line = $('typing');
+  line.hidden = !text;
+  if (text) line.textContent = text;
+}
+
+// Between the replies of a chorus: each member types this long before their bubble shows.
+const REVEAL_MS = 400;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The replies one after another, as the members of a group answer. */
+async function reveal(replies) {
+  for (const { text, voice } of replies) {
+    setTyping(`${voice.name} 正在输入…`);
+    const pending = addMessage(voice, '…', { pending: true });
+    await sleep(REVEAL_MS);
+    pending.remove();
+    addMessage(voice, text);
+  }
 }
 
 async function api(path, init = {}) {
@@ -76,9 +121,9 @@ function errorLine(code, res) {
 }
 
 async function praise(text) {
-  addMessage('me', text);
-  const pending = addMessage('bot', '…', 'pending');
-  setTyping(true);
+  addMessage(ME, text, { mine: true });
+  const pending = addMessage(GROUP, '…', { pending: true });
+  setTyping('大家正在输入…');
   send.disabled = true;
   try {
     const res = await api('/api/praise', {
@@ -91,8 +136,8 @@ async function praise(text) {
     if (res.status === 401) {
       $('auth').hidden = false;
       addSystem('需要 API token 才能发送。', true);
-    } else if (typeof data.reply === 'string') {
-      addMessage('bot', data.reply);
+    } else if (Array.isArray(data.replies)) {
+      await reveal(data.replies);
     } else {
       addSystem(errorLine(data.error, res), true);
     }
@@ -100,7 +145,7 @@ async function praise(text) {
     pending.remove();
     addSystem(`网络错误：${err.message}`, true);
   } finally {
-    setTyping(false);
+    setTyping('');
     send.disabled = false;
     input.focus();
   }
@@ -120,6 +165,14 @@ input.addEventListener('keydown', (event) => {
     $('composer').requestSubmit();
   }
 });
+
+// An example fills the composer for the user to edit or send; it does not send.
+for (const chip of document.querySelectorAll('#examples .chip')) {
+  chip.addEventListener('click', () => {
+    input.value = chip.textContent;
+    input.focus();
+  });
+}
 
 $('auth').addEventListener('submit', (event) => {
   event.preventDefault();
