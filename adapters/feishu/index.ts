@@ -17,7 +17,8 @@ import { closeServer } from '../shared/httpServer.ts';
 import { startCallbackServer } from './callback.ts';
 import type { FeishuOptions } from './definition.ts';
 import { sdkLogger } from './sdkLogger.ts';
-import { messageEvent, toIncoming } from './translate.ts';
+import { isChatMember } from './members.ts';
+import { friendOf, mentionedPerson, messageEvent, toIncoming, type FeishuMessageEvent } from './translate.ts';
 
 /** Feishu allows text messages up to a 150 KB request body; 4000 characters stays far below it and reads well. */
 export const FEISHU_MAX_MESSAGE = 4000;
@@ -80,7 +81,18 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
   /** Feishu delivers an event again when its ack is late: the same event_id is handled once. */
   const events = recentKeys();
 
-  const onMessage = (data: unknown) => {
+  /** The person a message @-mentions, as a friend, if there is one; a look-up that fails leaves them not known to be a member. */
+  const friendIn = async (ev: FeishuMessageEvent) => {
+    const person = mentionedPerson(ev, me);
+    if (!person) return undefined;
+    const inChat = await isChatMember(client, ev.message.chat_id, person.openId).catch((err: unknown) => {
+      faults.warn(redactedError(err, redact), 'feishu chat member look-up failed');
+      return false;
+    });
+    return friendOf(person, inChat);
+  };
+
+  const onMessage = async (data: unknown) => {
     const parsed = messageEvent.safeParse(data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -90,7 +102,7 @@ export async function startFeishuAdapter(ctx: AdapterContext & FeishuOptions): P
     if (ev.event_id && events.seen(ev.event_id)) return logger.debug({ eventId: ev.event_id }, 'duplicate feishu event dropped');
     let msg: ReturnType<typeof toIncoming>;
     try {
-      msg = toIncoming(ev, me, (id) => sent.has(id));
+      msg = toIncoming(ev, me, (id) => sent.has(id), await friendIn(ev));
     } catch (err) {
       return faults.warn(redactedError(err, redact), 'malformed feishu message content', { messageId: ev.message.message_id });
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Friend, IncomingMessage } from '../../src/events.ts';
 
 /** The bot as `GET /open-apis/bot/v3/info` describes it. */
 export interface FeishuBot {
@@ -74,11 +74,25 @@ export function resolveMentions(text: string, mentions: Mention[], me: FeishuBot
   return { text: resolved.trim(), mentionsBot };
 }
 
+/** The first person a group message @-mentions besides the bot and its writer, and the "@name" the text shows; membership is the adapter's to check. */
+export function mentionedPerson(ev: FeishuMessageEvent, me: FeishuBot): { openId: string; name: string } | undefined {
+  if (ev.message.chat_type === 'p2p') return undefined;
+  const writer = ev.sender.sender_id?.open_id;
+  const m = (ev.message.mentions ?? []).find((x) => x.id?.open_id && x.id.open_id !== me.openId && x.id.open_id !== writer);
+  return m?.id?.open_id ? { openId: m.id.open_id, name: m.name ?? m.id.open_id } : undefined;
+}
+
+/** A mentioned person as a friend to praise; `inChat` as the chat's member list says. */
+export function friendOf(person: { openId: string; name: string }, inChat: boolean): Friend {
+  // Feishu's member list holds people only, so a bot is never in it: refused as not in the chat.
+  return { userId: person.openId, name: person.name, isBot: false, inChat };
+}
+
 /**
  * Translates a received message into the core's event model; null for messages without text. `sentByBot` tells
  * whether a message id is one of the bot's own replies (for replies to the bot).
  */
-export function toIncoming(ev: FeishuMessageEvent, me: FeishuBot, sentByBot: (messageId: string) => boolean): IncomingMessage | null {
+export function toIncoming(ev: FeishuMessageEvent, me: FeishuBot, sentByBot: (messageId: string) => boolean, friend?: Friend): IncomingMessage | null {
   const { message, sender } = ev;
   const raw = messageText(message.message_type, message.content);
   if (raw === null) return null;
@@ -95,6 +109,7 @@ export function toIncoming(ev: FeishuMessageEvent, me: FeishuBot, sentByBot: (me
     mentionsBot,
     repliesToBot: Boolean(message.parent_id && sentByBot(message.parent_id)),
     fromBot: sender.sender_type !== 'user' || senderId === me.openId,
+    ...(friend && { friend, mentionTexts: [`@${friend.name}`] }),
     ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt } : {}),
   };
 }

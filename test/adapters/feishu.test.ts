@@ -127,6 +127,17 @@ describe('feishu adapter, end to end through the SDK long connection, Redis, the
     expect(handedFor(m)).toMatchObject({ mentionsBot: false, text: '@bob 你看这个' });
   });
 
+  it('praises a friend @-mentioned in the chat by name; refuses someone who is not a member of it', async () => {
+    const chatId = `oc_friends_${Date.now()}`;
+    const ming = fake.user('小明');
+    fake.join(chatId, ming);
+    const praised = say({ text: '夸夸 @_user_1 他今天答辩过了', chatId, mentions: [ming] });
+    expect((await oneReplyTo(praised)).text).toMatch(/^小明，/);
+    expect(handedFor(praised)).toMatchObject({ friend: { userId: ming.openId, name: '小明', inChat: true }, mentionTexts: ['@小明'] });
+    const stranger = fake.user('路人');
+    expect((await oneReplyTo(say({ text: '夸夸 @_user_1 他很棒', chatId, mentions: [stranger] }))).text).toBe(stack.config.messages.friendNotInChat);
+  });
+
   it('does not take the text "@kuakua" without a mentions entry for a mention (spoofing)', async () => {
     const m = say({ text: '@kuakua 你看这个' });
     await ignored(m);

@@ -202,6 +202,15 @@ describe('wechat adapter, end to end through Wechaty (PuppetMock), Redis, the co
     await noAnswer(() => fay.say('求夸 第二次').to(room));
   });
 
+  it('praises a friend @-mentioned in the room, @-mentioning them by name; refuses someone not in the room', async () => {
+    const ming = person('小明');
+    room.add(ming).by(admin);
+    const answer = await oneAnswer(person('gail'), '夸夸 @小明 他今天答辩过了', room, [ming]);
+    expect(answer).toMatch(/^@小明\s+小明，/);
+    const stranger = person('路人');
+    expect(await oneAnswer(person('hank'), '夸夸 @路人 他很棒', room, [stranger])).toContain(stack.config.messages.friendNotInChat);
+  });
+
   it('lets only admins use admin commands; others get a polite refusal', async () => {
     expect(await oneAnswer(person('mallory'), '/kuakua_off')).toContain(stack.config.messages.notAdmin);
     expect(await oneAnswer(admin, '/kuakua_off')).toContain(stack.config.messages.disabled);

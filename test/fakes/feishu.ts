@@ -79,6 +79,8 @@ export interface FakeFeishu {
   envelope(m: FakeMessageInput): FakeEnvelope;
   /** Pushes a message event over the long connection; returns the envelope sent. */
   message(m: FakeMessageInput): FakeEnvelope;
+  /** Makes a person a member of a chat without a message (everyone who wrote in one is a member of it). */
+  join(chatId: string, user: FakeFeishuUser): void;
   /** Pushes any JSON payload as an event data frame; returns the frame's message_id (what the ack names). */
   pushEvent(payload: unknown): string;
   /** Pushes a frame built by the test (bytes as given, e.g. garbage). */
@@ -236,6 +238,13 @@ export async function startFakeFeishu(
   const authorized = (req: HttpRequest) => tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
   const invalidToken = { code: 99991663, msg: 'Invalid access token for authorization. Please make a request with token attached.' };
 
+  /** chat id → its people's open_ids (bots are never listed, as in Feishu's member list). */
+  const members = new Map<string, Set<string>>();
+  const join = (chatId: string, user: FakeFeishuUser) => {
+    if (!members.has(chatId)) members.set(chatId, new Set());
+    members.get(chatId)!.add(user.openId);
+  };
+
   const routes: [string, RegExp, (m: RegExpExecArray, body: Record<string, unknown>, req: HttpRequest, res: ServerResponse, size: number) => void][] = [
     [
       'POST',
@@ -293,6 +302,20 @@ export async function startFakeFeishu(
             sender: { id: appId, id_type: 'app_id', sender_type: 'app' },
           },
         });
+      },
+    ],
+    [
+      'GET',
+      /^\/open-apis\/im\/v1\/chats\/([^/]+)\/members$/,
+      (m, _b, req, res) => {
+        if (!authorized(req)) return json(res, 400, invalidToken);
+        const items = [...(members.get(decodeURIComponent(m[1]!)) ?? [])].map((openId) => ({
+          member_id_type: 'open_id',
+          member_id: openId,
+          name: '',
+          tenant_key: 'tenant',
+        }));
+        json(res, 200, { code: 0, msg: 'success', data: { items, has_more: false, page_token: '', member_total: items.length } });
       },
     ],
     [
@@ -449,7 +472,9 @@ export async function startFakeFeishu(
     acks,
     user: (name = 'someone') => mkUser(name),
     envelope,
+    join,
     message(m) {
+      if (!m.p2p && (m.senderType ?? 'user') === 'user') join(m.chatId ?? groupChatId, m.from);
       const env = envelope(m);
       pushEvent(env);
       return env;
