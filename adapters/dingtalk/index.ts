@@ -36,14 +36,16 @@ export async function startDingtalkAdapter(ctx: AdapterContext & DingtalkOptions
       logger.warn({ chatId: d.chatId, messageId: d.replyToMessageId, reason: target }, 'reply dropped: no usable sessionWebhook');
       return;
     }
-    const limit = DINGTALK_MAX_TEXT - (target.atUserId ? mentionPrefix(target.atUserId).length : 0);
+    // A friend's praise @-mentions the friend instead of the asker.
+    const to = d.userId === target.asker ? target : { ...target, atUserId: d.userId };
+    const limit = DINGTALK_MAX_TEXT - (to.atUserId ? mentionPrefix(to.atUserId).length : 0);
     const parts = splitMessage(d.text, limit);
     // The core retries a failed delivery whole: the parts posted before the failure are not posted again.
     for (let i = webhooks.postedParts(d.chatId, d.replyToMessageId, d.text); i < parts.length; i++) {
-      await postToWebhook(target, parts[i]!, i === 0);
+      await postToWebhook(to, parts[i]!, i === 0);
       webhooks.posted(d.chatId, d.replyToMessageId, d.text, i + 1);
     }
-    webhooks.forget(d.chatId, d.replyToMessageId);
+    // The webhook is kept until it expires (or is pushed out): the later replies of a chorus answer the same message.
   });
 
   const dispatcher = createDispatcher({ core, logger, deliver, redact });

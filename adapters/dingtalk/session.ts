@@ -1,15 +1,15 @@
 import { isExpired, replyBody, type ReplyTarget } from './translate.ts';
 
 const SEND_TIMEOUT_MS = 10_000;
-/** At most this many messages wait for their answer; the oldest is forgotten first. */
+/** At most this many messages keep their reply target; the oldest is forgotten first. */
 const MAX_PENDING = 10_000;
 
 /** An answer that cannot be sent and must not be retried: the webhook expired or was never known. */
 export type Undeliverable = 'expired-webhook' | 'unknown-message';
 
 /**
- * The reply targets of messages handed to the core, until their answer is sent: a reply can only go to the
- * sessionWebhook that came with the message it answers.
+ * The reply targets of messages handed to the core, until their webhook expires or the core ignores the message: a
+ * reply (every reply of a chorus) can only go to the sessionWebhook that came with the message it answers.
  */
 export function sessionWebhooks() {
   /** `sent`: the parts of an answer posted before one of its later parts failed. */

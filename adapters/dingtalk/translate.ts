@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IncomingMessage } from '../../src/events.ts';
+import type { Friend, IncomingMessage } from '../../src/events.ts';
 
 /** The robot message a `/v1.0/im/bot/messages/get` callback carries in its `data` (a JSON string). */
 export const robotMessage = z.looseObject({
@@ -21,6 +21,8 @@ export const robotMessage = z.looseObject({
   sessionWebhookExpiredTime: z.number(),
   createAt: z.number().optional(),
   text: z.looseObject({ content: z.string() }).optional(),
+  /** Everyone the message @-mentions, the robot included; people outside the organisation have no staffId. */
+  atUsers: z.array(z.looseObject({ dingtalkId: z.string(), staffId: z.string().optional() })).optional(),
 });
 export type RobotMessage = z.infer<typeof robotMessage>;
 
@@ -30,6 +32,8 @@ export interface ReplyTarget {
   expiresAt: number;
   /** The sender's UserID, @-mentioned in the reply; people outside the organisation have none. */
   atUserId?: string;
+  /** The asker as the core knows them (IncomingMessage.userId): a delivery to anyone else (a friend) @-mentions them. */
+  asker: string;
 }
 
 export type WebhookRejection = 'untrusted-webhook' | 'expired-webhook';
@@ -52,10 +56,23 @@ export function replyTarget(m: RobotMessage, origins: readonly string[], now = D
   const webhook = URL.canParse(m.sessionWebhook) ? new URL(m.sessionWebhook) : undefined;
   if (!webhook || webhook.username || webhook.password || !origins.includes(webhook.origin)) return 'untrusted-webhook';
   if (isExpired(m.sessionWebhookExpiredTime, now)) return 'expired-webhook';
-  return { webhook, expiresAt: m.sessionWebhookExpiredTime, ...(m.senderStaffId ? { atUserId: m.senderStaffId } : {}) };
+  return { webhook, expiresAt: m.sessionWebhookExpiredTime, asker: m.senderStaffId ?? m.senderId, ...(m.senderStaffId ? { atUserId: m.senderStaffId } : {}) };
 }
 
 export const isExpired = (expiresAt: number, now = Date.now()) => expiresAt <= now;
+
+/**
+ * The member a group message @-mentions besides the robot and the writer: DingTalk lists them in `atUsers` (ids only)
+ * and leaves their "@name" in the text. Only one other mention, with a staffId to @ them by, names a friend for certain;
+ * the @ picker offers members of the group only.
+ */
+function mentionedFriend(m: RobotMessage, text: string): Friend | undefined {
+  if (m.conversationType !== '2') return undefined;
+  const others = (m.atUsers ?? []).filter((u) => u.dingtalkId !== m.chatbotUserId && u.dingtalkId !== m.senderId && u.staffId !== m.senderStaffId);
+  const names = [...text.matchAll(/@(\S{1,20})/gu)].map((x) => x[1]!);
+  if (others.length !== 1 || names.length !== 1 || !others[0]!.staffId) return undefined;
+  return { userId: others[0]!.staffId, name: names[0]!, isBot: false, inChat: true };
+}
 
 /**
  * Translates a robot message into the core's event model; null for anything but text. DingTalk delivers a group
@@ -65,17 +82,20 @@ export const isExpired = (expiresAt: number, now = Date.now()) => expiresAt <= n
 export function toIncoming(m: RobotMessage): IncomingMessage | null {
   if (m.msgtype !== 'text' || !m.text) return null;
   const isPrivate = m.conversationType === '1';
+  const text = m.text.content.trim();
+  const friend = mentionedFriend(m, text);
   return {
     platform: 'dingtalk',
     chatId: m.conversationId,
     messageId: m.msgId,
     userId: m.senderStaffId ?? m.senderId,
     ...(m.senderNick ? { userName: m.senderNick } : {}),
-    text: m.text.content.trim(),
+    text,
     isPrivate,
     mentionsBot: m.isInAtList === true,
     repliesToBot: false,
     fromBot: m.chatbotUserId !== undefined && m.senderId === m.chatbotUserId,
+    ...(friend && { friend, mentionTexts: [`@${friend.name}`] }),
     ...(m.createAt !== undefined ? { sentAt: m.createAt } : {}),
   };
 }

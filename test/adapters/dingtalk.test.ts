@@ -91,6 +91,10 @@ beforeAll(async () => {
     admins: { telegram: [], discord: [], wechat: [], web: [], dingtalk: [ADMIN] },
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
+    // Every candidate of the tiny random model acceptable, so that a chorus has its replies.
+    model: { candidates: 8, maxNewTokens: 8 },
+    policy: { minScore: -100 },
+    chorus: { gapMs: 200 },
   });
   gated = gatedCore(recordingCore(stack.core, handed));
   adapter = await dingtalkAdapter.start({ core: gated.core, logger: stack.logger }, options());
@@ -247,6 +251,33 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
     await oneReplyTo(fake.robotMessage({ text: '/kuakua_on', conversationId: chat, staffId: ADMIN }));
   });
 
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3, every reply through the webhook the ask came with', async () => {
+    const chat = `cid-chorus-${Date.now()}`;
+    await oneReplyTo(fake.robotMessage({ text: '/kuakua_chorus 3', conversationId: chat, staffId: ADMIN }));
+    const s = fake.robotMessage({ text: '求夸 我今天跑完了五公里', conversationId: chat, staffId: 'runner' });
+    const replies = await waitFor(() => (fake.repliesTo(s.session).length === 3 ? fake.repliesTo(s.session) : undefined), 'three replies');
+    await stack.idle();
+    expect(fake.repliesTo(s.session)).toHaveLength(3);
+    const voices = stack.config.chorus.voices.map((v) => v.name);
+    const spoken = replies.map((r) => /^@runner 【(.+?)】/.exec(r.body.text?.content ?? '')?.[1]);
+    const first = voices.indexOf(spoken[0]!);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(spoken).toEqual([0, 1, 2].map((i) => voices[(first + i) % voices.length]));
+    expect(new Set(replies.map((r) => r.body.text?.content)).size).toBe(3);
+  });
+
+  it('praises the one other member an @ names, @-mentioning them by staff id, by the name in the text', async () => {
+    const s = fake.robotMessage({
+      text: '夸夸 @小明 他今天答辩过了',
+      staffId: 'asker01',
+      over: { atUsers: [{ dingtalkId: fake.robotId }, { dingtalkId: '$:LWCP_v1:$ming', staffId: 'ming01' }] },
+    });
+    const reply = await oneReplyTo(s);
+    expect(reply.body.at).toEqual({ atUserIds: ['ming01'] });
+    expect(reply.body.text?.content).toMatch(/^@ming01 小明，/);
+    expect(handedFor(s)).toMatchObject({ friend: { userId: 'ming01', name: '小明', inChat: true } });
+  });
+
   it(`splits a long reply into messages of at most ${DINGTALK_MAX_TEXT} characters, the @ only on the first`, async () => {
     const s = fake.robotMessage({ text: '/kuakua_help', staffId: 'reader' });
     await waitFor(() => fake.repliesTo(s.session).length >= 3 || undefined, 'three parts');
@@ -283,10 +314,12 @@ describe('dingtalk adapter, end to end through dingtalk-stream, Redis, the core 
         .map((r) => r.body.text?.content)
         .join(''),
     ).toBe(`@reader ${LONG_HELP}`);
-    // The core's own (short) delivery, let through now, finds the message answered and posts nothing.
+    // The core's own (short) delivery, let through now, is a text of its own: the webhook is kept for every reply to the
+    // message (a chorus has several), so it is posted once, after the three parts.
     gated.release();
     await stack.idle();
-    expect(fake.repliesTo(s.session)).toHaveLength(3);
+    expect(fake.repliesTo(s.session)).toHaveLength(4);
+    expect(fake.repliesTo(s.session)[3]!.body.text?.content).toBe(`@reader ${held.text}`);
   });
 
   it('reconnects after the connection drops, and answers the message sent meanwhile', async () => {

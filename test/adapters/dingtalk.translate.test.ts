@@ -81,6 +81,7 @@ describe('dingtalk translate', () => {
       webhook: new URL('https://oapi.dingtalk.com/robot/sendBySession?session=abc'),
       expiresAt: NOW + 60_000,
       atUserId: 'staff01',
+      asker: 'staff01',
     });
     expect(replyTarget(message({ senderStaffId: undefined }), DINGTALK, NOW)).not.toHaveProperty('atUserId');
     expect(replyTarget(message({ sessionWebhookExpiredTime: NOW }), DINGTALK, NOW)).toBe('expired-webhook');
@@ -115,7 +116,7 @@ describe('dingtalk translate', () => {
 });
 
 describe('dingtalk session webhooks', () => {
-  const target = (expiresAt: number) => ({ webhook: new URL('https://oapi.dingtalk.com/robot/sendBySession?session=s'), expiresAt, atUserId: 'u' });
+  const target = (expiresAt: number) => ({ webhook: new URL('https://oapi.dingtalk.com/robot/sendBySession?session=s'), expiresAt, atUserId: 'u', asker: 'u' });
 
   it('gives each answer the webhook of the message it answers, and says why when it cannot', () => {
     const store = sessionWebhooks();
@@ -159,7 +160,7 @@ describe('dingtalk webhook posts', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const target = (path: string) => ({ webhook: new URL(path, base), expiresAt: Date.now() + 60_000, atUserId: 'u1' });
+    const target = (path: string) => ({ webhook: new URL(path, base), expiresAt: Date.now() + 60_000, atUserId: 'u1', asker: 'u1' });
     try {
       await expect(postToWebhook(target('/moved'), '你真棒', true)).rejects.toThrow();
       await expect(postToWebhook(target('/busy'), '你真棒', true)).rejects.toThrow('DingTalk sessionWebhook refused the reply (errcode 130101: send too fast)');
