@@ -2,7 +2,9 @@
  * Load run (`npm run load`): 1000 求夸 messages in 10 s from 50 users into one chat, once through the HTTP API and once
  * through Telegram (telegraf talking to the fake Bot API server), against real processes: `kuakua bot` (web + Telegram)
  * and `kuakua worker` on a private redis-server. Each entry point runs twice: with the shipped limits (cooldown, chat
- * rate limit, per-IP limit) and with every limit off, so that the queue fills and back-pressure has to hold it.
+ * rate limit, per-IP limit) and with every limit off, so that the queue fills and back-pressure has to hold it. The
+ * HTTP runs are made twice more, asking for a chorus of 1 and of 3 (the web's default): replies per second, and the
+ * latency of the first reply (the HTTP answer carries them all).
  *
  * Prints a table and writes bench/results/load.json and the Load section of BENCHMARKS.md.
  * Options: --model DIR (default models/kuakua-mini when exported, else a random model of its shape), --variant, --messages N, --seconds S.
@@ -29,6 +31,20 @@ const MARKDOWN = join(ROOT, 'BENCHMARKS.md');
 const START = '<!-- load:start -->';
 const END = '<!-- load:end -->';
 const CHAT = 'load-chat';
+/** What the flood asks to be praised for, in turn: everyday posts, some the bundled model praises well and some not. */
+const POSTS = [
+  '考研上岸了！',
+  '我升职了',
+  '第一次做蛋糕成功了',
+  '今天终于把房间收拾干净了',
+  '今天学会了骑自行车',
+  '给妈妈做了一顿饭',
+  '坚持早起一个月了',
+  '画了一幅猫',
+  '帮同事修好了电脑',
+  '我今天跑完了5公里',
+];
+const post = (i: number) => `求夸 ${POSTS[i % POSTS.length]}`;
 const USERS = 50;
 
 const { values: args } = parseArgs({
@@ -47,12 +63,20 @@ interface Sample {
   outcome: Outcome;
   /** Send to answer, for answered messages. */
   ms?: number;
+  /** Replies in the answer (a chorus), for answered messages. */
+  replies?: number;
 }
 interface RunResult {
   entry: 'http' | 'telegram';
   limits: 'default' | 'off';
+  /** Replies asked for per message (the web API's `chorus`). */
+  chorus: number;
   sent: number;
   replies: number;
+  /** Every reply of every answer (a chorus of 3 counts 3), per second of the run. */
+  repliesPerS: number;
+  /** Replies per answered message: below the chorus asked for when fewer candidates were acceptable. */
+  repliesPerAnswer: number;
   refused: number;
   busy: number;
   silent: number;
@@ -172,18 +196,18 @@ async function paced(count: number, seconds: number, send: (i: number) => Promis
   return Promise.all(pending);
 }
 
-async function httpRun(s: Stack): Promise<Sample[]> {
+async function httpRun(s: Stack, chorus: number): Promise<Sample[]> {
   const url = `http://127.0.0.1:${s.port}/api/praise`;
   return paced(MESSAGES, SECONDS, async (i) => {
     const started = performance.now();
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ text: `求夸 第${i}条：我今天完成了一件小事`, chatId: CHAT, userId: `user-${i % USERS}` }),
+      body: JSON.stringify({ text: post(i), chatId: CHAT, userId: `user-${i % USERS}`, chorus }),
     });
-    const body = (await res.json()) as { kind?: string };
+    const body = (await res.json()) as { kind?: string; replies?: unknown[] };
     const ms = performance.now() - started;
-    if (res.status === 200) return { outcome: 'reply', ms };
+    if (res.status === 200) return { outcome: 'reply', ms, replies: body.replies?.length ?? 1 };
     if (res.status === 429) return { outcome: 'refused' };
     if (res.status === 503 && body.kind === 'busy') return { outcome: 'busy', ms };
     if (res.status === 503) return { outcome: 'silent' };
@@ -197,7 +221,7 @@ async function telegramRun(s: Stack, drainMs: number): Promise<Sample[]> {
   const sentAt = new Map<number, number>();
   const t0 = Date.now();
   await paced(MESSAGES, SECONDS, async (i) => {
-    const m = s.telegram.userMessage({ chat, from: users[i % USERS]!, text: `求夸 第${i}条：我今天完成了一件小事` });
+    const m = s.telegram.userMessage({ chat, from: users[i % USERS]!, text: post(i) });
     sentAt.set(m.message_id, Date.now());
     return { outcome: 'silent' };
   });
@@ -225,7 +249,7 @@ async function telegramRun(s: Stack, drainMs: number): Promise<Sample[]> {
   });
 }
 
-async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model: string): Promise<RunResult> {
+async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', chorus: number, model: string): Promise<RunResult> {
   const s = await startStack(limits, model);
   const pids: Record<string, number> = { bot: s.bot.proc.pid!, worker: s.worker.proc.pid!, 'redis-server': s.redisPid };
   const peakRss: Record<string, number> = {};
@@ -245,7 +269,7 @@ async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model:
     }
   })();
   const t0 = performance.now();
-  const samples = entry === 'http' ? await httpRun(s) : await telegramRun(s, 40_000);
+  const samples = entry === 'http' ? await httpRun(s, chorus) : await telegramRun(s, 40_000);
   const durationS = (performance.now() - t0) / 1000;
   sampling = false;
   await sampler;
@@ -268,6 +292,7 @@ async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model:
   await s.close();
 
   const count = (o: Outcome) => samples.filter((x) => x.outcome === o).length;
+  const totalReplies = samples.reduce((n, x) => n + (x.outcome === 'reply' ? (x.replies ?? 1) : 0), 0);
   const latencies = samples.filter((x) => x.outcome === 'reply').map((x) => x.ms!);
   const core = parseRequestCounters(metrics);
   const platform = entry === 'http' ? 'web' : 'telegram';
@@ -281,8 +306,11 @@ async function run(entry: 'http' | 'telegram', limits: 'default' | 'off', model:
   return {
     entry,
     limits,
+    chorus,
     sent: samples.length,
     replies: count('reply'),
+    repliesPerS: Math.round((totalReplies / durationS) * 10) / 10,
+    repliesPerAnswer: count('reply') ? Math.round((totalReplies / count('reply')) * 100) / 100 : 0,
     refused,
     busy: count('busy'),
     silent: entry === 'http' ? count('silent') : count('silent') - refused,
@@ -304,20 +332,20 @@ function markdown(results: RunResult[], model: string, variant: string): string 
     START,
     '## Load',
     '',
-    `\`npm run load\` — ${new Date().toISOString().slice(0, 16)}Z. ${MESSAGES} 求夸 messages in ${SECONDS} s from ${USERS} users into one chat,`,
+    `\`npm run load\` — ${new Date().toISOString().slice(0, 16)}Z. ${MESSAGES} 求夸 messages (${POSTS.length} everyday posts in turn) in ${SECONDS} s from ${USERS} users into one chat,`,
     'against `kuakua bot` (web API + Telegram adapter, the Telegram side talking to the fake Bot API server) and one',
     `\`kuakua worker\` (concurrency 4) on a private redis-server, on the 2-core machine the tests run on. Model: ${model}, ${variant}.`,
     '"default" keeps the shipped limits (per-user cooldown 10 s, 20 requests per chat per minute, 60 API requests per IP per',
     'minute); "off" turns them all off so that only the queue bound (queue.maxDepth 200, then the busy reply) holds the flood.',
     'Latency is from sending the message to its answer (HTTP response, or the sendMessage the fake server received).',
     '',
-    '| entry | limits | sent | replies (of them timeout fallbacks) | cooldown / rate-limit refusals | busy replies | no answer | errors | p50 / p99 ms | peak queue depth | peak RSS MB: bot / worker / redis | crashed |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| entry | limits | chorus | sent | answered (of them timeout fallbacks) | replies/s (per answer) | cooldown / rate-limit refusals | busy replies | no answer | errors | p50 / p99 ms (first reply) | peak queue depth | peak RSS MB: bot / worker / redis | crashed |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     const rss = `${r.peakRssMb.bot} / ${r.peakRssMb.worker} / ${r.peakRssMb['redis-server']}`;
     lines.push(
-      `| ${r.entry} | ${r.limits} | ${r.sent} | ${r.replies} (${r.timeouts}) | ${r.refused} | ${r.busy} | ${r.silent} | ${r.errors} | ${r.p50 ?? '–'} / ${r.p99 ?? '–'} | ${r.peakQueueDepth} | ${rss} | ${r.crashed.join(', ') || 'none'} |`,
+      `| ${r.entry} | ${r.limits} | ${r.chorus} | ${r.sent} | ${r.replies} (${r.timeouts}) | ${r.repliesPerS} (${r.repliesPerAnswer}) | ${r.refused} | ${r.busy} | ${r.silent} | ${r.errors} | ${r.p50 ?? '–'} / ${r.p99 ?? '–'} | ${r.peakQueueDepth} | ${rss} | ${r.crashed.join(', ') || 'none'} |`,
     );
   }
   lines.push(
@@ -325,6 +353,8 @@ function markdown(results: RunResult[], model: string, variant: string): string 
     '"no answer" counts messages the bot stayed silent on for a reason other than a limit: for HTTP a 503 without a busy',
     'text; for Telegram, messages with no reply that the core did not count as refused. Refusals on Telegram are silent by',
     "default (cooldown.notify: false), so they are taken from the core's `kuakua_requests_total` counters.",
+    'A chorus is made only of acceptable candidates (policy.minScore): "per answer" is how many replies an answered',
+    'message got on average, below the chorus asked for when fewer were acceptable (a tone reply is always one).',
     '',
     END,
   );
@@ -340,12 +370,18 @@ function writeSection(section: string): void {
 const model = await modelDir();
 console.log(`model: ${model.name} (${args.variant}); ${MESSAGES} messages in ${SECONDS} s from ${USERS} users into one chat`);
 const results: RunResult[] = [];
+// Telegram asks for the platforms' default chorus (1); the web API for 1 and for 3, in the same run.
+const RUNS = [
+  ['http', 1],
+  ['http', 3],
+  ['telegram', 1],
+] as const;
 for (const limits of ['default', 'off'] as const) {
-  for (const entry of ['http', 'telegram'] as const) {
-    console.log(`\n${entry}, limits ${limits}`);
-    const r = await run(entry, limits, model.dir);
+  for (const [entry, chorus] of RUNS) {
+    console.log(`\n${entry}, limits ${limits}, chorus ${chorus}`);
+    const r = await run(entry, limits, chorus, model.dir);
     console.log(
-      `  ${r.replies} replies (${r.timeouts} timeout fallbacks), ${r.refused} refused, ${r.busy} busy, ${r.silent} no answer, ${r.errors} errors; p50 ${r.p50} ms, p99 ${r.p99} ms`,
+      `  ${r.replies} answered (${r.timeouts} timeout fallbacks), ${r.repliesPerS} replies/s, ${r.refused} refused, ${r.busy} busy, ${r.silent} no answer, ${r.errors} errors; p50 ${r.p50} ms, p99 ${r.p99} ms`,
     );
     console.log(
       `  peak queue depth ${r.peakQueueDepth}; peak RSS MB ${JSON.stringify(r.peakRssMb)}, final ${JSON.stringify(r.finalRssMb)}; crashed: ${r.crashed.join(', ') || 'none'}`,
