@@ -156,7 +156,7 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_status' }))).content).toMatch(/worker/);
   });
 
-  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each replying to the ask in its own voice', async () => {
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each in its own voice; at most 2 for a sad post, care alone for distress, one cooldown per ask', async () => {
     expect((await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_chorus 3' }))).content).toBe('本群每次求夸会有 3 位夸夸员来夸');
     try {
       const ask = fake.userMessage({ author: fake.user('runner'), content: '求夸 我今天跑完了五公里' });
@@ -170,6 +170,19 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
       expect(spoken).toEqual([0, 1, 2].map((i) => voices[(at + i) % voices.length]));
       expect(new Set(replies.map((r) => r.content)).size).toBe(3);
       expect(replies.every((r) => r.allowed_mentions?.parse?.length === 0)).toBe(true);
+      // In this chat of 3: a sad post gets at most chorus.gentleMax, distress the care reply alone, one ask one cooldown.
+      const sad = fake.userMessage({ author: fake.user('sad'), content: '求鼓励 考试没过，好难过' });
+      await waitFor(() => repliesTo(sad).length > 0 || undefined, 'a reply to the sad post');
+      await stack.idle();
+      expect(repliesTo(sad).length).toBeLessThanOrEqual(stack.config.chorus.gentleMax);
+      expect((await oneReplyTo(fake.userMessage({ author: fake.user('low'), content: '我真的不想活了' }))).content).toBe(stack.config.distress.reply);
+      const eager = fake.user('eager');
+      const first = fake.userMessage({ author: eager, content: '求夸 我今天跑完了五公里' });
+      await waitFor(() => repliesTo(first).length > 0 || undefined, 'the first ask answered');
+      const second = fake.userMessage({ author: eager, content: '求夸 我又跑了五公里' });
+      expect(await stack.handled(second.id)).toBe('ignored');
+      await stack.idle();
+      expect(repliesTo(second)).toHaveLength(0);
     } finally {
       await oneReplyTo(fake.userMessage({ author: admin, content: '/kuakua_chorus 1' }));
     }

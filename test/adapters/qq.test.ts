@@ -415,7 +415,7 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(textOf(await oneReplyTo(ask(g, { userId: ADMIN_QQ, message: [text('/kuakua_on')] })))).toContain(stack.config.messages.enabled);
   });
 
-  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each quoting the ask in its own voice', async () => {
+  it('answers with a chorus of 3 once an admin sets /kuakua_chorus 3: three distinct messages in order, each in its own voice; at most 2 for a sad post, care alone for distress, one cooldown per ask', async () => {
     const g = group();
     await oneReplyTo(fake.groupMessage(g, { userId: ADMIN_QQ, message: [text('/kuakua_chorus 3')] }));
     const e = ask(g, { message: [text('求夸 我今天跑完了五公里')] });
@@ -429,6 +429,17 @@ describe('qq adapter over a forward WebSocket, end to end through Redis, the cor
     expect(spoken).toEqual([0, 1, 2].map((i) => voices[(first + i) % voices.length]));
     expect(new Set(replies.map(textOf)).size).toBe(3);
     expect(replies.every((r) => r.segments[1]?.type === 'at' && r.segments[1].data.qq === String(e.user_id))).toBe(true);
+
+    // In this group of 3: a sad post gets at most chorus.gentleMax, distress the care reply alone, one ask one cooldown.
+    const sad = ask(g, { message: [text('求鼓励 考试没过，好难过')] });
+    await waitFor(() => repliesTo(sad).length > 0 || undefined, 'a reply to the sad post');
+    await stack.idle();
+    expect(repliesTo(sad).length).toBeLessThanOrEqual(stack.config.chorus.gentleMax);
+    expect(textOf(await oneReplyTo(ask(g, { message: [text('我真的不想活了')] }))).trim()).toBe(stack.config.distress.reply);
+    const eager = user();
+    const once = ask(g, { userId: eager, message: [text('求夸 我今天跑完了五公里')] });
+    await waitFor(() => repliesTo(once).length > 0 || undefined, 'the first ask answered');
+    await ignored(ask(g, { userId: eager, message: [text('求夸 我又跑了五公里')] }));
   });
 
   it('praises a friend named by an at or by quoting their message, @-mentioning them by their name', async () => {

@@ -203,6 +203,24 @@ describe('telegram adapter, end to end through telegraf, Redis, the core and the
     expect(spoken).toEqual([0, 1, 2].map((i) => voices[(at + i) % voices.length]));
   });
 
+  it('in a chat with a chorus of 3: a sad post gets at most 2 replies, distress the care reply alone, and one ask one cooldown', async () => {
+    const chat = group();
+    const admin = user('admin', { id: ADMIN_ID });
+    await oneReplyTo(fake.userMessage({ chat, from: admin, text: '/kuakua_chorus 3', entities: [{ type: 'bot_command', offset: 0, length: 14 }] }));
+    const sad = fake.userMessage({ chat, from: user('sad'), text: '求鼓励 考试没过，好难过' });
+    await waitFor(() => repliesTo(sad).length > 0 || undefined, 'a reply to the sad post');
+    await stack.idle();
+    expect(repliesTo(sad).length).toBeLessThanOrEqual(stack.config.chorus.gentleMax);
+    expect((await oneReplyTo(fake.userMessage({ chat, from: user('low'), text: '我真的不想活了' }))).text).toBe(stack.config.distress.reply);
+    const eager = user('eager');
+    const first = fake.userMessage({ chat, from: eager, text: '求夸 我今天跑完了五公里' });
+    await waitFor(() => repliesTo(first).length > 0 || undefined, 'the first ask answered');
+    const second = fake.userMessage({ chat, from: eager, text: '求夸 我又跑了五公里' });
+    expect(await stack.handled(String(second.message_id))).toBe('ignored');
+    await stack.idle();
+    expect(repliesTo(second)).toHaveLength(0);
+  });
+
   it('praises a friend named by a reply to their message, a text_mention or an @username seen in the chat, addressing them by name', async () => {
     const chat = group();
     const ming = user('小明', { username: 'xiaoming' });
