@@ -36,7 +36,8 @@ function norm(v: Vector): number {
  * Nearest corpus posts by TF-IDF over characters and character pairs, and their praises as candidates. A gentle post
  * (setback, sad, tired, anxious) is offered only praises written for gentle posts, and any other post only praises
  * written for posts that were not: a cheer never reaches a sad post this way. The subject of the corpus post is
- * swapped for the new post's subject where a praise names it, and the praise is also offered as written; the judge
+ * swapped for the new post's subject where a praise names it (unless the new post names it too), and the praise is
+ * also offered as written; the judge
  * and the policy decide which, if any, fits.
  */
 export class PraiseIndex {
@@ -101,11 +102,14 @@ export class PraiseIndex {
       out.push({ text, similarity, from });
     };
     const subject = reading.subject && toSimplified(reading.subject);
+    const read = toSimplified(post);
     for (const { row, similarity } of this.nearest(post, reading.intent, opts.posts)) {
       if (similarity < opts.minSimilarity) continue;
+      // A corpus subject the new post names too (上岸 in 考研上岸了) is right as it is: swapping it would break the praise.
+      const swap = subject && subject !== row.subject && !read.includes(row.subject);
       for (const { text } of row.praises) {
         const own = toSimplified(text);
-        if (subject && subject !== row.subject && own.includes(row.subject)) add(own.replaceAll(row.subject, subject), similarity, row.id);
+        if (swap && own.includes(row.subject)) add(own.replaceAll(row.subject, subject), similarity, row.id);
         add(own, similarity, row.id);
       }
     }

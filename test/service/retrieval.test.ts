@@ -47,6 +47,11 @@ describe('PraiseIndex', () => {
     ]);
   });
 
+  it('keeps a praise as written when the new post names the corpus post’s subject too (科目二 in a post about 倒车入库)', () => {
+    const cands = index.candidates('科目二过了！倒车入库一次成功', { intent: 'achievement', subject: '倒车入库' }, { posts: 1, minSimilarity: 0 });
+    expect(cands.map((c) => c.text)).toEqual(CORPUS[0]!.praises.map((p) => p.text));
+  });
+
   it('offers nothing below minSimilarity, and nothing for a post with no text to compare', () => {
     expect(index.candidates('今天天气怎么样', { intent: 'joke' }, { posts: 3, minSimilarity: 0.5 })).toEqual([]);
     expect(index.candidates('！！！', {}, { posts: 3, minSimilarity: 0 })).toEqual([]);
