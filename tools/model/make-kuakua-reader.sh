@@ -2,8 +2,8 @@
 # Reproduces models/kuakua-reader (see its README.md): checks and splits the labelled posts in data/reader (douban rows
 # are joined to their titles in the shared data; the praise corpus's posts join as more intents), then trains the reader
 # from the weights of kuakua-mini as released at BASE (before its v2 fine-tune), read from git history. Resumable: run
-# it again after an interruption and training goes on from its last saved step. The distress threshold keeps 88% recall
-# on the dev rows: at 95% the precision fell to a third (models/kuakua-reader/README.md).
+# it again after an interruption and training goes on from its last saved step. The distress threshold is the one of
+# highest dev recall at which at least 80% of the dev posts flagged are distress (models/kuakua-reader/README.md).
 # Usage: bash tools/model/make-kuakua-reader.sh [DATA_DIR]   (default ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
