@@ -12,7 +12,8 @@ export function botMentionMarkup(content: string, botId: string): string[] {
 
 /**
  * The other member a guild message names: the first `<@id>` of someone else (a member when Discord sent their member
- * data with the mention), else the author of the message it replies to, and the mention's text to strip.
+ * data with the mention), else the author of the message it replies to (with its text, when this process saw it), and
+ * the mention's text to strip.
  */
 export function namedFriend(message: Message, botId: string): { friend: Friend; span?: string } | undefined {
   if (!message.inGuild()) return undefined;
@@ -21,8 +22,11 @@ export function namedFriend(message: Message, botId: string): { friend: Friend; 
   const user = id ? message.mentions.users.get(id) : replied && replied.id !== botId ? replied : undefined;
   if (!user) return undefined;
   const member = message.mentions.members?.get(user.id) ?? undefined;
-  const friend = { userId: user.id, name: member?.displayName || user.displayName, isBot: user.bot, inChat: !id || member !== undefined };
-  return id ? { friend, span: cleanContent(`<@${id}>`, message.channel) } : { friend };
+  const friend: Friend = { userId: user.id, name: member?.displayName || user.displayName, isBot: user.bot, inChat: !id || member !== undefined };
+  if (id) return { friend, span: cleanContent(`<@${id}>`, message.channel) };
+  // The message replied to, as this process saw it arrive (discord.js keeps recent messages per channel).
+  const quoted = message.reference?.messageId ? message.channel.messages.cache.get(message.reference.messageId) : undefined;
+  return { friend: quoted?.cleanContent ? { ...friend, repliedText: quoted.cleanContent } : friend };
 }
 
 export function messageToIncoming(message: Message, botId: string): IncomingMessage {

@@ -194,7 +194,9 @@ describe('discord adapter, end to end through discord.js, Redis, the core and th
     const byMention = fake.userMessage({ author: fake.user(), content: `夸夸 <@${ming.id}> 他今天答辩过了` });
     expect((await oneReplyTo(byMention)).content).toMatch(/^小明，/);
     expect(handedFor(byMention)).toMatchObject({ friend: { userId: ming.id, name: '小明', isBot: false, inChat: true }, mentionTexts: ['@小明'] });
-    expect((await oneReplyTo(fake.userMessage({ author: fake.user(), content: '夸夸他', replyTo: post }))).content).toMatch(/^小明，/);
+    const byReply = fake.userMessage({ author: fake.user(), content: '夸夸他', replyTo: post });
+    expect((await oneReplyTo(byReply)).content).toMatch(/^小明，/);
+    expect(handedFor(byReply)).toMatchObject({ friend: { userId: ming.id, repliedText: '我今天把驾照考下来了' } });
 
     const helper = fake.user('helper', { bot: true });
     const outsider = fake.user('路人', { outsider: true });
