@@ -390,11 +390,13 @@ class QueueCore implements Core {
       const voices = chorusVoices(this.config.chorus, texts.length);
       const chorus: ChorusReply[] = texts.map((text, i) => ({ text, voice: voices[i]! }));
       const first = chorus[0]!;
-      if (chorus.length > 1 && !to?.options.chorusTogether) await this.queueChorus(r, chorus);
+      // One message per reply, or (chorusTogether) the whole chorus in one delivery.
+      const apart = chorus.length > 1 && !to?.options.chorusTogether;
+      if (apart) await this.queueChorus(r, chorus);
       delivery = {
-        ...toDelivery(r, chorus.length > 1 && !to?.options.chorusTogether ? labelled(this.config.chorus.label, first) : first.text, r.kind, first.voice),
+        ...toDelivery(r, apart ? labelled(this.config.chorus.label, first) : first.text, r.kind, first.voice),
         model: r.model,
-        ...(chorus.length > 1 && to?.options.chorusTogether && { chorus }),
+        ...(chorus.length > 1 && !apart && { chorus }),
       };
     } else {
       // Nobody answered in time: take the request back if no worker holds it yet (a late answer would be dropped anyway).
