@@ -19,7 +19,7 @@ export interface WebOptions extends WebTokens {
   /** How long a request waits for its reply; a little above the core's worker timeout so its fallback/busy reply arrives. */
   replyTimeoutMs: number;
   /** The names the bot speaks under (chorus.host and chorus.voices): "@" one of them names a bot, not a friend. */
-  botNames?: readonly string[];
+  botNames: readonly string[];
 }
 
 /** What every route handler gets. */

@@ -114,7 +114,7 @@ export async function startWebServer(opts: StartWebOptions): Promise<RunningWeb>
     if (loopback) assertLoopbackHost(req);
     if (isPageAsset(path)) {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET', { allow: 'GET' });
-      return pageRoute(res, path);
+      return pageRoute(res, path, 1 + options.botNames.length);
     }
     const entry = ROUTES[path];
     if (!entry) throw new HttpError(404, 'not_found', `No route ${path}`);

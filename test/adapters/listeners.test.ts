@@ -93,6 +93,7 @@ beforeAll(async () => {
     port: 0,
     bodyLimitBytes: 16_384,
     maxTextChars: 500,
+    botNames: ['夸夸机器人'],
     rateLimit: { max: 1000, windowMs: 60_000 },
     replyTimeoutMs: 1000,
   });

@@ -15,8 +15,8 @@ describe('web playground page in headless Chromium', () => {
   it('looks like a group chat: type 求夸, see 大家正在输入… and a pending bubble, then Chinese praise', async () => {
     await pg.openPage();
     await expect(pg.page.title()).resolves.toBe('夸夸群');
-    // You and the four members.
-    await expect(pg.page.locator('h1').textContent()).resolves.toBe('夸夸群(5)');
+    // You, the bot itself and its members (chorus.voices).
+    await expect(pg.page.locator('h1').textContent()).resolves.toBe(`夸夸群(${2 + pg.stack.config.chorus.voices.length})`);
     expect(await pg.page.locator('#typing').isHidden()).toBe(true);
     expect(await pg.page.locator('#auth').isHidden()).toBe(true);
 

@@ -22,8 +22,11 @@ export function isPageAsset(path: string): boolean {
   return path in ASSETS;
 }
 
-export function pageRoute(res: ServerResponse, path: string) {
-  const { body, type } = ASSETS[path]!;
+/** The page as served: the title counts the group, you and every voice the bot speaks in (chorus.host and chorus.voices). */
+export function pageRoute(res: ServerResponse, path: string, members: number) {
+  const asset = ASSETS[path]!;
+  const body = path === '/' ? Buffer.from(asset.body.toString('utf8').replace('{{members}}', String(members))) : asset.body;
+  const { type } = asset;
   res.writeHead(200, {
     'content-type': type,
     'content-length': body.length,
