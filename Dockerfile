@@ -30,8 +30,9 @@ COPY common /app/common
 COPY src /app/src
 COPY adapters /app/adapters
 COPY worker /app/worker
-# The praise corpus the worker retrieves from (retrieval.dir).
+# The praise corpus the worker retrieves from (retrieval.dir), and the frames that quote a post (frames.dir).
 COPY data/praise /app/data/praise
+COPY data/frames /app/data/frames
 
 FROM ${NODE_IMAGE} AS bot
 # bin/kuakua.mjs runs the prebuilt bundle in KUAKUA_BUNDLE_DIR and never builds one.

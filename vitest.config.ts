@@ -23,6 +23,7 @@ const unit = [
   'test/service/chorus.test.ts',
   'test/service/config.test.ts',
   'test/service/distress.test.ts',
+  'test/service/frames.test.ts',
   'test/service/policy.test.ts',
   'test/service/privateFiles.test.ts',
   'test/service/processGuard.test.ts',

@@ -6,7 +6,8 @@
  *
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
  * eval/fresh-posts.json), --model DIR, --judge DIR ("" for none), --reader DIR (the post reader; "" for none: the
- * distress patterns and the word-list tones alone), --corpus DIR (the praise corpus for retrieval; "" for none), --variant, --candidates N, --seed N,
+ * distress patterns and the word-list tones alone), --corpus DIR (the praise corpus for retrieval; "" for none), --frames DIR
+ * (the praise frames; "" for tone templates only), --variant, --candidates N, --seed N,
  * --out FILE (default eval/results/latest.jsonl), --concurrent C (then also: the same posts from C clients at once,
  * replies/s and latency, with the candidate count the worker would use at that backlog and with the full count),
  * --repeat N (then also: each of the first 10 posts asked N times in one chat, the chat's earlier replies avoided as
@@ -23,12 +24,14 @@ import { candidateCount } from '../src/candidateCount.ts';
 import { loadConfig, type AppConfig } from '../src/app/config.ts';
 import { PROJECT_ROOT } from '../src/projectRoot.ts';
 import type { PraiseSource } from '../src/queue/contracts.ts';
+import type { FallbackForm } from '../src/fallback.ts';
+import { type Frames, loadFrames } from '../src/frames.ts';
 import { policyRules } from '../src/policy.ts';
 import { type PostReader, readPost } from '../src/reading.ts';
 import { inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
 import { startPostReader } from '../worker/engine/postReader.ts';
-import { praiseStep } from '../worker/praise.ts';
+import { type PraiseStepOptions, praiseStep } from '../worker/praise.ts';
 import { PraiseIndex } from '../worker/retrieval.ts';
 
 const postSchema = z.union([
@@ -50,6 +53,8 @@ export interface EvalRow extends DevPost {
   reason?: string;
   /** The tone reply's tone (fallback). */
   tone?: string;
+  /** The tone reply's form: the post's words in a frame, or a fixed template (fallback). */
+  form?: FallbackForm;
   /** The post reader's intent, when a reader read the post. */
   intent?: string;
   ms: number;
@@ -84,15 +89,19 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
   const judged = rows.filter((r) => r.judge !== undefined).map((r) => r.judge!);
   const answered = rows.filter((r) => r.kind !== 'care');
   const f = (x: number) => Math.round(x * 100) / 100;
-  const templates = answered.filter((r) => r.kind === 'fallback').length;
+  const fallbacks = answered.filter((r) => r.kind === 'fallback').length;
+  // A web run does not know the form: every fallback counts as a template there.
+  const framed = answered.filter((r) => r.form === 'framed').length;
   return {
     posts: rows.length,
     praise: rows.filter((r) => r.kind === 'praise').length,
     generated: rows.filter((r) => r.source === 'generated').length,
     retrieved: rows.filter((r) => r.source === 'retrieved').length,
-    fallback: templates,
+    framed,
+    template: fallbacks - framed,
     care: rows.filter((r) => r.kind === 'care').length,
-    fallbackRate: f(answered.length ? templates / answered.length : 0),
+    fallbackRate: f(answered.length ? fallbacks / answered.length : 0),
+    templateShare: f(answered.length ? (fallbacks - framed) / answered.length : 0),
     distinctReplies: f(new Set(rows.map((r) => r.reply)).size / Math.max(1, rows.length)),
     meanChars: f(rows.reduce((s, r) => s + Array.from(r.reply).length, 0) / Math.max(1, rows.length)),
     judgeP10: f(quantile(judged, 0.1)),
@@ -147,13 +156,12 @@ function writeRows(file: string, rows: readonly object[]): void {
 async function viaPipeline(
   engine: Engine,
   reader: PostReader | undefined,
-  index: PraiseIndex | undefined,
+  step: PraiseStepOptions,
   config: AppConfig,
   posts: DevPost[],
   n: number,
   seed: number,
 ): Promise<EvalRow[]> {
-  const rules = policyRules(config.policy);
   const rows: EvalRow[] = [];
   for (const [i, p] of posts.entries()) {
     const started = performance.now();
@@ -166,31 +174,39 @@ async function viaPipeline(
     const out = await praiseStep(
       engine,
       { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent, subject: reading.subject },
-      { rules, resampleAttempts: config.policy.resampleAttempts, retrieval: index && { index, options: config.retrieval } },
+      step,
     );
     const ms = Math.round(performance.now() - started);
     const reply = await inScript(out.text, reading.script);
     rows.push(
       out.kind === 'praise'
         ? { ...p, ...intent, reply, kind: 'praise', source: out.source, judge: out.judge, ms }
-        : { ...p, ...intent, reply, kind: 'fallback', reason: out.reason, tone: out.tone, ms },
+        : { ...p, ...intent, reply, kind: 'fallback', reason: out.reason, tone: out.tone, form: out.form, ms },
     );
   }
   return rows;
 }
 
 /** Each post asked `times` times in one chat, as the worker answers it there (its earlier replies avoided). */
-async function repeated(engine: Engine, index: PraiseIndex | undefined, config: AppConfig, posts: DevPost[], times: number, seed: number) {
-  const rules = policyRules(config.policy);
+async function repeated(
+  engine: Engine,
+  reader: PostReader | undefined,
+  step: PraiseStepOptions,
+  config: AppConfig,
+  posts: DevPost[],
+  times: number,
+  seed: number,
+) {
   const chats: { post: string; replies: string[]; distinct: number }[] = [];
   for (const [i, { post }] of posts.entries()) {
     const replies: string[] = [];
+    const { intent, subject } = await readPost(post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
     for (let k = 0; k < times; k++) {
       const avoid = replies.slice(-config.policy.historySize).reverse();
       const out = await praiseStep(
         engine,
-        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k },
-        { rules, resampleAttempts: config.policy.resampleAttempts, retrieval: index && { index, options: config.retrieval } },
+        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k, intent, subject },
+        step,
       );
       replies.push(out.text);
     }
@@ -225,6 +241,7 @@ async function main(): Promise<void> {
       judge: { type: 'string' },
       reader: { type: 'string' },
       corpus: { type: 'string' },
+      frames: { type: 'string' },
       variant: { type: 'string' },
       candidates: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -255,11 +272,19 @@ async function main(): Promise<void> {
   const reader = readerDir ? await startPostReader(resolve(readerDir)) : undefined;
   const corpusDir = args.corpus ?? config.retrieval.dir;
   const index = corpusDir ? PraiseIndex.load(resolve(corpusDir)) : undefined;
+  const framesDir = args.frames ?? config.frames.dir;
+  const frames: Frames | undefined = framesDir ? loadFrames(resolve(framesDir)) : undefined;
+  const step: PraiseStepOptions = {
+    rules: policyRules(config.policy),
+    resampleAttempts: config.policy.resampleAttempts,
+    retrieval: index && { index, options: config.retrieval },
+    frames,
+  };
   let rows: EvalRow[];
   try {
-    rows = await viaPipeline(engine, reader, index, config, posts, n, Number(args.seed));
+    rows = await viaPipeline(engine, reader, step, config, posts, n, Number(args.seed));
     if (args.repeat) {
-      const chats = await repeated(engine, index, config, posts.slice(0, 10), Number(args.repeat), Number(args.seed));
+      const chats = await repeated(engine, reader, step, config, posts.slice(0, 10), Number(args.repeat), Number(args.seed));
       writeRows(args.out!.replace(/\.jsonl$/, '.repeat.jsonl'), chats);
       const mean = chats.reduce((s, c) => s + c.distinct, 0) / Math.max(1, chats.length);
       console.log(

@@ -97,6 +97,7 @@ export const coreConfigSchema = z.strictObject({
     judgeDir: z.string(),
   }),
   retrieval: z.strictObject({ dir: z.string(), posts: count, minSimilarity: z.number().min(0).max(1) }),
+  frames: z.strictObject({ dir: z.string() }),
   policy: z.strictObject({
     historySize: count,
     maxReplyChars: positive,
@@ -172,6 +173,7 @@ export const ENV_KEYS: Record<string, { path: string; kind: EnvKind }> = {
   KUAKUA_JUDGE_DIR: { path: 'model.judgeDir', kind: 'string' },
   KUAKUA_READER_DIR: { path: 'reader.dir', kind: 'string' },
   KUAKUA_RETRIEVAL_DIR: { path: 'retrieval.dir', kind: 'string' },
+  KUAKUA_FRAMES_DIR: { path: 'frames.dir', kind: 'string' },
   KUAKUA_MODEL_VARIANT: { path: 'model.variant', kind: 'string' },
   KUAKUA_MODEL_THREADS: { path: 'model.threads', kind: 'number' },
   KUAKUA_MODEL_REPLICAS: { path: 'model.replicas', kind: 'number' },

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -11,6 +12,8 @@ import type { ChorusReply, Delivery, DeliveryKind, DeliveryOptions, IncomingMess
 import { chatChorus, chorusSize, chorusVoices, labelled } from './chorus.ts';
 import { friendAsk, type FriendAsk } from './friend.ts';
 import { fallbackPraise } from './fallback.ts';
+import type { Intent } from './intents.ts';
+import { type Frames, loadFramesOrWarn } from './frames.ts';
 import { liveWorkers } from './heartbeat.ts';
 import { metrics } from './metrics.ts';
 import { PraiseHistory } from './policy.ts';
@@ -73,6 +76,7 @@ class QueueCore implements Core {
   private readonly log: Logger;
   private readonly janitor: Janitor;
   private workersSeen = { at: 0, online: true };
+  private readonly frames?: Frames;
 
   constructor(
     private readonly config: Config,
@@ -91,6 +95,7 @@ class QueueCore implements Core {
     this.settings = new ChatSettingsStore(redis, this.keys);
     this.limits = new Limits(redis, this.keys);
     this.history = new PraiseHistory(redis, this.keys, config.policy.historySize);
+    this.frames = loadFramesOrWarn(config.frames.dir && resolve(config.frames.dir), this.log);
     this.requests = new Queue(q.name, {
       connection: redis,
       prefix,
@@ -345,13 +350,19 @@ class QueueCore implements Core {
   private async answerWithoutWorker(msg: IncomingMessage, post: string, reading: Reading, forFriend?: FriendAsk): Promise<HandleResult> {
     const onTimeout = this.config.queue.onTimeout;
     if (onTimeout === 'fallback') {
-      const text = fallbackPraise(post, await this.history.recent(msg.platform, msg.chatId), Math.random, reading.intent).text;
+      const text = this.fallbackText(post, await this.history.recent(msg.platform, msg.chatId), reading.intent, reading.subject);
       await this.history.add(msg.platform, msg.chatId, text);
       const to = forFriend ? { ...msg, userId: forFriend.friend.userId, userName: forFriend.friend.name } : msg;
       return this.reply(to, addressed(await inScript(text, reading.script), forFriend?.friend.name), 'fallback');
     }
     await this.limits.releaseCooldown(msg.platform, msg.userId);
     return onTimeout === 'busy' ? this.reply(msg, this.config.messages.busy, 'busy') : { action: 'ignored', reason: 'no-worker' };
+  }
+
+  /** The reply when no worker's praise will come: the post's own words in a frame, else a template of its tone. */
+  private fallbackText(post: string, recent: string[], intent?: Intent, subject?: string): string {
+    const framing = this.frames && { frames: this.frames, subject, blocklist: this.config.policy.blocklist };
+    return fallbackPraise(post, recent, Math.random, intent, framing).text;
   }
 
   /** Counts and logs a distress post by what caught it (the pattern, or the reader's score); the user's text is never logged. */
@@ -406,7 +417,7 @@ class QueueCore implements Core {
       const host = this.config.chorus.host;
       if (onTimeout === 'fallback') {
         const recent = await this.history.recent(r.platform, r.chatId);
-        fallbackText = fallbackPraise(r.post, recent, Math.random, r.intent).text;
+        fallbackText = this.fallbackText(r.post, recent, r.intent);
         delivery = toDelivery(r, addressed(await inScript(fallbackText, r.script ?? 'simplified'), r.friend), 'fallback', host);
       } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy', host);
     }

@@ -1,10 +1,13 @@
 import { textKey } from '../common/textKey.ts';
+import { type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
+import { alike, blockedWord } from './policy.ts';
+import { quotablePhrase } from './quote.ts';
 import { type Tone, toneOf } from './tone.ts';
 
 /**
- * Replies for when no generated reply is good enough or no worker answered in time. They fit the post's tone
- * (comfort for a sad post, never a congratulation) and never quote the post back.
+ * Fixed replies for when no generated reply is good enough and the post has nothing a frame could quote. They fit the
+ * post's tone (comfort for a sad post, never a congratulation).
  */
 export const BY_TONE: Record<Tone, readonly string[]> = {
   sad: [
@@ -69,12 +72,54 @@ export const BY_TONE: Record<Tone, readonly string[]> = {
   ],
 };
 
-/** A reply that fits the post's tone, not one of `avoid` (the chat's recent replies) while another is left. */
-export function fallbackPraise(post: string, avoid: string[] = [], random: () => number = Math.random, intent?: Intent): { text: string; tone: Tone } {
+/** The frames that fit a post read with no reader, by the tone of its words (a birthday has none: its template says it). */
+const FRAMES_BY_TONE: Record<Tone, readonly Intent[]> = {
+  sad: ['sad', 'setback'],
+  anxious: ['anxious'],
+  encourage: ['anxious'],
+  birthday: [],
+  achievement: ['achievement'],
+  neutral: ['daily_win', 'effort'],
+};
+
+/** How a fallback reply was made: a frame around the post's own words, or a fixed tone template. */
+export type FallbackForm = 'framed' | 'template';
+
+export interface Framing {
+  frames: Frames;
+  /** The post reader's subject: the clause that holds it is the one quoted. */
+  subject?: string;
+  /** A phrase with a blocked word is never quoted back. */
+  blocklist?: string[];
+}
+
+/** A frame of the post's intent around a phrase of the post, unlike the chat's recent replies; undefined when none fits. */
+function framedPraise(post: string, tone: Tone, intent: Intent | undefined, framing: Framing, avoid: string[], random: () => number): string | undefined {
+  const phrase = quotablePhrase(post, framing.subject);
+  if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
+  const intents = tone === 'birthday' ? [] : intent ? [intent] : FRAMES_BY_TONE[tone];
+  const texts = intents.flatMap((i) => framing.frames.get(i) ?? []).map((f) => fillFrame(f, phrase));
+  const fresh = texts.filter((t) => !avoid.some((a) => alike(a, t)));
+  return fresh[Math.floor(random() * fresh.length)];
+}
+
+/**
+ * A reply that fits the post's tone: with `framing`, a frame around the post's own words when a phrase of it can be
+ * quoted, else a template of the tone; not one of `avoid` (the chat's recent replies) while another is left.
+ */
+export function fallbackPraise(
+  post: string,
+  avoid: string[] = [],
+  random: () => number = Math.random,
+  intent?: Intent,
+  framing?: Framing,
+): { text: string; tone: Tone; form: FallbackForm } {
   const tone = toneOf(post, intent);
+  const framed = framing && framedPraise(post, tone, intent, framing, avoid, random);
+  if (framed) return { text: framed, tone, form: 'framed' };
   const recent = new Set(avoid.map(textKey));
   const all = BY_TONE[tone];
   const fresh = all.filter((t) => !recent.has(textKey(t)));
   const pool = fresh.length > 0 ? fresh : all;
-  return { text: pool[Math.floor(random() * pool.length)]!, tone };
+  return { text: pool[Math.floor(random() * pool.length)]!, tone, form: 'template' };
 }

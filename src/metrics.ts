@@ -33,11 +33,11 @@ export const metrics = {
     labelNames: ['why'],
     registers: [registry],
   }),
-  /** Tone replies sent because no generated candidate was good enough, by why and by the post's tone. */
+  /** Tone replies sent because no generated candidate was good enough, by why, by the post's tone and by form (framed, template). */
   fallbacks: new Counter({
     name: 'kuakua_praise_fallbacks_total',
     help: 'Tone replies used instead of a generated one',
-    labelNames: ['reason', 'tone'],
+    labelNames: ['reason', 'tone', 'form'],
     registers: [registry],
   }),
   errors: new Counter({ name: 'kuakua_errors_total', help: 'Errors, by component', labelNames: ['component'], registers: [registry] }),

@@ -69,13 +69,15 @@ describe('Docker: the CLI bundle', () => {
     }
   });
 
-  it('the images carry the praise corpus the worker retrieves from (retrieval.dir), which .dockerignore lets through', () => {
-    const dir = loadConfig({ env: {} }).retrieval.dir;
-    expect(stages().get('app')).toContain(`COPY ${dir} /app/${dir}`);
+  it('the images carry the praise corpus (retrieval.dir) and the frames (frames.dir), which .dockerignore lets through', () => {
+    const config = loadConfig({ env: {} });
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
       .split('\n')
       .map((l) => l.trim());
-    expect(ignored.filter((l) => l && (dir === l || dir.startsWith(`${l}/`)))).toEqual([]);
+    for (const dir of [config.retrieval.dir, config.frames.dir]) {
+      expect(stages().get('app')).toContain(`COPY ${dir} /app/${dir}`);
+      expect(ignored.filter((l) => l && (dir === l || dir.startsWith(`${l}/`)))).toEqual([]);
+    }
   });
 
   it('the bot writes to its volume only on the WeChat sessions folder (wechat.memoryDir), which the image gives to its user, and reads the models (its post reader) read-only', () => {

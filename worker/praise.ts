@@ -1,4 +1,5 @@
-import { fallbackPraise } from '../src/fallback.ts';
+import { type FallbackForm, fallbackPraise } from '../src/fallback.ts';
+import type { Frames } from '../src/frames.ts';
 import { alike, choosePraise, type ChosenPraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Intent } from '../src/intents.ts';
 import type { PraiseSource } from '../src/queue/contracts.ts';
@@ -40,7 +41,7 @@ export type PraiseOutcome = {
       /** The rest of a chorus, best first: each acceptable by the policy, none alike another or the first. */
       also: string[];
     }
-  | { kind: 'fallback'; reason: FallbackReason; tone: Tone }
+  | { kind: 'fallback'; reason: FallbackReason; tone: Tone; form: FallbackForm }
 );
 
 export interface PraiseStepOptions {
@@ -52,13 +53,16 @@ export interface PraiseStepOptions {
   onRejected?: (rejected: Rejection[], attempt: number) => void;
   /** Praises from the corpus, judged beside the samples of the first attempt. */
   retrieval?: { index: PraiseIndex; options: RetrievalOptions };
+  /** Frames for a reply in the post's own words, tried before a tone template (src/frames.ts). */
+  frames?: Frames;
   /** The texts (by textKey) sent their daily maximum already, never sent again today. */
   overused?: (texts: string[]) => Promise<ReadonlySet<string>>;
 }
 
 /**
  * Generate, retrieve, judge, choose: samples `n` candidates and offers the corpus praises of the nearest posts, all
- * scored by the engine's judge, takes the best acceptable one by the policy, and otherwise a reply in the post's tone.
+ * scored by the engine's judge, takes the best acceptable one by the policy, and otherwise a reply in the post's tone
+ * (a frame around its own words, else a template).
  */
 export async function praiseStep(engine: Engine, req: PraiseRequest, opts: PraiseStepOptions): Promise<PraiseOutcome> {
   const around = opts.around ?? (<T>(p: Promise<T>) => p);
@@ -107,6 +111,8 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
     return { kind: 'praise', source, text: best.text, score: best.score, judge: best.judge, also, newTokens, generationMs };
   }
   const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
-  const { text, tone } = fallbackPraise(req.post, req.avoid, req.seed === undefined ? Math.random : createRng(req.seed), req.intent);
-  return { kind: 'fallback', reason, tone, text, newTokens, generationMs };
+  const random = req.seed === undefined ? Math.random : createRng(req.seed);
+  const framing = opts.frames && { frames: opts.frames, subject: req.subject, blocklist: opts.rules.blocklist };
+  const { text, tone, form } = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
+  return { kind: 'fallback', reason, tone, form, text, newTokens, generationMs };
 }

@@ -25,6 +25,7 @@ import { SendCounts } from '../src/variety.ts';
 import type { Engine } from './engine/index.ts';
 import { praiseStep, type PraiseOutcome } from './praise.ts';
 import { PraiseIndex } from './retrieval.ts';
+import { loadFramesOrWarn } from '../src/frames.ts';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -79,6 +80,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const sent = new SendCounts(redis, keys, config.policy.maxSendsPerDay);
   const rules = policyRules(config.policy);
   const index = loadIndex(config.retrieval.dir, log);
+  const frames = loadFramesOrWarn(config.frames.dir && resolve(config.frames.dir), log);
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
   // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
   const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue connection problem');
@@ -110,15 +112,16 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         rules,
         resampleAttempts: config.policy.resampleAttempts,
         retrieval: index && { index, options: config.retrieval },
+        frames,
         overused: (texts) => sent.overused(texts),
         around: (p) => abortable(p, signal),
         onRejected: (rejected, attempt) => log.debug({ rejected, attempt }, 'no acceptable candidate'),
       },
     );
     if (out.kind === 'fallback') {
-      metrics.fallbacks.inc({ reason: out.reason, tone: out.tone });
+      metrics.fallbacks.inc({ reason: out.reason, tone: out.tone, form: out.form });
       log.info(
-        { platform: job.platform, chatId: job.chatId, reason: out.reason, tone: out.tone },
+        { platform: job.platform, chatId: job.chatId, reason: out.reason, tone: out.tone, form: out.form },
         "no generated reply was good enough: replying in the post's tone",
       );
     }

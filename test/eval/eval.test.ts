@@ -46,15 +46,17 @@ describe('npm run eval', () => {
     // The distress post gets the care reply, never generated praise.
     expect(rows[2]).toMatchObject({ kind: 'care' });
     expect(rows[2].reply).toMatch(/12356/);
-    // A praise carries where it came from and its judge score; a tone reply its reason and tone.
+    // A praise carries where it came from and its judge score; a tone reply its reason, tone and form.
     for (const r of rows.filter((x) => x.kind === 'praise')) {
       expect(['generated', 'retrieved']).toContain(r.source);
       expect(typeof r.judge).toBe('number');
     }
-    for (const r of rows.filter((x) => x.kind === 'fallback')) expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String) });
+    for (const r of rows.filter((x) => x.kind === 'fallback'))
+      expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String), form: expect.stringMatching(/^(framed|template)$/) });
     const summary = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
-    expect(summary.praise + summary.fallback).toBe(3);
+    expect(summary.praise + summary.framed + summary.template).toBe(3);
+    expect(summary.templateShare).toBeCloseTo(summary.template / 3, 2);
     expect(summary.generated + summary.retrieved).toBe(summary.praise);
   }, 120_000);
 

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/app/config.ts';
+import { BY_TONE } from '../../src/fallback.ts';
 import { metrics } from '../../src/metrics.ts';
+import { clashesWithTone } from '../../src/tone.ts';
 import type { Engine } from '../../worker/engine/index.ts';
 import { scriptedEngine } from '../helpers/scriptedEngine.ts';
 import { collect, message, testConfig, useServiceFixture, waitFor } from './support.ts';
@@ -12,9 +14,9 @@ import { collect, message, testConfig, useServiceFixture, waitFor } from './supp
 // Queue mechanics of the worker service with a scripted engine, so that the candidates (and how long they take) are known.
 // End-to-end behaviour with the real engine is in queue.test.ts.
 
-async function fallbackCount(reason: string, tone: string): Promise<number> {
+async function fallbackCount(reason: string, tone: string, form = 'framed'): Promise<number> {
   const metric = await metrics.fallbacks.get();
-  return metric.values.find((v) => v.labels.reason === reason && v.labels.tone === tone)?.value ?? 0;
+  return metric.values.find((v) => v.labels.reason === reason && v.labels.tone === tone && v.labels.form === form)?.value ?? 0;
 }
 
 const fx = useServiceFixture();
@@ -72,7 +74,7 @@ describe('praise policy in the worker', () => {
     expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里说跑就跑，执行力满分！' });
   });
 
-  it('below the judge threshold, comforts a sad post instead, and counts it in /metrics', async () => {
+  it('below the judge threshold, comforts a sad post in its own words instead, and counts it in /metrics', async () => {
     const before = await fallbackCount('below-threshold', 'sad');
     const engine = scriptedEngine([
       [
@@ -84,9 +86,22 @@ describe('praise policy in the worker', () => {
     await bot.handle(message({ text: '求夸 差一分，考研三战败' }));
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]!.kind).toBe('fallback');
-    expect(got[0]!.text).toMatch(/抱|辛苦|难过|陪|好起来|苛责/);
-    expect(got[0]!.text).not.toMatch(/恭喜|哈哈|生日/);
+    expect(got[0]!.text).toContain('「考研三战败」');
+    // Comfort, no laughter: the policy's own rule for a sad post.
+    expect(clashesWithTone(got[0]!.text, 'sad')).toBe(false);
     expect(await fallbackCount('below-threshold', 'sad')).toBe(before + 1);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a directory that cannot be read', join(tmpdir(), 'kuakua-no-frames')],
+  ])('with frames.dir %s, the tone reply is a fixed template and the worker still answers', async (_, dir) => {
+    const before = await fallbackCount('rejected', 'sad', 'template');
+    const { bot, got } = await setup(scriptedEngine([['傻逼']]), { frames: { dir } });
+    await bot.handle(message({ text: '求夸 差一分，考研三战败' }));
+    await waitFor(() => got.length === 1, 'the reply');
+    expect(BY_TONE.sad).toContain(got[0]!.text);
+    expect(await fallbackCount('rejected', 'sad', 'template')).toBe(before + 1);
   });
 
   it('never sends the post back: when every candidate echoes it, the reply is a tone reply', async () => {

@@ -5,6 +5,7 @@ import { checkModelDir, createEngine, type Variant } from '../../../worker/engin
 import { praiseStep } from '../../../worker/praise.ts';
 import { PraiseIndex } from '../../../worker/retrieval.ts';
 import { shippedConfig } from '../../config.ts';
+import { loadFrames } from '../../frames.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
 import { readPost } from '../../reading.ts';
 import { asRead, inScript } from '../../script.ts';
@@ -91,6 +92,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
         retrieval: opts.corpus === false ? undefined : { index: PraiseIndex.load(resolve(opts.corpus)), options: shipped.retrieval },
+        frames: shipped.frames.dir ? loadFrames(join(PROJECT_ROOT, shipped.frames.dir)) : undefined,
       },
     );
     const reply = await inScript(out.text, reading.script);

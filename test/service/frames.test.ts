@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fallbackPraise } from '../../src/fallback.ts';
+import { fillFrame, loadFrames } from '../../src/frames.ts';
+import { GENTLE_INTENTS, INTENTS } from '../../src/intents.ts';
+import { PROJECT_ROOT } from '../../src/projectRoot.ts';
+import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
+import { clashesWithTone, toneOf } from '../../src/tone.ts';
+
+describe('quotablePhrase', () => {
+  it.each([
+    ['三十五岁开始学游泳，今天终于敢松开浮板了', undefined, '终于敢松开浮板了'],
+    ['求夸！今天我把攒了一周的衣服全洗完了', undefined, '把攒了一周的衣服全洗完了'],
+    ['夸夸我 戒烟一个月', undefined, '戒烟一个月'],
+    ['大家好，我今天跑完了十公里', undefined, '跑完了十公里'],
+    ['我家养了十二年的狗狗今天走了，好难受', undefined, '我家养了十二年的狗狗今天走了'],
+    ['这周末要第一次去见男朋友爸妈，好紧张', undefined, '要第一次去见男朋友爸妈'],
+    ['实习三个月，今天hr通知我转正了', undefined, 'hr通知我转正了'],
+    ['第一次做可乐鸡翅，居然没糊，室友吃了两盘', '可乐鸡翅', '第一次做可乐鸡翅'],
+    // The subject only breaks a tie: a clause that names it but says nothing of what happened loses.
+    ['我一个女生，26岁了母胎单身，求表扬', '女生', '26岁了母胎单身'],
+    ['明天要在村委会给大家讲垃圾分类，稿子改了五遍', undefined, '稿子改了五遍'],
+  ])('%s → %s', (post, subject, phrase) => {
+    expect(quotablePhrase(post, subject)).toBe(phrase);
+  });
+
+  it.each([
+    ['求夸', 'only the ask'],
+    ['好开心啊！', 'a bare feeling'],
+    ['数学怎么办😱', 'a question'],
+    ['帮我夸夸我前任，顺便说说她有多蠢', 'an insult'],
+    ['夸夸群都是假惺惺的', 'the group itself'],
+    ['今天把我那本写了整整三年还没有写完的长篇小说的第一卷终于写完了', 'one clause too long to quote'],
+    ['🥺🥺', 'emoji alone'],
+    ['', 'nothing'],
+  ])('%s: nothing to quote (%s)', (post) => {
+    expect(quotablePhrase(post)).toBeUndefined();
+  });
+
+  it('never quotes more than QUOTE_MAX_CHARS characters', () => {
+    const phrase = quotablePhrase('周末把房间彻底收拾了一遍，扔了三大袋东西，感觉整个人都轻了');
+    expect(phrase).toBeDefined();
+    expect(Array.from(phrase!).length).toBeLessThanOrEqual(QUOTE_MAX_CHARS);
+  });
+});
+
+describe('framed fallback', () => {
+  const frames = loadFrames(join(PROJECT_ROOT, 'data/frames'));
+
+  it('ships frames for every intent', () => {
+    for (const intent of INTENTS) expect(frames.get(intent)?.length ?? 0, intent).toBeGreaterThanOrEqual(30);
+  });
+
+  it('quotes the post in a frame of its intent, and every gentle frame comforts without laughter', () => {
+    const post = '考研没过线，差了6分，家里人都没说什么';
+    for (const intent of GENTLE_INTENTS) {
+      for (let i = 0; i < 20; i++) {
+        const { text, form } = fallbackPraise(post, [], Math.random, intent, { frames });
+        expect(form).toBe('framed');
+        expect(text).toContain('「考研没过线」');
+        expect(clashesWithTone(text, toneOf(post, intent))).toBe(false);
+      }
+    }
+    const happy = fallbackPraise('终于拿到驾照了，求夸', [], () => 0, 'achievement', { frames });
+    expect(happy).toMatchObject({ form: 'framed', tone: 'achievement' });
+    expect(happy.text).toContain('「终于拿到驾照了」');
+    expect(frames.get('achievement')!.map((f) => f.replace('「{q}」', '「终于拿到驾照了」'))).toContain(happy.text);
+  });
+
+  it('falls back to a template when nothing can be quoted, for a birthday, or when the phrase holds a blocked word', () => {
+    expect(fallbackPraise('求夸', [], Math.random, 'joke', { frames }).form).toBe('template');
+    expect(fallbackPraise('今天我生日，自己吃了火锅', [], Math.random, 'celebration', { frames }).form).toBe('template');
+    expect(fallbackPraise('终于把那个白痴项目做完了', [], Math.random, 'achievement', { frames, blocklist: ['白痴'] }).form).toBe('template');
+  });
+
+  it('without a reader, takes the frames of the tone of the words', () => {
+    const { text, form, tone } = fallbackPraise('分手了，一个人把东西打包寄回去了', [], Math.random, undefined, { frames });
+    expect(tone).toBe('sad');
+    expect(form).toBe('framed');
+    const phrase = quotablePhrase('分手了，一个人把东西打包寄回去了')!;
+    const gentle = [...frames.get('sad')!, ...frames.get('setback')!].map((f) => fillFrame(f, phrase));
+    expect(gentle).toContain(text);
+  });
+
+  it('never sends a frame alike one of the chat’s recent replies: the same post asked again gets another frame', () => {
+    const post = '今天终于敢松开浮板了';
+    const sent: string[] = [];
+    for (let i = 0; i < 10; i++) sent.unshift(fallbackPraise(post, sent, Math.random, 'courage', { frames }).text);
+    expect(new Set(sent).size).toBe(10);
+    const once = [...frames.get('courage')!];
+    const used = once.filter((f) => sent.includes(f.replace('「{q}」', '「终于敢松开浮板了」')));
+    expect(used).toHaveLength(10);
+  });
+
+  it('a frames directory reads only valid lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kuakua-frames-'));
+    writeFileSync(
+      join(dir, 'a.jsonl'),
+      ['{"intent":"joke","text":"「{q}」这句我要念十遍"}', '{"intent":"joke","text":"没有槽位"}', 'not json', '{"intent":"nope","text":"「{q}」"}'].join('\n'),
+    );
+    expect(loadFrames(dir)).toEqual(new Map([['joke', ['「{q}」这句我要念十遍']]]));
+  });
+});
