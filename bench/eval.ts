@@ -1,7 +1,7 @@
 /**
  * Quality run (`npm run eval`): the worker's pipeline (distress check, engine with the judge, praise policy, tone
  * replies) on a dev set of posts, one request at a time, as the bot answers them. Prints automatic figures (judge
- * scores of what was sent, fallback rate, distinct replies, length, latency) and writes every post and reply to a
+ * scores of what was sent, the kinds of reply overall and per intent, template share, distinct replies, length, latency) and writes every post and reply to a
  * JSONL file for reading and blind judging (QUALITY.md).
  *
  * Options: --posts FILE (repeatable; a JSON array or JSONL of strings or {post, category?, human?}; default
@@ -116,6 +116,18 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
       0.9,
     ),
   };
+}
+
+/** How each kind of reply was made, per intent the post reader read (`none`: no reader, or it did not answer). */
+export function byIntent(rows: EvalRow[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of rows) {
+    const kind = r.kind === 'praise' ? (r.source ?? 'praise') : r.kind === 'fallback' ? (r.form ?? 'template') : 'care';
+    const intent = (out[r.intent ?? 'none'] ??= { posts: 0 });
+    intent.posts = (intent.posts ?? 0) + 1;
+    intent[kind] = (intent[kind] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** Every post once, from `clients` concurrent clients, each request sampling `n` candidates: replies/s and latency. */
@@ -315,6 +327,9 @@ async function main(): Promise<void> {
   }
   writeRows(args.out!, rows);
   const summary = summarize(rows);
+  const intents = byIntent(rows);
+  console.table(intents);
+  console.log(JSON.stringify({ byIntent: intents }));
   console.table(summary);
   console.log(
     JSON.stringify({

@@ -53,7 +53,13 @@ describe('npm run eval', () => {
     }
     for (const r of rows.filter((x) => x.kind === 'fallback'))
       expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String), form: expect.stringMatching(/^(framed|template)$/) });
-    const summary = JSON.parse(stdout.trim().split('\n').pop()!);
+    const lines = stdout.trim().split('\n');
+    const summary = JSON.parse(lines.pop()!);
+    // Per intent the reader read, each post counted once under the kind of its reply.
+    const { byIntent } = JSON.parse(lines.find((l) => l.startsWith('{"byIntent"'))!);
+    const counted = Object.values(byIntent as Record<string, Record<string, number>>);
+    expect(counted.reduce((n, k) => n + k.posts!, 0)).toBe(4);
+    for (const k of counted) expect(Object.entries(k).reduce((n, [name, v]) => n + (name === 'posts' ? 0 : v), 0)).toBe(k.posts);
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
     expect(summary.praise + summary.framed + summary.template).toBe(3);
     expect(summary.templateShare).toBeCloseTo(summary.template / 3, 2);
