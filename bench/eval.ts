@@ -103,6 +103,8 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
     fallbackRate: f(answered.length ? fallbacks / answered.length : 0),
     templateShare: f(answered.length ? (fallbacks - framed) / answered.length : 0),
     distinctReplies: f(new Set(rows.map((r) => r.reply)).size / Math.max(1, rows.length)),
+    // The care reply is one text on purpose: the share of distinct replies among the others.
+    distinctAnswered: f(new Set(answered.map((r) => r.reply)).size / Math.max(1, answered.length)),
     meanChars: f(rows.reduce((s, r) => s + Array.from(r.reply).length, 0) / Math.max(1, rows.length)),
     judgeP10: f(quantile(judged, 0.1)),
     judgeP50: f(quantile(judged, 0.5)),

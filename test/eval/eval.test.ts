@@ -63,6 +63,8 @@ describe('npm run eval', () => {
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
     expect(summary.praise + summary.framed + summary.template).toBe(3);
     expect(summary.templateShare).toBeCloseTo(summary.template / 3, 2);
+    // Three posts answered, each in its own words or a different template, and the care reply left out.
+    expect(summary.distinctAnswered).toBe(Math.round((new Set(rows.filter((r) => r.kind !== 'care').map((r) => r.reply)).size / 3) * 100) / 100);
     expect(summary.generated + summary.retrieved).toBe(summary.praise);
   }, 120_000);
 
