@@ -125,7 +125,9 @@ export function byIntent(rows: EvalRow[]): Record<string, Record<string, number>
   const out: Record<string, Record<string, number>> = {};
   for (const r of rows) {
     const kind = r.kind === 'praise' ? (r.source ?? 'praise') : r.kind === 'fallback' ? (r.form ?? 'template') : 'care';
-    const intent = (out[r.intent ?? 'none'] ??= { posts: 0 });
+    const name = r.intent ?? 'none';
+    const intent = out[name] ?? { posts: 0 };
+    out[name] = intent;
     intent.posts = (intent.posts ?? 0) + 1;
     intent[kind] = (intent[kind] ?? 0) + 1;
   }
