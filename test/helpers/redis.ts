@@ -63,7 +63,8 @@ export async function startRedis(opts: { aof?: boolean; password?: string; args?
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const p = proc;
     proc = undefined;
-    if (!p || p.exitCode !== null) return;
+    // A process that already ended, by exiting or by a signal, fires no more 'exit': waiting for one would never end.
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill(signal);
