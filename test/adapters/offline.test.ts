@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnKuakua, type KuakuaProcess } from '../helpers/cli.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -8,6 +9,24 @@ import { waitFor } from '../service/support.ts';
  * `kuakua bot` with a token for every platform and none of them reachable (each API root, and the WeChat puppet
  * service's discovery, point at ports that refuse), as on a machine without internet.
  */
+/** `count` ports under 1024 that refuse a connection now; tests bind only ports the system hands out (above 1024). */
+async function refusingPorts(count: number): Promise<number[]> {
+  const refused: number[] = [];
+  for (let port = 600; port < 1024 && refused.length < count; port++) {
+    const refuses = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+    if (refuses) refused.push(port);
+  }
+  if (refused.length < count) throw new Error(`only ${refused.length} ports under 1024 refuse connections here`);
+  return refused;
+}
+
 describe('kuakua bot with every platform configured and no network', () => {
   let redis: TestRedis;
   let bot: KuakuaProcess | undefined;
@@ -24,7 +43,9 @@ describe('kuakua bot with every platform configured and no network', () => {
   });
 
   it('stays up with the web page answering, shows each adapter retrying (summary, /healthz, /metrics), logs one line per retry at most, and stops cleanly', async () => {
-    const [telegram, discord, wechat, qq, feishu, dingtalk, http] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    // Ports below the ephemeral range: no other test's fake server is ever given one, so they keep refusing.
+    const [telegram, discord, wechat, qq, feishu, dingtalk] = await refusingPorts(6);
+    const http = await freePort();
     bot = spawnKuakua(['bot'], {
       REDIS_URL: redis.url,
       KUAKUA_HTTP_PORT: String(http),
