@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -95,7 +94,7 @@ class QueueCore implements Core {
     this.settings = new ChatSettingsStore(redis, this.keys);
     this.limits = new Limits(redis, this.keys);
     this.history = new PraiseHistory(redis, this.keys, config.policy.historySize);
-    this.frames = loadFramesOrWarn(config.frames.dir && resolve(config.frames.dir), this.log);
+    this.frames = loadFramesOrWarn(config.frames.dir, this.log);
     this.requests = new Queue(q.name, {
       connection: redis,
       prefix,

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { INTENTS, type Intent } from './intents.ts';
+import { readJsonLines } from './jsonLines.ts';
 
 /**
  * Praise frames written for kuakua (data/frames/README.md): a praise in an intent's voice with one slot, 「{q}」, for a
@@ -19,35 +19,10 @@ export const frameSchema = z.strictObject({
 });
 export type Frame = z.infer<typeof frameSchema>;
 
-export interface RawFrameLine {
-  file: string;
-  line: number;
-  raw: unknown;
-}
-
-/** Every line of the frame files in `dir`, parsed as JSON where it parses (the checker reports the rest). */
-export function readFrameLines(dir: string): RawFrameLine[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((file) =>
-      readFileSync(join(dir, file), 'utf8')
-        .split('\n')
-        .flatMap((text, i) => {
-          if (!text.trim()) return [];
-          try {
-            return [{ file, line: i + 1, raw: JSON.parse(text) as unknown }];
-          } catch {
-            return [{ file, line: i + 1, raw: { unparsable: text.slice(0, 40) } }];
-          }
-        }),
-    );
-}
-
 /** The valid frames of `dir` by intent; invalid lines are the checker's business. */
 export function loadFrames(dir: string): Map<Intent, string[]> {
   const byIntent = new Map<Intent, string[]>();
-  for (const { raw } of readFrameLines(dir)) {
+  for (const { raw } of readJsonLines(dir)) {
     const frame = frameSchema.safeParse(raw);
     if (!frame.success) continue;
     const list = byIntent.get(frame.data.intent);
@@ -64,11 +39,11 @@ export function fillFrame(frame: string, phrase: string): string {
 
 export type Frames = ReadonlyMap<Intent, readonly string[]>;
 
-/** The frames of `dir`; a directory that cannot be read leaves the tone replies alone, with a warning. */
+/** The frames of `dir` (relative to the working directory, as config paths are; "" for none); a directory that cannot be read leaves the tone replies alone, with a warning. */
 export function loadFramesOrWarn(dir: string, log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void }): Frames | undefined {
   if (!dir) return undefined;
   try {
-    const frames = loadFrames(dir);
+    const frames = loadFrames(resolve(dir));
     log.info({ dir, frames: [...frames.values()].reduce((n, l) => n + l.length, 0) }, 'praise frames loaded');
     return frames;
   } catch (err) {

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { INTENTS } from './intents.ts';
+import { readJsonLines } from './jsonLines.ts';
 import { SCRIPTS } from './script.ts';
 
 /**
@@ -35,37 +34,9 @@ export function heldOut(situation: string): boolean {
   return Number.parseInt(createHash('sha1').update(situation).digest('hex').slice(0, 8), 16) % 100 < HELD_OUT_PERCENT;
 }
 
-export interface RawCorpusLine {
-  file: string;
-  line: number;
-  raw: unknown;
-}
-
-/** Every line of the corpus files in `dir`, parsed as JSON where it parses (the checker reports the rest). */
-export function readCorpusLines(dir: string): RawCorpusLine[] {
-  const rows: RawCorpusLine[] = [];
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()) {
-    readFileSync(join(dir, file), 'utf8')
-      .split('\n')
-      .forEach((text, i) => {
-        if (!text.trim()) return;
-        let raw: unknown;
-        try {
-          raw = JSON.parse(text);
-        } catch {
-          raw = { unparsable: text.slice(0, 40) };
-        }
-        rows.push({ file, line: i + 1, raw });
-      });
-  }
-  return rows;
-}
-
 /** The valid rows of the corpus, training situations only unless `all`; invalid rows are the checker's business. */
 export function loadCorpus(dir: string, opts: { all?: boolean } = {}): CorpusRow[] {
-  return readCorpusLines(dir).flatMap(({ raw }) => {
+  return readJsonLines(dir).flatMap(({ raw }) => {
     const row = corpusRowSchema.safeParse(raw);
     return row.success && (opts.all || !heldOut(row.data.situation)) ? [row.data] : [];
   });

@@ -80,7 +80,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const sent = new SendCounts(redis, keys, config.policy.maxSendsPerDay);
   const rules = policyRules(config.policy);
   const index = loadIndex(config.retrieval.dir, log);
-  const frames = loadFramesOrWarn(config.frames.dir && resolve(config.frames.dir), log);
+  const frames = loadFramesOrWarn(config.frames.dir, log);
   const requests = new Queue(config.queue.name, { connection: redis, prefix });
   // Without a listener BullMQ prints every reconnect attempt of a queue to stderr, outside the log.
   const onQueueError = (err: Error) => log.debug({ err: err.message }, 'queue connection problem');

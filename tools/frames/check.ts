@@ -8,11 +8,12 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SLOT, frameSchema, readFrameLines } from '../../src/frames.ts';
-import { GENTLE_INTENTS, INTENTS } from '../../src/intents.ts';
+import { SLOT, frameSchema } from '../../src/frames.ts';
+import { INTENTS } from '../../src/intents.ts';
+import { readJsonLines } from '../../src/jsonLines.ts';
 import { alike } from '../../src/policy.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { clashesWithTone } from '../../src/tone.ts';
+import { clashesWithTone, toneOf } from '../../src/tone.ts';
 
 const MIN_CHARS = 12;
 const MAX_CHARS = 45;
@@ -27,7 +28,7 @@ const NOT_ALLOWED: { pattern: RegExp; why: string }[] = [
 
 const { positionals } = parseArgs({ allowPositionals: true });
 const files = positionals.length > 0 ? positionals : [join(PROJECT_ROOT, 'data/frames')];
-const lines = files.flatMap((f) => (f.endsWith('.jsonl') ? readFrameLines(dirname(f)).filter((l) => l.file === basename(f)) : readFrameLines(f)));
+const lines = files.flatMap((f) => (f.endsWith('.jsonl') ? readJsonLines(dirname(f)).filter((l) => l.file === basename(f)) : readJsonLines(f)));
 
 const problems: string[] = [];
 const kept: { at: string; words: string }[] = [];
@@ -45,9 +46,9 @@ for (const { file, line, raw } of lines) {
   const chars = Array.from(words).length;
   if (chars < MIN_CHARS || chars > MAX_CHARS) problems.push(`${at}: ${chars} characters without the slot (${MIN_CHARS}-${MAX_CHARS})`);
   for (const { pattern, why } of NOT_ALLOWED) if (pattern.test(words)) problems.push(`${at}: ${why}`);
-  // The same rule the policy holds every reply to: comfort, no laughter, for a gentle post.
-  const tone = intent === 'anxious' ? 'anxious' : GENTLE_INTENTS.includes(intent) ? 'sad' : 'neutral';
-  if (clashesWithTone(words, tone)) problems.push(`${at}: does not fit a ${intent} post (comfort, no laughter)`);
+  // The same rule the policy holds every reply to (comfort, no laughter, for a gentle post), for a post of this intent
+  // that says nothing else.
+  if (clashesWithTone(words, toneOf('', intent))) problems.push(`${at}: does not fit a ${intent} post (comfort, no laughter)`);
   const twin = kept.find((k) => alike(k.words, words));
   if (twin) problems.push(`${at}: alike ${twin.at}`);
   kept.push({ at, words });

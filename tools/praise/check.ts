@@ -10,7 +10,8 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
-import { type CorpusRow, corpusRowSchema, readCorpusLines, type Voice } from '../../src/praiseCorpus.ts';
+import { readJsonLines } from '../../src/jsonLines.ts';
+import { type CorpusRow, corpusRowSchema, type Voice } from '../../src/praiseCorpus.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { scriptOf, toSimplified } from '../../src/script.ts';
 
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
   const problems: Problem[] = [];
   const rows: (CorpusRow & { file: string })[] = [];
   const ids = new Set<string>();
-  for (const { file, line, raw } of readCorpusLines(dir)) {
+  for (const { file, line, raw } of readJsonLines(dir)) {
     const parsed = corpusRowSchema.safeParse(raw);
     if (!parsed.success) {
       problems.push({ file, id: `line ${line}`, what: z.prettifyError(parsed.error).replace(/\n/g, ' ') });
