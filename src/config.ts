@@ -106,6 +106,7 @@ export const coreConfigSchema = z.strictObject({
     score: z.strictObject({ bias: z.number(), logprob: z.number(), judge: z.number(), chars: z.number() }),
     retrievedScore: z.strictObject({ bias: z.number(), judge: z.number(), similarity: z.number(), chars: z.number() }),
     minScore: z.number(),
+    minScoreOverFrame: z.number(),
     maxSendsPerDay: count,
     blocklist: strings,
   }),

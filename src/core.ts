@@ -11,7 +11,6 @@ import type { ChorusReply, Delivery, DeliveryKind, DeliveryOptions, IncomingMess
 import { chatChorus, chorusSize, chorusVoices, labelled } from './chorus.ts';
 import { friendAsk, type FriendAsk } from './friend.ts';
 import { fallbackPraise } from './fallback.ts';
-import type { Intent } from './intents.ts';
 import { type Frames, loadFramesOrWarn } from './frames.ts';
 import { liveWorkers } from './heartbeat.ts';
 import { metrics } from './metrics.ts';
@@ -304,6 +303,7 @@ class QueueCore implements Core {
       // In Simplified, as the models read it; the reply goes back in the post's script (onReplyJob).
       post,
       intent: reading.intent,
+      toneUnsure: reading.toneUnsure,
       script: reading.script,
       subject: reading.subject?.slice(0, MAX_SUBJECT_CHARS),
       chorus,
@@ -349,7 +349,7 @@ class QueueCore implements Core {
   private async answerWithoutWorker(msg: IncomingMessage, post: string, reading: Reading, forFriend?: FriendAsk): Promise<HandleResult> {
     const onTimeout = this.config.queue.onTimeout;
     if (onTimeout === 'fallback') {
-      const text = this.fallbackText(post, await this.history.recent(msg.platform, msg.chatId), reading.intent, reading.subject);
+      const text = this.fallbackText(post, await this.history.recent(msg.platform, msg.chatId), reading);
       await this.history.add(msg.platform, msg.chatId, text);
       const to = forFriend ? { ...msg, userId: forFriend.friend.userId, userName: forFriend.friend.name } : msg;
       return this.reply(to, addressed(await inScript(text, reading.script), forFriend?.friend.name), 'fallback');
@@ -359,8 +359,9 @@ class QueueCore implements Core {
   }
 
   /** The reply when no worker's praise will come: the post's own words in a frame, else a template of its tone. */
-  private fallbackText(post: string, recent: string[], intent?: Intent, subject?: string): string {
-    const framing = this.frames && { frames: this.frames, subject, blocklist: this.config.policy.blocklist };
+  private fallbackText(post: string, recent: string[], reading: Pick<Reading, 'intent' | 'subject' | 'toneUnsure'>): string {
+    const { intent, subject, toneUnsure } = reading;
+    const framing = this.frames && { frames: this.frames, subject, toneUnsure, blocklist: this.config.policy.blocklist };
     return fallbackPraise(post, recent, Math.random, intent, framing).text;
   }
 
@@ -416,7 +417,7 @@ class QueueCore implements Core {
       const host = this.config.chorus.host;
       if (onTimeout === 'fallback') {
         const recent = await this.history.recent(r.platform, r.chatId);
-        fallbackText = this.fallbackText(r.post, recent, r.intent);
+        fallbackText = this.fallbackText(r.post, recent, r);
         delivery = toDelivery(r, addressed(await inScript(fallbackText, r.script ?? 'simplified'), r.friend), 'fallback', host);
       } else if (onTimeout === 'busy') delivery = toDelivery(r, this.config.messages.busy, 'busy', host);
     }

@@ -1,5 +1,5 @@
 import { textKey } from '../common/textKey.ts';
-import { type Frames, fillFrame } from './frames.ts';
+import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
 import { quotablePhrase } from './quote.ts';
@@ -72,12 +72,12 @@ export const BY_TONE: Record<Tone, readonly string[]> = {
   ],
 };
 
-/** The frames that fit a post read with no reader, by the tone of its words (a birthday has none: its template says it). */
-const FRAMES_BY_TONE: Record<Tone, readonly Intent[]> = {
+/** The frames that fit a post read with no reader, by the tone of its words. */
+const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
   sad: ['sad', 'setback'],
   anxious: ['anxious'],
   encourage: ['anxious'],
-  birthday: [],
+  birthday: ['birthday'],
   achievement: ['achievement'],
   neutral: ['daily_win', 'effort'],
 };
@@ -89,16 +89,27 @@ export interface Framing {
   frames: Frames;
   /** The post reader's subject: the clause that holds it is the one quoted. */
   subject?: string;
+  /** The reader could not tell comfort from cheer: the frame must fit both (src/reading.ts). */
+  toneUnsure?: boolean;
   /** A phrase with a blocked word is never quoted back. */
   blocklist?: string[];
 }
 
-/** A frame of the post's intent around a phrase of the post, unlike the chat's recent replies; undefined when none fits. */
+/** Which frames fit: a birthday's, a question's, both tones' when the reader was unsure, else the intent's. */
+function frameKinds(tone: Tone, intent: Intent | undefined, question: boolean, toneUnsure: boolean | undefined): readonly FrameKind[] {
+  if (tone === 'birthday') return ['birthday'];
+  if (question) return ['question'];
+  if (toneUnsure) return ['unsure'];
+  return intent ? [intent] : FRAMES_BY_TONE[tone];
+}
+
+/** A frame around a phrase of the post, unlike the chat's recent replies; undefined when none fits. */
 function framedPraise(post: string, tone: Tone, intent: Intent | undefined, framing: Framing, avoid: string[], random: () => number): string | undefined {
-  const phrase = quotablePhrase(post, framing.subject);
-  if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
-  const intents = tone === 'birthday' ? [] : intent ? [intent] : FRAMES_BY_TONE[tone];
-  const texts = intents.flatMap((i) => framing.frames.get(i) ?? []).map((f) => fillFrame(f, phrase));
+  // A birthday frame wishes the birthday itself: the clause quoted is the rest of the post.
+  const quote = quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) });
+  if (!quote || (framing.blocklist && blockedWord(quote.text, framing.blocklist))) return undefined;
+  const kinds = frameKinds(tone, intent, quote.question, framing.toneUnsure);
+  const texts = kinds.flatMap((k) => framing.frames.get(k) ?? []).map((f) => fillFrame(f, quote.text));
   const fresh = texts.filter((t) => !avoid.some((a) => alike(a, t)));
   return fresh[Math.floor(random() * fresh.length)];
 }

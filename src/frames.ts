@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { INTENTS, type Intent } from './intents.ts';
+import { INTENTS } from './intents.ts';
 import { readJsonLines } from './jsonLines.ts';
 
 /**
@@ -10,8 +10,15 @@ import { readJsonLines } from './jsonLines.ts';
  */
 export const SLOT = '「{q}」';
 
+/**
+ * What a frame is written for: a post of one intent, or one whose tone the reader could not tell (`unsure`: it fits
+ * comfort and cheer alike), a post that only asks a question, or a birthday.
+ */
+export const FRAME_KINDS = [...INTENTS, 'unsure', 'question', 'birthday'] as const;
+export type FrameKind = (typeof FRAME_KINDS)[number];
+
 export const frameSchema = z.strictObject({
-  intent: z.enum(INTENTS),
+  kind: z.enum(FRAME_KINDS),
   text: z
     .string()
     .max(80)
@@ -19,17 +26,17 @@ export const frameSchema = z.strictObject({
 });
 export type Frame = z.infer<typeof frameSchema>;
 
-/** The valid frames of `dir` by intent; invalid lines are the checker's business. */
-export function loadFrames(dir: string): Map<Intent, string[]> {
-  const byIntent = new Map<Intent, string[]>();
+/** The valid frames of `dir` by kind; invalid lines are the checker's business. */
+export function loadFrames(dir: string): Map<FrameKind, string[]> {
+  const byKind = new Map<FrameKind, string[]>();
   for (const { raw } of readJsonLines(dir)) {
     const frame = frameSchema.safeParse(raw);
     if (!frame.success) continue;
-    const list = byIntent.get(frame.data.intent);
+    const list = byKind.get(frame.data.kind);
     if (list) list.push(frame.data.text);
-    else byIntent.set(frame.data.intent, [frame.data.text]);
+    else byKind.set(frame.data.kind, [frame.data.text]);
   }
-  return byIntent;
+  return byKind;
 }
 
 /** The frame with the phrase put in its slot. */
@@ -37,7 +44,7 @@ export function fillFrame(frame: string, phrase: string): string {
   return frame.replace(SLOT, `「${phrase}」`);
 }
 
-export type Frames = ReadonlyMap<Intent, readonly string[]>;
+export type Frames = ReadonlyMap<FrameKind, readonly string[]>;
 
 /** The frames of `dir` (relative to the working directory, as config paths are; "" for none); a directory that cannot be read leaves the tone replies alone, with a warning. */
 export function loadFramesOrWarn(dir: string, log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void }): Frames | undefined {

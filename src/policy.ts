@@ -17,6 +17,8 @@ export interface PolicyRules {
   retrievedWeights: RetrievedScoreWeights;
   /** A candidate whose predicted score is below this is never used (absent: no threshold). */
   minScore?: number;
+  /** When a frame can quote the post, a candidate predicted below this loses to the frame (absent: minScore alone). */
+  minScoreOverFrame?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export function policyRules(policy: Config['policy']): PolicyRules {
     weights: policy.score,
     retrievedWeights: policy.retrievedScore,
     minScore: policy.minScore,
+    minScoreOverFrame: policy.minScoreOverFrame,
   };
 }
 

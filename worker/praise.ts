@@ -24,6 +24,8 @@ export interface PraiseRequest {
   intent?: Intent;
   /** What the post is about (the post reader's span): retrieved praises name it. */
   subject?: string;
+  /** The reader could not tell comfort from cheer: a reply in the post's own words must fit both. */
+  toneUnsure?: boolean;
   /** Replies wanted (a chorus): up to this many acceptable candidates, none alike another. Default 1. */
   count?: number;
 }
@@ -59,6 +61,12 @@ export interface PraiseStepOptions {
   overused?: (texts: string[]) => Promise<ReadonlySet<string>>;
 }
 
+/** The rules when a frame around the post's own words is the alternative: a praise must beat `minScoreOverFrame`. */
+function overFrame(rules: PolicyRules): PolicyRules {
+  if (rules.minScoreOverFrame === undefined) return rules;
+  return { ...rules, minScore: Math.max(rules.minScore ?? Number.NEGATIVE_INFINITY, rules.minScoreOverFrame) };
+}
+
 /**
  * Generate, retrieve, judge, choose: samples `n` candidates and offers the corpus praises of the nearest posts, all
  * scored by the engine's judge, takes the best acceptable one by the policy, and otherwise a reply in the post's tone
@@ -67,6 +75,10 @@ export interface PraiseStepOptions {
 export async function praiseStep(engine: Engine, req: PraiseRequest, opts: PraiseStepOptions): Promise<PraiseOutcome> {
   const around = opts.around ?? (<T>(p: Promise<T>) => p);
   const count = req.count ?? 1;
+  const random = req.seed === undefined ? Math.random : createRng(req.seed);
+  const framing = opts.frames && { frames: opts.frames, subject: req.subject, toneUnsure: req.toneUnsure, blocklist: opts.rules.blocklist };
+  const fallback = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
+  const rules = fallback.form === 'framed' ? overFrame(opts.rules) : opts.rules;
   let newTokens = 0;
   let generationMs = 0;
   let rejected: Rejection[] = [];
@@ -99,7 +111,7 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
       ...result.alsoJudged.map((c, i) => ({ text: c.text, judge: c.judge, similarity: retrieved[i]!.similarity })),
     ];
     const overused = opts.overused ? await opts.overused(candidates.map((c) => c.text)) : undefined;
-    const choice = choosePraise(candidates, avoid, req.post, opts.rules, req.intent, overused, count - chosen.length);
+    const choice = choosePraise(candidates, avoid, req.post, rules, req.intent, overused, count - chosen.length);
     chosen.push(...choice.chosen.filter((c) => !chosen.some((x) => alike(x.text, c.text))));
     rejected = choice.rejected.map((r) => r.reason);
     if (chosen.length < count) opts.onRejected?.(rejected, attempt);
@@ -111,8 +123,5 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
     return { kind: 'praise', source, text: best.text, score: best.score, judge: best.judge, also, newTokens, generationMs };
   }
   const reason: FallbackReason = rejected.length === 0 ? 'empty' : rejected.every((r) => r === 'below-threshold') ? 'below-threshold' : 'rejected';
-  const random = req.seed === undefined ? Math.random : createRng(req.seed);
-  const framing = opts.frames && { frames: opts.frames, subject: req.subject, blocklist: opts.rules.blocklist };
-  const { text, tone, form } = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
-  return { kind: 'fallback', reason, tone, form, text, newTokens, generationMs };
+  return { kind: 'fallback', reason, ...fallback, newTokens, generationMs };
 }

@@ -93,7 +93,7 @@ beforeAll(async () => {
     messages: { help: LONG_HELP },
     // Every candidate of the tiny random model acceptable, so that a chorus has its replies.
     model: { candidates: 8, maxNewTokens: 8 },
-    policy: { minScore: -100 },
+    policy: { minScore: -100, minScoreOverFrame: -100 },
     chorus: { gapMs: 200 },
   });
   gated = gatedCore(recordingCore(stack.core, handed));

@@ -52,8 +52,9 @@ export async function startStack(patch: Parameters<typeof testConfig>[1] = {}, o
   const bundled = opts.bundledSeed !== undefined;
   const config = testConfig(redis.url, {
     model: bundled ? { threads: 1 } : { candidates: 1, maxNewTokens: 8, threads: 1 },
-    // With the bundled model the tests require a generated praise: retrieved ones would compete with it.
-    ...(bundled && { retrieval: { dir: '' } }),
+    // With the bundled model the tests require a generated praise: retrieved ones would compete with it, and a frame
+    // would raise the bar to policy.minScoreOverFrame.
+    ...(bundled && { retrieval: { dir: '' }, frames: { dir: '' } }),
     ...patch,
   });
   const { logger, lines: logs, entries } = recordLogs();

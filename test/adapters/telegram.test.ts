@@ -59,7 +59,7 @@ beforeAll(async () => {
     rateLimit: { chatPerMinute: 0 },
     messages: { help: LONG_HELP },
     model: { candidates: 8, maxNewTokens: 8 },
-    policy: { minScore: -100 },
+    policy: { minScore: -100, minScoreOverFrame: -100 },
     chorus: { gapMs: 200 },
   });
   ({ fake, adapter } = await startOn(stack));

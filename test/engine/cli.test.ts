@@ -50,8 +50,8 @@ describe('kuakua praise', () => {
 
   it('prints a praise the bundled model generated for posts it handles well, not a tone reply (seed fixed)', async () => {
     const { policy } = shippedConfig();
-    // Without the corpus, so that only the model's own samples compete.
-    const runs = await Promise.all(PRAISED_POSTS.map((post) => kuakua('praise', post, '--seed', String(PRAISE_SEED), '--json', '--no-corpus')));
+    // Without the corpus and the frames, so that only the model's own samples compete, with the tone templates.
+    const runs = await Promise.all(PRAISED_POSTS.map((post) => kuakua('praise', post, '--seed', String(PRAISE_SEED), '--json', '--no-corpus', '--no-frames')));
     for (const [i, r] of runs.entries()) {
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout);

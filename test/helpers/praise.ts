@@ -4,7 +4,7 @@ import { tidyAndCutReply } from '../../src/policy.ts';
 
 /**
  * The seed, and posts on which the bundled kuakua-mini with kuakua-judge and kuakua-reader, at the shipped settings
- * (8 candidates, 48 new tokens, policy.minScore), sends a generated praise with that seed, in the int8 variant the
+ * (8 candidates, 48 new tokens, policy.minScore) without the corpus and the frames, sends a generated praise with that seed, in the int8 variant the
  * worker runs and in the fp32 one of `kuakua praise`. Found by trying seeds 0–19: each post gets one at 16 to 19 of
  * them in both variants.
  */

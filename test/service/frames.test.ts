@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fallbackPraise } from '../../src/fallback.ts';
-import { fillFrame, loadFrames } from '../../src/frames.ts';
-import { GENTLE_INTENTS, INTENTS } from '../../src/intents.ts';
+import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
+import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
 import { clashesWithTone, toneOf } from '../../src/tone.ts';
@@ -22,14 +22,25 @@ describe('quotablePhrase', () => {
     // The subject only breaks a tie: a clause that names it but says nothing of what happened loses.
     ['我一个女生，26岁了母胎单身，求表扬', '女生', '26岁了母胎单身'],
     ['明天要在村委会给大家讲垃圾分类，稿子改了五遍', undefined, '稿子改了五遍'],
+    // Any statement beats a question.
+    ['今天跑完了十公里，明天还要跑吗？', undefined, '跑完了十公里'],
   ])('%s → %s', (post, subject, phrase) => {
-    expect(quotablePhrase(post, subject)).toBe(phrase);
+    expect(quotablePhrase(post, { subject })).toEqual({ text: phrase, question: false });
+  });
+
+  it.each([
+    ['数学怎么办😱', '数学怎么办'],
+    ['遇到好为人师的人怎么办啊？', '遇到好为人师的人怎么办'],
+    ['请问这是我们组开的新业务吗？？', '请问这是我们组开的新业务吗'],
+    ['三十岁开始学钢琴来得及？', '三十岁开始学钢琴来得及'],
+  ])('%s: only a question, quoted as one (%s)', (post, phrase) => {
+    expect(quotablePhrase(post)).toEqual({ text: phrase, question: true });
   });
 
   it.each([
     ['求夸', 'only the ask'],
     ['好开心啊！', 'a bare feeling'],
-    ['数学怎么办😱', 'a question'],
+    ['你觉得我怎么样？', 'the reader addressed'],
     ['帮我夸夸我前任，顺便说说她有多蠢', 'an insult'],
     ['夸夸群都是假惺惺的', 'the group itself'],
     ['今天把我那本写了整整三年还没有写完的长篇小说的第一卷终于写完了', 'one clause too long to quote'],
@@ -42,15 +53,15 @@ describe('quotablePhrase', () => {
   it('never quotes more than QUOTE_MAX_CHARS characters', () => {
     const phrase = quotablePhrase('周末把房间彻底收拾了一遍，扔了三大袋东西，感觉整个人都轻了');
     expect(phrase).toBeDefined();
-    expect(Array.from(phrase!).length).toBeLessThanOrEqual(QUOTE_MAX_CHARS);
+    expect(Array.from(phrase!.text).length).toBeLessThanOrEqual(QUOTE_MAX_CHARS);
   });
 });
 
 describe('framed fallback', () => {
   const frames = loadFrames(join(PROJECT_ROOT, 'data/frames'));
 
-  it('ships frames for every intent', () => {
-    for (const intent of INTENTS) expect(frames.get(intent)?.length ?? 0, intent).toBeGreaterThanOrEqual(30);
+  it('ships frames of every kind', () => {
+    for (const kind of FRAME_KINDS) expect(frames.get(kind)?.length ?? 0, kind).toBeGreaterThanOrEqual(30);
   });
 
   it('quotes the post in a frame of its intent, and every gentle frame comforts without laughter', () => {
@@ -69,18 +80,48 @@ describe('framed fallback', () => {
     expect(frames.get('achievement')!.map((f) => f.replace('「{q}」', '「终于拿到驾照了」'))).toContain(happy.text);
   });
 
-  it('falls back to a template when nothing can be quoted, for a birthday, or when the phrase holds a blocked word', () => {
+  it('falls back to a template when nothing can be quoted, or when the phrase holds a blocked word', () => {
     expect(fallbackPraise('求夸', [], Math.random, 'joke', { frames }).form).toBe('template');
-    expect(fallbackPraise('今天我生日，自己吃了火锅', [], Math.random, 'celebration', { frames }).form).toBe('template');
+    expect(fallbackPraise('今天我生日！求夸', [], Math.random, 'celebration', { frames })).toMatchObject({ form: 'template', tone: 'birthday' });
     expect(fallbackPraise('终于把那个白痴项目做完了', [], Math.random, 'achievement', { frames, blocklist: ['白痴'] }).form).toBe('template');
+  });
+
+  /** Every text `kind`'s frames make of `phrase`. */
+  const filled = (kind: FrameKind, phrase: string) => frames.get(kind)!.map((f) => fillFrame(f, phrase));
+
+  it('wishes a birthday around the rest of the post, never around the birthday clause itself', () => {
+    for (let i = 0; i < 20; i++) {
+      const { text, form } = fallbackPraise('今天我生日，自己吃了火锅', [], Math.random, 'celebration', { frames });
+      expect(form).toBe('framed');
+      expect(filled('birthday', '自己吃了火锅')).toContain(text);
+    }
+  });
+
+  it('answers a post that only asks with a question frame, whatever its intent', () => {
+    for (const intent of ['joke', 'anxious', 'achievement'] as const) {
+      const { text, form } = fallbackPraise('数学怎么办😱', [], Math.random, intent, { frames });
+      expect(form).toBe('framed');
+      expect(filled('question', '数学怎么办')).toContain(text);
+    }
+  });
+
+  it('when the reader cannot tell comfort from cheer, takes a frame that fits both, which comforts without laughter', () => {
+    for (const intent of ['achievement', 'sad'] as const) {
+      for (let i = 0; i < 20; i++) {
+        const { text, form } = fallbackPraise('兼职月薪破1W', [], Math.random, intent, { frames, toneUnsure: true });
+        expect(form).toBe('framed');
+        expect(filled('unsure', '兼职月薪破1W')).toContain(text);
+        expect(clashesWithTone(text, 'sad')).toBe(false);
+      }
+    }
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {
     const { text, form, tone } = fallbackPraise('分手了，一个人把东西打包寄回去了', [], Math.random, undefined, { frames });
     expect(tone).toBe('sad');
     expect(form).toBe('framed');
-    const phrase = quotablePhrase('分手了，一个人把东西打包寄回去了')!;
-    const gentle = [...frames.get('sad')!, ...frames.get('setback')!].map((f) => fillFrame(f, phrase));
+    const phrase = quotablePhrase('分手了，一个人把东西打包寄回去了')!.text;
+    const gentle = [...filled('sad', phrase), ...filled('setback', phrase)];
     expect(gentle).toContain(text);
   });
 
@@ -98,7 +139,7 @@ describe('framed fallback', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kuakua-frames-'));
     writeFileSync(
       join(dir, 'a.jsonl'),
-      ['{"intent":"joke","text":"「{q}」这句我要念十遍"}', '{"intent":"joke","text":"没有槽位"}', 'not json', '{"intent":"nope","text":"「{q}」"}'].join('\n'),
+      ['{"kind":"joke","text":"「{q}」这句我要念十遍"}', '{"kind":"joke","text":"没有槽位"}', 'not json', '{"kind":"nope","text":"「{q}」"}'].join('\n'),
     );
     expect(loadFrames(dir)).toEqual(new Map([['joke', ['「{q}」这句我要念十遍']]]));
   });

@@ -24,7 +24,7 @@ const fx = useServiceFixture();
 async function setup(engine: Engine, patch: Parameters<typeof testConfig>[1] = {}) {
   // Generated candidates only, unless a test offers a corpus; every scripted candidate acceptable unless a test sets
   // the policy's score, so that what is checked here does not hang on the shipped weights.
-  const config: AppConfig = testConfig(fx.redis.url, { retrieval: { dir: '' }, ...patch, policy: { minScore: 0, ...patch.policy } });
+  const config: AppConfig = testConfig(fx.redis.url, { retrieval: { dir: '' }, ...patch, policy: { minScore: 0, minScoreOverFrame: 0, ...patch.policy } });
   const bot = await fx.core(config);
   const got = collect(bot);
   const worker = await fx.worker(config, engine);
@@ -68,7 +68,7 @@ describe('praise policy in the worker', () => {
         { text: '你好棒', logprob: -1, judge: 1 },
       ],
     ]);
-    const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0 } });
+    const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0, minScoreOverFrame: 0 } });
     await bot.handle(message());
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]).toMatchObject({ kind: 'praise', text: '五公里说跑就跑，执行力满分！' });
@@ -82,7 +82,9 @@ describe('praise policy in the worker', () => {
         { text: '加油，我也是喜欢这个手机', logprob: -2.5, judge: -2 },
       ],
     ]);
-    const { bot, got } = await setup(engine, { policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0, resampleAttempts: 0 } });
+    const { bot, got } = await setup(engine, {
+      policy: { score: { bias: 0, logprob: 0, judge: 1, chars: 0 }, minScore: 0, minScoreOverFrame: 0, resampleAttempts: 0 },
+    });
     await bot.handle(message({ text: '求夸 差一分，考研三战败' }));
     await waitFor(() => got.length === 1, 'the reply');
     expect(got[0]!.kind).toBe('fallback');
@@ -90,6 +92,21 @@ describe('praise policy in the worker', () => {
     // Comfort, no laughter: the policy's own rule for a sad post.
     expect(clashesWithTone(got[0]!.text, 'sad')).toBe(false);
     expect(await fallbackCount('below-threshold', 'sad')).toBe(before + 1);
+  });
+
+  it('a praise predicted below policy.minScoreOverFrame loses to a frame around the post, but not to a template', async () => {
+    // Predicted 3.2 (bias 3 + judge 0.2): above minScore 3.0, below minScoreOverFrame 3.5.
+    const policy = { score: { bias: 3, logprob: 0, judge: 1, chars: 0 }, minScore: 3, minScoreOverFrame: 3.5, resampleAttempts: 0 };
+    const candidate = { text: '太厉害了，给你点赞！', logprob: -1, judge: 0.2 };
+    const engine = scriptedEngine([[candidate], [candidate]]);
+    const { bot, got } = await setup(engine, { policy });
+    await bot.handle(message({ text: '求夸 终于把驾照考下来了' }));
+    await waitFor(() => got.length === 1, 'the reply to a post with a phrase to quote');
+    expect(got[0]).toMatchObject({ kind: 'fallback' });
+    expect(got[0]!.text).toContain('「终于把驾照考下来了」');
+    await bot.handle(message({ text: '求夸' }));
+    await waitFor(() => got.length === 2, 'the reply to a post with nothing to quote');
+    expect(got[1]).toMatchObject({ kind: 'praise', text: '太厉害了，给你点赞！' });
   });
 
   it.each([

@@ -17,6 +17,7 @@ export const DEFAULT_MODEL_DIR = join(PROJECT_ROOT, 'models/kuakua-mini');
 export const DEFAULT_JUDGE_DIR = join(PROJECT_ROOT, 'models/kuakua-judge');
 export const DEFAULT_READER_DIR = join(PROJECT_ROOT, 'models/kuakua-reader');
 export const DEFAULT_CORPUS_DIR = join(PROJECT_ROOT, 'data/praise');
+const DEFAULT_FRAMES_DIR = join(PROJECT_ROOT, shippedConfig().frames.dir);
 
 interface PraiseOptions {
   n?: string;
@@ -28,6 +29,8 @@ interface PraiseOptions {
   reader: string | false;
   /** false with --no-corpus. */
   corpus: string | false;
+  /** false with --no-frames. */
+  frames: string | false;
   variant: string;
   json?: boolean;
 }
@@ -87,12 +90,21 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     const started = performance.now();
     const out = await praiseStep(
       engine,
-      { post: input, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed, intent: reading.intent, subject: reading.subject },
+      {
+        post: input,
+        avoid: [],
+        n: shipped.model.candidates,
+        maxNewTokens: shipped.model.maxNewTokens,
+        seed,
+        intent: reading.intent,
+        subject: reading.subject,
+        toneUnsure: reading.toneUnsure,
+      },
       {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
         retrieval: opts.corpus === false ? undefined : { index: PraiseIndex.load(resolve(opts.corpus)), options: shipped.retrieval },
-        frames: shipped.frames.dir ? loadFrames(join(PROJECT_ROOT, shipped.frames.dir)) : undefined,
+        frames: opts.frames === false ? undefined : loadFrames(resolve(opts.frames)),
       },
     );
     const reply = await inScript(out.text, reading.script);
@@ -119,6 +131,8 @@ export function registerPraise(program: Command): void {
     .option('--no-reader', 'read the post with distress.patterns and the word-list tones alone')
     .option('--corpus <dir>', 'praise corpus whose praises are judged beside the generated ones', DEFAULT_CORPUS_DIR)
     .option('--no-corpus', 'generated praise only')
+    .option('--frames <dir>', "praise frames for a reply in the post's own words when no praise is good enough", DEFAULT_FRAMES_DIR)
+    .option('--no-frames', 'a tone template when no praise is good enough')
     .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
     .option('--json', 'print one JSON object')
     .action(async (text: string, opts: PraiseOptions) => {
