@@ -189,16 +189,7 @@ async function viaPipeline(
     }
     const out = await praiseStep(
       engine,
-      {
-        post: p.post,
-        avoid: [],
-        n,
-        maxNewTokens: config.model.maxNewTokens,
-        seed: seed + i * 101,
-        intent: reading.intent,
-        subject: reading.subject,
-        toneUnsure: reading.toneUnsure,
-      },
+      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent, subject: reading.subject },
       step,
     );
     const ms = Math.round(performance.now() - started);
@@ -225,12 +216,12 @@ async function repeated(
   const chats: { post: string; replies: string[]; distinct: number }[] = [];
   for (const [i, { post }] of posts.entries()) {
     const replies: string[] = [];
-    const { intent, subject, toneUnsure } = await readPost(post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
+    const { intent, subject } = await readPost(post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
     for (let k = 0; k < times; k++) {
       const avoid = replies.slice(-config.policy.historySize).reverse();
       const out = await praiseStep(
         engine,
-        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k, intent, subject, toneUnsure },
+        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k, intent, subject },
         step,
       );
       replies.push(out.text);

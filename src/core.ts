@@ -303,7 +303,6 @@ class QueueCore implements Core {
       // In Simplified, as the models read it; the reply goes back in the post's script (onReplyJob).
       post,
       intent: reading.intent,
-      toneUnsure: reading.toneUnsure,
       script: reading.script,
       subject: reading.subject?.slice(0, MAX_SUBJECT_CHARS),
       chorus,
@@ -359,9 +358,9 @@ class QueueCore implements Core {
   }
 
   /** The reply when no worker's praise will come: the post's own words in a frame, else a template of its tone. */
-  private fallbackText(post: string, recent: string[], reading: Pick<Reading, 'intent' | 'subject' | 'toneUnsure'>): string {
-    const { intent, subject, toneUnsure } = reading;
-    const framing = this.frames && { frames: this.frames, subject, toneUnsure, blocklist: this.config.policy.blocklist };
+  private fallbackText(post: string, recent: string[], reading: Pick<Reading, 'intent' | 'subject'>): string {
+    const { intent, subject } = reading;
+    const framing = this.frames && { frames: this.frames, subject, blocklist: this.config.policy.blocklist };
     return fallbackPraise(post, recent, Math.random, intent, framing).text;
   }
 

@@ -2,7 +2,7 @@ import { textKey } from '../common/textKey.ts';
 import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
-import { quotablePhrase } from './quote.ts';
+import { quotablePhrase, saysNothing } from './quote.ts';
 import { type Tone, toneOf } from './tone.ts';
 
 /**
@@ -72,6 +72,21 @@ export const BY_TONE: Record<Tone, readonly string[]> = {
   ],
 };
 
+/**
+ * For a post that says nothing yet (求夸 alone, a greeting, emoji) and is not sad or anxious: a deed it does not name
+ * would be made up, so these praise the asking and ask what to praise.
+ */
+export const BARE_ASK: readonly string[] = [
+  '收到求夸信号！先夸为敬：敢大大方方要夸的人，心里都亮堂堂的。说说今天做了什么？',
+  '夸夸已经装填完毕，就等你讲讲今天的事迹了。先预支一句：你超棒！',
+  '来了来了！想被夸的心情本身就很可爱。讲讲最近发生了什么，全群排队夸你。',
+  '先送你一朵小红花🌸 再悄悄问一句：今天有什么想被夸的小事？大的小的都算。',
+  '不用理由也值得被夸：肯来这里要夸的人，对自己还有期待，这就很好。',
+  '我宣布今天的夸夸名额给你留好了！说说你做了什么，保证夸得又具体又大声。',
+  '夸你不用打草稿：知道累了要来充充电，就是很会照顾自己的人。愿意说说今天怎么样吗？',
+  '想被夸就来，这份坦率先得一百分！剩下的分数，等你说说今天的小事再加。',
+];
+
 /** The frames that fit a post read with no reader, by the tone of its words. */
 const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
   sad: ['sad', 'setback'],
@@ -89,34 +104,24 @@ export interface Framing {
   frames: Frames;
   /** The post reader's subject: the clause that holds it is the one quoted. */
   subject?: string;
-  /** The reader could not tell comfort from cheer: the frame must fit both (src/reading.ts). */
-  toneUnsure?: boolean;
   /** A phrase with a blocked word is never quoted back. */
   blocklist?: string[];
 }
 
-/** Which frames fit: a birthday's, a question's, both tones' when the reader was unsure, else the intent's. */
-function frameKinds(tone: Tone, intent: Intent | undefined, question: boolean, toneUnsure: boolean | undefined): readonly FrameKind[] {
-  if (tone === 'birthday') return ['birthday'];
-  if (question) return ['question'];
-  if (toneUnsure) return ['unsure'];
-  return intent ? [intent] : FRAMES_BY_TONE[tone];
-}
-
-/** A frame around a phrase of the post, unlike the chat's recent replies; undefined when none fits. */
+/** A frame of the post's intent (or its birthday) around a phrase of it, unlike the chat's recent replies; undefined when none fits. */
 function framedPraise(post: string, tone: Tone, intent: Intent | undefined, framing: Framing, avoid: string[], random: () => number): string | undefined {
   // A birthday frame wishes the birthday itself: the clause quoted is the rest of the post.
-  const quote = quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) });
-  if (!quote || (framing.blocklist && blockedWord(quote.text, framing.blocklist))) return undefined;
-  const kinds = frameKinds(tone, intent, quote.question, framing.toneUnsure);
-  const texts = kinds.flatMap((k) => framing.frames.get(k) ?? []).map((f) => fillFrame(f, quote.text));
+  const phrase = quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) });
+  if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
+  const kinds: readonly FrameKind[] = tone === 'birthday' ? ['birthday'] : intent ? [intent] : FRAMES_BY_TONE[tone];
+  const texts = kinds.flatMap((k) => framing.frames.get(k) ?? []).map((f) => fillFrame(f, phrase));
   const fresh = texts.filter((t) => !avoid.some((a) => alike(a, t)));
   return fresh[Math.floor(random() * fresh.length)];
 }
 
 /**
  * A reply that fits the post's tone: with `framing`, a frame around the post's own words when a phrase of it can be
- * quoted, else a template of the tone; not one of `avoid` (the chat's recent replies) while another is left.
+ * quoted, else a template of the tone (BARE_ASK for a cheerful post that says nothing yet); not one of `avoid` (the chat's recent replies) while another is left.
  */
 export function fallbackPraise(
   post: string,
@@ -129,7 +134,7 @@ export function fallbackPraise(
   const framed = framing && framedPraise(post, tone, intent, framing, avoid, random);
   if (framed) return { text: framed, tone, form: 'framed' };
   const recent = new Set(avoid.map(textKey));
-  const all = BY_TONE[tone];
+  const all = saysNothing(post) && (tone === 'neutral' || tone === 'achievement' || tone === 'encourage') ? BARE_ASK : BY_TONE[tone];
   const fresh = all.filter((t) => !recent.has(textKey(t)));
   const pool = fresh.length > 0 ? fresh : all;
   return { text: pool[Math.floor(random() * pool.length)]!, tone, form: 'template' };

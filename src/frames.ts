@@ -10,11 +10,8 @@ import { readJsonLines } from './jsonLines.ts';
  */
 export const SLOT = '「{q}」';
 
-/**
- * What a frame is written for: a post of one intent, or one whose tone the reader could not tell (`unsure`: it fits
- * comfort and cheer alike), a post that only asks a question, or a birthday.
- */
-export const FRAME_KINDS = [...INTENTS, 'unsure', 'question', 'birthday'] as const;
+/** What a frame is written for: a post of one intent, or a birthday (a celebration that says 生日). */
+export const FRAME_KINDS = [...INTENTS, 'birthday'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 export const frameSchema = z.strictObject({

@@ -3,13 +3,12 @@ import { textKey } from '../common/textKey.ts';
 /**
  * The phrase of a post worth quoting back to its writer (「终于敢松开浮板了」): one clause of it, without the ask
  * (求夸, 快来夸我), the opening 我 or time words, trailing particles and emoji; the clause that holds the post's
- * subject, else the one that says what was done; a question (「数学怎么办」) only when the post says nothing else.
- * Undefined when no clause is short and plain enough to quote.
+ * subject, else the one that says what was done. Undefined when no clause is short and plain enough to quote.
  */
 
 /** The ask and the audience: never part of what was done. */
 const ASK =
-  /(?:给我|给点|来点)(?:一点|一些|点)?(?:好运|鼓励|力量|勇气|信心|打气|安慰|掌声)|求(?:夸夸?|表扬|鼓励|安慰|打气|抱抱?|加油|赞|关注|点赞)|(?:快来|来|请|求大家|大家)?夸夸?(?:我|一下我?|下我)|夸夸|表扬(?:我|一下)|鼓励(?:我|一下)|安慰(?:我|一下)|(?:大家|各位|家人们|姐妹们|朋友们|兄弟们|群友们)好/g;
+  /(?:给我|给点|来点)(?:一点|一些|点)?(?:好运|鼓励|力量|勇气|信心|打气|安慰|掌声)|求(?:一下|一个|个|点)?(?:夸夸?|表扬|鼓励|安慰|打气|抱抱?|加油|赞|关注|点赞)|(?:快来|来|请|求大家|大家)?夸夸?(?:我|一下我?|下我)|夸夸|表扬(?:我|一下)|鼓励(?:我|一下)|安慰(?:我|一下)|(?:大家|各位|家人们|姐妹们|朋友们|兄弟们|群友们)好/g;
 const SPLIT = /[，,。.！!？?；;：:~～…\s()（）【】[\]<>|/\\\-—]+/;
 /** An opening that is not the deed: the writer, the time, a conjunction. Stripped again and again. */
 const OPENING =
@@ -18,14 +17,21 @@ const TRAILING = /(?:啦|呀|啊|哦|噢|呢|吧|嘛|耶|咯|喔|哟|哈|嘿|嘻
 /** A bare feeling says nothing of what happened. */
 const BARE_FEELING =
   /^(?:好|太|超|真|特别|非常|有点|很)?(?:开心|高兴|激动|难过|伤心|累|烦|丧|崩溃|幸福|满足|骄傲|爽|棒|厉害|感动|委屈|想哭|紧张)(?:了|啊|死了|极了)?$/;
-/** Never quoted back: the reader addressed, the ask, insults, death, the group itself. */
-const UNQUOTABLE = /你|夸|表扬|骂|蠢|傻|笨|丑|假|垃圾|滚|死|群/;
-const QUESTION = /吗|怎么|什么|为何|为什么|咋|如何|哪|谁|能不能|要不要|可不可以|是不是/;
+/** Never quoted back: the reader addressed, a question, the ask, insults, death, the group itself. */
+const UNQUOTABLE = /你|吗|怎么|什么|为何|为什么|咋|夸|表扬|骂|蠢|傻|笨|丑|假|垃圾|滚|死|群/;
 /** Signs that a clause says what was done. */
 const DEED = /了|完|过|终于|第一次|成功|学会|坚持|拿到|做|考|跑|写|画|买|修|换|练|打卡|养|种|读/g;
 const HAN = /\p{Script=Han}/gu;
 
 export const QUOTE_MAX_CHARS = 16;
+
+const GREETING = /你好|您好|在吗|在不在|哈喽|嗨|早安|晚安/g;
+
+/** A post that says nothing but the ask, a greeting or emoji (求夸, 你好, 🥺🥺): nothing to praise yet. */
+export function saysNothing(post: string): boolean {
+  const rest = post.replace(ASK, '').replace(GREETING, '');
+  return (rest.match(HAN)?.length ?? 0) < 3 && !/[a-z]{2,}/i.test(rest);
+}
 
 function clauses(post: string): { text: string; question: boolean }[] {
   const bare = post
@@ -54,12 +60,6 @@ function trimmed(clause: string): string {
   return text;
 }
 
-export interface Quote {
-  text: string;
-  /** The post only asks: its frame answers a question, not a deed. */
-  question: boolean;
-}
-
 export interface QuoteOptions {
   /** The post reader's subject: the clause that holds it is preferred. */
   subject?: string;
@@ -67,22 +67,18 @@ export interface QuoteOptions {
   without?: RegExp;
 }
 
-export function quotablePhrase(post: string, o: QuoteOptions = {}): Quote | undefined {
-  let best: (Quote & { score: number }) | undefined;
-  for (const [at, { text: raw, question: asked }] of clauses(post).entries()) {
+export function quotablePhrase(post: string, o: QuoteOptions = {}): string | undefined {
+  let best: { text: string; score: number } | undefined;
+  for (const [at, { text: raw, question }] of clauses(post).entries()) {
     const text = trimmed(raw);
     const han = text.match(HAN)?.length ?? 0;
     const chars = Array.from(text).length;
-    if (han < 3 || chars > QUOTE_MAX_CHARS || UNQUOTABLE.test(text) || o.without?.test(text) || BARE_FEELING.test(textKey(text))) continue;
-    const question = asked || QUESTION.test(text);
-    // The news usually comes first: a later clause needs a little more to win; any statement beats a question.
+    if (question || han < 3 || chars > QUOTE_MAX_CHARS) continue;
+    if (UNQUOTABLE.test(text) || o.without?.test(text) || BARE_FEELING.test(textKey(text))) continue;
+    // The news usually comes first: a later clause needs a little more to win.
     const score =
-      (o.subject && text.includes(o.subject) ? 0.5 : 0) +
-      Math.min(2, text.match(DEED)?.length ?? 0) +
-      (chars >= 4 && chars <= 12 ? 1 : 0) -
-      0.2 * at -
-      (question ? 10 : 0);
-    if (!best || score > best.score) best = { text, question, score };
+      (o.subject && text.includes(o.subject) ? 0.5 : 0) + Math.min(2, text.match(DEED)?.length ?? 0) + (chars >= 4 && chars <= 12 ? 1 : 0) - 0.2 * at;
+    if (!best || score > best.score) best = { text, score };
   }
-  return best && { text: best.text, question: best.question };
+  return best?.text;
 }

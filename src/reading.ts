@@ -23,8 +23,6 @@ export interface Reading {
   intent?: Intent;
   /** What the post is about, a short span of it (in Simplified), for the praise step. */
   subject?: string;
-  /** The reader could not tell whether the post wants comfort or cheer (UNSURE_GENTLE_SHARE): a reply must fit both. */
-  toneUnsure?: boolean;
   distress?: DistressSignal;
   /** The script the person wrote in: the reply is given in it. */
   script: Script;
@@ -57,21 +55,12 @@ function clip(text: string): string {
  */
 const GENTLE_FLOOR = 0.3;
 
-/**
- * Between these shares of the gentle intents the reader cannot tell comfort from cheer: of the held-out test posts it
- * reads so, 32–60% are truly gentle, against 6% below and 96% above 0.9 (models/kuakua-reader/README.md, "Unsure").
- */
-const UNSURE_GENTLE_SHARE = { from: 0.2, below: 0.7 };
-
-/** The intent label to act on, and whether the reader was unsure of the tone. */
-function bestIntent(labels: readonly string[], probs: number[]): { label?: string; toneUnsure: boolean } {
+/** The intent label to act on. */
+function bestIntent(labels: readonly string[], probs: number[]): string | undefined {
   const ranked = probs.map((p, i) => ({ label: labels[i]!, p })).sort((a, b) => b.p - a.p);
   const gentle = ranked.filter((r) => (GENTLE_INTENTS as readonly string[]).includes(r.label));
-  const share = gentle.reduce((sum, r) => sum + r.p, 0);
-  return {
-    label: (share >= GENTLE_FLOOR ? gentle[0] : ranked[0])?.label,
-    toneUnsure: share >= UNSURE_GENTLE_SHARE.from && share < UNSURE_GENTLE_SHARE.below,
-  };
+  const gentleMass = gentle.reduce((sum, r) => sum + r.p, 0);
+  return (gentleMass >= GENTLE_FLOOR ? gentle[0] : ranked[0])?.label;
 }
 
 /**
@@ -101,11 +90,10 @@ export async function readWithModel(text: string, words: Reading, o: ReadOptions
     return words;
   }
   const best = bestIntent(o.reader.labels, out.probs);
-  const intent = INTENTS.find((i) => i === best.label);
+  const intent = INTENTS.find((i) => i === best);
   return {
     ...words,
     ...(intent && { intent }),
-    ...(intent && best.toneUnsure && { toneUnsure: true }),
     ...(out.subject && { subject: out.subject }),
     ...(!words.distress && out.distress >= o.reader.threshold && { distress: { by: 'reader', score: out.distress } }),
   };

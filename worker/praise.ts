@@ -24,8 +24,6 @@ export interface PraiseRequest {
   intent?: Intent;
   /** What the post is about (the post reader's span): retrieved praises name it. */
   subject?: string;
-  /** The reader could not tell comfort from cheer: a reply in the post's own words must fit both. */
-  toneUnsure?: boolean;
   /** Replies wanted (a chorus): up to this many acceptable candidates, none alike another. Default 1. */
   count?: number;
 }
@@ -76,7 +74,7 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
   const around = opts.around ?? (<T>(p: Promise<T>) => p);
   const count = req.count ?? 1;
   const random = req.seed === undefined ? Math.random : createRng(req.seed);
-  const framing = opts.frames && { frames: opts.frames, subject: req.subject, toneUnsure: req.toneUnsure, blocklist: opts.rules.blocklist };
+  const framing = opts.frames && { frames: opts.frames, subject: req.subject, blocklist: opts.rules.blocklist };
   const fallback = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
   const rules = fallback.form === 'framed' ? overFrame(opts.rules) : opts.rules;
   let newTokens = 0;

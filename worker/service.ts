@@ -107,16 +107,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     });
     const out = await praiseStep(
       engine,
-      {
-        post: job.post,
-        avoid,
-        n,
-        maxNewTokens: config.model.maxNewTokens,
-        intent: job.intent,
-        subject: job.subject,
-        toneUnsure: job.toneUnsure,
-        count: job.chorus,
-      },
+      { post: job.post, avoid, n, maxNewTokens: config.model.maxNewTokens, intent: job.intent, subject: job.subject, count: job.chorus },
       {
         rules,
         resampleAttempts: config.policy.resampleAttempts,

@@ -32,8 +32,6 @@ const addressing = {
   enqueuedAt: z.number().int(),
   /** The post reader's intent (absent when no reader read the post): it decides the reply's tone. */
   intent: z.enum(INTENTS).optional(),
-  /** The reader could not tell whether the post wants comfort or cheer: a reply in its own words must fit both. */
-  toneUnsure: z.boolean().optional(),
   /** The script the post was written in: the reply is delivered in it. */
   script: z.enum(SCRIPTS).optional(),
   /** Set when the ask praises another member (userId and userName are theirs): every reply addresses them by it. */

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { BY_TONE } from '../../src/fallback.ts';
+import { BARE_ASK, BY_TONE } from '../../src/fallback.ts';
 import { tidyAndCutReply } from '../../src/policy.ts';
 
 /**
@@ -12,7 +12,7 @@ export const PRAISE_SEED = 1;
 export const PRAISED_POSTS = ['我升职了', '第一次做蛋糕成功了', '今天终于把房间收拾干净了'] as const;
 
 /** The replies sent when no generated one is good enough (src/fallback.ts). */
-export const TONE_REPLIES: ReadonlySet<string> = new Set(Object.values(BY_TONE).flat());
+export const TONE_REPLIES: ReadonlySet<string> = new Set([...Object.values(BY_TONE).flat(), ...BARE_ASK]);
 
 /** `reply` is one of `sampled` (the engine's candidates for its post) as the policy sends it, and not a tone reply. */
 export function expectGeneratedReply(reply: unknown, sampled: string[], maxChars: number): void {

@@ -25,15 +25,9 @@ const NOT_ALLOWED: { pattern: RegExp; why: string }[] = [
   { pattern: /[\r\n]/, why: 'a line break' },
 ];
 
-/**
- * The tone a frame of each kind must fit: its intent's; comfort for an unsure post, which may be sad; calm for a
- * question, which may be a worry.
- */
+/** The tone a frame of each kind must fit: its intent's, or a birthday's. */
 function toneOfKind(kind: FrameKind): Tone {
-  if (kind === 'unsure') return 'sad';
-  if (kind === 'question') return 'anxious';
-  if (kind === 'birthday') return 'birthday';
-  return toneOf('', kind);
+  return kind === 'birthday' ? 'birthday' : toneOf('', kind);
 }
 
 const { positionals } = parseArgs({ allowPositionals: true });

@@ -90,16 +90,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
     const started = performance.now();
     const out = await praiseStep(
       engine,
-      {
-        post: input,
-        avoid: [],
-        n: shipped.model.candidates,
-        maxNewTokens: shipped.model.maxNewTokens,
-        seed,
-        intent: reading.intent,
-        subject: reading.subject,
-        toneUnsure: reading.toneUnsure,
-      },
+      { post: input, avoid: [], n: shipped.model.candidates, maxNewTokens: shipped.model.maxNewTokens, seed, intent: reading.intent, subject: reading.subject },
       {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
