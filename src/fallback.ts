@@ -121,7 +121,8 @@ function framedPraise(post: string, tone: Tone, intent: Intent | undefined, fram
 
 /**
  * A reply that fits the post's tone: with `framing`, a frame around the post's own words when a phrase of it can be
- * quoted, else a template of the tone (BARE_ASK for a cheerful post that says nothing yet); not one of `avoid` (the chat's recent replies) while another is left.
+ * quoted, else a template of the tone (BARE_ASK for a cheerful post that says nothing yet); not one of `avoid` (the
+ * chat's recent replies) while another is left.
  */
 export function fallbackPraise(
   post: string,
