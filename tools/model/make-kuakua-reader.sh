@@ -18,4 +18,4 @@ for f in config.json tokenizer.json tokenizer_config.json vocab.txt onnx/model.o
 done
 node --import tsx tools/reader/prepare.ts --data-dir "$DATA_DIR" --out "$WORK/reader-data"
 python3 tools/model/main.py reader-train --data "$WORK/reader-data" --init-dir "$WORK/reader-base" \
-  --out "$WORK/reader-state" --out-dir models/kuakua-reader --resume --steps 1000 --min-precision 0.8
+  --out "$WORK/reader-state" --out-dir models/kuakua-reader --resume --steps 1000 --min-precision 0.8 --seed 7
