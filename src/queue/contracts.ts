@@ -70,7 +70,7 @@ export const replyJobSchema = z.discriminatedUnion('type', [
     queueWaitMs: z.number().min(0),
     generationMs: z.number().min(0),
   }),
-  z.object({ type: z.literal('timeout'), ...addressing, post: z.string().min(1) }),
+  z.object({ type: z.literal('timeout'), ...addressing, post: z.string().min(1), subject: z.string().max(MAX_SUBJECT_CHARS).optional() }),
   /** One later reply of a chorus, for a platform that takes each as a message of its own, sent chorus.gapMs apart. */
   z.object({
     type: z.literal('chorus'),
