@@ -17,7 +17,6 @@ export const DEFAULT_MODEL_DIR = join(PROJECT_ROOT, 'models/kuakua-mini');
 export const DEFAULT_JUDGE_DIR = join(PROJECT_ROOT, 'models/kuakua-judge');
 export const DEFAULT_READER_DIR = join(PROJECT_ROOT, 'models/kuakua-reader');
 export const DEFAULT_CORPUS_DIR = join(PROJECT_ROOT, 'data/praise');
-const DEFAULT_FRAMES_DIR = join(PROJECT_ROOT, shippedConfig().frames.dir);
 
 interface PraiseOptions {
   n?: string;
@@ -29,10 +28,17 @@ interface PraiseOptions {
   reader: string | false;
   /** false with --no-corpus. */
   corpus: string | false;
-  /** false with --no-frames. */
-  frames: string | false;
+  /** false with --no-frames; absent: the shipped config's frames.dir. */
+  frames?: string | false;
   variant: string;
   json?: boolean;
+}
+
+/** The frames `--frames`/`--no-frames` ask for, else the shipped config's (none when it names no directory). */
+function framesDir(option: PraiseOptions['frames'], shipped: string) {
+  if (option === false) return undefined;
+  if (option !== undefined) return loadFrames(resolve(option));
+  return shipped ? loadFrames(join(PROJECT_ROOT, shipped)) : undefined;
 }
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
@@ -95,7 +101,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
         retrieval: opts.corpus === false ? undefined : { index: PraiseIndex.load(resolve(opts.corpus)), options: shipped.retrieval },
-        frames: opts.frames === false ? undefined : loadFrames(resolve(opts.frames)),
+        frames: framesDir(opts.frames, shipped.frames.dir),
       },
     );
     const reply = await inScript(out.text, reading.script);
@@ -122,7 +128,7 @@ export function registerPraise(program: Command): void {
     .option('--no-reader', 'read the post with distress.patterns and the word-list tones alone')
     .option('--corpus <dir>', 'praise corpus whose praises are judged beside the generated ones', DEFAULT_CORPUS_DIR)
     .option('--no-corpus', 'generated praise only')
-    .option('--frames <dir>', "praise frames for a reply in the post's own words when no praise is good enough", DEFAULT_FRAMES_DIR)
+    .option('--frames <dir>', "praise frames for a reply in the post's own words when no praise is good enough (default: the config's frames.dir)")
     .option('--no-frames', 'a tone template when no praise is good enough')
     .option('--variant <variant>', 'fp32, int8 or q4', 'fp32')
     .option('--json', 'print one JSON object')
