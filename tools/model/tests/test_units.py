@@ -7,6 +7,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 import torch  # noqa: E402
 
 import checkpoint  # noqa: E402
+import reader  # noqa: E402
 import train  # noqa: E402
 from wordpiece import build_vocab  # noqa: E402
 
@@ -72,3 +73,10 @@ class CheckpointTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class ReaderPoolTest(unittest.TestCase):
+    def test_written_rows_are_repeated_and_the_rest_kept_once(self):
+        rows = [{'id': 'wp-1', 'source': 'written'}, {'id': 'db-1', 'source': 'douban'}, {'id': 'c-1', 'source': 'corpus'}]
+        self.assertEqual([r['id'] for r in reader.training_pool(rows, 3)], ['wp-1', 'wp-1', 'wp-1', 'db-1', 'c-1'])
+        self.assertEqual(reader.training_pool(rows, 1), rows)
