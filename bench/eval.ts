@@ -27,6 +27,7 @@ import type { PraiseSource } from '../src/queue/contracts.ts';
 import type { FallbackForm } from '../src/fallback.ts';
 import { type Frames, loadFrames } from '../src/frames.ts';
 import { policyRules } from '../src/policy.ts';
+import { careReply } from '../src/distress.ts';
 import { type PostReader, readPost } from '../src/reading.ts';
 import { inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
@@ -184,7 +185,7 @@ async function viaPipeline(
     const reading = await readPost(p.post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
     const intent = reading.intent && { intent: reading.intent };
     if (reading.distress) {
-      rows.push({ ...p, ...intent, reply: await inScript(config.distress.reply, reading.script), kind: 'care', ms: Math.round(performance.now() - started) });
+      rows.push({ ...p, ...intent, reply: await careReply(config.distress, reading.script), kind: 'care', ms: Math.round(performance.now() - started) });
       continue;
     }
     const out = await praiseStep(

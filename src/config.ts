@@ -32,6 +32,7 @@ const distressSchema = z.strictObject({
   patterns: strings,
   exceptions: strings,
   reply: z.string().min(1),
+  replyTraditional: z.string(),
   repeatSeconds: count,
 });
 

@@ -6,6 +6,7 @@ import type { Core, CoreStatus, HandleResult } from './adapter.ts';
 import { parseAdminCommand, runAdminCommand } from './admin.ts';
 import { ChatSettingsStore, resolveTriggerSettings } from './chatSettings.ts';
 import type { Config } from './config.ts';
+import { careReply } from './distress.ts';
 import { Limits, queueLimit } from './limits.ts';
 import type { ChorusReply, Delivery, DeliveryKind, DeliveryOptions, IncomingMessage, Platform, Voice } from './events.ts';
 import { chatChorus, chorusSize, chorusVoices, labelled } from './chorus.ts';
@@ -204,7 +205,7 @@ class QueueCore implements Core {
   /** The care reply with no repeat window (Redis does not answer). */
   private async careNow(msg: IncomingMessage, signal: DistressSignal, script: Script): Promise<HandleResult> {
     this.noteDistress(msg, signal, 'answered');
-    return this.reply(msg, await inScript(this.config.distress.reply, script), 'care');
+    return this.reply(msg, await careReply(this.config.distress, script), 'care');
   }
 
   /** The care reply for a distress post, at most once per distress.repeatSeconds to a user in a group; undefined for a repeat. */
@@ -214,7 +215,7 @@ class QueueCore implements Core {
     // The window keeps a group from being flooded; one to one, the person always gets the reply again.
     const answer = fresh || msg.isPrivate;
     this.noteDistress(msg, signal, answer ? 'answered' : 'repeat');
-    return answer ? this.reply(msg, await inScript(this.config.distress.reply, script), 'care') : undefined;
+    return answer ? this.reply(msg, await careReply(this.config.distress, script), 'care') : undefined;
   }
 
   private async decide(msg: IncomingMessage, words: Reading, abandoned: { value: boolean }): Promise<HandleResult> {

@@ -1,4 +1,6 @@
 import { textKey } from '../common/textKey.ts';
+import type { DistressConfig } from './config.ts';
+import { inScript, type Script } from './script.ts';
 import { normalizeText } from './triggers.ts';
 
 // A pattern made only of these is matched as whole Latin words; any other pattern is matched as compact text.
@@ -49,4 +51,12 @@ export function matchDistress(text: string, patterns: readonly string[], excepti
     const q = prepare(p);
     return q !== undefined && (q.words ? latin : compact).includes(q.key);
   });
+}
+
+/**
+ * The care reply in the script the person wrote in. A Traditional post gets `distress.replyTraditional`, with help
+ * lines people in Taiwan and Hong Kong can call, or, when that is empty, `distress.reply` converted to Traditional.
+ */
+export async function careReply(distress: Pick<DistressConfig, 'reply' | 'replyTraditional'>, script: Script): Promise<string> {
+  return script === 'traditional' && distress.replyTraditional ? distress.replyTraditional : inScript(distress.reply, script);
 }

@@ -1,5 +1,5 @@
 import type { DistressConfig } from '../../src/config.ts';
-import { inScript } from '../../src/script.ts';
+import { careReply } from '../../src/distress.ts';
 
 /**
  * Posts that speak of ending one's life in everyday words no `distress.patterns` entry lists, so only the post reader
@@ -9,7 +9,7 @@ import { inScript } from '../../src/script.ts';
 export const INDIRECT_DISTRESS = '求夸，我把猫托付给朋友了，以后不会再麻烦大家了，谢谢你们这些年';
 export const INDIRECT_DISTRESS_TRADITIONAL = '求誇，我把貓託付給朋友了，以後不會再麻煩大家了，謝謝你們這些年';
 
-/** The care reply as a person who wrote in Traditional gets it. */
-export function traditionalCareReply(distress: Pick<DistressConfig, 'reply'>): Promise<string> {
-  return inScript(distress.reply, 'traditional');
+/** The care reply as a person who wrote in Traditional gets it (with the Taiwan and Hong Kong help lines). */
+export function traditionalCareReply(distress: Pick<DistressConfig, 'reply' | 'replyTraditional'>): Promise<string> {
+  return careReply(distress, 'traditional');
 }

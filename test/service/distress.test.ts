@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.ts';
 import { defaultDistressConfig } from '../../src/config.ts';
-import { matchDistress } from '../../src/distress.ts';
+import { careReply, matchDistress } from '../../src/distress.ts';
+import { inScript } from '../../src/script.ts';
 
-const { patterns, exceptions, reply } = defaultDistressConfig();
+const { patterns, exceptions, reply, replyTraditional } = defaultDistressConfig();
 const match = (text: string) => matchDistress(text, patterns, exceptions);
 
 describe('matchDistress with the shipped patterns', () => {
@@ -146,6 +147,15 @@ describe('the distress config', () => {
     expect(exceptions).toEqual(expect.arrayContaining(['想死你了', '想死我了']));
     for (const line of ['12356', '010-82951332', '120', '110', '信任']) expect(reply).toContain(line);
     // The CLI's defaults and the bot's config are one source.
-    expect(loadConfig({ env: {} }).distress).toEqual({ patterns, exceptions, reply, repeatSeconds: 600 });
+    expect(loadConfig({ env: {} }).distress).toEqual({ patterns, exceptions, reply, replyTraditional, repeatSeconds: 600 });
+  });
+
+  it('answers a Traditional post with help lines of Taiwan and Hong Kong, a Simplified one with the mainland lines', async () => {
+    const traditional = await careReply({ reply, replyTraditional }, 'traditional');
+    for (const line of ['1925', '1995', '2389 2222', '2896 0000', '119', '999', '信任']) expect(traditional).toContain(line);
+    expect(traditional).not.toContain('12356');
+    expect(await careReply({ reply, replyTraditional }, 'simplified')).toBe(reply);
+    // Without a Traditional reply of its own, a Traditional post gets distress.reply converted.
+    expect(await careReply({ reply, replyTraditional: '' }, 'traditional')).toBe(await inScript(reply, 'traditional'));
   });
 });

@@ -7,6 +7,7 @@ import { PraiseIndex } from '../../../worker/retrieval.ts';
 import { shippedConfig } from '../../config.ts';
 import { loadFrames } from '../../frames.ts';
 import { policyRules, rankCandidates } from '../../policy.ts';
+import { careReply } from '../../distress.ts';
 import { readPost } from '../../reading.ts';
 import { asRead, inScript } from '../../script.ts';
 import { PROJECT_ROOT } from '../../projectRoot.ts';
@@ -62,7 +63,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
   const reading = await readPost(post, { reader, distress: shipped.distress, timeoutMs: shipped.reader.timeoutMs }).finally(() => reader?.close());
   const read = { ...(reading.intent && { intent: reading.intent }), script: reading.script };
   if (reading.distress) {
-    const reply = await inScript(shipped.distress.reply, reading.script);
+    const reply = await careReply(shipped.distress, reading.script);
     console.log(opts.json ? JSON.stringify({ post, kind: 'care', reply, ...read }) : reply);
     return;
   }
