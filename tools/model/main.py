@@ -318,7 +318,7 @@ def main(argv=None):
     s.add_argument('--warmup', type=int, default=60)
     s.add_argument('--distress-weight', type=float, default=3.0, help='weight of a distress row in the distress loss')
     s.add_argument('--written-repeat', type=int, default=1,
-                   help='times each written row is in the pool batches are drawn from (douban titles once)')
+                   help='times each written row is in the pool batches are drawn from (every other row once)')
     s.add_argument('--min-recall', type=float, default=0.95, help='distress recall on the dev rows that sets the threshold')
     s.add_argument('--min-precision', type=float, help='instead: the threshold of highest dev recall at this dev precision')
     s.add_argument('--save-every', type=int, default=100)
