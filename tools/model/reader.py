@@ -89,10 +89,10 @@ def read_rows(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def training_pool(rows, written_repeat):
-    """The rows batches are drawn from: each written row written_repeat times, every other row once. Written rows carry
-    the tone traps and the indirect distress, which the far more numerous douban titles would otherwise outweigh."""
-    return [r for r in rows for _ in range(written_repeat if r['source'] == 'written' else 1)]
+def times_drawn(row, written_repeat):
+    """How often a row is in the pool batches are drawn from: a written row written_repeat times, any other once. Written
+    rows carry the tone traps and the indirect distress, which the far more numerous douban titles would otherwise outweigh."""
+    return written_repeat if row['source'] == 'written' else 1
 
 
 def is_dev(row):
@@ -195,7 +195,8 @@ def train(args):
     model = Reader(generator.config, len(labels))
     model.backbone.load_state_dict(generator.state_dict())
     pad = tok.special_id('[PAD]')
-    encoded = [(encode_post(tok, r['input']), r['intent'], r['distress']) for r in training_pool(train_rows, args.written_repeat)]
+    # Each row is encoded once; a repeated row is the same tuple several times in the pool.
+    encoded = [e for r in train_rows for e in [(encode_post(tok, r['input']), r['intent'], r['distress'])] * times_drawn(r, args.written_repeat)]
     # The n-gram table starts from nothing and each row is seen rarely: it learns at NGRAM_LR_SCALE times the rate.
     ngram_params = list(model.ngrams.parameters())
     rest = [p for p in model.parameters() if all(p is not q for q in ngram_params)]

@@ -78,5 +78,5 @@ if __name__ == '__main__':
 class ReaderPoolTest(unittest.TestCase):
     def test_written_rows_are_repeated_and_the_rest_kept_once(self):
         rows = [{'id': 'wp-1', 'source': 'written'}, {'id': 'db-1', 'source': 'douban'}, {'id': 'c-1', 'source': 'corpus'}]
-        self.assertEqual([r['id'] for r in reader.training_pool(rows, 3)], ['wp-1', 'wp-1', 'wp-1', 'db-1', 'c-1'])
-        self.assertEqual(reader.training_pool(rows, 1), rows)
+        self.assertEqual([reader.times_drawn(r, 3) for r in rows], [3, 1, 1])
+        self.assertEqual([reader.times_drawn(r, 1) for r in rows], [1, 1, 1])
