@@ -36,7 +36,7 @@ interface PraiseOptions {
 }
 
 /** The frames `--frames`/`--no-frames` ask for, else the shipped config's (none when it names no directory). */
-function framesDir(option: PraiseOptions['frames'], shipped: string) {
+function framesFor(option: PraiseOptions['frames'], shipped: string) {
   if (option === false) return undefined;
   if (option !== undefined) return loadFrames(resolve(option));
   return shipped ? loadFrames(join(PROJECT_ROOT, shipped)) : undefined;
@@ -102,7 +102,7 @@ async function praise(text: string, opts: PraiseOptions): Promise<void> {
         rules,
         resampleAttempts: shipped.policy.resampleAttempts,
         retrieval: opts.corpus === false ? undefined : { index: PraiseIndex.load(resolve(opts.corpus)), options: shipped.retrieval },
-        frames: framesDir(opts.frames, shipped.frames.dir),
+        frames: framesFor(opts.frames, shipped.frames.dir),
       },
     );
     const reply = await inScript(out.text, reading.script);
