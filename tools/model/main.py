@@ -319,6 +319,8 @@ def main(argv=None):
     s.add_argument('--distress-weight', type=float, default=3.0, help='weight of a distress row in the distress loss')
     s.add_argument('--written-repeat', type=int, default=1,
                    help='times each written row is in the pool batches are drawn from (every other row once)')
+    s.add_argument('--teacher', help='soft targets to distil from (tools/reader/teach.ts): every training row and unlabelled posts')
+    s.add_argument('--teacher-weight', type=float, default=1.0, help='weight of the loss against the teachers')
     s.add_argument('--min-recall', type=float, default=0.95, help='distress recall on the dev rows that sets the threshold')
     s.add_argument('--min-precision', type=float, help='instead: the threshold of highest dev recall at this dev precision')
     s.add_argument('--save-every', type=int, default=100)

@@ -95,6 +95,30 @@ def times_drawn(row, written_repeat):
     return written_repeat if row['source'] == 'written' else 1
 
 
+def teacher_targets(path):
+    """Soft targets by input (tools/reader/teach.ts): the teachers' mean intent probabilities and distress probability."""
+    return {r['input']: (r['probs'], r['distress']) for r in read_rows(path)}
+
+
+def batch_loss(intent, distress, batch, pos_weight, teacher_weight):
+    """Cross-entropy on the labelled rows' intents and logistic loss on their distress (distress rows weighted by
+    pos_weight); with teachers, plus teacher_weight times the same losses against the teachers' probabilities, over
+    every row that has them (the unlabelled titles have nothing else)."""
+    labelled = torch.tensor([b[1] >= 0 for b in batch])
+    loss = torch.zeros(())
+    if labelled.any():
+        loss = F.cross_entropy(intent[labelled], torch.tensor([b[1] for b in batch])[labelled], label_smoothing=0.05) + \
+            F.binary_cross_entropy_with_logits(distress[labelled], torch.tensor([float(b[2]) for b in batch])[labelled],
+                                               pos_weight=pos_weight)
+    taught = torch.tensor([b[3] is not None for b in batch])
+    if taught.any():
+        probs = torch.tensor([b[3][0] for b in batch if b[3] is not None])
+        risk = torch.tensor([b[3][1] for b in batch if b[3] is not None])
+        loss = loss + teacher_weight * (F.cross_entropy(intent[taught], probs) +
+                                        F.binary_cross_entropy_with_logits(distress[taught], risk, pos_weight=pos_weight))
+    return loss
+
+
 def is_dev(row):
     return zlib.crc32(row['id'].encode()) % 1000 < DEV_SHARE * 1000
 
@@ -195,8 +219,13 @@ def train(args):
     model = Reader(generator.config, len(labels))
     model.backbone.load_state_dict(generator.state_dict())
     pad = tok.special_id('[PAD]')
+    soft = teacher_targets(args.teacher) if args.teacher else {}
     # Each row is encoded once; a repeated row is the same tuple several times in the pool.
-    encoded = [e for r in train_rows for e in [(encode_post(tok, r['input']), r['intent'], r['distress'])] * times_drawn(r, args.written_repeat)]
+    encoded = [e for r in train_rows
+               for e in [(encode_post(tok, r['input']), r['intent'], r['distress'], soft.get(r['input']))] * times_drawn(r, args.written_repeat)]
+    if soft:
+        labelled = {r['input'] for r in rows}
+        encoded += [(encode_post(tok, text), -1, -1, target) for text, target in soft.items() if text not in labelled]
     # The n-gram table starts from nothing and each row is seen rarely: it learns at NGRAM_LR_SCALE times the rate.
     ngram_params = list(model.ngrams.parameters())
     rest = [p for p in model.parameters() if all(p is not q for q in ngram_params)]
@@ -224,8 +253,7 @@ def train(args):
         batch = rng.sample(encoded, min(args.batch, len(encoded)))
         ids, mask = batch_tensors([b[0] for b in batch], pad)
         intent, distress = model(ids, mask)
-        loss = F.cross_entropy(intent, torch.tensor([b[1] for b in batch]), label_smoothing=0.05) + \
-            F.binary_cross_entropy_with_logits(distress, torch.tensor([float(b[2]) for b in batch]), pos_weight=pos_weight)
+        loss = batch_loss(intent, distress, batch, pos_weight, args.teacher_weight)
         optimize(model, opt, loss)
         model.train()
         step += 1

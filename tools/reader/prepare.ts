@@ -64,11 +64,11 @@ function sha1(text: string): string {
   return createHash('sha1').update(text, 'utf8').digest('hex');
 }
 
-function isTest(text: string): boolean {
+export function isTest(text: string): boolean {
   return Number.parseInt(sha1(textKey(text)).slice(0, 8), 16) / 2 ** 32 < TEST_SHARE;
 }
 
-function doubanTitles(dataDir: string): string[] {
+export function doubanTitles(dataDir: string): string[] {
   return readFileSync(join(dataDir, 'douban_kuakua_forg77/titles.txt'), 'utf8').split('\n');
 }
 

@@ -5,6 +5,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 import checkpoint  # noqa: E402
 import reader  # noqa: E402
@@ -80,3 +81,29 @@ class ReaderPoolTest(unittest.TestCase):
         rows = [{'id': 'wp-1', 'source': 'written'}, {'id': 'db-1', 'source': 'douban'}, {'id': 'c-1', 'source': 'corpus'}]
         self.assertEqual([reader.times_drawn(r, 3) for r in rows], [3, 1, 1])
         self.assertEqual([reader.times_drawn(r, 1) for r in rows], [1, 1, 1])
+
+
+class ReaderDistillLossTest(unittest.TestCase):
+    def setUp(self):
+        self.intent = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+        self.distress = torch.tensor([-2.0, 1.0])
+        self.pw = torch.tensor(3.0)
+
+    def test_without_teachers_it_is_the_labelled_loss(self):
+        batch = [(None, 0, 0, None), (None, 1, 1, None)]
+        want = F.cross_entropy(self.intent, torch.tensor([0, 1]), label_smoothing=0.05) + \
+            F.binary_cross_entropy_with_logits(self.distress, torch.tensor([0.0, 1.0]), pos_weight=self.pw)
+        self.assertAlmostEqual(float(reader.batch_loss(self.intent, self.distress, batch, self.pw, 1.0)), float(want), places=5)
+
+    def test_an_unlabelled_row_is_taught_only_by_its_teachers(self):
+        target = ([0.1, 0.8, 0.1], 0.2)
+        batch = [(None, -1, -1, target)]
+        got = reader.batch_loss(self.intent[1:], self.distress[1:], batch, self.pw, 0.5)
+        want = 0.5 * (F.cross_entropy(self.intent[1:], torch.tensor([target[0]])) +
+                      F.binary_cross_entropy_with_logits(self.distress[1:], torch.tensor([0.2]), pos_weight=self.pw))
+        self.assertAlmostEqual(float(got), float(want), places=5)
+
+    def test_agreeing_with_the_teachers_costs_less(self):
+        near = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.8, 0.15, 0.05], 0.1))], self.pw, 1.0)
+        far = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.05, 0.15, 0.8], 0.9))], self.pw, 1.0)
+        self.assertLess(float(near), float(far))
