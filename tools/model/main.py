@@ -321,6 +321,8 @@ def main(argv=None):
                    help='times each written row is in the pool batches are drawn from (every other row once)')
     s.add_argument('--teacher', help='soft targets to distil from (tools/reader/teach.ts): every training row and unlabelled posts')
     s.add_argument('--teacher-weight', type=float, default=1.0, help='weight of the loss against the teachers')
+    s.add_argument('--distress-from-teacher', action='store_true',
+                   help="learn distress from the teachers' readings alone, to keep their distress output and threshold")
     s.add_argument('--min-recall', type=float, default=0.95, help='distress recall on the dev rows that sets the threshold')
     s.add_argument('--min-precision', type=float, help='instead: the threshold of highest dev recall at this dev precision')
     s.add_argument('--save-every', type=int, default=100)

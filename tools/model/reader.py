@@ -100,22 +100,25 @@ def teacher_targets(path):
     return {r['input']: (r['probs'], r['distress']) for r in read_rows(path)}
 
 
-def batch_loss(intent, distress, batch, pos_weight, teacher_weight):
+def batch_loss(intent, distress, batch, pos_weight, teacher_weight, distress_from_teacher=False):
     """Cross-entropy on the labelled rows' intents and logistic loss on their distress (distress rows weighted by
     pos_weight); with teachers, plus teacher_weight times the same losses against the teachers' probabilities, over
-    every row that has them (the unlabelled titles have nothing else)."""
+    every row that has them (the unlabelled titles have nothing else). distress_from_teacher: distress is learnt from
+    the teachers alone, unweighted, so that the reader keeps their distress output (and its threshold)."""
     labelled = torch.tensor([b[1] >= 0 for b in batch])
     loss = torch.zeros(())
     if labelled.any():
-        loss = F.cross_entropy(intent[labelled], torch.tensor([b[1] for b in batch])[labelled], label_smoothing=0.05) + \
-            F.binary_cross_entropy_with_logits(distress[labelled], torch.tensor([float(b[2]) for b in batch])[labelled],
-                                               pos_weight=pos_weight)
+        loss = F.cross_entropy(intent[labelled], torch.tensor([b[1] for b in batch])[labelled], label_smoothing=0.05)
+        if not distress_from_teacher:
+            loss = loss + F.binary_cross_entropy_with_logits(
+                distress[labelled], torch.tensor([float(b[2]) for b in batch])[labelled], pos_weight=pos_weight)
     taught = torch.tensor([b[3] is not None for b in batch])
     if taught.any():
         probs = torch.tensor([b[3][0] for b in batch if b[3] is not None])
         risk = torch.tensor([b[3][1] for b in batch if b[3] is not None])
-        loss = loss + teacher_weight * (F.cross_entropy(intent[taught], probs) +
-                                        F.binary_cross_entropy_with_logits(distress[taught], risk, pos_weight=pos_weight))
+        risk_loss = F.binary_cross_entropy_with_logits(distress[taught], risk) if distress_from_teacher else \
+            teacher_weight * F.binary_cross_entropy_with_logits(distress[taught], risk, pos_weight=pos_weight)
+        loss = loss + teacher_weight * F.cross_entropy(intent[taught], probs) + risk_loss
     return loss
 
 
@@ -253,7 +256,7 @@ def train(args):
         batch = rng.sample(encoded, min(args.batch, len(encoded)))
         ids, mask = batch_tensors([b[0] for b in batch], pad)
         intent, distress = model(ids, mask)
-        loss = batch_loss(intent, distress, batch, pos_weight, args.teacher_weight)
+        loss = batch_loss(intent, distress, batch, pos_weight, args.teacher_weight, args.distress_from_teacher)
         optimize(model, opt, loss)
         model.train()
         step += 1

@@ -4,6 +4,7 @@
  * as the floor), so that a retrained reader can be compared with the shipped one on the same rows.
  *
  *   node --import tsx tools/reader/evaluate.ts --reader models/kuakua-reader --reader .model-cache/other [--data-dir ../shared/data]
+ *     [--labels data/reader]
  *
  * Prints one row per reader: intent accuracy, the gentle-against-the-rest accuracy a reply depends on, distress
  * recall and precision, the share of look-alikes and of happy posts sent the care reply, and how many tone traps get
@@ -63,9 +64,10 @@ async function main() {
     options: {
       reader: { type: 'string', multiple: true, default: [join(PROJECT_ROOT, 'models/kuakua-reader')] },
       'data-dir': { type: 'string', default: join(PROJECT_ROOT, '../shared/data') },
+      labels: { type: 'string', default: join(PROJECT_ROOT, 'data/reader') },
     },
   });
-  const { test } = prepare(values['data-dir'], join(PROJECT_ROOT, 'data/reader'), join(PROJECT_ROOT, 'data/praise'));
+  const { test } = prepare(values['data-dir'], values.labels, join(PROJECT_ROOT, 'data/praise'));
   const traps = JSON.parse(readFileSync(join(PROJECT_ROOT, 'eval/tone-traps.json'), 'utf8')) as { post: string; needs: Need }[];
   const results = [];
   for (const dir of values.reader) results.push(await evaluate(resolve(dir), test, traps));

@@ -103,6 +103,16 @@ class ReaderDistillLossTest(unittest.TestCase):
                       F.binary_cross_entropy_with_logits(self.distress[1:], torch.tensor([0.2]), pos_weight=self.pw))
         self.assertAlmostEqual(float(got), float(want), places=5)
 
+    def test_distress_from_the_teachers_alone_ignores_the_distress_labels(self):
+        target = ([0.1, 0.8, 0.1], 0.3)
+        one = reader.batch_loss(self.intent[1:], self.distress[1:], [(None, 1, 0, target)], self.pw, 1.0, True)
+        other = reader.batch_loss(self.intent[1:], self.distress[1:], [(None, 1, 1, target)], self.pw, 1.0, True)
+        want = F.cross_entropy(self.intent[1:], torch.tensor([1]), label_smoothing=0.05) + \
+            F.cross_entropy(self.intent[1:], torch.tensor([target[0]])) + \
+            F.binary_cross_entropy_with_logits(self.distress[1:], torch.tensor([0.3]))
+        self.assertAlmostEqual(float(one), float(other), places=6)
+        self.assertAlmostEqual(float(one), float(want), places=5)
+
     def test_agreeing_with_the_teachers_costs_less(self):
         near = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.8, 0.15, 0.05], 0.1))], self.pw, 1.0)
         far = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.05, 0.15, 0.8], 0.9))], self.pw, 1.0)
