@@ -5,7 +5,7 @@ import { tidyAndCutReply } from '../../src/policy.ts';
 /**
  * The seed, and posts on which the bundled kuakua-mini with kuakua-judge and kuakua-reader, at the shipped settings
  * (8 candidates, 48 new tokens, policy.minScore) without the corpus and the frames, sends a generated praise with that seed, in the int8 variant the
- * worker runs and in the fp32 one of `kuakua praise`. Over seeds 0–19 (the round-5 post reader), each post gets one
+ * worker runs and in the fp32 one of `kuakua praise`. Over seeds 0–19 (the round-8 post reader), each post gets one
  * at 11 to 18 of them in each variant, and all three at seed 1.
  */
 export const PRAISE_SEED = 1;
