@@ -237,17 +237,19 @@ def train(args):
                             lr=args.lr, weight_decay=0.01)
     os.makedirs(args.out, exist_ok=True)
     state_path = os.path.join(args.out, 'reader_state.pt')
-    step = 0
+    # Minutes and the loss average carry over a resume, so that a run resumed only to re-export reports its training.
+    step, spent, ema = 0, 0.0, None
     if args.resume and os.path.isfile(state_path):
-        step = checkpoint.resume(state_path, model, opt)['step']
+        state = checkpoint.resume(state_path, model, opt)
+        step, spent, ema = state['step'], state.get('minutes', 0.0), state.get('loss_ema')
 
     def save():
-        torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step}, state_path)
+        torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step,
+                    'minutes': spent + (time.time() - started) / 60, 'loss_ema': ema}, state_path)
 
     print(f'{len(train_rows)} train rows, {len(dev_rows)} dev rows', file=sys.stderr)
     pos_weight = torch.tensor(args.distress_weight)
     started = time.time()
-    ema = None
     first_step = step
     model.train()
     while step < args.steps:
@@ -266,7 +268,7 @@ def train(args):
         if step % args.save_every == 0:
             save()
     save()
-    minutes = round((time.time() - started) / 60, 1)
+    minutes = round(spent + (time.time() - started) / 60, 1)
     dev_probs, dev_risk = predict(model, tok, [r['input'] for r in dev_rows])
     threshold = pick_threshold(dev_risk, [r['distress'] for r in dev_rows], args.min_recall, args.min_precision)
     metrics = {'steps': step, 'minutes': minutes, 'train_rows': len(train_rows), 'train_loss_ema': ema,
