@@ -28,6 +28,14 @@ describe('matchDistress with the shipped patterns', () => {
     ['我不想活了，最近太累', '不想活'],
     ['求夸 我想自杀', '自杀'],
     ['活著沒意思', '活著沒意思'],
+    // Plain words from the douban group's own distress posts.
+    ['最近一年，负能量好多，好想去死啊', '想去死'],
+    ['半夜里醒来。想跳下去。', '想跳下去'],
+    ['天天想着死', '想着死'],
+    ['又想DIE了求赞美', '想die'],
+    ['想从楼上跳下去', '从楼上跳下'],
+    ['最近产生了一些不好的念头', '不好的念头'],
+    ['覺得人生沒有意義', '人生沒有意義'],
   ])('%s -> %s', (text, pattern) => {
     expect(match(text)).toBe(pattern);
   });
