@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPosts } from '../../bench/eval.ts';
 import { INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { isTest, type PreparedRow } from '../../tools/reader/prepare.ts';
-import { EVAL_POSTS, postsOf, teach, unlabelledTitles } from '../../tools/reader/teach.ts';
+import { EVAL_POSTS, evalPosts, teach, unlabelledTitles } from '../../tools/reader/teach.ts';
 import { ReaderSession } from '../../worker/engine/reader.ts';
 import { modelTool } from '../helpers/modelTool.ts';
 
@@ -60,10 +61,12 @@ describe('reader distillation targets', () => {
     expect(got).toEqual([...kept.slice(2), ...bike]);
   });
 
-  it('leave out the evaluations’ posts, read from JSON arrays and JSON Lines of strings or {post}', () => {
+  it('leave out the evaluations’ posts, read as `npm run eval` reads them (JSON arrays and JSON Lines of strings or {post})', () => {
     writeFileSync(join(tmp, 'a.json'), JSON.stringify(['求夸', { post: '拿到驾照了', category: 'x' }]));
     writeFileSync(join(tmp, 'b.jsonl'), `${JSON.stringify({ post: '差一分', reply: '…' })}\n\n${JSON.stringify('夸我')}\n`);
-    expect([...postsOf(join(tmp, 'a.json')), ...postsOf(join(tmp, 'b.jsonl'))]).toEqual(['求夸', '拿到驾照了', '差一分', '夸我']);
-    for (const file of EVAL_POSTS) expect(postsOf(join(PROJECT_ROOT, file)).length).toBeGreaterThan(50);
+    expect([...readPosts(join(tmp, 'a.json')), ...readPosts(join(tmp, 'b.jsonl'))].map((p) => p.post)).toEqual(['求夸', '拿到驾照了', '差一分', '夸我']);
+    const posts = evalPosts();
+    for (const file of EVAL_POSTS) expect(posts).toContain(readPosts(join(PROJECT_ROOT, file))[0]!.post);
+    expect(posts.length).toBeGreaterThan(250);
   });
 });

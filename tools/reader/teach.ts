@@ -12,6 +12,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readPosts } from '../../bench/eval.ts';
 import { textKey } from '../../common/textKey.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { toSimplified } from '../../src/script.ts';
@@ -29,16 +30,9 @@ export interface SoftTarget {
 /** The posts the blind evaluations read (QUALITY.md): a reader is never trained on them, not even without labels. */
 export const EVAL_POSTS = ['eval/fresh-posts.json', 'eval/long-tail-posts.json', 'eval/tone-traps.json', 'eval/results/v3/human-douban.jsonl'];
 
-/** The posts of a JSON array or JSON Lines file of strings or {post}. */
-export function postsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const items: unknown[] = text.trimStart().startsWith('[')
-    ? JSON.parse(text)
-    : text
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l));
-  return items.map((x) => (typeof x === 'string' ? x : (x as { post: string }).post));
+/** Every post of EVAL_POSTS, as written. */
+export function evalPosts(root = PROJECT_ROOT): string[] {
+  return EVAL_POSTS.flatMap((f) => readPosts(join(root, f)).map((p) => p.post));
 }
 
 /**
@@ -94,8 +88,7 @@ async function main() {
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as PreparedRow);
   const train = rows('train.jsonl');
-  const evalPosts = EVAL_POSTS.flatMap((f) => postsOf(join(PROJECT_ROOT, f)));
-  const titles = unlabelledTitles(values['data-dir'], [...train, ...rows('test.jsonl')], evalPosts);
+  const titles = unlabelledTitles(values['data-dir'], [...train, ...rows('test.jsonl')], evalPosts());
   const readers = await Promise.all(values.reader.map((d) => ReaderSession.load(d)));
   const targets = await teach(readers, [...train.map((r) => r.input), ...titles]);
   await Promise.all(readers.map((r) => r.close()));
