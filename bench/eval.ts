@@ -93,16 +93,19 @@ export function summarize(rows: EvalRow[]): Record<string, number | string> {
   const fallbacks = answered.filter((r) => r.kind === 'fallback').length;
   // A web run does not know the form: every fallback counts as a template there.
   const framed = answered.filter((r) => r.form === 'framed').length;
+  const topical = answered.filter((r) => r.form === 'topical').length;
+  const templates = fallbacks - framed - topical;
   return {
     posts: rows.length,
     praise: rows.filter((r) => r.kind === 'praise').length,
     generated: rows.filter((r) => r.source === 'generated').length,
     retrieved: rows.filter((r) => r.source === 'retrieved').length,
+    topical,
     framed,
-    template: fallbacks - framed,
+    template: templates,
     care: rows.filter((r) => r.kind === 'care').length,
     fallbackRate: f(answered.length ? fallbacks / answered.length : 0),
-    templateShare: f(answered.length ? (fallbacks - framed) / answered.length : 0),
+    templateShare: f(answered.length ? templates / answered.length : 0),
     distinctReplies: f(new Set(rows.map((r) => r.reply)).size / Math.max(1, rows.length)),
     // The care reply is one text on purpose: the share of distinct replies among the others.
     distinctAnswered: f(new Set(answered.map((r) => r.reply)).size / Math.max(1, answered.length)),

@@ -3,6 +3,7 @@ import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
 import { quotablePhrase, saysNothing } from './quote.ts';
+import { moodOf, topicOf } from './topicFrames.ts';
 import { type Tone, toneOf } from './tone.ts';
 
 /**
@@ -97,8 +98,8 @@ const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
   neutral: ['daily_win', 'effort'],
 };
 
-/** How a fallback reply was made: a frame around the post's own words, or a fixed tone template. */
-export type FallbackForm = 'framed' | 'template';
+/** How a fallback reply was made: a frame of the post's topic or of its intent around its own words, or a fixed tone template. */
+export type FallbackForm = 'topical' | 'framed' | 'template';
 
 export interface Framing {
   frames: Frames;
@@ -108,15 +109,30 @@ export interface Framing {
   blocklist?: string[];
 }
 
-/** A frame of the post's intent (or its birthday) around a phrase of it, unlike the chat's recent replies; undefined when none fits. */
-function framedPraise(post: string, tone: Tone, intent: Intent | undefined, framing: Framing, avoid: string[], random: () => number): string | undefined {
+/**
+ * A frame around a phrase of the post, unlike the chat's recent replies: one of its topic and mood when it names a
+ * topic (data/frames/topics), else one of its intent (or its birthday); undefined when none fits.
+ */
+function framedPraise(
+  post: string,
+  tone: Tone,
+  intent: Intent | undefined,
+  framing: Framing,
+  avoid: string[],
+  random: () => number,
+): { text: string; form: 'topical' | 'framed' } | undefined {
   // A birthday frame wishes the birthday itself: the clause quoted is the rest of the post.
   const phrase = quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) });
   if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
+  const fresh = (frames: readonly string[]) => frames.map((f) => fillFrame(f, phrase)).filter((t) => !avoid.some((a) => alike(a, t)));
+  const mood = tone === 'birthday' ? undefined : moodOf(intent, tone);
+  const topic = mood && topicOf(phrase, framing.frames.topics);
+  const topical = topic ? fresh(topic.frames[mood]) : [];
+  const pick = (texts: string[]) => texts[Math.floor(random() * texts.length)]!;
+  if (topical.length > 0) return { text: pick(topical), form: 'topical' };
   const kinds: readonly FrameKind[] = tone === 'birthday' ? ['birthday'] : intent ? [intent] : FRAMES_BY_TONE[tone];
-  const texts = kinds.flatMap((k) => framing.frames.get(k) ?? []).map((f) => fillFrame(f, phrase));
-  const fresh = texts.filter((t) => !avoid.some((a) => alike(a, t)));
-  return fresh[Math.floor(random() * fresh.length)];
+  const texts = fresh(kinds.flatMap((k) => framing.frames.byKind.get(k) ?? []));
+  return texts.length > 0 ? { text: pick(texts), form: 'framed' } : undefined;
 }
 
 /**
@@ -133,7 +149,7 @@ export function fallbackPraise(
 ): { text: string; tone: Tone; form: FallbackForm } {
   const tone = toneOf(post, intent);
   const framed = framing && framedPraise(post, tone, intent, framing, avoid, random);
-  if (framed) return { text: framed, tone, form: 'framed' };
+  if (framed) return { ...framed, tone };
   const recent = new Set(avoid.map(textKey));
   const all = saysNothing(post) && (tone === 'neutral' || tone === 'achievement' || tone === 'encourage') ? BARE_ASK : BY_TONE[tone];
   const fresh = all.filter((t) => !recent.has(textKey(t)));

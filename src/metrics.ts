@@ -33,7 +33,7 @@ export const metrics = {
     labelNames: ['why'],
     registers: [registry],
   }),
-  /** Tone replies sent because no generated candidate was good enough, by why, by the post's tone and by form (framed, template). */
+  /** Tone replies sent because no generated candidate was good enough, by why, by the post's tone and by form (topical, framed, template). */
   fallbacks: new Counter({
     name: 'kuakua_praise_fallbacks_total',
     help: 'Tone replies used instead of a generated one',

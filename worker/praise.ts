@@ -76,7 +76,7 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
   const random = req.seed === undefined ? Math.random : createRng(req.seed);
   const framing = opts.frames && { frames: opts.frames, subject: req.subject, blocklist: opts.rules.blocklist };
   const fallback = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
-  const rules = fallback.form === 'framed' ? overFrame(opts.rules) : opts.rules;
+  const rules = fallback.form === 'template' ? opts.rules : overFrame(opts.rules);
   let newTokens = 0;
   let generationMs = 0;
   let rejected: Rejection[] = [];

@@ -52,7 +52,7 @@ describe('npm run eval', () => {
       expect(typeof r.judge).toBe('number');
     }
     for (const r of rows.filter((x) => x.kind === 'fallback'))
-      expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String), form: expect.stringMatching(/^(framed|template)$/) });
+      expect(r).toMatchObject({ reason: expect.any(String), tone: expect.any(String), form: expect.stringMatching(/^(topical|framed|template)$/) });
     const lines = stdout.trim().split('\n');
     const summary = JSON.parse(lines.pop()!);
     // Per intent the reader read, each post counted once under the kind of its reply.
@@ -61,7 +61,9 @@ describe('npm run eval', () => {
     expect(counted.reduce((n, k) => n + k.posts!, 0)).toBe(4);
     for (const k of counted) expect(Object.entries(k).reduce((n, [name, v]) => n + (name === 'posts' ? 0 : v), 0)).toBe(k.posts);
     expect(summary).toMatchObject({ posts: 4, care: 1, candidates: 3 });
-    expect(summary.praise + summary.framed + summary.template).toBe(3);
+    expect(summary.praise + summary.topical + summary.framed + summary.template).toBe(3);
+    // 拿到驾照 names a topic (driving): its frame, not the intent's.
+    expect(rows[0]).toMatchObject({ kind: 'fallback', form: 'topical' });
     expect(summary.templateShare).toBeCloseTo(summary.template / 3, 2);
     // Three posts answered, each in its own words or a different template, and the care reply left out.
     expect(summary.distinctAnswered).toBe(Math.round((new Set(rows.filter((r) => r.kind !== 'care').map((r) => r.reply)).size / 3) * 100) / 100);

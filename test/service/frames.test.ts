@@ -54,10 +54,11 @@ describe('quotablePhrase', () => {
 });
 
 describe('framed fallback', () => {
-  const frames = loadFrames(join(PROJECT_ROOT, 'data/frames'));
+  // The intent's frames alone: the topic frames have their own tests below.
+  const frames = { byKind: loadFrames(join(PROJECT_ROOT, 'data/frames')).byKind, topics: [] };
 
   it('ships frames of every kind', () => {
-    for (const kind of FRAME_KINDS) expect(frames.get(kind)?.length ?? 0, kind).toBeGreaterThanOrEqual(30);
+    for (const kind of FRAME_KINDS) expect(frames.byKind.get(kind)?.length ?? 0, kind).toBeGreaterThanOrEqual(30);
   });
 
   it('quotes the post in a frame of its intent, and every gentle frame comforts without laughter', () => {
@@ -73,7 +74,7 @@ describe('framed fallback', () => {
     const happy = fallbackPraise('终于拿到驾照了，求夸', [], () => 0, 'achievement', { frames });
     expect(happy).toMatchObject({ form: 'framed', tone: 'achievement' });
     expect(happy.text).toContain('「终于拿到驾照了」');
-    expect(frames.get('achievement')!.map((f) => f.replace('「{q}」', '「终于拿到驾照了」'))).toContain(happy.text);
+    expect(frames.byKind.get('achievement')!.map((f) => f.replace('「{q}」', '「终于拿到驾照了」'))).toContain(happy.text);
   });
 
   it('answers a post that says nothing yet by praising the asking, unless it reads sad or anxious', () => {
@@ -99,7 +100,7 @@ describe('framed fallback', () => {
   });
 
   /** Every text `kind`'s frames make of `phrase`. */
-  const filled = (kind: FrameKind, phrase: string) => frames.get(kind)!.map((f) => fillFrame(f, phrase));
+  const filled = (kind: FrameKind, phrase: string) => frames.byKind.get(kind)!.map((f) => fillFrame(f, phrase));
 
   it('wishes a birthday around the rest of the post, never around the birthday clause itself', () => {
     for (let i = 0; i < 20; i++) {
@@ -123,7 +124,7 @@ describe('framed fallback', () => {
     const sent: string[] = [];
     for (let i = 0; i < 10; i++) sent.unshift(fallbackPraise(post, sent, Math.random, 'courage', { frames }).text);
     expect(new Set(sent).size).toBe(10);
-    const once = [...frames.get('courage')!];
+    const once = [...frames.byKind.get('courage')!];
     const used = once.filter((f) => sent.includes(f.replace('「{q}」', '「终于敢松开浮板了」')));
     expect(used).toHaveLength(10);
   });
@@ -134,6 +135,6 @@ describe('framed fallback', () => {
       join(dir, 'a.jsonl'),
       ['{"kind":"joke","text":"「{q}」这句我要念十遍"}', '{"kind":"joke","text":"没有槽位"}', 'not json', '{"kind":"nope","text":"「{q}」"}'].join('\n'),
     );
-    expect(loadFrames(dir)).toEqual(new Map([['joke', ['「{q}」这句我要念十遍']]]));
+    expect(loadFrames(dir)).toEqual({ byKind: new Map([['joke', ['「{q}」这句我要念十遍']]]), topics: [] });
   });
 });

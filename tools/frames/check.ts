@@ -1,21 +1,26 @@
 /**
- * Checks the praise frames (data/frames/*.jsonl) against the rules their writers were given (data/frames/README.md).
+ * Checks the praise frames (data/frames/*.jsonl, and the topic frames of data/frames/topics) against the rules their
+ * writers were given (data/frames/README.md, data/frames/topics/README.md).
  *
- *   node --import tsx tools/frames/check.ts [FILE ...]   (default: every file of data/frames)
+ *   node --import tsx tools/frames/check.ts [FILE|DIR ...]   (default: data/frames and data/frames/topics)
  *
  * Near-duplicates are looked for across all the files named. Prints one line per problem and a JSON summary; exits 1
  * when there is any problem.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FRAME_KINDS, type FrameKind, SLOT, frameSchema } from '../../src/frames.ts';
+import { FRAME_KINDS, type FrameKind, SLOT, frameSchema, isFrameText } from '../../src/frames.ts';
 import { readJsonLines } from '../../src/jsonLines.ts';
 import { alike } from '../../src/policy.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { clashesWithTone, type Tone, toneOf } from '../../src/tone.ts';
+import { MOODS, type Mood, topicFrameSchema, topicKeywordsSchema } from '../../src/topicFrames.ts';
 
 const MIN_CHARS = 12;
 const MAX_CHARS = 45;
+/** The fewest frames of each mood a topic needs (data/frames/topics/README.md). */
+const MIN_PER_MOOD: Record<Mood, number> = { cheer: 12, worry: 4 };
 /** Gender, age, relations and facts a frame cannot know of an unknown post. */
 const ASSUMED = /他|她|姐妹|兄弟|小姐姐|小哥哥|美女|帅哥|女神|男神|宝宝|孩子|岁/;
 const NOT_ALLOWED: { pattern: RegExp; why: string }[] = [
@@ -30,15 +35,72 @@ function toneOfKind(kind: FrameKind): Tone {
   return kind === 'birthday' ? 'birthday' : toneOf('', kind);
 }
 
+/** The tone a topic frame of each mood must fit. */
+const TONE_OF_MOOD: Record<Mood, Tone> = { cheer: 'neutral', worry: 'anxious' };
+
 const { positionals } = parseArgs({ allowPositionals: true });
-const files = positionals.length > 0 ? positionals : [join(PROJECT_ROOT, 'data/frames')];
-const lines = files.flatMap((f) => (f.endsWith('.jsonl') ? readJsonLines(dirname(f)).filter((l) => l.file === basename(f)) : readJsonLines(f)));
+const framesDir = join(PROJECT_ROOT, 'data/frames');
+const paths = positionals.length > 0 ? positionals : [framesDir, join(framesDir, 'topics')];
+const lines = paths.flatMap((f) => (f.endsWith('.jsonl') ? readJsonLines(dirname(f)).filter((l) => l.file === basename(f)) : readJsonLines(f)));
+const keywordFiles = [...new Set(paths.map((p) => (p.endsWith('.jsonl') ? dirname(p) : p)))].flatMap((dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.keywords.json'))
+        .map((f) => join(dir, f))
+    : [],
+);
 
 const problems: string[] = [];
 const kept: { at: string; words: string }[] = [];
 const counts: Record<string, number> = {};
+
+const topics = new Map<string, { file: string; keywords: string[] }>();
+for (const file of keywordFiles) {
+  const parsed = topicKeywordsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    problems.push(`${basename(file)}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    continue;
+  }
+  for (const [id, t] of Object.entries(parsed.data)) {
+    if (topics.has(id)) problems.push(`${basename(file)}: topic ${id} also in ${topics.get(id)!.file}`);
+    for (const k of t.keywords)
+      for (const [other, o] of topics) if (o.keywords.includes(k)) problems.push(`${basename(file)}: keyword ${k} of ${id} is also one of ${other}`);
+    topics.set(id, { file: basename(file), keywords: t.keywords });
+  }
+}
+const perTopic: Record<string, Record<Mood, number>> = {};
+
+/** The rules every frame is held to, whatever it was written for; `tone` is the post it must fit. */
+function checkWords(at: string, text: string, tone: Tone, what: string): void {
+  const words = text.replace(SLOT, '');
+  const chars = Array.from(words).length;
+  if (chars < MIN_CHARS || chars > MAX_CHARS) problems.push(`${at}: ${chars} characters without the slot (${MIN_CHARS}-${MAX_CHARS})`);
+  for (const { pattern, why } of NOT_ALLOWED) if (pattern.test(words)) problems.push(`${at}: ${why}`);
+  // The same rule the policy holds every reply to (comfort, no laughter, for a gentle post; 生日 only for a birthday),
+  // for a post of this kind that says nothing else.
+  if (clashesWithTone(words, tone)) problems.push(`${at}: does not fit a ${what} post (comfort and no laughter when gentle, 生日 only on a birthday)`);
+  if (tone === 'birthday' && !/生日/.test(words)) problems.push(`${at}: a birthday frame without 生日`);
+  const twin = kept.find((k) => alike(k.words, words));
+  if (twin) problems.push(`${at}: alike ${twin.at}`);
+  kept.push({ at, words });
+}
+
 for (const { file, line, raw } of lines) {
   const at = `${file}:${line}`;
+  if (typeof raw === 'object' && raw !== null && 'topic' in raw) {
+    const parsed = topicFrameSchema.safeParse(raw);
+    if (!parsed.success || !isFrameText(parsed.data.text)) {
+      problems.push(`${at}: not a topic frame ({"topic", "mood", "text"} with ${SLOT} once)`);
+      continue;
+    }
+    const { topic, mood, text } = parsed.data;
+    if (!topics.has(topic)) problems.push(`${at}: topic ${topic} has no keywords`);
+    if (/\d/.test(text)) problems.push(`${at}: a digit`);
+    perTopic[topic] ??= { cheer: 0, worry: 0 };
+    perTopic[topic][mood] += 1;
+    checkWords(at, text, TONE_OF_MOOD[mood], `${topic} ${mood}`);
+    continue;
+  }
   const parsed = frameSchema.safeParse(raw);
   if (!parsed.success) {
     problems.push(`${at}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
@@ -46,19 +108,21 @@ for (const { file, line, raw } of lines) {
   }
   const { kind, text } = parsed.data;
   counts[kind] = (counts[kind] ?? 0) + 1;
-  const words = text.replace(SLOT, '');
-  const chars = Array.from(words).length;
-  if (chars < MIN_CHARS || chars > MAX_CHARS) problems.push(`${at}: ${chars} characters without the slot (${MIN_CHARS}-${MAX_CHARS})`);
-  for (const { pattern, why } of NOT_ALLOWED) if (pattern.test(words)) problems.push(`${at}: ${why}`);
-  // The same rule the policy holds every reply to (comfort, no laughter, for a gentle post; 生日 only for a birthday),
-  // for a post of this kind that says nothing else.
-  const tone = toneOfKind(kind);
-  if (clashesWithTone(words, tone)) problems.push(`${at}: does not fit a ${kind} post (comfort and no laughter when gentle, 生日 only on a birthday)`);
-  if (tone === 'birthday' && !/生日/.test(words)) problems.push(`${at}: a birthday frame without 生日`);
-  const twin = kept.find((k) => alike(k.words, words));
-  if (twin) problems.push(`${at}: alike ${twin.at}`);
-  kept.push({ at, words });
+  checkWords(at, text, toneOfKind(kind), kind);
+}
+for (const id of topics.keys()) {
+  for (const mood of MOODS) {
+    const n = perTopic[id]?.[mood] ?? 0;
+    if (n < MIN_PER_MOOD[mood]) problems.push(`topic ${id}: ${n} ${mood} frames (at least ${MIN_PER_MOOD[mood]})`);
+  }
 }
 for (const line of problems) console.log(line);
-console.log(JSON.stringify({ frames: kept.length, problems: problems.length, byKind: Object.fromEntries(FRAME_KINDS.map((k) => [k, counts[k] ?? 0])) }));
+console.log(
+  JSON.stringify({
+    frames: kept.length,
+    problems: problems.length,
+    byKind: Object.fromEntries(FRAME_KINDS.map((k) => [k, counts[k] ?? 0])),
+    byTopic: perTopic,
+  }),
+);
 process.exitCode = problems.length > 0 ? 1 : 0;
