@@ -21,11 +21,17 @@ export function readJsonLines(dir: string): RawLine[] {
         .split('\n')
         .flatMap((text, i) => {
           if (!text.trim()) return [];
-          try {
-            return [{ file, line: i + 1, raw: JSON.parse(text) as unknown }];
-          } catch {
-            return [{ file, line: i + 1, raw: { unparsable: text.slice(0, 40) } }];
-          }
+          const raw = parseJson(text);
+          return [{ file, line: i + 1, raw: raw === undefined ? { unparsable: text.slice(0, 40) } : raw }];
         }),
     );
+}
+
+/** The JSON of `text`, or undefined when it does not parse (a schema then reports it as missing). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Intent } from './intents.ts';
-import { readJsonLines } from './jsonLines.ts';
+import { parseJson, readJsonLines } from './jsonLines.ts';
 import { toSimplified } from './script.ts';
 import type { Tone } from './tone.ts';
 
@@ -39,20 +39,13 @@ export const topicKeywordsSchema = z.record(
 export interface Topic {
   id: string;
   name: string;
+  /** Lower-cased, as the phrase is before it is matched. */
   keywords: readonly string[];
   not: readonly string[];
   frames: Readonly<Record<Mood, readonly string[]>>;
 }
 
 const KEYWORDS_FILE = /\.keywords\.json$/;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The topics of `dir` (its `*.keywords.json` and `*.jsonl` files), each with its valid frames; none when `dir` does not
@@ -67,7 +60,10 @@ export function loadTopics(dir: string, isFrame: (text: string) => boolean): Top
     .sort()) {
     const parsed = topicKeywordsSchema.safeParse(parseJson(readFileSync(join(dir, file), 'utf8')));
     if (!parsed.success) continue;
-    for (const [id, t] of Object.entries(parsed.data)) topics.set(id, { id, ...t, frames: { cheer: [], worry: [] } });
+    for (const [id, t] of Object.entries(parsed.data)) {
+      const lower = (words: string[]) => words.map((w) => w.toLowerCase());
+      topics.set(id, { id, name: t.name, keywords: lower(t.keywords), not: lower(t.not), frames: { cheer: [], worry: [] } });
+    }
   }
   for (const { raw } of readJsonLines(dir)) {
     const frame = topicFrameSchema.safeParse(raw);
@@ -108,8 +104,8 @@ export function moodOf(intent: Intent | undefined, tone: Tone): Mood | undefined
 
 /** Where the first keyword of `topic` stands in `text` (lower-cased), once its `not` phrases are blanked out; -1 for none. */
 function firstKeyword(text: string, topic: Topic): number {
-  const plain = topic.not.reduce((t, n) => t.split(n.toLowerCase()).join(' '.repeat(n.length)), text);
-  const at = topic.keywords.map((k) => plain.indexOf(k.toLowerCase())).filter((i) => i >= 0);
+  const plain = topic.not.reduce((t, n) => t.split(n).join(' '.repeat(n.length)), text);
+  const at = topic.keywords.map((k) => plain.indexOf(k)).filter((i) => i >= 0);
   return at.length > 0 ? Math.min(...at) : -1;
 }
 

@@ -10,8 +10,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 import { FRAME_KINDS, type FrameKind, SLOT, frameSchema, isFrameText } from '../../src/frames.ts';
-import { readJsonLines } from '../../src/jsonLines.ts';
+import { parseJson, readJsonLines } from '../../src/jsonLines.ts';
 import { alike } from '../../src/policy.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { clashesWithTone, type Tone, toneOf } from '../../src/tone.ts';
@@ -38,6 +39,11 @@ function toneOfKind(kind: FrameKind): Tone {
 /** The tone a topic frame of each mood must fit. */
 const TONE_OF_MOOD: Record<Mood, Tone> = { cheer: 'neutral', worry: 'anxious' };
 
+/** A schema's complaints, on one line. */
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ');
+}
+
 const { positionals } = parseArgs({ allowPositionals: true });
 const framesDir = join(PROJECT_ROOT, 'data/frames');
 const paths = positionals.length > 0 ? positionals : [framesDir, join(framesDir, 'topics')];
@@ -56,9 +62,9 @@ const counts: Record<string, number> = {};
 
 const topics = new Map<string, { file: string; keywords: string[] }>();
 for (const file of keywordFiles) {
-  const parsed = topicKeywordsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = topicKeywordsSchema.safeParse(parseJson(readFileSync(file, 'utf8')));
   if (!parsed.success) {
-    problems.push(`${basename(file)}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    problems.push(`${basename(file)}: ${issues(parsed.error)}`);
     continue;
   }
   for (const [id, t] of Object.entries(parsed.data)) {
@@ -103,7 +109,7 @@ for (const { file, line, raw } of lines) {
   }
   const parsed = frameSchema.safeParse(raw);
   if (!parsed.success) {
-    problems.push(`${at}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    problems.push(`${at}: ${issues(parsed.error)}`);
     continue;
   }
   const { kind, text } = parsed.data;
