@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createCore } from '../../src/core.ts';
@@ -70,7 +71,22 @@ describe('web playground page in headless Chromium: what the operator sees', () 
     const cut = await startWeb(core, pg.stack.config, { operatorToken: OPERATOR_TOKEN });
     const original = pg.web;
     pg.web = cut;
+    // The core's reply worker (BullMQ) blocks on BZPOPMIN once its connection is made. Redis stopped before that, or
+    // the core closed before it is made again, leaves the connection half made, and BullMQ's close then never ends.
+    const replyWorkerWaits = async () => {
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        return String(await admin.client('LIST')).includes('cmd=bzpopmin');
+      } catch {
+        return false;
+      } finally {
+        admin.disconnect();
+      }
+    };
     try {
+      await waitFor(replyWorkerWaits, 'the reply worker to wait on Redis', 20_000);
       await redis.stop();
       await pg.openPage();
       await pg.enterToken(OPERATOR_TOKEN);
@@ -82,7 +98,7 @@ describe('web playground page in headless Chromium: what the operator sees', () 
       // Back, and reconnected: a core closed while its connections wait to reconnect never finishes closing (ioredis
       // leaves such a connection neither reconnecting nor ended, and BullMQ waits for its end).
       await redis.start();
-      await waitFor(async () => (await core.status()).redis, 'the core to reconnect', 20_000);
+      await waitFor(async () => (await core.status()).redis && (await replyWorkerWaits()), 'the core to reconnect', 30_000);
       await cut.stop();
       await core.close();
       await redis.close();
