@@ -54,7 +54,7 @@ describe('quotablePhrase', () => {
 });
 
 describe('framed fallback', () => {
-  // The intent's frames alone: the topic frames have their own tests below.
+  // The intent's frames alone: the topic frames have their own tests (topicFrames.test.ts).
   const frames = { byKind: loadFrames(join(PROJECT_ROOT, 'data/frames')).byKind, topics: [] };
 
   it('ships frames of every kind', () => {

@@ -58,6 +58,11 @@ describe('topic frames', () => {
     });
     expect(topic('pets').frames.cheer).toEqual(['「{q}」，毛孩子选你当家人真会挑']);
     expect(loadTopics(join(tmpdir(), 'no-such-topics-dir'), isFrameText)).toEqual([]);
+    // A keywords file that does not parse leaves its topics out; the intent's frames still load.
+    const broken = writeFrames();
+    writeFileSync(join(broken, 'topics', 'body.keywords.json'), '{"exercise": {"keywords": []}');
+    expect(loadFrames(broken).topics).toEqual([]);
+    expect(loadFrames(broken).byKind.get('effort')).toEqual(['「{q}」，坚持的样子真好']);
   });
 
   it('find the topic the quoted phrase names first, read in Simplified, and none it names only elsewhere', () => {
