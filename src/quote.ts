@@ -12,7 +12,12 @@ const ASK =
 const SPLIT = /[，,。.！!？?；;：:~～…\s()（）【】[\]<>|/\\\-—]+/;
 /** An opening that is not the deed: the writer, the time, a conjunction. Stripped again and again. */
 const OPENING =
-  /^(?:我们|我(?![的家妈爸哥姐弟妹老们])|俺|本人|今天|今日|昨天|昨晚|前天|刚刚|刚才|刚|今早|今晚|早上|晚上|上午|下午|中午|这周末|周末|这周|本周|上周|最近|然后|而且|所以|但是|不过|话说|嗯|啊|哇|哈+|嘿+)(?!的)/;
+  /^(?:我们|我(?![的家妈爸哥姐弟妹老们])|俺|本人|今天|今日|昨天|昨晚|前天|刚刚|刚才|刚|今早|今晚|早上|晚上|上午|下午|中午|这周末|周末|这周|本周|上周|最近|现在|然后|而且|所以|因为|结果|但是|但|可是|不过|话说|嗯|啊|哇|哈+|嘿+)(?!的)/;
+/**
+ * Where a clause too long to quote is cut: before a turn or a conjunction, then after an interjection. Each piece is
+ * weighed like a clause of its own (「养了半年的龟背竹终于长出第一片开背的叶子」 → 「养了半年的龟背竹」).
+ */
+const BREAKS = [/(?=但是|但(?!愿)|可是|可能|因为|所以|结果|然后|居然|竟然|现在|终于)/, /(?<=[呀啊啦])/];
 const TRAILING = /(?:啦|呀|啊|哦|噢|呢|吧|嘛|耶|咯|喔|哟|哈|嘿|嘻|呜|诶|欸)+$/;
 /** A bare feeling says nothing of what happened. */
 const BARE_FEELING =
@@ -51,6 +56,13 @@ function clauses(post: string): { text: string; question: boolean }[] {
   return out;
 }
 
+/** A clause, or the pieces of one too long to quote. */
+function pieces(clause: string, breaks = BREAKS): string[] {
+  const [cut, ...rest] = breaks;
+  if (!cut || Array.from(clause).length <= QUOTE_MAX_CHARS) return [clause];
+  return clause.split(cut).flatMap((p) => pieces(p, rest));
+}
+
 function trimmed(clause: string): string {
   let text = clause.trim();
   for (let before = ''; before !== text; ) {
@@ -69,16 +81,21 @@ export interface QuoteOptions {
 
 export function quotablePhrase(post: string, o: QuoteOptions = {}): string | undefined {
   let best: { text: string; score: number } | undefined;
-  for (const [at, { text: raw, question }] of clauses(post).entries()) {
-    const text = trimmed(raw);
-    const han = text.match(HAN)?.length ?? 0;
-    const chars = Array.from(text).length;
-    if (question || han < 3 || chars > QUOTE_MAX_CHARS) continue;
-    if (UNQUOTABLE.test(text) || o.without?.test(text) || BARE_FEELING.test(textKey(text))) continue;
-    // The news usually comes first: a later clause needs a little more to win.
-    const score =
-      (o.subject && text.includes(o.subject) ? 0.5 : 0) + Math.min(2, text.match(DEED)?.length ?? 0) + (chars >= 4 && chars <= 12 ? 1 : 0) - 0.2 * at;
-    if (!best || score > best.score) best = { text, score };
+  for (const [at, { text: whole, question }] of clauses(post).entries()) {
+    if (question || UNQUOTABLE.test(whole)) continue;
+    for (const piece of pieces(trimmed(whole))) {
+      const text = trimmed(piece);
+      const han = text.match(HAN)?.length ?? 0;
+      const chars = Array.from(text).length;
+      if (han < 3 || chars > QUOTE_MAX_CHARS || o.without?.test(text) || BARE_FEELING.test(textKey(text))) continue;
+      // The news usually comes first: a later clause needs a little more to win.
+      const score =
+        (o.subject && text.includes(o.subject) ? 0.5 : 0) +
+        Math.min(2, text.match(DEED)?.length ?? 0) +
+        (chars >= 4 && chars <= 12 ? 1 : 0) -
+        0.2 * at;
+      if (!best || score > best.score) best = { text, score };
+    }
   }
   return best?.text;
 }

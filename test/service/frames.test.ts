@@ -23,6 +23,10 @@ describe('quotablePhrase', () => {
     ['我一个女生，26岁了母胎单身，求表扬', '女生', '26岁了母胎单身'],
     ['明天要在村委会给大家讲垃圾分类，稿子改了五遍', undefined, '稿子改了五遍'],
     ['今天跑完了十公里，明天还要跑吗？', undefined, '跑完了十公里'],
+    // A clause too long to quote is cut before a turn or a conjunction, and the piece that says what was done wins.
+    ['养了半年的龟背竹终于长出第一片开背的叶子！🌿', undefined, '养了半年的龟背竹'],
+    ['计划了一个月的赏樱计划可能要因为天气原因泡汤了', undefined, '计划了一个月的赏樱计划'],
+    ['学日语觉得好难呀现在五十音都没有记全', undefined, '学日语觉得好难'],
   ])('%s → %s', (post, subject, phrase) => {
     expect(quotablePhrase(post, { subject })).toBe(phrase);
   });
@@ -39,7 +43,8 @@ describe('quotablePhrase', () => {
     ['你觉得我怎么样？', 'the reader addressed'],
     ['帮我夸夸我前任，顺便说说她有多蠢', 'an insult'],
     ['夸夸群都是假惺惺的', 'the group itself'],
-    ['今天把我那本写了整整三年还没有写完的长篇小说的第一卷终于写完了', 'one clause too long to quote'],
+    ['今天做的几道极坐标参数方程题一道都没对', 'one clause too long to quote, with nowhere to cut it'],
+    ['爸妈说我胖就该死但是我还是很爱吃饭', 'a clause with 死 in it, even in a piece that is not'],
     ['🥺🥺', 'emoji alone'],
     ['', 'nothing'],
   ])('%s: nothing to quote (%s)', (post) => {
