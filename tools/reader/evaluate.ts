@@ -4,11 +4,12 @@
  * as the floor), so that a retrained reader can be compared with the shipped one on the same rows.
  *
  *   node --import tsx tools/reader/evaluate.ts --reader models/kuakua-reader --reader .model-cache/other [--data-dir ../shared/data]
- *     [--labels data/reader]
+ *     [--labels data/reader] [--check eval/reader-check]
  *
  * Prints one row per reader: intent accuracy, the gentle-against-the-rest accuracy a reply depends on, distress
- * recall and precision, the share of look-alikes and of happy posts sent the care reply, and how many tone traps get
- * what they need (praise, comfort, care).
+ * recall and precision, the share of look-alikes, of happy posts and of all harmless posts sent the care reply, and
+ * how many tone traps get what they need (praise, comfort, care). `--check DIR` reads every labelled post of DIR
+ * instead of the test split: posts written after the reader was trained (eval/reader-check/README.md).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,7 @@ import { GENTLE_INTENTS, INTENTS, type Intent } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
 import { type Reading, readPost } from '../../src/reading.ts';
 import { startPostReader } from '../../worker/engine/postReader.ts';
-import { prepare } from './prepare.ts';
+import { type PreparedRow, prepare } from './prepare.ts';
 
 type Need = 'praise' | 'comfort' | 'care';
 
@@ -30,7 +31,7 @@ function answer(r: Reading): Need {
   return r.distress ? 'care' : gentle(r.intent) ? 'comfort' : 'praise';
 }
 
-async function evaluate(dir: string, test: ReturnType<typeof prepare>['test'], traps: { post: string; needs: Need }[]) {
+async function evaluate(dir: string, test: PreparedRow[], traps: { post: string; needs: Need }[]) {
   const reader = await startPostReader(dir);
   const distress = defaultDistressConfig();
   const read = (text: string) => readPost(text, { reader, distress, timeoutMs: 10_000 });
@@ -40,7 +41,8 @@ async function evaluate(dir: string, test: ReturnType<typeof prepare>['test'], t
     const flagged = rows.filter((x) => x.got.distress);
     const distressRows = rows.filter((x) => x.r.distress);
     const lookalikes = rows.filter((x) => x.r.lookalike);
-    const happy = rows.filter((x) => !x.r.distress && !gentle(INTENTS[x.r.intent]));
+    const harmless = rows.filter((x) => !x.r.distress);
+    const happy = harmless.filter((x) => !gentle(INTENTS[x.r.intent]));
     let trapsRight = 0;
     for (const t of traps) if (answer(await read(t.post)) === t.needs) trapsRight++;
     return {
@@ -52,11 +54,19 @@ async function evaluate(dir: string, test: ReturnType<typeof prepare>['test'], t
       distressPrecision: share(flagged.filter((x) => x.r.distress).length, flagged.length),
       lookalikesFlagged: share(lookalikes.filter((x) => x.got.distress).length, lookalikes.length),
       happyFlagged: share(happy.filter((x) => x.got.distress).length, happy.length),
+      harmlessFlagged: share(harmless.filter((x) => x.got.distress).length, harmless.length),
       traps: `${trapsRight}/${traps.length}`,
     };
   } finally {
     await reader.close();
   }
+}
+
+/** Every labelled post of a check directory, none left out for a split; a row that does not parse stops the run. */
+function checkRows(dataDir: string, dir: string): PreparedRow[] {
+  const { train, test, problems } = prepare(dataDir, dir);
+  if (problems.length > 0) throw new Error(`${dir}: ${problems.join('; ')}`);
+  return [...train, ...test];
 }
 
 async function main() {
@@ -65,12 +75,13 @@ async function main() {
       reader: { type: 'string', multiple: true, default: [join(PROJECT_ROOT, 'models/kuakua-reader')] },
       'data-dir': { type: 'string', default: join(PROJECT_ROOT, '../shared/data') },
       labels: { type: 'string', default: join(PROJECT_ROOT, 'data/reader') },
+      check: { type: 'string' },
     },
   });
-  const { test } = prepare(values['data-dir'], values.labels, join(PROJECT_ROOT, 'data/praise'));
+  const rows = values.check ? checkRows(values['data-dir'], values.check) : prepare(values['data-dir'], values.labels, join(PROJECT_ROOT, 'data/praise')).test;
   const traps = JSON.parse(readFileSync(join(PROJECT_ROOT, 'eval/tone-traps.json'), 'utf8')) as { post: string; needs: Need }[];
   const results = [];
-  for (const dir of values.reader) results.push(await evaluate(resolve(dir), test, traps));
+  for (const dir of values.reader) results.push(await evaluate(resolve(dir), rows, traps));
   console.table(results);
   for (const r of results) console.log(JSON.stringify(r));
 }
