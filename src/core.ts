@@ -36,6 +36,7 @@ import { describeRedis, redisTarget, type RedisTarget } from './redisTarget.ts';
 import { type DistressSignal, type PostReader, type Reading, readWithModel, readWords } from './reading.ts';
 import { startJanitor, type Janitor } from './retention.ts';
 import { withTimeout } from './timeout.ts';
+import { CLOSE_WAIT_MS, closeOrDrop, deadline, quitOrDrop } from './closing.ts';
 import { asRead, inScript, type Script } from './script.ts';
 import { evaluateTrigger } from './triggers.ts';
 
@@ -48,6 +49,8 @@ export interface CoreOptions {
   instanceId?: string;
   /** The post reader (worker/engine/postReader.ts); without one, distress.patterns alone and tones from the words. */
   reader?: PostReader;
+  /** How long close() may wait for Redis in all before it drops the connections still closing (CLOSE_WAIT_MS). */
+  closeTimeoutMs?: number;
 }
 
 type Deliver = (d: Delivery) => Promise<void>;
@@ -86,6 +89,7 @@ class QueueCore implements Core {
     readonly instanceId: string,
     ephemeral: boolean,
     private readonly reader?: PostReader,
+    private readonly closeTimeoutMs = CLOSE_WAIT_MS,
   ) {
     const prefix = config.redis.prefix;
     const q = config.queue;
@@ -475,11 +479,16 @@ class QueueCore implements Core {
     return this.janitor.sweep();
   }
 
+  /**
+   * Stops taking replies and closes the connections, within closeTimeoutMs in all. With Redis gone, a close waits for a
+   * reconnection that may never come (BullMQ and ioredis queue the QUIT), so what is still closing then is dropped.
+   */
   async close(): Promise<void> {
-    await this.replyWorker.close();
-    await this.janitor.stop();
-    await Promise.all([this.requests.close(), this.replies.close()]);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const left = deadline(this.closeTimeoutMs);
+    await closeOrDrop('reply worker', this.replyWorker, left(), this.log);
+    await this.janitor.stop(left());
+    await Promise.all([closeOrDrop('request queue', this.requests, left(), this.log), closeOrDrop('reply queue', this.replies, left(), this.log)]);
+    await quitOrDrop(this.redis, left());
   }
 }
 
@@ -520,7 +529,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const redisAt = describeRedis(target);
   watchConnection(redis, redisAt);
   const ephemeral = !opts.instanceId && !opts.config.instance.id;
-  const bot = new QueueCore(opts.config, opts.logger, redis, redisAt, opts.instanceId ?? defaultInstanceId(opts.config), ephemeral, opts.reader);
+  const bot = new QueueCore(
+    opts.config,
+    opts.logger,
+    redis,
+    redisAt,
+    opts.instanceId ?? defaultInstanceId(opts.config),
+    ephemeral,
+    opts.reader,
+    opts.closeTimeoutMs,
+  );
   await redis.ping();
   await bot.sweep();
   return bot;

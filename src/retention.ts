@@ -6,12 +6,11 @@ import { NOW_MS } from './heartbeat.ts';
 import { replyQueueName, type RedisKeys } from './queue/contracts.ts';
 import { withTimeout } from './timeout.ts';
 
-const STOP_WAIT_MS = 5000;
-
 export interface Janitor {
   /** One sweep now (also run at start and on a timer). */
   sweep(): Promise<void>;
-  stop(): Promise<void>;
+  /** Waits at most waitMs for Redis; then the other bots delete this bot's reply queue once its keep date has passed. */
+  stop(waitMs: number): Promise<void>;
 }
 
 /*
@@ -123,7 +122,7 @@ export function startJanitor(opts: {
   return {
     sweep,
     /** Call after the reply worker has stopped. An ephemeral id's reply queue goes at once, with what is left in it. */
-    async stop() {
+    async stop(waitMs) {
       stopped = true;
       clearInterval(timer);
       clearInterval(heartbeat);
@@ -133,8 +132,7 @@ export function startJanitor(opts: {
         await replies.obliterate({ force: true });
         await redis.zrem(keys.replyQueues(), instanceId);
       };
-      // Redis may be down at shutdown: then the other bots delete the queue once its keep date has passed.
-      await withTimeout(finish(), STOP_WAIT_MS).catch((err: unknown) =>
+      await withTimeout(finish(), waitMs).catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, "could not delete this bot's reply queue; the other bots will"),
       );
     },

@@ -7,6 +7,8 @@ import type { Config } from '../src/config.ts';
 import { beat, removeBeat } from '../src/heartbeat.ts';
 import { metrics } from '../src/metrics.ts';
 import { candidateCount } from '../src/candidateCount.ts';
+import { CLOSE_WAIT_MS, closeOrDrop, deadline, quitOrDrop } from '../src/closing.ts';
+import { withTimeout } from '../src/timeout.ts';
 import { policyRules, PraiseHistory } from '../src/policy.ts';
 import {
   finishedJobRetention,
@@ -238,13 +240,15 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         ]);
         clearTimeout(grace);
         if (late) {
-          log.warn('jobs still running after the shutdown grace period: putting them back in the queue');
+          log.warn('the worker did not stop within the shutdown grace period: putting its jobs in hand back in the queue');
           worker.cancelAllJobs('shutdown');
-          await closed;
         }
-        await removeBeat(redis, keys, id).catch(() => undefined);
-        await Promise.all([requests.close(), ...[...replyQueues.values()].map((q) => q.close())]);
-        await redis.quit().catch(() => redis.disconnect());
+        // Redis may be gone: each step from here waits for it at most CLOSE_WAIT_MS in all.
+        const left = deadline(CLOSE_WAIT_MS);
+        await closeOrDrop('worker', { close: () => closed, disconnect: () => worker.disconnect() }, left(), log);
+        await withTimeout(removeBeat(redis, keys, id), left()).catch(() => undefined);
+        await Promise.all([requests, ...replyQueues.values()].map((q) => closeOrDrop(`queue ${q.name}`, q, left(), log)));
+        await quitOrDrop(redis, left());
         log.info('worker stopped');
       })()),
   };

@@ -171,4 +171,28 @@ describe('Redis stops while messages arrive', () => {
     expect(await bot.stop()).toBe(0);
     expect(await worker.stop()).toBe(0);
   }, 150_000);
+
+  it('`kuakua bot` and `kuakua worker` still exit 0 on SIGTERM while Redis is down, and say what they dropped', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.close());
+    const { path } = configFile(redis.url, {
+      http: { port: await freePort() },
+      worker: { shutdownTimeoutMs: 1000 },
+      model: { dir: await makeRandomModel(), variant: 'fp32', threads: 1, candidates: 1, maxNewTokens: 8 },
+    });
+    const worker = await startWorkerProcess(redis.url, path);
+    cleanups.push(() => worker.kill());
+    const bot = spawnKuakua(['bot'], { REDIS_URL: redis.url, KUAKUA_CONFIG: path });
+    cleanups.push(() => bot.kill());
+    await bot.waitForOutput('kuakua bot:', 'the bot to start');
+    const admin = new Redis(redis.url);
+    cleanups.push(async () => admin.disconnect());
+    // Both wait on Redis (BZPOPMIN) before it goes: a connection that was up and is now reconnecting is what hung.
+    await waitFor(async () => (String(await admin.client('LIST')).match(/cmd=bzpopmin/g) ?? []).length >= 2, 'the bot and the worker to wait on Redis');
+    admin.disconnect();
+    await redis.stop();
+    expect(await bot.stop()).toBe(0);
+    expect(await worker.stop()).toBe(0);
+    for (const p of [bot, worker]) expect(p.output()).toContain('did not close in time: dropping its connections');
+  }, 120_000);
 });

@@ -95,8 +95,8 @@ describe('web playground page in headless Chromium: what the operator sees', () 
       expect(await pg.page.content()).not.toContain(password);
     } finally {
       pg.web = original;
-      // Back, and reconnected: a core closed while its connections wait to reconnect never finishes closing (ioredis
-      // leaves such a connection neither reconnecting nor ended, and BullMQ waits for its end).
+      // Back, and reconnected, so that the core closes cleanly: one closed while its connections wait to reconnect
+      // drops them after closeTimeoutMs (outage.test.ts).
       await redis.start();
       await waitFor(async () => (await core.status()).redis && (await replyWorkerWaits()), 'the core to reconnect', 30_000);
       await cut.stop();
