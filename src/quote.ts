@@ -90,10 +90,7 @@ export function quotablePhrase(post: string, o: QuoteOptions = {}): string | und
       if (han < 3 || chars > QUOTE_MAX_CHARS || o.without?.test(text) || BARE_FEELING.test(textKey(text))) continue;
       // The news usually comes first: a later clause needs a little more to win.
       const score =
-        (o.subject && text.includes(o.subject) ? 0.5 : 0) +
-        Math.min(2, text.match(DEED)?.length ?? 0) +
-        (chars >= 4 && chars <= 12 ? 1 : 0) -
-        0.2 * at;
+        (o.subject && text.includes(o.subject) ? 0.5 : 0) + Math.min(2, text.match(DEED)?.length ?? 0) + (chars >= 4 && chars <= 12 ? 1 : 0) - 0.2 * at;
       if (!best || score > best.score) best = { text, score };
     }
   }
