@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTENTS } from '../../src/intents.ts';
 import { startPostReader } from '../../worker/engine/postReader.ts';
+import { NgramReader } from '../../worker/engine/ngramReader.ts';
 import { loadReaderConfig, ReaderSession } from '../../worker/engine/reader.ts';
 import { modelTool } from '../helpers/modelTool.ts';
 
@@ -29,6 +30,14 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+const softmaxOf = (logits: number[]) => {
+  const max = Math.max(...logits);
+  const exps = logits.map((x) => Math.exp(x - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+};
+const sigmoidOf = (x: number) => 1 / (1 + Math.exp(-x));
+
 describe('post reader', () => {
   it('reads the same tokens (start and end of a long post) and gives the same outputs as the PyTorch reference, in one padded batch', async () => {
     const session = await ReaderSession.load(dir, 'fp32');
@@ -51,6 +60,39 @@ describe('post reader', () => {
     } finally {
       await session.close();
     }
+  });
+
+  it('mixes in its character n-gram bag by the bag’s weight (its intent none for a post without Chinese), the bag reading as the toolchain’s reference', async () => {
+    const mixed = join(tmp, 'reader-ngram');
+    await modelTool(['reader-random', '--out', mixed, '--labels', join(tmp, 'labels.json'), '--ngram']);
+    const cfg = loadReaderConfig(mixed);
+    expect(cfg.ngram).toMatchObject({ file: 'ngram.bin', weight: 0.5, min_han: 2 });
+    const bag = NgramReader.load(mixed, cfg.ngram!, cfg.labels.length);
+    // The last has no Han character: its intent is the graph's alone.
+    const posts = [...POSTS, '🎉🎉 ok'];
+    const ref = JSON.parse(await modelTool(['reader-ngram-reference', '--dir', mixed], JSON.stringify(posts)));
+    const graph = JSON.parse(await modelTool(['reader-reference', '--dir', mixed], JSON.stringify(posts)));
+    const session = await ReaderSession.load(mixed, 'fp32');
+    try {
+      const outs = await session.read(posts);
+      for (const [i, post] of posts.entries()) {
+        const w = i === POSTS.length ? 0 : 0.5;
+        expect(bag.intentWeightFor(post)).toBe(w);
+        const logits = bag.read(post).logits;
+        const n = cfg.labels.length;
+        const probs = softmaxOf(Array.from(logits.subarray(0, n)));
+        for (const [c, p] of probs.entries()) expect(p).toBeCloseTo(ref[i].probs[c], 4);
+        expect(sigmoidOf(logits[n]!)).toBeCloseTo(ref[i].distress, 4);
+        const own = softmaxOf(graph.intent_logits[i]);
+        for (const [c, p] of outs[i]!.probs.entries()) expect(p).toBeCloseTo((1 - w) * own[c]! + w * ref[i].probs[c], 4);
+        expect(outs[i]!.distress).toBeCloseTo(0.5 * sigmoidOf(graph.distress_logit[i]) + 0.5 * ref[i].distress, 4);
+      }
+    } finally {
+      await session.close();
+    }
+    // A bag file that does not match its config is refused in one line.
+    writeFileSync(join(mixed, 'ngram.bin'), Buffer.alloc(10));
+    await expect(ReaderSession.load(mixed)).rejects.toThrow(/ngram\.bin has 10 bytes, its config says \d+/);
   });
 
   it('refuses a broken reader directory with a one-line error, also when started as a thread', async () => {

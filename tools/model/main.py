@@ -133,11 +133,24 @@ def cmd_reader_train(a):
     reader.train(a)
 
 
+def cmd_reader_ngram(a):
+    import ngram_reader
+    ngram_reader.train(a)
+
+
+def cmd_reader_ngram_reference(a):
+    import ngram_reader
+    ngram_reader.reference(a.dir)
+
+
 def cmd_reader_random(a):
     import reader
     with open(a.labels, encoding='utf-8') as f:
         labels = json.load(f)
     reader.random_reader_dir(a.out, a.vocab, labels, a.layers, a.heads, a.hidden, a.seed)
+    if a.ngram:
+        import ngram_reader
+        ngram_reader.random_bag(a.out, a.seed)
     print(json.dumps({'out': a.out}))
 
 
@@ -329,9 +342,26 @@ def main(argv=None):
     s.add_argument('--seed', type=int, default=1234)
     s.set_defaults(fn=cmd_reader_train)
 
+    s = sub.add_parser('reader-ngram', help="train the reader's character n-gram bag into a reader directory, and re-pick the threshold")
+    s.add_argument('--data', required=True, help='prepared directory: train.jsonl, test.jsonl, labels.json')
+    s.add_argument('--reader-dir', required=True, help='reader directory (reader-train --out-dir): ngram.bin and config.json go there')
+    s.add_argument('--reader-state', required=True, help="that reader's reader_state.pt, to read the dev share with")
+    s.add_argument('--weight', type=float, default=0.5, help="the bag's share of the mixed probabilities")
+    s.add_argument('--epochs', type=int, default=5)
+    s.add_argument('--written-repeat', type=int, default=2)
+    s.add_argument('--min-recall', type=float, help='the highest threshold that keeps this dev recall')
+    s.add_argument('--min-precision', type=float, default=0.8, help='else: the threshold of highest dev recall at this dev precision')
+    s.add_argument('--seed', type=int, default=7)
+    s.set_defaults(fn=cmd_reader_ngram)
+
+    s = sub.add_parser('reader-ngram-reference', help="the n-gram bag's outputs for [\"post\", ...] on stdin (ngram.bin)")
+    s.add_argument('--dir', required=True, help='reader directory')
+    s.set_defaults(fn=cmd_reader_ngram_reference)
+
     s = sub.add_parser('reader-random', help='a reader directory with random weights (tests), with reader_state.pt')
     small_random_shape(s)
     s.add_argument('--labels', required=True, help='JSON array of intent labels')
+    s.add_argument('--ngram', action='store_true', help='with a character n-gram bag of random weights')
     s.set_defaults(fn=cmd_reader_random)
 
     s = sub.add_parser('reader-reference', help='PyTorch reader outputs for ["post", ...] on stdin')

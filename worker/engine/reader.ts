@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { loadSideModelConfig } from './config.ts';
+import { NgramReader, ngramConfigSchema } from './ngramReader.ts';
 import { paddedBatch } from './paddedBatch.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
@@ -17,6 +18,8 @@ const readerConfigSchema = z.object({
   drop_token_ids: z.array(z.number().int()).default([]),
   eos_token_id: z.number().int(),
   pad_token_id: z.number().int(),
+  /** The character n-gram bag whose reading is mixed with the graph's (ngramReader.ts); absent in older readers. */
+  ngram: ngramConfigSchema.optional(),
 });
 
 export type ReaderConfig = z.infer<typeof readerConfigSchema>;
@@ -36,6 +39,9 @@ export function loadReaderConfig(dir: string): ReaderConfig {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+/** (1 - w) a + w b. */
+const blend = (a: number, b: number, w: number) => (1 - w) * a + w * b;
+
 function softmax(logits: Float32Array): number[] {
   const max = Math.max(...logits);
   const exps = Array.from(logits, (x) => Math.exp(x - max));
@@ -49,6 +55,7 @@ export class ReaderSession {
     private readonly session: ort.InferenceSession,
     readonly cfg: ReaderConfig,
     private readonly tok: TextTokenizer,
+    private readonly ngram?: NgramReader,
   ) {}
 
   /** `weights`: int8 (the default, when the directory has it) or fp32 (the reference the parity test checks). */
@@ -61,7 +68,8 @@ export class ReaderSession {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
     });
-    return new ReaderSession(session, cfg, new TextTokenizer(dir));
+    const ngram = cfg.ngram && NgramReader.load(dir, cfg.ngram, cfg.labels.length);
+    return new ReaderSession(session, cfg, new TextTokenizer(dir), ngram);
   }
 
   /** The post's first head_tokens and last tail_tokens tokens (all of a shorter one), then [SEP], as the trainer reads it. */
@@ -83,7 +91,14 @@ export class ReaderSession {
     const logits = out.intent_logits!.data as Float32Array;
     const distress = out.distress_logit!.data as Float32Array;
     const n = this.cfg.labels.length;
-    return posts.map((_, i) => ({ probs: softmax(logits.subarray(i * n, (i + 1) * n)), distress: sigmoid(distress[i]!) }));
+    return posts.map((post, i) => {
+      const own = { probs: softmax(logits.subarray(i * n, (i + 1) * n)), distress: sigmoid(distress[i]!) };
+      if (!this.ngram) return own;
+      const bag = this.ngram.read(post).logits;
+      const w = this.ngram.intentWeightFor(post);
+      const bagProbs = softmax(bag.subarray(0, n));
+      return { probs: own.probs.map((p, c) => blend(p, bagProbs[c]!, w)), distress: blend(own.distress, sigmoid(bag[n]!), this.ngram.weight) };
+    });
   }
 
   async close(): Promise<void> {

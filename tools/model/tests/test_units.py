@@ -8,6 +8,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import checkpoint  # noqa: E402
+import ngram_reader  # noqa: E402
 import reader  # noqa: E402
 import train  # noqa: E402
 from wordpiece import build_vocab  # noqa: E402
@@ -72,10 +73,6 @@ class CheckpointTest(unittest.TestCase):
         self.assertEqual(list(checkpoint.normalize_state_dict(sd)), ['language_model.word_embeddings.weight'])
 
 
-if __name__ == '__main__':
-    unittest.main()
-
-
 class ReaderPoolTest(unittest.TestCase):
     def test_written_rows_are_repeated_and_the_rest_kept_once(self):
         rows = [{'id': 'wp-1', 'source': 'written'}, {'id': 'db-1', 'source': 'douban'}, {'id': 'c-1', 'source': 'corpus'}]
@@ -117,3 +114,45 @@ class ReaderDistillLossTest(unittest.TestCase):
         near = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.8, 0.15, 0.05], 0.1))], self.pw, 1.0)
         far = reader.batch_loss(self.intent[:1], self.distress[:1], [(None, -1, -1, ([0.05, 0.15, 0.8], 0.9))], self.pw, 1.0)
         self.assertLess(float(near), float(far))
+
+
+class NgramReaderTest(unittest.TestCase):
+    ROWS = [{'id': f'w-{i}', 'input': text, 'intent': intent, 'distress': distress, 'source': 'written'}
+            for i, (text, intent, distress) in enumerate([('今天终于拿到驾照了', 0, 0), ('好难过，考砸了', 7, 0),
+                                                          ('不想再醒过来了', 8, 1), ('拿到offer了', 0, 0)])]
+
+    def test_grams_cover_each_order_of_the_post_with_its_ends(self):
+        ids = ngram_reader.grams('夸我')
+        self.assertEqual(len(ids), 4 + 3 + 2)  # ^夸我$: four characters, three bigrams, two trigrams
+        self.assertTrue(all(0 <= i < ngram_reader.BUCKETS for i in ids))
+        self.assertEqual(ids, ngram_reader.grams('夸我'))
+        self.assertNotEqual(ids, ngram_reader.grams('我夸'))
+
+    def test_training_is_reproducible_and_the_file_reads_back_as_written(self):
+        import tempfile
+        labels = [str(i) for i in range(12)]
+        a = ngram_reader.quantize(ngram_reader.train_bag(self.ROWS, labels, seed=3, epochs=2))
+        b = ngram_reader.quantize(ngram_reader.train_bag(self.ROWS, labels, seed=3, epochs=2))
+        self.assertTrue((a['table'] == b['table']).all())
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'ngram.bin')
+            ngram_reader.write_bin(a, path)
+            back = ngram_reader.load_bin(path, len(labels))
+        for key in ('table', 'scale', 'weight', 'bias'):
+            self.assertTrue((back[key] == a[key]).all(), key)
+        probs, risk = ngram_reader.read_q(back, [r['input'] for r in self.ROWS])
+        self.assertEqual(probs.shape, (4, 12))
+        self.assertTrue(abs(probs.sum(axis=1) - 1).max() < 1e-5)
+        self.assertTrue(((risk > 0) & (risk < 1)).all())
+
+    def test_the_int8_table_keeps_each_row_to_within_half_a_step(self):
+        model = ngram_reader.Bag(12)
+        q = ngram_reader.quantize(model)
+        rows = [5, 77, 1000]
+        w = model.table.weight.detach().numpy()[rows]
+        back = q['table'][rows].astype('float32') * q['scale'][rows, None]
+        self.assertTrue((abs(back - w) <= q['scale'][rows, None] / 2 + 1e-7).all())
+
+
+if __name__ == '__main__':
+    unittest.main()
