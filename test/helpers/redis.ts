@@ -85,3 +85,20 @@ export async function startRedis(opts: { aof?: boolean; password?: string; args?
     },
   };
 }
+
+/**
+ * How many clients wait on Redis in BZPOPMIN, as BullMQ workers do once their blocking connection is made (CLIENT
+ * LIST); 0 when Redis does not answer.
+ */
+export async function blockedWorkers(url: string): Promise<number> {
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  admin.on('error', () => {});
+  try {
+    await admin.connect();
+    return (String(await admin.client('LIST')).match(/cmd=bzpopmin/g) ?? []).length;
+  } catch {
+    return 0;
+  } finally {
+    admin.disconnect();
+  }
+}

@@ -1,9 +1,8 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { clearAdapterStatus, setAdapterStatus } from '../../src/adapterStatus.ts';
 import { createCore } from '../../src/core.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startRedis } from '../helpers/redis.ts';
+import { blockedWorkers, startRedis } from '../helpers/redis.ts';
 import { testConfig, waitFor } from '../service/support.ts';
 import { OPERATOR_TOKEN, said, usePlayground } from './playground.ts';
 import { HAN, startWeb } from './support.ts';
@@ -73,18 +72,7 @@ describe('web playground page in headless Chromium: what the operator sees', () 
     pg.web = cut;
     // The core's reply worker (BullMQ) blocks on BZPOPMIN once its connection is made. Redis stopped before that, or
     // the core closed before it is made again, leaves the connection half made, and BullMQ's close then never ends.
-    const replyWorkerWaits = async () => {
-      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      admin.on('error', () => {});
-      try {
-        await admin.connect();
-        return String(await admin.client('LIST')).includes('cmd=bzpopmin');
-      } catch {
-        return false;
-      } finally {
-        admin.disconnect();
-      }
-    };
+    const replyWorkerWaits = async () => (await blockedWorkers(redis.url)) >= 1;
     try {
       await waitFor(replyWorkerWaits, 'the reply worker to wait on Redis', 20_000);
       await redis.stop();
