@@ -105,6 +105,34 @@ describe('topic frames', () => {
     const noBirthday: Frames = { ...frames, byKind: new Map([...frames.byKind, ['birthday', ['生日这天「{q}」，真好']]]) };
     expect(fallbackPraise('今天生日，跑步五公里', [], () => 0, 'celebration', { frames: noBirthday }).text).toBe('生日这天「跑步五公里」，真好');
   });
+
+  it('count the douban titles a topic could answer, and the titles a new keyword moves (tools/frames/coverage.ts)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kuakua-titles-'));
+    mkdirSync(join(dataDir, 'douban_kuakua_forg77'));
+    writeFileSync(join(dataDir, 'douban_kuakua_forg77', 'titles.txt'), ['今天跑步五公里', '撸猫一下午', '求夸', '单身狗的周末', '健身房打卡第三天'].join('\n'));
+    const before = writeFrames();
+    const after = writeFrames();
+    const keywords = join(after, 'topics', 'body.keywords.json');
+    writeFileSync(
+      keywords,
+      JSON.stringify({
+        exercise: { name: '运动', keywords: ['跑步', '健身', '周末'], not: [] },
+        pets: { name: '宠物', keywords: ['猫', '狗'], not: ['单身狗'] },
+      }),
+    );
+    const run = (...args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'tools/frames/coverage.ts'), '--data-dir', dataDir, '--frames', after, ...args], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+      })
+        .trim()
+        .split('\n');
+    // 求夸 has no phrase to quote; 单身狗 is not a pet, and names no topic until 周末 does.
+    expect(JSON.parse(run().at(-1)!)).toEqual({ quotable: 4, named: 4, share: 1, byTopic: { exercise: 3, pets: 1 } });
+    const moved = run('--before', before);
+    expect(moved.slice(0, -2)).toEqual(['- → exercise\t单身狗的周末']);
+    expect(JSON.parse(moved.at(-2)!)).toEqual({ before: 0.75, after: 1 });
+  });
 });
 
 describe('the shipped topic frames', () => {
