@@ -3,13 +3,17 @@ import type { Frames } from '../src/frames.ts';
 import { alike, choosePraise, type ChosenPraise, type PraiseCandidate, type PolicyRules, type Rejection } from '../src/policy.ts';
 import type { Intent } from '../src/intents.ts';
 import type { PraiseSource } from '../src/queue/contracts.ts';
+import { saysNothing } from '../src/quote.ts';
 import type { Tone } from '../src/tone.ts';
 import type { Engine } from './engine/index.ts';
 import { createRng } from './engine/sampling.ts';
 import type { PraiseIndex, RetrievalOptions } from './retrieval.ts';
 
-/** Why a tone reply was sent instead of a generated one. */
-export type FallbackReason = 'below-threshold' | 'rejected' | 'empty';
+/**
+ * Why a tone reply was sent instead of a praise: no candidate scored enough, all were rejected, none came back, or the post says nothing
+ * yet (求夸 alone, emoji, digits), where no praise could be about anything and none is generated.
+ */
+export type FallbackReason = 'below-threshold' | 'rejected' | 'empty' | 'says-nothing';
 
 export interface PraiseRequest {
   post: string;
@@ -76,6 +80,7 @@ export async function praiseStep(engine: Engine, req: PraiseRequest, opts: Prais
   const random = req.seed === undefined ? Math.random : createRng(req.seed);
   const framing = opts.frames && { frames: opts.frames, subject: req.subject, blocklist: opts.rules.blocklist };
   const fallback = fallbackPraise(req.post, req.avoid, random, req.intent, framing);
+  if (saysNothing(req.post)) return { kind: 'fallback', reason: 'says-nothing', ...fallback, newTokens: 0, generationMs: 0 };
   const rules = fallback.form === 'template' ? opts.rules : overFrame(opts.rules);
   let newTokens = 0;
   let generationMs = 0;

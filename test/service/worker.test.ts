@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/app/config.ts';
-import { BY_TONE } from '../../src/fallback.ts';
+import { BARE_ASK, BY_TONE } from '../../src/fallback.ts';
 import { metrics } from '../../src/metrics.ts';
 import { clashesWithTone } from '../../src/tone.ts';
 import type { Engine } from '../../worker/engine/index.ts';
@@ -104,9 +104,20 @@ describe('praise policy in the worker', () => {
     await waitFor(() => got.length === 1, 'the reply to a post with a phrase to quote');
     expect(got[0]).toMatchObject({ kind: 'fallback' });
     expect(got[0]!.text).toContain('「终于把驾照考下来了」');
-    await bot.handle(message({ text: '求夸' }));
+    await bot.handle(message({ text: '求夸 为什么表扬组这么温暖' }));
     await waitFor(() => got.length === 2, 'the reply to a post with nothing to quote');
     expect(got[1]).toMatchObject({ kind: 'praise', text: '太厉害了，给你点赞！' });
+  });
+
+  it('a post that says nothing yet gets a bare-ask template, and the engine is not asked for a praise about nothing', async () => {
+    const engine = scriptedEngine([['哇，看起来好好吃'], ['太厉害了吧']]);
+    const { bot, got } = await setup(engine);
+    const before = await fallbackCount('says-nothing', 'neutral', 'template');
+    for (const text of ['求夸', '🥺🥺', '123456']) await bot.handle(message({ text, mentionsBot: true }));
+    await waitFor(() => got.length === 3, 'the three replies');
+    for (const reply of got) expect(BARE_ASK).toContain(reply.text);
+    expect(engine.calls).toEqual([]);
+    expect(await fallbackCount('says-nothing', 'neutral', 'template')).toBe(before + 3);
   });
 
   it.each([
