@@ -12,10 +12,11 @@ import type { Tone } from './tone.ts';
  */
 
 /**
- * What a frame answers within a topic: good news or a step taken, or worry before something. A setback or sadness keeps
- * its intent's frames: read blind, topic frames that comforted lost to them (data/frames/topics/README.md).
+ * What a frame answers within a topic: good news or a step taken, worry before something, or a post told with a laugh
+ * (a win or a confession alike). A setback or sadness keeps its intent's frames: read blind, topic frames that
+ * comforted lost to them (data/frames/topics/README.md).
  */
-export const MOODS = ['cheer', 'worry'] as const;
+export const MOODS = ['cheer', 'worry', 'joke'] as const;
 export type Mood = (typeof MOODS)[number];
 
 export const TOPIC_ID = /^[a-z][a-z_]*$/;
@@ -62,7 +63,7 @@ export function loadTopics(dir: string, isFrame: (text: string) => boolean): Top
     if (!parsed.success) continue;
     for (const [id, t] of Object.entries(parsed.data)) {
       const lower = (words: string[]) => words.map((w) => w.toLowerCase());
-      topics.set(id, { id, name: t.name, keywords: lower(t.keywords), not: lower(t.not), frames: { cheer: [], worry: [] } });
+      topics.set(id, { id, name: t.name, keywords: lower(t.keywords), not: lower(t.not), frames: { cheer: [], worry: [], joke: [] } });
     }
   }
   for (const { raw } of readJsonLines(dir)) {
@@ -79,9 +80,9 @@ const MOOD_OF_INTENT: Record<Intent, Mood | undefined> = {
   made_shown: 'cheer',
   kindness: 'cheer',
   courage: 'cheer',
-  // A party and a joke are their own worlds, and bad news is comforted: the intent's frames answer them.
+  // A party is its own world, and bad news is comforted: the intent's frames answer them.
   celebration: undefined,
-  joke: undefined,
+  joke: 'joke',
   setback: undefined,
   sad: undefined,
   tired_wronged: undefined,

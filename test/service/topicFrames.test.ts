@@ -39,6 +39,7 @@ function writeFrames(): string {
       '{"topic":"exercise","mood":"worry","text":"「{q}」，别怕，身体记得每一次坚持"}',
       '{"topic":"exercise","mood":"hurt","text":"「{q}」，先抱抱你，跑道一直在等你"}',
       '{"topic":"pets","mood":"cheer","text":"「{q}」，毛孩子选你当家人真会挑"}',
+      '{"topic":"pets","mood":"joke","text":"「{q}」，猫主子已经批准你当御用铲屎官了"}',
       '{"topic":"pets","mood":"cheer","text":"没有槽位的猫"}',
       '{"topic":"nobody","mood":"cheer","text":"「{q}」，没有关键词的话题"}',
     ].join('\n'),
@@ -55,8 +56,9 @@ describe('topic frames', () => {
     expect(topic('exercise').frames).toEqual({
       cheer: ['「{q}」！脂肪已经连夜收拾行李了', '你说「{q}」，肌肉都在鼓掌'],
       worry: ['「{q}」，别怕，身体记得每一次坚持'],
+      joke: [],
     });
-    expect(topic('pets').frames.cheer).toEqual(['「{q}」，毛孩子选你当家人真会挑']);
+    expect(topic('pets').frames).toEqual({ cheer: ['「{q}」，毛孩子选你当家人真会挑'], worry: [], joke: ['「{q}」，猫主子已经批准你当御用铲屎官了'] });
     expect(loadTopics(join(tmpdir(), 'no-such-topics-dir'), isFrameText)).toEqual([]);
     // A keywords file that does not parse leaves its topics out; the intent's frames still load.
     const broken = writeFrames();
@@ -74,12 +76,12 @@ describe('topic frames', () => {
     expect(fallbackPraise('终于坚持下来了，今天跑步五公里', [], () => 0, 'effort', { frames }).form).toBe('framed');
   });
 
-  it('take the mood from the intent: cheer or worry; none for a party, a joke or bad news', () => {
+  it('take the mood from the intent: cheer, worry or joke; none for a party or bad news', () => {
     expect(moodOf('effort', 'neutral')).toBe('cheer');
     expect(moodOf('anxious', 'anxious')).toBe('worry');
     for (const intent of GENTLE_INTENTS.filter((i) => i !== 'anxious')) expect(moodOf(intent, 'sad')).toBeUndefined();
     expect(moodOf('celebration', 'achievement')).toBeUndefined();
-    expect(moodOf('joke', 'neutral')).toBeUndefined();
+    expect(moodOf('joke', 'neutral')).toBe('joke');
     // Without a reader, the tone of the words decides.
     expect(moodOf(undefined, 'sad')).toBeUndefined();
     expect(moodOf(undefined, 'encourage')).toBe('worry');
@@ -93,10 +95,12 @@ describe('topic frames', () => {
     expect(fallbackPraise('明天跑步比赛好紧张', [], () => 0, 'anxious', { frames }).text).toBe('「明天跑步比赛好紧张」，别怕，身体记得每一次坚持');
   });
 
-  it('answer with the intent’s frame when the topic has no frame of that mood, the news is bad, the intent is a joke, or the chat had them all', () => {
+  it('answer with the intent’s frame when the topic has no frame of that mood (a joke about running here), the news is bad, or the chat had them all', () => {
     expect(fallbackPraise('明天带猫去打针好紧张', [], () => 0, 'anxious', { frames }).text).toBe('「明天带猫去打针好紧张」，别怕');
     expect(fallbackPraise('跑步把膝盖跑伤了', [], () => 0, 'setback', { frames }).text).toBe('「跑步把膝盖跑伤了」，先抱抱你');
     expect(fallbackPraise('跑步五公里', [], () => 0, 'joke', { frames }).text).toBe('「跑步五公里」这句我要念十遍');
+    // A topic with joke frames answers a joke with one.
+    expect(fallbackPraise('把猫喂成了一个球', [], () => 0, 'joke', { frames }).text).toBe('「把猫喂成了一个球」，猫主子已经批准你当御用铲屎官了');
     const sent = topic('exercise').frames.cheer.map((f) => fillFrame(f, '跑步五公里'));
     expect(fallbackPraise('跑步五公里', sent, () => 0, 'effort', { frames }).text).toBe('「跑步五公里」，坚持的样子真好');
   });
@@ -142,7 +146,7 @@ describe('the shipped topic frames', () => {
     expect(topics.length).toBeGreaterThanOrEqual(30);
     for (const t of topics) {
       expect(t.keywords.length, t.id).toBeGreaterThan(0);
-      for (const mood of MOODS) expect(t.frames[mood].length, `${t.id} ${mood}`).toBeGreaterThanOrEqual(4);
+      for (const mood of MOODS.filter((m) => m !== 'joke')) expect(t.frames[mood].length, `${t.id} ${mood}`).toBeGreaterThanOrEqual(4);
       for (const f of t.frames.worry) expect(clashesWithTone(f, toneOf('', 'anxious')), f).toBe(false);
     }
   });
