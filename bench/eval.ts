@@ -29,7 +29,7 @@ import { type Frames, loadFrames } from '../src/frames.ts';
 import { policyRules } from '../src/policy.ts';
 import { careReply } from '../src/distress.ts';
 import { type PostReader, readPost } from '../src/reading.ts';
-import { inScript } from '../src/script.ts';
+import { asRead, inScript } from '../src/script.ts';
 import { createEngine, type Engine, type Variant } from '../worker/engine/index.ts';
 import { startPostReader } from '../worker/engine/postReader.ts';
 import { type PraiseStepOptions, praiseStep } from '../worker/praise.ts';
@@ -193,7 +193,16 @@ async function viaPipeline(
     }
     const out = await praiseStep(
       engine,
-      { post: p.post, avoid: [], n, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 101, intent: reading.intent, subject: reading.subject },
+      // The worker reads what the core queues: a Traditional post in Simplified (src/core.ts), answered in Traditional.
+      {
+        post: asRead(p.post, reading.script),
+        avoid: [],
+        n,
+        maxNewTokens: config.model.maxNewTokens,
+        seed: seed + i * 101,
+        intent: reading.intent,
+        subject: reading.subject,
+      },
       step,
     );
     const ms = Math.round(performance.now() - started);
@@ -220,12 +229,12 @@ async function repeated(
   const chats: { post: string; replies: string[]; distinct: number }[] = [];
   for (const [i, { post }] of posts.entries()) {
     const replies: string[] = [];
-    const { intent, subject } = await readPost(post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
+    const { intent, subject, script } = await readPost(post, { reader, distress: config.distress, timeoutMs: config.reader.timeoutMs });
     for (let k = 0; k < times; k++) {
       const avoid = replies.slice(-config.policy.historySize).reverse();
       const out = await praiseStep(
         engine,
-        { post, avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k, intent, subject },
+        { post: asRead(post, script), avoid, n: config.model.candidates, maxNewTokens: config.model.maxNewTokens, seed: seed + i * 1009 + k, intent, subject },
         step,
       );
       replies.push(out.text);

@@ -27,6 +27,10 @@ describe('quotablePhrase', () => {
     ['养了半年的龟背竹终于长出第一片开背的叶子！🌿', undefined, '养了半年的龟背竹'],
     ['计划了一个月的赏樱计划可能要因为天气原因泡汤了', undefined, '计划了一个月的赏樱计划'],
     ['学日语觉得好难呀现在五十音都没有记全', undefined, '学日语觉得好难'],
+    // A point, colon or slash between digits is part of a number, not the end of a clause.
+    ['雅思口语居然考了6.5哈哈哈哈，考官全程在笑', undefined, '雅思口语居然考了6.5'],
+    ['早上5:30就起床背单词了', undefined, '5:30就起床背单词了'],
+    ['体重终于过了100.', undefined, '体重终于过了100'],
   ])('%s → %s', (post, subject, phrase) => {
     expect(quotablePhrase(post, { subject })).toBe(phrase);
   });
