@@ -104,7 +104,8 @@ describe('a worker killed in the middle of a generation', () => {
     expect(await answeredBy(redis.url, config.redis.prefix, key)).toBe('reply:rel-kill');
     expect(got[0]).toMatchObject({ replyToMessageId: msg.messageId, chatId: msg.chatId });
     expect(['praise', 'fallback']).toContain(got[0]!.kind);
-    expect(second.output()).toContain('praise generated');
+    // The worker logs its answer after queueing the reply, so the log line may come just after the reply arrives.
+    await waitFor(() => second.output().includes('praise generated'), 'the second worker logging its answer');
     // Answered before queue.timeoutMs: the pending timeout was withdrawn unrun, and nothing else arrives.
     expect(await replies.getJob(jobIdFor(key, 'timeout'))).toBeUndefined();
     const job = await requests.getJob(jobIdFor(key, 'req'));
