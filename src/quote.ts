@@ -9,8 +9,8 @@ import { textKey } from '../common/textKey.ts';
 /** The ask and the audience: never part of what was done. */
 const ASK =
   /(?:给我|给点|来点)(?:一点|一些|点)?(?:好运|鼓励|力量|勇气|信心|打气|安慰|掌声)|求(?:一下|一个|个|点)?(?:夸夸?|表扬|鼓励|安慰|打气|抱抱?|加油|赞|关注|点赞)|(?:快来|来|请|求大家|大家)?夸夸?(?:我|一下我?|下我)|夸夸|表扬(?:我|一下)|鼓励(?:我|一下)|安慰(?:我|一下)|(?:大家|各位|家人们|姐妹们|朋友们|兄弟们|群友们)好/g;
-/** Punctuation between clauses; a point, colon, slash or dash between two digits (6.5, 10:30, 7/2) is part of a number. */
-const SPLIT = /(?:[，,。！!？?；;：~～…\s()（）【】[\]<>|\\—]|(?<!\d)[.:/-]|[.:/-](?!\d))+/;
+/** Punctuation between clauses; a point, colon, slash or dash between two digits (6.5, 10:30, 8：06, 7/2) is part of a number. */
+const SPLIT = /(?:[，,。！!？?；;~～…\s()（）【】[\]<>|\\—]|(?<!\d)[.:：/-]|[.:：/-](?!\d))+/;
 /** An opening that is not the deed: the writer, the time, a conjunction. Stripped again and again. */
 const OPENING =
   /^(?:我们|我(?![的家妈爸哥姐弟妹老们])|俺|本人|今天|今日|昨天|昨晚|前天|刚刚|刚才|刚|今早|今晚|早上|晚上|上午|下午|中午|这周末|周末|这周|本周|上周|最近|现在|然后|而且|所以|因为|结果|但是|但|可是|不过|话说|嗯|啊|哇|哈+|嘿+)(?!的)/;

@@ -31,6 +31,7 @@ describe('quotablePhrase', () => {
     ['雅思口语居然考了6.5哈哈哈哈，考官全程在笑', undefined, '雅思口语居然考了6.5'],
     ['早上5:30就起床背单词了', undefined, '5:30就起床背单词了'],
     ['体重终于过了100.', undefined, '体重终于过了100'],
+    ['快11：30了还没起床求表扬', undefined, '快11：30了还没起床'],
   ])('%s → %s', (post, subject, phrase) => {
     expect(quotablePhrase(post, { subject })).toBe(phrase);
   });
