@@ -92,7 +92,9 @@ describe('readPost', () => {
       threshold: 0.5,
       read: async () => ({ probs: INTENTS.map((i) => probs[i] ?? 0), distress: 0 }),
     });
-    expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.45, sad: 0.2, setback: 0.15, joke: 0.2 })))).intent).toBe('sad');
+    // The gentle intents hold 45%: the likeliest of them. At 35%, comfort would go to good news too often.
+    expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.35, sad: 0.3, setback: 0.15, joke: 0.2 })))).intent).toBe('sad');
+    expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.45, sad: 0.2, setback: 0.15, joke: 0.2 })))).intent).toBe('courage');
     expect((await readPost('今天心情很差，跟朋友吵架了', opts(reader({ courage: 0.75, sad: 0.1, joke: 0.15 })))).intent).toBe('courage');
   });
 
