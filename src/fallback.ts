@@ -126,7 +126,9 @@ function framedPraise(
   if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
   const fresh = (frames: readonly string[]) => frames.map((f) => fillFrame(f, phrase)).filter((t) => !avoid.some((a) => alike(a, t)));
   const mood = tone === 'birthday' ? undefined : moodOf(intent, tone);
-  const topic = mood && topicOf(phrase, framing.frames.topics);
+  // A worry's topic is often named beside the clause quoted (明天面试，好紧张): its frames calm about the topic, not the
+  // clause, so the post's topic serves. Cheer and joke frames play on the clause itself (QUALITY.md, round v26).
+  const topic = mood && (topicOf(phrase, framing.frames.topics) ?? (mood === 'worry' ? topicOf(post, framing.frames.topics) : undefined));
   const topical = topic ? fresh(topic.frames[mood]) : [];
   const pick = (texts: string[]) => texts[Math.floor(random() * texts.length)]!;
   if (topical.length > 0) return { text: pick(topical), form: 'topical' };

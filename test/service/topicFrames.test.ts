@@ -93,6 +93,9 @@ describe('topic frames', () => {
     const cheer = topic('exercise').frames.cheer.map((f) => fillFrame(f, '跑步五公里'));
     for (let i = 0; i < 10; i++) expect(cheer).toContain(fallbackPraise(post, [], Math.random, 'effort', { frames }).text);
     expect(fallbackPraise('明天跑步比赛好紧张', [], () => 0, 'anxious', { frames }).text).toBe('「明天跑步比赛好紧张」，别怕，身体记得每一次坚持');
+    // A worry's topic may be named beside the clause quoted; good news is answered about the clause itself.
+    expect(fallbackPraise('今晚紧张到睡不着，明天就是健身比赛', [], () => 0, 'anxious', { frames }).text).toBe('「紧张到睡不着」，别怕，身体记得每一次坚持');
+    expect(fallbackPraise('今晚开心到睡不着，明天就是健身比赛', [], () => 0, 'effort', { frames }).text).toBe('「开心到睡不着」，坚持的样子真好');
   });
 
   it('answer with the intent’s frame when the topic has no frame of that mood (a joke about running here), the news is bad, or the chat had them all', () => {
