@@ -10,8 +10,8 @@ import { createRng } from './engine/sampling.ts';
 import type { PraiseIndex, RetrievalOptions } from './retrieval.ts';
 
 /**
- * Why a tone reply was sent instead of a praise: no candidate scored enough, all were rejected, none came back, or the post says nothing
- * yet (求夸 alone, emoji, digits), where no praise could be about anything and none is generated.
+ * Why a tone reply was sent instead of a praise: no candidate scored enough, all were rejected, none came back, or the
+ * post says nothing yet (求夸 alone, emoji, digits), where a praise could be about nothing and none is generated.
  */
 export type FallbackReason = 'below-threshold' | 'rejected' | 'empty' | 'says-nothing';
 

@@ -20,7 +20,10 @@ import { MOODS, type Mood, topicFrameSchema, topicKeywordsSchema } from '../../s
 
 const MIN_CHARS = 12;
 const MAX_CHARS = 45;
-/** The fewest frames of each mood a topic needs (data/frames/topics/README.md); a topic without joke frames leaves jokes to the intent's. */
+/**
+ * The fewest frames of each mood a topic needs (data/frames/topics/README.md); a topic without joke frames leaves a
+ * joke to the intent's frames.
+ */
 const MIN_PER_MOOD: Record<Mood, number> = { cheer: 12, worry: 4, joke: 0 };
 /** Gender, age, relations and facts a frame cannot know of an unknown post. */
 const ASSUMED = /他|她|姐妹|兄弟|小姐姐|小哥哥|美女|帅哥|女神|男神|宝宝|孩子|岁/;
