@@ -38,7 +38,7 @@ const cjkBigrams = (text: string): Set<string> => {
   const out = new Set<string>();
   const chars = [...toSimplified(text)];
   for (let i = 0; i + 1 < chars.length; i++) {
-    const pair = chars[i] + chars[i + 1];
+    const pair = chars.slice(i, i + 2).join('');
     if (/^\p{Script=Han}{2}$/u.test(pair)) out.add(pair);
   }
   return out;
