@@ -2,7 +2,7 @@ import { textKey } from '../common/textKey.ts';
 import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
-import { quotablePhrase, saysNothing } from './quote.ts';
+import { isResolve, quotablePhrase, saysNothing } from './quote.ts';
 import { moodOf, topicOf } from './topicFrames.ts';
 import { type Tone, toneOf } from './tone.ts';
 
@@ -110,8 +110,9 @@ export interface Framing {
 }
 
 /**
- * A frame around a phrase of the post, unlike the chat's recent replies: one of its topic and mood when it names a
- * topic (data/frames/topics), else one of its intent (or its birthday); undefined when none fits.
+ * A frame around a phrase of the post, unlike the chat's recent replies: for a sad post that names its next step
+ * (明年再来吧), one that comforts and takes that step for the bright spot; else one of its topic and mood when the phrase
+ * names a topic (data/frames/topics), else one of its intent (or its birthday); undefined when none fits.
  */
 function framedPraise(
   post: string,
@@ -121,20 +122,25 @@ function framedPraise(
   avoid: string[],
   random: () => number,
 ): { text: string; form: 'topical' | 'framed' } | undefined {
+  const quotable = (phrase: string | undefined) => (phrase && !(framing.blocklist && blockedWord(phrase, framing.blocklist)) ? phrase : undefined);
+  const fresh = (frames: readonly string[], phrase: string) => frames.map((f) => fillFrame(f, phrase)).filter((t) => !avoid.some((a) => alike(a, t)));
+  const pick = (texts: string[]) => (texts.length > 0 ? texts[Math.floor(random() * texts.length)] : undefined);
+  const kindFrames = (kinds: readonly FrameKind[]) => kinds.flatMap((k) => framing.frames.byKind.get(k) ?? []);
+  const nextStep = tone === 'sad' ? quotable(quotablePhrase(post, { only: isResolve })) : undefined;
+  const resolved = nextStep && pick(fresh(kindFrames(['resolve']), nextStep));
+  if (resolved) return { text: resolved, form: 'framed' };
   // A birthday frame wishes the birthday itself: the clause quoted is the rest of the post.
-  const phrase = quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) });
-  if (!phrase || (framing.blocklist && blockedWord(phrase, framing.blocklist))) return undefined;
-  const fresh = (frames: readonly string[]) => frames.map((f) => fillFrame(f, phrase)).filter((t) => !avoid.some((a) => alike(a, t)));
+  const phrase = quotable(quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) }));
+  if (!phrase) return undefined;
   const mood = tone === 'birthday' ? undefined : moodOf(intent, tone);
   // A worry's topic is often named beside the clause quoted (明天面试，好紧张): its frames calm about the topic, not the
   // clause, so the post's topic serves. Cheer and joke frames play on the clause itself (QUALITY.md, round v26).
   const topic = mood && (topicOf(phrase, framing.frames.topics) ?? (mood === 'worry' ? topicOf(post, framing.frames.topics) : undefined));
-  const topical = topic ? fresh(topic.frames[mood]) : [];
-  const pick = (texts: string[]) => texts[Math.floor(random() * texts.length)]!;
-  if (topical.length > 0) return { text: pick(topical), form: 'topical' };
+  const topical = topic && pick(fresh(topic.frames[mood], phrase));
+  if (topical) return { text: topical, form: 'topical' };
   const kinds: readonly FrameKind[] = tone === 'birthday' ? ['birthday'] : intent ? [intent] : FRAMES_BY_TONE[tone];
-  const texts = fresh(kinds.flatMap((k) => framing.frames.byKind.get(k) ?? []));
-  return texts.length > 0 ? { text: pick(texts), form: 'framed' } : undefined;
+  const framed = pick(fresh(kindFrames(kinds), phrase));
+  return framed ? { text: framed, form: 'framed' } : undefined;
 }
 
 /**

@@ -11,8 +11,11 @@ import { loadTopics, type Topic } from './topicFrames.ts';
  */
 export const SLOT = '「{q}」';
 
-/** What a frame is written for: a post of one intent, or a birthday (a celebration that says 生日). */
-export const FRAME_KINDS = [...INTENTS, 'birthday'] as const;
+/**
+ * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日), or the next step a
+ * setback's post names (src/quote.ts, RESOLVE).
+ */
+export const FRAME_KINDS = [...INTENTS, 'birthday', 'resolve'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 const frameText = z

@@ -6,7 +6,7 @@ import { BARE_ASK, BY_TONE, fallbackPraise } from '../../src/fallback.ts';
 import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
+import { isResolve, quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
 import { clashesWithTone, toneOf } from '../../src/tone.ts';
 
 describe('quotablePhrase', () => {
@@ -54,6 +54,30 @@ describe('quotablePhrase', () => {
     ['', 'nothing'],
   ])('%s: nothing to quote (%s)', (post) => {
     expect(quotablePhrase(post)).toBeUndefined();
+  });
+
+  it.each([
+    ['比赛第一轮就出局了，下次再来', '下次再来'],
+    ['投稿的社区书法展没选上，老师说结构还要练，那我再写一年。', '那我再写一年'],
+    ['自己贴的墙纸起了三个大泡，明天撕了重贴，求个鼓励。', '明天撕了重贴'],
+    ['考研差三分，明年再战！', '明年再战'],
+    ['投了二十份简历只有两个回复。改改简历，明天继续投。', '明天继续投'],
+    ['练了一个月才发现弦调错了，从头再来吧。', '从头再来'],
+  ])('%s: its next step is 「%s」', (post, step) => {
+    expect(quotablePhrase(post, { only: isResolve })).toBe(step);
+  });
+
+  it.each([
+    ['四级没过，不想继续学习了', 'gives up'],
+    ['快没有力气继续努力了', 'gives up'],
+    ['四级还差三十分，要重考', 'is made to'],
+    ['今天拍的片子被要求重做', 'is made to'],
+    ['留学第二年，抑郁症卷土重来', 'an illness comes back'],
+    ['把通讯录从头翻到尾，一个能约的人都没有', '从头 is not a restart'],
+    ['分手了，下次再也不相信爱情了', 'never again'],
+    ['考研没过线，差了六分', 'no next step'],
+  ])('%s: no next step to quote (%s)', (post) => {
+    expect(quotablePhrase(post, { only: isResolve })).toBeUndefined();
   });
 
   it('never quotes more than QUOTE_MAX_CHARS characters', () => {
@@ -118,6 +142,27 @@ describe('framed fallback', () => {
       expect(form).toBe('framed');
       expect(filled('birthday', '自己吃了火锅')).toContain(text);
     }
+  });
+
+  it('answers a setback that names its next step with that step as the bright spot, in a frame that comforts', () => {
+    const post = '马拉松跑到三十公里抽筋退赛了，训练了半年，明年再战。';
+    for (const intent of ['setback', 'sad', 'tired_wronged'] as const) {
+      for (let i = 0; i < 20; i++) {
+        const { text, form, tone } = fallbackPraise(post, [], Math.random, intent, { frames });
+        expect(form).toBe('framed');
+        expect(filled('resolve', '明年再战')).toContain(text);
+        expect(clashesWithTone(text, tone)).toBe(false);
+      }
+    }
+    // A worry is calmed about the event, and good news is not a setback: neither takes the next step.
+    const worry = fallbackPraise('明天复试，今晚再练一遍自我介绍', [], () => 0, 'anxious', { frames });
+    expect(filled('anxious', quotablePhrase('明天复试，今晚再练一遍自我介绍')!)).toContain(worry.text);
+    expect(fallbackPraise('终于拿到驾照了，明年再考个摩托车驾照', [], () => 0, 'achievement', { frames }).text).toContain('「终于拿到驾照了」');
+    // A setback without a next step gets its intent's frame, and a blocked word is never quoted back.
+    expect(filled('setback', '考研没过线')).toContain(fallbackPraise('考研没过线，差了6分', [], () => 0, 'setback', { frames }).text);
+    const blocked = fallbackPraise('被那个白痴坑了，明年再战', [], () => 0, 'setback', { frames, blocklist: ['白痴'] });
+    expect(filled('resolve', '明年再战')).toContain(blocked.text);
+    expect(fallbackPraise('项目黄了，明年再战白痴们', [], () => 0, 'setback', { frames, blocklist: ['白痴'] }).text).not.toContain('白痴');
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {
