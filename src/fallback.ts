@@ -1,8 +1,9 @@
 import { textKey } from '../common/textKey.ts';
+import { isResolve, isSpent } from './brightSpots.ts';
 import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
-import { isResolve, quotablePhrase, saysNothing } from './quote.ts';
+import { quotablePhrase, saysNothing } from './quote.ts';
 import { moodOf, topicOf } from './topicFrames.ts';
 import { type Tone, toneOf } from './tone.ts';
 
@@ -98,6 +99,15 @@ const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
   neutral: ['daily_win', 'effort'],
 };
 
+/**
+ * The bright spots a comfort quotes before its intent's frames, first found first (src/brightSpots.ts): the next step,
+ * for any sad post; what was put in, for a setback or a tired day, not grief (养了两年的猫 is a loss, not an effort).
+ */
+const BRIGHT_SPOTS: { kind: FrameKind; is: (clause: string) => boolean; fits: (intent?: Intent) => boolean }[] = [
+  { kind: 'resolve', is: isResolve, fits: () => true },
+  { kind: 'spent', is: isSpent, fits: (intent) => intent === 'setback' || intent === 'tired_wronged' },
+];
+
 /** How a fallback reply was made: a frame of the post's topic or of its intent around its own words, or a fixed tone template. */
 export type FallbackForm = 'topical' | 'framed' | 'template';
 
@@ -110,9 +120,10 @@ export interface Framing {
 }
 
 /**
- * A frame around a phrase of the post, unlike the chat's recent replies: for a sad post that names its next step
- * (明年再来吧), one that comforts and takes that step for the bright spot; else one of its topic and mood when the phrase
- * names a topic (data/frames/topics), else one of its intent (or its birthday); undefined when none fits.
+ * A frame around a phrase of the post, unlike the chat's recent replies: for a sad post that names a bright spot
+ * (BRIGHT_SPOTS: 明年再来吧, 训练了半年), one that comforts and takes it for the bright spot; else one of its topic and
+ * mood when the phrase names a topic (data/frames/topics), else one of its intent (or its birthday); undefined when
+ * none fits.
  */
 function framedPraise(
   post: string,
@@ -126,9 +137,11 @@ function framedPraise(
   const fresh = (frames: readonly string[], phrase: string) => frames.map((f) => fillFrame(f, phrase)).filter((t) => !avoid.some((a) => alike(a, t)));
   const pick = (texts: string[]) => (texts.length > 0 ? texts[Math.floor(random() * texts.length)] : undefined);
   const kindFrames = (kinds: readonly FrameKind[]) => kinds.flatMap((k) => framing.frames.byKind.get(k) ?? []);
-  const nextStep = tone === 'sad' ? quotable(quotablePhrase(post, { only: isResolve })) : undefined;
-  const resolved = nextStep && pick(fresh(kindFrames(['resolve']), nextStep));
-  if (resolved) return { text: resolved, form: 'framed' };
+  for (const spot of tone === 'sad' ? BRIGHT_SPOTS.filter((s) => s.fits(intent)) : []) {
+    const clause = quotable(quotablePhrase(post, { only: spot.is }));
+    const bright = clause && pick(fresh(kindFrames([spot.kind]), clause));
+    if (bright) return { text: bright, form: 'framed' };
+  }
   // A birthday frame wishes the birthday itself: the clause quoted is the rest of the post.
   const phrase = quotable(quotablePhrase(post, { subject: framing.subject, ...(tone === 'birthday' && { without: /生日|生辰/ }) }));
   if (!phrase) return undefined;

@@ -12,10 +12,10 @@ import { loadTopics, type Topic } from './topicFrames.ts';
 export const SLOT = '「{q}」';
 
 /**
- * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日), or the next step a
- * setback's post names (src/quote.ts, RESOLVE).
+ * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日), or a bright spot a
+ * setback's post names (src/brightSpots.ts): its next step, what was put in.
  */
-export const FRAME_KINDS = [...INTENTS, 'birthday', 'resolve'] as const;
+export const FRAME_KINDS = [...INTENTS, 'birthday', 'resolve', 'spent'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 const frameText = z

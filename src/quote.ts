@@ -28,27 +28,6 @@ const UNQUOTABLE = /你|吗|怎么|什么|为何|为什么|咋|夸|表扬|骂|�
 /** Signs that a clause says what was done. */
 const DEED = /了|完|过|终于|第一次|成功|学会|坚持|拿到|做|考|跑|写|画|买|修|换|练|打卡|养|种|读/g;
 const HAN = /\p{Script=Han}/gu;
-/**
- * A clause that says what the writer will do next after a setback (明年再来吧, 明天撕了重贴, 下次换个位置试试): the
- * bright spot a comfort can name in their own words. Not when it gives up or is made to (不想再试, 又要重新报名了,
- * 没力气继续了).
- */
-const NOT_WILLING = '(?<!不想|不会|不要|不能|不敢|不用|无法|没法|可能|不允许我|还|要|得|不)';
-const RESOLVE = new RegExp(
-  [
-    `${NOT_WILLING}(?:再|重新)(?:来|战|试|考|投|写|练|做|贴|改|学|跑|出发|努力|冲|拼|挑战|报|开始|画|种|养|烤|找|卖|爬|读|背|刷|拍|剪|织|接再厉|坚持)`,
-    `${NOT_WILLING}(?:继续|接着)(?:努力|加油|投|找|卖|写|练|学|跑|冲|试|坚持|前进|爬)`,
-    `(?<!卷土|要|得)重来|(?<!要|求|得)重(?:贴|做|写|练|画|拍|烤|织)|从头(?=再|开始|来|起|学|练|做|写)|不放弃|走起|苦练|换个|换家`,
-    '(?:明年|下年|下[次回]|下一(?:次|回|场|轮|篇|站))(?![不别就要]|再也)',
-  ].join('|'),
-);
-const GIVES_UP = /没有?力气|不下去|撑不住|放不下|失败|挂了/;
-
-/** A clause of the post that says what the writer will do next (RESOLVE), not one where they give up. */
-export function isResolve(clause: string): boolean {
-  return RESOLVE.test(clause) && !GIVES_UP.test(clause);
-}
-
 export const QUOTE_MAX_CHARS = 16;
 
 const GREETING = /你好|您好|在吗|在不在|哈喽|嗨|早安|晚安/g;

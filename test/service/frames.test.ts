@@ -6,7 +6,8 @@ import { BARE_ASK, BY_TONE, fallbackPraise } from '../../src/fallback.ts';
 import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { isResolve, quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
+import { isResolve, isSpent } from '../../src/brightSpots.ts';
+import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
 import { clashesWithTone, toneOf } from '../../src/tone.ts';
 
 describe('quotablePhrase', () => {
@@ -78,6 +79,24 @@ describe('quotablePhrase', () => {
     ['考研没过线，差了六分', 'no next step'],
   ])('%s: no next step to quote (%s)', (post) => {
     expect(quotablePhrase(post, { only: isResolve })).toBeUndefined();
+  });
+
+  it.each([
+    ['马拉松跑到三十公里抽筋退赛了，训练了半年', '训练了半年'],
+    ['辛辛苦苦做了一周的PPT，今天开会被同事当成他自己的讲了', '辛辛苦苦做了一周的PPT'],
+    ['秋招投了六十多份简历，面了十几家全挂了', '秋招投了六十多份简历'],
+    ['面试挂了。准备了一个月的作品集，现在看着有点心酸', '准备了一个月的作品集'],
+  ])('%s: what was put in is 「%s」', (post, spent) => {
+    expect(quotablePhrase(post, { only: isSpent })).toBe(spent);
+  });
+
+  it.each([
+    ['养了两年的金鱼今天早上翻肚了', 'a living thing lost'],
+    ['陪了我十年的狗昨天走了', 'a living thing lost'],
+    ['考研没过线，差了6分', 'a score, not what was put in'],
+    ['今天被领导当众批评了', 'nothing counted'],
+  ])('%s: nothing put in to quote (%s)', (post) => {
+    expect(quotablePhrase(post, { only: isSpent })).toBeUndefined();
   });
 
   it('never quotes more than QUOTE_MAX_CHARS characters', () => {
@@ -163,6 +182,19 @@ describe('framed fallback', () => {
     const blocked = fallbackPraise('被那个白痴坑了，明年再战', [], () => 0, 'setback', { frames, blocklist: ['白痴'] });
     expect(filled('resolve', '明年再战')).toContain(blocked.text);
     expect(fallbackPraise('项目黄了，明年再战白痴们', [], () => 0, 'setback', { frames, blocklist: ['白痴'] }).text).not.toContain('白痴');
+  });
+
+  it('answers a setback or a tired day with what was put in as the bright spot, and grief with its own frames', () => {
+    const post = '准备了两个月的比赛，连复赛都没进，求安慰';
+    for (const intent of ['setback', 'tired_wronged'] as const) {
+      const { text, tone } = fallbackPraise(post, [], Math.random, intent, { frames });
+      expect(filled('spent', '准备了两个月的比赛')).toContain(text);
+      expect(clashesWithTone(text, tone)).toBe(false);
+    }
+    expect(filled('sad', '准备了两个月的比赛')).toContain(fallbackPraise(post, [], () => 0, 'sad', { frames }).text);
+    // The next step comes first: it is what the writer chose to say last.
+    const both = '训练了半年，比赛第一轮就出局了，明年再战';
+    expect(filled('resolve', '明年再战')).toContain(fallbackPraise(both, [], () => 0, 'setback', { frames }).text);
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {
