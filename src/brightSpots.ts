@@ -1,6 +1,6 @@
 /**
  * The bright spots a post about a setback names in its own words, for a comfort to quote (src/fallback.ts): what its
- * writer will do next, and what they had put in before it went wrong. Each tests one clause
+ * writer will do next, how near they came, and what they had put in before it went wrong. Each tests one clause
  * (src/quote.ts, `only`).
  */
 
@@ -13,7 +13,7 @@ const RESOLVE = new RegExp(
   [
     `${NOT_WILLING}(?:再|重新)(?:来|战|试|考|投|写|练|做|贴|改|学|跑|出发|努力|冲|拼|挑战|报|开始|画|种|养|烤|找|卖|爬|读|背|刷|拍|剪|织|接再厉|坚持)`,
     `${NOT_WILLING}(?:继续|接着)(?:努力|加油|投|找|卖|写|练|学|跑|冲|试|坚持|前进|爬)`,
-    `(?<!卷土|要|得)重来|(?<!要|求|得)重(?:贴|做|写|练|画|拍|烤|织)|从头(?=再|开始|来|起|学|练|做|写)|不放弃|走起|苦练|换个|换家`,
+    `(?<!卷土|要|得)重来|(?<!要|求|得)重(?:贴|做|写|练|画|拍|烤|织)|从头(?=再|开始|来|起|学|练|做|写)|不放弃|走起|苦练|换个|换家|(?:想|决定|准备|要|打算)[二三四]战`,
     '(?:明年|下年|下[次回]|下一(?:次|回|场|轮|篇|站))(?![不别就要]|再也)',
   ].join('|'),
 );
@@ -22,6 +22,18 @@ const GIVES_UP = /没有?力气|不下去|撑不住|放不下|失败|挂了/;
 /** A clause that says what the writer will do next (RESOLVE), not one where they give up. */
 export function isResolve(clause: string): boolean {
   return RESOLVE.test(clause) && !GIVES_UP.test(clause);
+}
+
+/**
+ * A clause that says the line was missed by a hair (差一分, 公务员差0.13分上岸, 只差1分就进复面了): the closeness is the
+ * bright spot. Not a gap of more than ten (四级还差30分).
+ */
+const NEAR =
+  /差了?(?:[一两二三四五六七八九半几]|十(?![一二三四五六七八九])|\d(?:\.\d+)?|0\.\d+|10)(?![\d.])(?:个)?(?:分(?!钟)|名|秒|票)|(?:只|就|仅)差(?:一点|一步|一口气|一丢丢|一点点)/;
+
+/** A clause that says how near the writer came (NEAR). */
+export function isNear(clause: string): boolean {
+  return NEAR.test(clause);
 }
 
 /**

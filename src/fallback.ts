@@ -1,5 +1,5 @@
 import { textKey } from '../common/textKey.ts';
-import { isResolve, isSpent } from './brightSpots.ts';
+import { isNear, isResolve, isSpent } from './brightSpots.ts';
 import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
@@ -100,11 +100,13 @@ const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
 };
 
 /**
- * The bright spots a comfort quotes before its intent's frames, first found first (src/brightSpots.ts): the next step,
- * for any sad post; what was put in, for a setback or a tired day, not grief (养了两年的猫 is a loss, not an effort).
+ * The bright spots a comfort quotes before its intent's frames, first found first (src/brightSpots.ts): the next step
+ * and how near it came, for any sad post; what was put in, for a setback or a tired day, not grief (养了两年的猫 is a
+ * loss, not an effort).
  */
 const BRIGHT_SPOTS: { kind: FrameKind; is: (clause: string) => boolean; fits: (intent?: Intent) => boolean }[] = [
   { kind: 'resolve', is: isResolve, fits: () => true },
+  { kind: 'near', is: isNear, fits: () => true },
   { kind: 'spent', is: isSpent, fits: (intent) => intent === 'setback' || intent === 'tired_wronged' },
 ];
 

@@ -13,9 +13,9 @@ export const SLOT = '「{q}」';
 
 /**
  * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日), or a bright spot a
- * setback's post names (src/brightSpots.ts): its next step, what was put in.
+ * setback's post names (src/brightSpots.ts): its next step, how near it came, what was put in.
  */
-export const FRAME_KINDS = [...INTENTS, 'birthday', 'resolve', 'spent'] as const;
+export const FRAME_KINDS = [...INTENTS, 'birthday', 'resolve', 'near', 'spent'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 const frameText = z

@@ -6,8 +6,9 @@ import { BARE_ASK, BY_TONE, fallbackPraise } from '../../src/fallback.ts';
 import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { isResolve, isSpent } from '../../src/brightSpots.ts';
+import { isNear, isResolve, isSpent } from '../../src/brightSpots.ts';
 import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
+import { toSimplified } from '../../src/script.ts';
 import { clashesWithTone, toneOf } from '../../src/tone.ts';
 
 describe('quotablePhrase', () => {
@@ -57,52 +58,55 @@ describe('quotablePhrase', () => {
     expect(quotablePhrase(post)).toBeUndefined();
   });
 
-  it.each([
-    ['比赛第一轮就出局了，下次再来', '下次再来'],
-    ['投稿的社区书法展没选上，老师说结构还要练，那我再写一年。', '那我再写一年'],
-    ['自己贴的墙纸起了三个大泡，明天撕了重贴，求个鼓励。', '明天撕了重贴'],
-    ['考研差三分，明年再战！', '明年再战'],
-    ['投了二十份简历只有两个回复。改改简历，明天继续投。', '明天继续投'],
-    ['练了一个月才发现弦调错了，从头再来吧。', '从头再来'],
-  ])('%s: its next step is 「%s」', (post, step) => {
-    expect(quotablePhrase(post, { only: isResolve })).toBe(step);
-  });
-
-  it.each([
-    ['四级没过，不想继续学习了', 'gives up'],
-    ['快没有力气继续努力了', 'gives up'],
-    ['四级还差三十分，要重考', 'is made to'],
-    ['今天拍的片子被要求重做', 'is made to'],
-    ['留学第二年，抑郁症卷土重来', 'an illness comes back'],
-    ['把通讯录从头翻到尾，一个能约的人都没有', '从头 is not a restart'],
-    ['分手了，下次再也不相信爱情了', 'never again'],
-    ['考研没过线，差了六分', 'no next step'],
-  ])('%s: no next step to quote (%s)', (post) => {
-    expect(quotablePhrase(post, { only: isResolve })).toBeUndefined();
-  });
-
-  it.each([
-    ['马拉松跑到三十公里抽筋退赛了，训练了半年', '训练了半年'],
-    ['辛辛苦苦做了一周的PPT，今天开会被同事当成他自己的讲了', '辛辛苦苦做了一周的PPT'],
-    ['秋招投了六十多份简历，面了十几家全挂了', '秋招投了六十多份简历'],
-    ['面试挂了。准备了一个月的作品集，现在看着有点心酸', '准备了一个月的作品集'],
-  ])('%s: what was put in is 「%s」', (post, spent) => {
-    expect(quotablePhrase(post, { only: isSpent })).toBe(spent);
-  });
-
-  it.each([
-    ['养了两年的金鱼今天早上翻肚了', 'a living thing lost'],
-    ['陪了我十年的狗昨天走了', 'a living thing lost'],
-    ['考研没过线，差了6分', 'a score, not what was put in'],
-    ['今天被领导当众批评了', 'nothing counted'],
-  ])('%s: nothing put in to quote (%s)', (post) => {
-    expect(quotablePhrase(post, { only: isSpent })).toBeUndefined();
-  });
-
   it('never quotes more than QUOTE_MAX_CHARS characters', () => {
     const phrase = quotablePhrase('周末把房间彻底收拾了一遍，扔了三大袋东西，感觉整个人都轻了');
     expect(phrase).toBeDefined();
     expect(Array.from(phrase!).length).toBeLessThanOrEqual(QUOTE_MAX_CHARS);
+  });
+});
+
+describe('bright spots of a setback (src/brightSpots.ts)', () => {
+  const SPOTS = { isResolve, isNear, isSpent };
+
+  it.each([
+    ['isResolve', '比赛第一轮就出局了，下次再来', '下次再来'],
+    ['isResolve', '投稿的社区书法展没选上，老师说结构还要练，那我再写一年。', '那我再写一年'],
+    ['isResolve', '自己贴的墙纸起了三个大泡，明天撕了重贴，求个鼓励。', '明天撕了重贴'],
+    ['isResolve', '考研差三分，明年再战！', '明年再战'],
+    ['isResolve', '投了二十份简历只有两个回复。改改简历，明天继续投。', '明天继续投'],
+    ['isResolve', '练了一个月才发现弦调错了，从头再来吧。', '从头再来'],
+    ['isResolve', '考研失败差几分，决定二战，求鼓励', '决定二战'],
+    ['isNear', '差一分，考研三战败', '差一分'],
+    ['isNear', '国考笔试出来了，公务员差0.13分上岸', '公务员差0.13分上岸'],
+    ['isNear', '體測800公尺只差兩秒就及格', '体测800公尺只差两秒就及格'],
+    ['isNear', '这个月业绩离目标就差一丢丢', '这个月业绩离目标就差一丢丢'],
+    ['isSpent', '马拉松跑到三十公里抽筋退赛了，训练了半年', '训练了半年'],
+    ['isSpent', '辛辛苦苦做了一周的PPT，今天开会被同事当成他自己的讲了', '辛辛苦苦做了一周的PPT'],
+    ['isSpent', '秋招投了六十多份简历，面了十几家全挂了', '秋招投了六十多份简历'],
+    ['isSpent', '面试挂了。准备了一个月的作品集，现在看着有点心酸', '准备了一个月的作品集'],
+  ] as const)('%s: %s → 「%s」', (spot, post, clause) => {
+    expect(quotablePhrase(toSimplified(post), { only: SPOTS[spot] })).toBe(clause);
+  });
+
+  it.each([
+    ['isResolve', '四级没过，不想继续学习了', 'gives up'],
+    ['isResolve', '快没有力气继续努力了', 'gives up'],
+    ['isResolve', '四级还差三十分，要重考', 'is made to'],
+    ['isResolve', '今天拍的片子被要求重做', 'is made to'],
+    ['isResolve', '留学第二年，抑郁症卷土重来', 'an illness comes back'],
+    ['isResolve', '把通讯录从头翻到尾，一个能约的人都没有', '从头 is not a restart'],
+    ['isResolve', '分手了，下次再也不相信爱情了', 'never again'],
+    ['isResolve', '考研没过线，差了六分', 'no next step'],
+    ['isNear', '四级还差30分才过', 'a gap of more than ten'],
+    ['isNear', '差一分钟就能赶上最后一班动车', 'a minute, not a point'],
+    ['isNear', '年会抽奖，号码和特等奖差一位', 'a digit of a lottery number'],
+    ['isNear', '考研没过线，还差得远', 'not near'],
+    ['isSpent', '养了两年的金鱼今天早上翻肚了', 'a living thing lost'],
+    ['isSpent', '陪了我十年的狗昨天走了', 'a living thing lost'],
+    ['isSpent', '考研没过线，差了6分', 'a score, not what was put in'],
+    ['isSpent', '今天被领导当众批评了', 'nothing counted'],
+  ] as const)('%s: %s → nothing (%s)', (spot, post, _why) => {
+    expect(quotablePhrase(post, { only: SPOTS[spot] })).toBeUndefined();
   });
 });
 
@@ -115,7 +119,7 @@ describe('framed fallback', () => {
   });
 
   it('quotes the post in a frame of its intent, and every gentle frame comforts without laughter', () => {
-    const post = '考研没过线，差了6分，家里人都没说什么';
+    const post = '考研没过线，家里人都没说什么';
     for (const intent of GENTLE_INTENTS) {
       for (let i = 0; i < 20; i++) {
         const { text, form } = fallbackPraise(post, [], Math.random, intent, { frames });
@@ -178,7 +182,7 @@ describe('framed fallback', () => {
     expect(filled('anxious', quotablePhrase('明天复试，今晚再练一遍自我介绍')!)).toContain(worry.text);
     expect(fallbackPraise('终于拿到驾照了，明年再考个摩托车驾照', [], () => 0, 'achievement', { frames }).text).toContain('「终于拿到驾照了」');
     // A setback without a next step gets its intent's frame, and a blocked word is never quoted back.
-    expect(filled('setback', '考研没过线')).toContain(fallbackPraise('考研没过线，差了6分', [], () => 0, 'setback', { frames }).text);
+    expect(filled('setback', '考研没过线')).toContain(fallbackPraise('考研没过线，家里人都没说什么', [], () => 0, 'setback', { frames }).text);
     const blocked = fallbackPraise('被那个白痴坑了，明年再战', [], () => 0, 'setback', { frames, blocklist: ['白痴'] });
     expect(filled('resolve', '明年再战')).toContain(blocked.text);
     expect(fallbackPraise('项目黄了，明年再战白痴们', [], () => 0, 'setback', { frames, blocklist: ['白痴'] }).text).not.toContain('白痴');
@@ -192,9 +196,11 @@ describe('framed fallback', () => {
       expect(clashesWithTone(text, tone)).toBe(false);
     }
     expect(filled('sad', '准备了两个月的比赛')).toContain(fallbackPraise(post, [], () => 0, 'sad', { frames }).text);
-    // The next step comes first: it is what the writer chose to say last.
-    const both = '训练了半年，比赛第一轮就出局了，明年再战';
-    expect(filled('resolve', '明年再战')).toContain(fallbackPraise(both, [], () => 0, 'setback', { frames }).text);
+    // The next step comes first, then how near it came, then what was put in.
+    const all = '训练了半年，比赛第一轮差两分出局，明年再战';
+    expect(filled('resolve', '明年再战')).toContain(fallbackPraise(all, [], () => 0, 'setback', { frames }).text);
+    const near = '训练了半年，比赛第一轮差两分出局';
+    expect(filled('near', '比赛第一轮差两分出局')).toContain(fallbackPraise(near, [], () => 0, 'setback', { frames }).text);
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {
