@@ -5,7 +5,7 @@ import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
 import { quotablePhrase, saysNothing } from './quote.ts';
 import { moodOf, topicOf } from './topicFrames.ts';
-import { type Tone, toneOf } from './tone.ts';
+import { aloneOnBirthday, type Tone, toneOf } from './tone.ts';
 
 /**
  * Fixed replies for when no generated reply is good enough and the post has nothing a frame could quote. They fit the
@@ -153,7 +153,8 @@ function framedPraise(
   const topic = mood && (topicOf(phrase, framing.frames.topics) ?? (mood === 'worry' ? topicOf(post, framing.frames.topics) : undefined));
   const topical = topic && pick(fresh(topic.frames[mood], phrase));
   if (topical) return { text: topical, form: 'topical' };
-  const kinds: readonly FrameKind[] = tone === 'birthday' ? ['birthday'] : intent ? [intent] : FRAMES_BY_TONE[tone];
+  const birthday: FrameKind = aloneOnBirthday(post) && framing.frames.byKind.has('birthday_alone') ? 'birthday_alone' : 'birthday';
+  const kinds: readonly FrameKind[] = tone === 'birthday' ? [birthday] : intent ? [intent] : FRAMES_BY_TONE[tone];
   const framed = pick(fresh(kindFrames(kinds), phrase));
   return framed ? { text: framed, form: 'framed' } : undefined;
 }

@@ -44,10 +44,24 @@ const BY_INTENT: Record<Intent, Tone> = {
   joke: 'neutral',
 };
 
-/** The tone a reply must meet: from the reader's intent when there is one (a celebration is a birthday only if it says so). */
+const BIRTHDAY = /生日|生辰|birthday/i;
+/** Spent alone or unremembered: 一个人过, 没人记得, 一条祝福都没收到, 大家都忘了 (not 忘了给他买礼物). */
+const ALONE =
+  /(?:一个人|独自|自己)(?:过|吃|在|去|庆祝|淋|待|给自己)|没有?(?:一个)?人(?:记得|陪|祝|说|知道|一起|在意)|(?<=[都给友人])忘(?:了|记)|遗忘|一条祝福|无人|孤单|孤独|冷清/;
+
+/** A birthday spent alone or that nobody remembered: still a birthday to wish, with the group for company. */
+export function aloneOnBirthday(post: string): boolean {
+  return BIRTHDAY.test(post) && ALONE.test(post);
+}
+
+/**
+ * The tone a reply must meet: from the reader's intent when there is one. A celebration is a birthday only if it says
+ * so; a birthday spent alone is one whatever the reader makes of it (comfort without a wish misses the day).
+ */
 export function toneOf(post: string, intent?: Intent): Tone {
+  if (aloneOnBirthday(post)) return 'birthday';
   if (!intent) return detectTone(post);
-  return intent === 'celebration' && /生日|生辰|birthday/i.test(post) ? 'birthday' : BY_INTENT[intent];
+  return intent === 'celebration' && BIRTHDAY.test(post) ? 'birthday' : BY_INTENT[intent];
 }
 
 // Laughter and celebration: never in a reply to a sad or anxious post.

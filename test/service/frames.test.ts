@@ -161,9 +161,9 @@ describe('framed fallback', () => {
 
   it('wishes a birthday around the rest of the post, never around the birthday clause itself', () => {
     for (let i = 0; i < 20; i++) {
-      const { text, form } = fallbackPraise('今天我生日，自己吃了火锅', [], Math.random, 'celebration', { frames });
+      const { text, form } = fallbackPraise('今天我生日，和室友吃了火锅', [], Math.random, 'celebration', { frames });
       expect(form).toBe('framed');
-      expect(filled('birthday', '自己吃了火锅')).toContain(text);
+      expect(filled('birthday', '和室友吃了火锅')).toContain(text);
     }
   });
 
@@ -201,6 +201,18 @@ describe('framed fallback', () => {
     expect(filled('resolve', '明年再战')).toContain(fallbackPraise(all, [], () => 0, 'setback', { frames }).text);
     const near = '训练了半年，比赛第一轮差两分出局';
     expect(filled('near', '比赛第一轮差两分出局')).toContain(fallbackPraise(near, [], () => 0, 'setback', { frames }).text);
+  });
+
+  it('wishes a birthday spent alone around its detail, whatever the reader reads, and an ordinary one as before', () => {
+    const post = '今天我生日，没有一个人记得，自己煮了碗长寿面';
+    for (const intent of ['celebration', 'sad', 'tired_wronged', undefined] as const) {
+      const { text, tone, form } = fallbackPraise(post, [], Math.random, intent, { frames });
+      expect(tone).toBe('birthday');
+      expect(form).toBe('framed');
+      expect(filled('birthday_alone', quotablePhrase(post, { without: /生日/ })!)).toContain(text);
+    }
+    const party = fallbackPraise('今天我生日，同事偷偷订了蛋糕', [], () => 0, 'celebration', { frames });
+    expect(filled('birthday', '同事偷偷订了蛋糕')).toContain(party.text);
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {

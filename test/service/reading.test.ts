@@ -115,6 +115,12 @@ describe('tone from the intent', () => {
     ['今天我生日！', 'celebration', 'birthday', 'birthday'],
     ['结婚纪念日，老公做了一桌菜', 'celebration', 'achievement', 'neutral'],
     ['加班到凌晨，被领导甩锅', 'tired_wronged', 'sad', 'neutral'],
+    // A birthday spent alone is still a birthday to wish, whatever the reader reads.
+    ['今天生日，没有一个人记得，求抱抱', 'sad', 'birthday', 'birthday'],
+    ['今天是我生日，加班到九点回来煮了包泡面，一条祝福都没收到', 'tired_wronged', 'birthday', 'birthday'],
+    ['大家都忘了今天是我生日', 'setback', 'birthday', 'birthday'],
+    // Not alone: another's birthday, or a present forgotten.
+    ['忘了给他买生日礼物，好内疚', 'sad', 'sad', 'birthday'],
   ] as const)('%s: %s → %s (the words alone: %s)', (post, intent, tone, byWords) => {
     expect(toneOf(post, intent)).toBe(tone);
     expect(toneOf(post)).toBe(byWords);
