@@ -1,7 +1,7 @@
 /**
  * The bright spots a post about a setback names in its own words, for a comfort to quote (src/fallback.ts): what its
- * writer will do next, how near they came, and what they had put in before it went wrong. Each tests one clause
- * (src/quote.ts, `only`).
+ * writer will do next, how near they came, what they had put in before it went wrong, and the years they had with what
+ * they lost. Each tests one clause (src/quote.ts, `only`).
  */
 
 /**
@@ -48,4 +48,17 @@ const NOT_SPENT = /没了|走了|死|翻肚|去世|离开|手术|住院|失败|�
 /** A clause that says what was put in (SPENT), not one of a loss or of the failure itself. */
 export function isSpent(clause: string): boolean {
   return SPENT.test(clause) && !NOT_SPENT.test(clause);
+}
+
+/**
+ * A clause that says how many years the writer had with what they lost (养了十二年的狗狗今天走了, 陪了我十二年的旧电脑,
+ * 住了八年的老房子): those years are the bright spot of a goodbye. Not 才陪了我一年半, which says they were too few.
+ */
+const BOND = /(?<!才)(?:养|陪|用|住|开|戴|骑|穿|留|守|带|跟)了(?:我们|我家|我)?(?:整整|快|近|将近|足足)?[一二两三四五六七八九十百几\d]+(?:个)?多?年/;
+/** A plant that yellows may yet recover: not a goodbye. */
+const NOT_BOND = /绿萝|多肉|花|草|树|苗/;
+
+/** A clause that says how long the writer had what they lost (BOND), not a plant. */
+export function isBond(clause: string): boolean {
+  return BOND.test(clause) && !NOT_BOND.test(clause);
 }

@@ -1,5 +1,5 @@
 import { textKey } from '../common/textKey.ts';
-import { isNear, isResolve, isSpent } from './brightSpots.ts';
+import { isBond, isNear, isResolve, isSpent } from './brightSpots.ts';
 import { type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
@@ -102,12 +102,13 @@ const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
 /**
  * The bright spots a comfort quotes before its intent's frames, first found first (src/brightSpots.ts): the next step
  * and how near it came, for any sad post; what was put in, for a setback or a tired day, not grief (养了两年的猫 is a
- * loss, not an effort).
+ * loss, not an effort); the years had with what was lost, for a sad post or a setback.
  */
 const BRIGHT_SPOTS: { kind: FrameKind; is: (clause: string) => boolean; fits: (intent?: Intent) => boolean }[] = [
   { kind: 'resolve', is: isResolve, fits: () => true },
   { kind: 'near', is: isNear, fits: () => true },
   { kind: 'spent', is: isSpent, fits: (intent) => intent === 'setback' || intent === 'tired_wronged' },
+  { kind: 'bond', is: isBond, fits: (intent) => intent === 'sad' || intent === 'setback' },
 ];
 
 /** How a fallback reply was made: a frame of the post's topic or of its intent around its own words, or a fixed tone template. */

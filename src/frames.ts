@@ -14,9 +14,9 @@ export const SLOT = '「{q}」';
 /**
  * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日) or one spent alone
  * (src/tone.ts), or a bright spot a setback's post names (src/brightSpots.ts): its next step, how near it came, what
- * was put in.
+ * was put in, the years had with what was lost.
  */
-export const FRAME_KINDS = [...INTENTS, 'birthday', 'birthday_alone', 'resolve', 'near', 'spent'] as const;
+export const FRAME_KINDS = [...INTENTS, 'birthday', 'birthday_alone', 'resolve', 'near', 'spent', 'bond'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 const frameText = z

@@ -6,7 +6,7 @@ import { BARE_ASK, BY_TONE, fallbackPraise } from '../../src/fallback.ts';
 import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
-import { isNear, isResolve, isSpent } from '../../src/brightSpots.ts';
+import { isBond, isNear, isResolve, isSpent } from '../../src/brightSpots.ts';
 import { quotablePhrase, QUOTE_MAX_CHARS } from '../../src/quote.ts';
 import { toSimplified } from '../../src/script.ts';
 import { clashesWithTone, toneOf } from '../../src/tone.ts';
@@ -66,7 +66,7 @@ describe('quotablePhrase', () => {
 });
 
 describe('bright spots of a setback (src/brightSpots.ts)', () => {
-  const SPOTS = { isResolve, isNear, isSpent };
+  const SPOTS = { isResolve, isNear, isSpent, isBond };
 
   it.each([
     ['isResolve', '比赛第一轮就出局了，下次再来', '下次再来'],
@@ -84,6 +84,8 @@ describe('bright spots of a setback (src/brightSpots.ts)', () => {
     ['isSpent', '辛辛苦苦做了一周的PPT，今天开会被同事当成他自己的讲了', '辛辛苦苦做了一周的PPT'],
     ['isSpent', '秋招投了六十多份简历，面了十几家全挂了', '秋招投了六十多份简历'],
     ['isSpent', '面试挂了。准备了一个月的作品集，现在看着有点心酸', '准备了一个月的作品集'],
+    ['isBond', '我家养了十二年的狗狗今天走了，好难受', '我家养了十二年的狗狗今天走了'],
+    ['isBond', '陪了我十几年的背包，再也不能陪我了', '陪了我十几年的背包'],
   ] as const)('%s: %s → 「%s」', (spot, post, clause) => {
     expect(quotablePhrase(toSimplified(post), { only: SPOTS[spot] })).toBe(clause);
   });
@@ -105,6 +107,10 @@ describe('bright spots of a setback (src/brightSpots.ts)', () => {
     ['isSpent', '陪了我十年的狗昨天走了', 'a living thing lost'],
     ['isSpent', '考研没过线，差了6分', 'a score, not what was put in'],
     ['isSpent', '今天被领导当众批评了', 'nothing counted'],
+    ['isBond', '外婆上个月去世了', 'no years said'],
+    ['isBond', '养了三个月的仓鼠死了', 'months, not years'],
+    ['isBond', '辛辛苦苦养了两年的绿萝，出差一周回来全黄了', 'a plant may yet recover'],
+    ['isBond', '我养的仓鼠今天走了，才陪了我一年半', 'too few years, as it says'],
   ] as const)('%s: %s → nothing (%s)', (spot, post, _why) => {
     expect(quotablePhrase(post, { only: SPOTS[spot] })).toBeUndefined();
   });
@@ -213,6 +219,16 @@ describe('framed fallback', () => {
     }
     const party = fallbackPraise('今天我生日，同事偷偷订了蛋糕', [], () => 0, 'celebration', { frames });
     expect(filled('birthday', '同事偷偷订了蛋糕')).toContain(party.text);
+  });
+
+  it('answers a goodbye after years with those years as the bright spot, for a sad post or a setback', () => {
+    const post = '养了十四年的猫今天走了';
+    for (const intent of ['sad', 'setback'] as const) {
+      const { text, tone } = fallbackPraise(post, [], Math.random, intent, { frames });
+      expect(filled('bond', post)).toContain(text);
+      expect(clashesWithTone(text, tone)).toBe(false);
+    }
+    expect(filled('tired_wronged', post)).toContain(fallbackPraise(post, [], () => 0, 'tired_wronged', { frames }).text);
   });
 
   it('without a reader, takes the frames of the tone of the words', () => {

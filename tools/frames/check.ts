@@ -37,7 +37,8 @@ const NOT_ALLOWED: { pattern: RegExp; why: string }[] = [
 /** The tone a frame of each kind must fit: its intent's, a birthday's, or a setback's for its bright spots. */
 function toneOfKind(kind: FrameKind): Tone {
   if (kind === 'birthday' || kind === 'birthday_alone') return 'birthday';
-  return kind === 'resolve' || kind === 'near' || kind === 'spent' ? 'sad' : toneOf('', kind);
+  if (kind === 'resolve' || kind === 'near' || kind === 'spent' || kind === 'bond') return 'sad';
+  return toneOf('', kind);
 }
 
 /** The tone a topic frame of each mood must fit. */
