@@ -20,6 +20,8 @@ const OPENING =
  */
 const BREAKS = [/(?=但是|但(?!愿)|可是|可能|因为|所以|结果|然后|居然|竟然|现在|终于)/, /(?<=[呀啊啦])/];
 const TRAILING = /(?:啦|呀|啊|哦|噢|呢|吧|嘛|耶|咯|喔|哟|哈|嘿|嘻|呜|诶|欸)+$/;
+/** A time word left at the end when a long clause is cut before its turn (老面包车今天|终于卖了); not 等到今天. */
+const TRAILING_TIME = /(?<!到)(?:今天|今日|今早|今晚|昨天|昨晚)$/;
 /** A bare feeling says nothing of what happened. */
 const BARE_FEELING =
   /^(?:好|太|超|真|特别|非常|有点|很)?(?:开心|高兴|激动|难过|伤心|累|烦|丧|崩溃|幸福|满足|骄傲|爽|棒|厉害|感动|委屈|想哭|紧张)(?:了|啊|死了|极了)?$/;
@@ -67,7 +69,7 @@ function trimmed(clause: string): string {
   let text = clause.trim();
   for (let before = ''; before !== text; ) {
     before = text;
-    text = text.replace(OPENING, '').replace(TRAILING, '').trim();
+    text = text.replace(OPENING, '').replace(TRAILING, '').replace(TRAILING_TIME, '').trim();
   }
   return text;
 }

@@ -34,6 +34,8 @@ describe('quotablePhrase', () => {
     ['早上5:30就起床背单词了', undefined, '5:30就起床背单词了'],
     ['体重终于过了100.', undefined, '体重终于过了100'],
     ['快11：30了还没起床求表扬', undefined, '快11：30了还没起床'],
+    // A time word left at the end of a piece is not part of what happened, unless it is what was waited for.
+    ['一直等到今天', undefined, '一直等到今天'],
   ])('%s → %s', (post, subject, phrase) => {
     expect(quotablePhrase(post, { subject })).toBe(phrase);
   });
@@ -86,6 +88,7 @@ describe('bright spots of a setback (src/brightSpots.ts)', () => {
     ['isSpent', '面试挂了。准备了一个月的作品集，现在看着有点心酸', '准备了一个月的作品集'],
     ['isBond', '我家养了十二年的狗狗今天走了，好难受', '我家养了十二年的狗狗今天走了'],
     ['isBond', '陪了我十几年的背包，再也不能陪我了', '陪了我十几年的背包'],
+    ['isBond', '我那台开了十一年的老面包车今天终于卖了', '那台开了十一年的老面包车'],
   ] as const)('%s: %s → 「%s」', (spot, post, clause) => {
     expect(quotablePhrase(toSimplified(post), { only: SPOTS[spot] })).toBe(clause);
   });
