@@ -89,6 +89,27 @@ export const BARE_ASK: readonly string[] = [
   '想被夸就来，这份坦率先得一百分！剩下的分数，等你说说今天的小事再加。',
 ];
 
+/**
+ * For a post the reader reads as a joke that has nothing to quote (a joke question, teasing the group): they play along
+ * and praise the humour, and never claim a deed the post does not name (这件事做得真漂亮 to 夸夸群都是假惺惺的).
+ */
+export const PLAYFUL: readonly string[] = [
+  '脑回路清奇又可爱，欢乐指数瞬间被你拉满了！',
+  '哈哈，玩笑开得既有分寸又有笑点，妥妥的天赋型选手。',
+  '一句话就让整个群活了过来，气氛担当非你莫属。',
+  '敢在夸夸群里这么俏皮，胆量和幽默感我们都要狠狠夸一夸！',
+  '好奇心和幽默感双双在线，跟你聊天永远不会无聊。',
+  '时机选得刚刚好，这份节奏感，说相声的见了都要来取经。',
+  '论抖机灵的本事，群里怕是没人能比得过你。',
+  '有你在，这个群就从来不怕冷场，谢谢你带来的快乐。',
+  '反复读了好几遍，越品越有味道，这幽默感真是高级。',
+  '幽默是智慧溢出来的样子，你这一出手，灵气藏都藏不住。',
+  '如此有趣的灵魂，夸夸群要是不夸你，简直说不过去。',
+  '笑点被你精准拿捏，提议由你出任本群首席快乐官。',
+  '屏幕这头的我已经嘴角上扬，压都压不下去😄',
+  '俏皮劲儿这么足，连空气都跟着变甜了，太招人喜欢啦。',
+];
+
 /** The frames that fit a post read with no reader, by the tone of its words. */
 const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
   sad: ['sad', 'setback'],
@@ -176,7 +197,8 @@ export function fallbackPraise(
   const framed = framing && framedPraise(post, tone, intent, framing, avoid, random);
   if (framed) return { ...framed, tone };
   const recent = new Set(avoid.map(textKey));
-  const all = saysNothing(post) && (tone === 'neutral' || tone === 'achievement' || tone === 'encourage') ? BARE_ASK : BY_TONE[tone];
+  const asksOnly = saysNothing(post) && (tone === 'neutral' || tone === 'achievement' || tone === 'encourage');
+  const all = asksOnly ? BARE_ASK : intent === 'joke' ? PLAYFUL : BY_TONE[tone];
   const fresh = all.filter((t) => !recent.has(textKey(t)));
   const pool = fresh.length > 0 ? fresh : all;
   return { text: pool[Math.floor(random() * pool.length)]!, tone, form: 'template' };

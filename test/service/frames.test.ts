@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BARE_ASK, BY_TONE, fallbackPraise } from '../../src/fallback.ts';
+import { BARE_ASK, BY_TONE, fallbackPraise, PLAYFUL } from '../../src/fallback.ts';
 import { FRAME_KINDS, type FrameKind, fillFrame, loadFrames } from '../../src/frames.ts';
 import { GENTLE_INTENTS } from '../../src/intents.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
@@ -155,7 +155,16 @@ describe('framed fallback', () => {
       expect(BARE_ASK, post).toContain(text);
     }
     expect(BY_TONE.sad).toContain(fallbackPraise('嗯', [], Math.random, 'sad', { frames }).text);
-    expect(BY_TONE.neutral).toContain(fallbackPraise('数学怎么办😱', [], Math.random, 'joke', { frames }).text);
+    expect(BY_TONE.neutral).toContain(fallbackPraise('数学怎么办😱', [], Math.random, 'daily_win', { frames }).text);
+  });
+
+  it('plays along with a joke that has nothing to quote, and never claims a deed it does not name', () => {
+    for (const post of ['夸夸群都是假惺惺的，你敢说一句真话吗', '为何是“相互”表扬而不是“互相”表扬', '数学怎么办😱']) {
+      const { text, form } = fallbackPraise(post, [], Math.random, 'joke', { frames });
+      expect(form).toBe('template');
+      expect(PLAYFUL, post).toContain(text);
+    }
+    for (const line of PLAYFUL) expect(line).not.toMatch(/做得|完成|成功|恭喜|生日|[他她]/);
   });
 
   it('falls back to a template when nothing can be quoted, or when the phrase holds a blocked word', () => {
