@@ -30,6 +30,7 @@ const UNQUOTABLE = /你|吗|怎么|什么|为何|为什么|咋|夸|表扬|骂|�
 /** Signs that a clause says what was done. */
 const DEED = /了|完|过|终于|第一次|成功|学会|坚持|拿到|做|考|跑|写|画|买|修|换|练|打卡|养|种|读/g;
 const HAN = /\p{Script=Han}/gu;
+
 export const QUOTE_MAX_CHARS = 16;
 
 const GREETING = /你好|您好|在吗|在不在|哈喽|嗨|早安|晚安/g;
@@ -79,7 +80,7 @@ export interface QuoteOptions {
   subject?: string;
   /** Clauses to leave out, such as the one that says what the frame says already (生日). */
   without?: RegExp;
-  /** Only a clause that passes is quoted (isResolve for the next step after a setback). */
+  /** Only a clause that passes is quoted (a bright spot of a setback: src/brightSpots.ts). */
   only?: (clause: string) => boolean;
 }
 
