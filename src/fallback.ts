@@ -1,6 +1,6 @@
 import { textKey } from '../common/textKey.ts';
 import { isBond, isNear, isResolve, isSpent } from './brightSpots.ts';
-import { type FrameKind, type Frames, fillFrame } from './frames.ts';
+import { type BrightSpotKind, type FrameKind, type Frames, fillFrame } from './frames.ts';
 import type { Intent } from './intents.ts';
 import { alike, blockedWord } from './policy.ts';
 import { quotablePhrase, saysNothing } from './quote.ts';
@@ -125,7 +125,7 @@ const FRAMES_BY_TONE: Record<Tone, readonly FrameKind[]> = {
  * and how near it came, for any sad post; what was put in, for a setback or a tired day, not grief (养了两年的猫 is a
  * loss, not an effort); the years had with what was lost, for a sad post or a setback.
  */
-const BRIGHT_SPOTS: { kind: FrameKind; is: (clause: string) => boolean; fits: (intent?: Intent) => boolean }[] = [
+const BRIGHT_SPOTS: { kind: BrightSpotKind; is: (clause: string) => boolean; fits: (intent?: Intent) => boolean }[] = [
   { kind: 'resolve', is: isResolve, fits: () => true },
   { kind: 'near', is: isNear, fits: () => true },
   { kind: 'spent', is: isSpent, fits: (intent) => intent === 'setback' || intent === 'tired_wronged' },

@@ -12,11 +12,17 @@ import { loadTopics, type Topic } from './topicFrames.ts';
 export const SLOT = '「{q}」';
 
 /**
- * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日) or one spent alone
- * (src/tone.ts), or a bright spot a setback's post names (src/brightSpots.ts): its next step, how near it came, what
- * was put in, the years had with what was lost.
+ * The bright spots a setback's post can name (src/brightSpots.ts): its next step, how near it came, what was put in,
+ * the years had with what was lost. Their frames comfort, as a setback's do.
  */
-export const FRAME_KINDS = [...INTENTS, 'birthday', 'birthday_alone', 'resolve', 'near', 'spent', 'bond'] as const;
+export const BRIGHT_SPOT_KINDS = ['resolve', 'near', 'spent', 'bond'] as const;
+export type BrightSpotKind = (typeof BRIGHT_SPOT_KINDS)[number];
+
+/**
+ * What a frame is written for: a post of one intent, a birthday (a celebration that says 生日) or one spent alone
+ * (src/tone.ts), or a bright spot.
+ */
+export const FRAME_KINDS = [...INTENTS, 'birthday', 'birthday_alone', ...BRIGHT_SPOT_KINDS] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 const frameText = z

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { FRAME_KINDS, type FrameKind, SLOT, frameSchema, isFrameText } from '../../src/frames.ts';
+import { BRIGHT_SPOT_KINDS, type BrightSpotKind, FRAME_KINDS, type FrameKind, SLOT, frameSchema, isFrameText } from '../../src/frames.ts';
 import { parseJson, readJsonLines } from '../../src/jsonLines.ts';
 import { alike } from '../../src/policy.ts';
 import { PROJECT_ROOT } from '../../src/projectRoot.ts';
@@ -34,10 +34,12 @@ const NOT_ALLOWED: { pattern: RegExp; why: string }[] = [
   { pattern: /[\r\n]/, why: 'a line break' },
 ];
 
+const isBrightSpot = (kind: FrameKind): kind is BrightSpotKind => (BRIGHT_SPOT_KINDS as readonly string[]).includes(kind);
+
 /** The tone a frame of each kind must fit: its intent's, a birthday's, or a setback's for its bright spots. */
 function toneOfKind(kind: FrameKind): Tone {
   if (kind === 'birthday' || kind === 'birthday_alone') return 'birthday';
-  if (kind === 'resolve' || kind === 'near' || kind === 'spent' || kind === 'bond') return 'sad';
+  if (isBrightSpot(kind)) return 'sad';
   return toneOf('', kind);
 }
 
